@@ -3,7 +3,18 @@
 //! guest address spaces, the `PTRACE_SYSEMU` loop that runs guest code, register state, host
 //! timers and the console fd. It is the only crate with `unsafe`.
 
+pub mod address_space;
+pub mod context;
 pub mod layout;
 pub mod physmem;
+pub mod platform;
+mod ptrace;
+pub mod regs;
+pub mod stub;
+pub mod timer;
 
+pub use address_space::{AddressSpace, HostMmuError};
+pub use context::{Context, Event};
 pub use physmem::PhysMem;
+pub use platform::Platform;
+pub use regs::{GpRegs, UserContext, XState};

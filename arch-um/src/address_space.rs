@@ -1,0 +1,284 @@
+//! One guest address space = one stub process, and the batch of host mapping operations that
+//! keeps the stub's host mappings in step with mm's page table (the "TLB" of DESIGN.md).
+//!
+//! `map`/`unmap`/`protect` only queue operations in the stub's shared data slot, merging each with
+//! the previous one when they are contiguous (UML's `arch/um/os-Linux/skas/mem.c`). `flush` runs the
+//! whole batch inside the stub in one round trip: point the stub's `rip` at its batch entry,
+//! `PTRACE_CONT`, wait for its `int3`.
+
+use crate::physmem::PhysMem;
+use crate::platform::{kill_and_reap, Platform};
+use crate::ptrace::{self, WaitStatus};
+use crate::regs::{GpRegs, XState};
+use crate::stub::{STUB_BATCH_ENTRY, STUB_PHYSMEM_FD};
+use std::io;
+use std::sync::Arc;
+use uapi::mman::Prot;
+
+const SYS_MMAP: u64 = 9;
+const SYS_MPROTECT: u64 = 10;
+const SYS_MUNMAP: u64 = 11;
+const HEADER_WORDS: usize = 4;
+const OP_WORDS: usize = 7;
+/// Maximum operations in one batch (the slot's size; see stub_abi.h).
+pub const MAX_BATCH_OPS: usize = (crate::stub::STUB_DATA_SIZE as usize - HEADER_WORDS * 8) / (OP_WORDS * 8);
+
+/// A host mapping operation that failed inside a stub.
+#[derive(Debug)]
+pub enum HostMmuError {
+    /// The stub ran the batch but one operation failed (`ENOMEM` usually means
+    /// `vm.max_map_count` was reached).
+    OpFailed {
+        /// The failing operation as (syscall number, args).
+        op: (u64, [u64; 6]),
+        /// The host errno.
+        errno: i32,
+    },
+    /// The stub is gone (killed, or died): the guest process must be killed.
+    StubDied,
+}
+
+impl std::fmt::Display for HostMmuError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostMmuError::OpFailed { op, errno } => {
+                let hint = if *errno == libc::ENOMEM { " (vm.max_map_count reached?)" } else { "" };
+                write!(f, "host op {} {:x?} failed: errno {}{}", op.0, op.1, errno, hint)
+            }
+            HostMmuError::StubDied => write!(f, "stub process died"),
+        }
+    }
+}
+
+/// A guest address space: a stub process plus its queued host operations.
+pub struct AddressSpace {
+    platform: Arc<Platform>,
+    pid: i32,
+    slot: u32,
+    queued: usize,
+    dead: bool,
+    /// Which `UserContext` (by the kernel's thread id) owns the FPU state currently in the stub.
+    pub fpu_owner: u64,
+    /// Number of batches flushed (for statistics and tests).
+    pub flushes: u64,
+}
+
+impl AddressSpace {
+    /// Starts a new, empty stub. `EAGAIN`-style failure (`None` slot) when `MAX_STUBS` exist.
+    pub fn new(platform: &Arc<Platform>) -> io::Result<AddressSpace> {
+        let slot = platform
+            .take_slot()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::WouldBlock, "too many address spaces"))?;
+        match platform.spawn_stub(slot) {
+            Ok(pid) => {
+                let a = AddressSpace { platform: platform.clone(), pid, slot, queued: 0, dead: false, fpu_owner: 0, flushes: 0 };
+                a.write_header(0, 0, 0);
+                Ok(a)
+            }
+            Err(e) => {
+                platform.return_slot(slot);
+                Err(e)
+            }
+        }
+    }
+
+    /// The stub's host pid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The platform this stub belongs to.
+    pub fn platform(&self) -> &Arc<Platform> {
+        &self.platform
+    }
+
+    /// Guest physical memory.
+    pub fn physmem(&self) -> &Arc<PhysMem> {
+        self.platform.physmem()
+    }
+
+    /// True once the stub has died; every later run reports `AddressSpaceDied`.
+    pub fn is_dead(&self) -> bool {
+        self.dead
+    }
+
+    pub(crate) fn mark_dead(&mut self) {
+        self.dead = true;
+    }
+
+    fn slot_words(&self) -> *mut u64 {
+        self.platform.slot_ptr(self.slot) as *mut u64
+    }
+
+    fn word(&self, i: usize) -> u64 {
+        // SAFETY: `i` is below the slot size (callers index the header or ops < MAX_BATCH_OPS).
+        unsafe { std::ptr::read_volatile(self.slot_words().add(i)) }
+    }
+
+    fn set_word(&self, i: usize, v: u64) {
+        // SAFETY: as in `word`; the stub only reads the slot while we wait for it.
+        unsafe { std::ptr::write_volatile(self.slot_words().add(i), v) }
+    }
+
+    fn write_header(&self, count: u64, done: u64, error: u64) {
+        self.set_word(0, count);
+        self.set_word(1, done);
+        self.set_word(2, error);
+    }
+
+    fn op(&self, i: usize) -> (u64, [u64; 6]) {
+        let b = HEADER_WORDS + i * OP_WORDS;
+        let mut args = [0; 6];
+        for (k, a) in args.iter_mut().enumerate() {
+            *a = self.word(b + 1 + k);
+        }
+        (self.word(b), args)
+    }
+
+    fn set_op(&self, i: usize, nr: u64, args: [u64; 6]) {
+        let b = HEADER_WORDS + i * OP_WORDS;
+        self.set_word(b, nr);
+        for (k, a) in args.iter().enumerate() {
+            self.set_word(b + 1 + k, *a);
+        }
+    }
+
+    fn push(&mut self, nr: u64, args: [u64; 6]) -> Result<(), HostMmuError> {
+        if self.queued == MAX_BATCH_OPS {
+            self.flush()?;
+        }
+        self.set_op(self.queued, nr, args);
+        self.queued += 1;
+        Ok(())
+    }
+
+    /// Queues `mmap(va, len, prot, MAP_SHARED|MAP_FIXED, physmem, phys_off)`, merged with the
+    /// previous queued mmap when both the addresses and the physmem offsets are contiguous.
+    pub fn map(&mut self, va: u64, len: u64, prot: Prot, phys_off: u64) -> Result<(), HostMmuError> {
+        let prot = prot_bits(prot);
+        if self.queued > 0 {
+            let (nr, a) = self.op(self.queued - 1);
+            if nr == SYS_MMAP && a[0] + a[1] == va && a[5] + a[1] == phys_off && a[2] == prot {
+                self.set_op(self.queued - 1, nr, [a[0], a[1] + len, a[2], a[3], a[4], a[5]]);
+                return Ok(());
+            }
+        }
+        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+        self.push(SYS_MMAP, [va, len, prot, flags, STUB_PHYSMEM_FD as u64, phys_off])
+    }
+
+    /// Queues `munmap(va, len)`, merged with a contiguous previous munmap.
+    pub fn unmap(&mut self, va: u64, len: u64) -> Result<(), HostMmuError> {
+        if self.queued > 0 {
+            let (nr, a) = self.op(self.queued - 1);
+            if nr == SYS_MUNMAP && a[0] + a[1] == va {
+                self.set_op(self.queued - 1, nr, [a[0], a[1] + len, 0, 0, 0, 0]);
+                return Ok(());
+            }
+        }
+        self.push(SYS_MUNMAP, [va, len, 0, 0, 0, 0])
+    }
+
+    /// Queues `mprotect(va, len, prot)`, merged with a contiguous previous mprotect of equal prot.
+    pub fn protect(&mut self, va: u64, len: u64, prot: Prot) -> Result<(), HostMmuError> {
+        let prot = prot_bits(prot);
+        if self.queued > 0 {
+            let (nr, a) = self.op(self.queued - 1);
+            if nr == SYS_MPROTECT && a[0] + a[1] == va && a[2] == prot {
+                self.set_op(self.queued - 1, nr, [a[0], a[1] + len, prot, 0, 0, 0]);
+                return Ok(());
+            }
+        }
+        self.push(SYS_MPROTECT, [va, len, prot, 0, 0, 0])
+    }
+
+    /// Number of operations waiting for the next flush.
+    pub fn pending(&self) -> usize {
+        self.queued
+    }
+
+    /// Runs all queued operations inside the stub in one round trip. Clobbers the stub's
+    /// registers: the caller sets the guest's registers again before resuming it (Context::run
+    /// always does).
+    pub fn flush(&mut self) -> Result<(), HostMmuError> {
+        if self.queued == 0 {
+            return Ok(());
+        }
+        if self.dead {
+            return Err(HostMmuError::StubDied);
+        }
+        let n = self.queued;
+        self.queued = 0;
+        self.flushes += 1;
+        self.write_header(n as u64, 0, 0);
+        let mut regs = self.platform.init_regs();
+        regs.rip = STUB_BATCH_ENTRY;
+        regs.orig_rax = u64::MAX;
+        if ptrace::set_regs(self.pid, &regs).is_err() || !self.run_stub_until_trap() {
+            self.dead = true;
+            return Err(HostMmuError::StubDied);
+        }
+        let done = self.word(1) as usize;
+        let error = self.word(2) as i64;
+        if error != 0 {
+            let op = self.op(done.min(MAX_BATCH_OPS - 1));
+            log::error!(
+                "stub {}: host operation {} of {} failed (errno {}); last batch op {:x?}",
+                self.pid, done, n, -error, op
+            );
+            return Err(HostMmuError::OpFailed { op, errno: (-error) as i32 });
+        }
+        Ok(())
+    }
+
+    /// `PTRACE_CONT`s the stub until its `int3`; tolerates stray stops (SIGALRM kicks, SIGWINCH)
+    /// as UML's `wait_stub_done` does. False if the stub died.
+    fn run_stub_until_trap(&mut self) -> bool {
+        loop {
+            if ptrace::resume(self.pid, libc::PTRACE_CONT as libc::c_uint).is_err() {
+                return false;
+            }
+            match ptrace::wait(self.pid) {
+                Ok(WaitStatus::Stopped(libc::SIGTRAP)) => return true,
+                Ok(WaitStatus::Stopped(sig)) if sig != libc::SIGSEGV && sig != libc::SIGBUS && sig != libc::SIGILL => continue,
+                Ok(WaitStatus::Event(_)) => continue,
+                Ok(other) => {
+                    log::error!("stub {} died while running a batch: {:?}", self.pid, other);
+                    return false;
+                }
+                Err(e) => {
+                    log::error!("stub {}: wait failed while running a batch: {}", self.pid, e);
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Reads the stub's FPU/SSE/AVX state (full host XSAVE size).
+    pub fn get_fpu(&mut self) -> io::Result<XState> {
+        let mut buf = vec![0u8; self.platform.xstate_size()];
+        let n = ptrace::get_xstate(self.pid, &mut buf)?;
+        buf.truncate(n);
+        Ok(XState(buf))
+    }
+
+    /// Loads FPU state into the stub.
+    pub fn set_fpu(&mut self, x: &XState) -> io::Result<()> {
+        ptrace::set_xstate(self.pid, &x.0)
+    }
+
+    pub(crate) fn set_regs(&mut self, regs: &GpRegs) -> io::Result<()> {
+        ptrace::set_regs(self.pid, regs)
+    }
+}
+
+impl Drop for AddressSpace {
+    fn drop(&mut self) {
+        kill_and_reap(self.pid);
+        self.platform.return_slot(self.slot);
+    }
+}
+
+fn prot_bits(p: Prot) -> u64 {
+    (p & (Prot::READ | Prot::WRITE | Prot::EXEC)).bits() as u64
+}

@@ -1,0 +1,138 @@
+//! Runs hand-made code pages in real stubs. Each test creates its own platform and stubs on its
+//! own thread (ptrace is per tracer thread) and waits only for its own pids.
+
+use arch_um::layout::{STUB_END, STUB_START};
+use arch_um::{AddressSpace, Context, Event, PhysMem, Platform, UserContext};
+use std::sync::Arc;
+use uapi::mman::Prot;
+
+const CODE_VA: u64 = 0x40_0000;
+
+fn platform() -> Arc<Platform> {
+    let pm = Arc::new(PhysMem::new(16 << 20).unwrap());
+    Platform::new(pm).unwrap()
+}
+
+/// Maps `code` at CODE_VA (from physmem frame 0) and returns a context starting there.
+fn load_code(p: &Platform, space: &mut AddressSpace, code: &[u8]) -> UserContext {
+    p.physmem().write(0, code).unwrap();
+    space.map(CODE_VA, 4096, Prot::READ | Prot::EXEC, 0).unwrap();
+    let mut ctx = UserContext::default();
+    ctx.regs.rip = CODE_VA;
+    ctx
+}
+
+#[test]
+fn stub_binary_is_static_non_pie_without_interp() {
+    let elf = goblin::elf::Elf::parse(arch_um::stub::STUB_BINARY).unwrap();
+    assert_eq!(elf.header.e_type, goblin::elf::header::ET_EXEC, "stub must be non-PIE");
+    assert!(elf.interpreter.is_none(), "stub must have no PT_INTERP");
+    assert!(elf.dynamic.is_none(), "stub must be static");
+    for ph in &elf.program_headers {
+        if ph.p_type == goblin::elf::program_header::PT_LOAD {
+            assert!(ph.p_vaddr >= STUB_START && ph.p_vaddr + ph.p_memsz <= STUB_END);
+        }
+    }
+}
+
+#[test]
+fn stub_keeps_only_its_own_pages() {
+    let p = platform();
+    let space = AddressSpace::new(&p).unwrap();
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", space.pid())).unwrap();
+    for line in maps.lines() {
+        let range = line.split_whitespace().next().unwrap();
+        let (a, b) = range.split_once('-').unwrap();
+        let (a, b) = (u64::from_str_radix(a, 16).unwrap(), u64::from_str_radix(b, 16).unwrap());
+        if line.ends_with("[vsyscall]") {
+            continue; // the host's vsyscall page cannot be unmapped; seccomp traps its calls
+        }
+        assert!(a >= STUB_START && b <= STUB_END, "unexpected mapping in stub: {line}");
+    }
+    assert!(p.xstate_size() >= 512 + 64, "xstate size probed: {}", p.xstate_size());
+}
+
+#[test]
+fn syscall_then_illegal_instruction() {
+    let p = platform();
+    let mut space = AddressSpace::new(&p).unwrap();
+    // mov eax, 39 ; syscall ; ud2
+    let mut ctx = load_code(&p, &mut space, &[0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x0f, 0x0b]);
+    let mut cpu = Context::new();
+    assert_eq!(cpu.run(&mut ctx, &mut space), Event::Syscall);
+    assert_eq!(ctx.regs.orig_rax, 39);
+    assert_eq!(ctx.regs.rip, CODE_VA + 7);
+    ctx.regs.rax = 1234;
+    match cpu.run(&mut ctx, &mut space) {
+        Event::Exception { signo, .. } => assert_eq!(signo, libc::SIGILL),
+        other => panic!("expected SIGILL, got {other:?}"),
+    }
+    assert_eq!(ctx.regs.rax, 1234, "syscall return value reached the guest");
+}
+
+#[test]
+fn fault_reports_address() {
+    let p = platform();
+    let mut space = AddressSpace::new(&p).unwrap();
+    // mov rax, [0x123456]  (48 8b 04 25 56 34 12 00)
+    let mut ctx = load_code(&p, &mut space, &[0x48, 0x8b, 0x04, 0x25, 0x56, 0x34, 0x12, 0x00]);
+    let mut cpu = Context::new();
+    match cpu.run(&mut ctx, &mut space) {
+        Event::Fault { addr, ip, code } => {
+            assert_eq!(addr, 0x123456);
+            assert_eq!(ip, CODE_VA);
+            assert_eq!(code, 1, "SEGV_MAPERR");
+        }
+        other => panic!("expected a fault, got {other:?}"),
+    }
+}
+
+#[test]
+fn contiguous_maps_merge_into_one_batch_op() {
+    let p = platform();
+    let mut space = AddressSpace::new(&p).unwrap();
+    for i in 0..200u64 {
+        space.map(0x100_0000 + i * 4096, 4096, Prot::READ | Prot::WRITE, 0x10_0000 + i * 4096).unwrap();
+    }
+    assert_eq!(space.pending(), 1);
+    space.flush().unwrap();
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", space.pid())).unwrap();
+    assert!(maps.contains("01000000-010c8000 rw-s"), "{maps}");
+}
+
+#[test]
+fn written_memory_is_visible_to_guest() {
+    let p = platform();
+    let mut space = AddressSpace::new(&p).unwrap();
+    // mov rax, [0x500000] ; syscall
+    let mut ctx = load_code(&p, &mut space, &[0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x50, 0x00, 0x0f, 0x05]);
+    p.physmem().write(8192, &0xdead_beef_u64.to_le_bytes()).unwrap();
+    space.map(0x50_0000, 4096, Prot::READ, 8192).unwrap();
+    let mut cpu = Context::new();
+    assert_eq!(cpu.run(&mut ctx, &mut space), Event::Syscall);
+    assert_eq!(ctx.regs.orig_rax, 0xdead_beef);
+}
+
+#[test]
+fn fpu_state_round_trips() {
+    let p = platform();
+    let mut space = AddressSpace::new(&p).unwrap();
+    let x = space.get_fpu().unwrap();
+    assert_eq!(x.0.len(), p.xstate_size());
+    let mut y = x.clone();
+    y.0[160..176].copy_from_slice(&[7u8; 16]); // xmm0 in the legacy area
+    y.0[512] |= 2; // XSTATE_BV: the SSE component is not in its init state
+    space.set_fpu(&y).unwrap();
+    assert_eq!(space.get_fpu().unwrap().0[160..176], [7u8; 16]);
+}
+
+#[test]
+fn dead_stub_is_reported_not_panicked() {
+    let p = platform();
+    let mut space = AddressSpace::new(&p).unwrap();
+    let mut ctx = load_code(&p, &mut space, &[0xeb, 0xfe]); // jmp .
+    space.flush().unwrap();
+    unsafe { libc::kill(space.pid(), libc::SIGKILL) };
+    let mut cpu = Context::new();
+    assert_eq!(cpu.run(&mut ctx, &mut space), Event::AddressSpaceDied);
+}
