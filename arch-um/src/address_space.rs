@@ -102,7 +102,8 @@ impl AddressSpace {
         self.dead
     }
 
-    pub(crate) fn mark_dead(&mut self) {
+    /// Marks the stub as unusable (a host mapping failed): the guest process must die.
+    pub fn mark_dead(&mut self) {
         self.dead = true;
     }
 

@@ -5,6 +5,7 @@
 
 pub mod address_space;
 pub mod context;
+pub mod cpu;
 pub mod layout;
 pub mod physmem;
 pub mod platform;

@@ -23,6 +23,7 @@ pub struct Platform {
     slots_base: *mut u8,
     free_slots: Mutex<Vec<u32>>,
     xstate_size: AtomicUsize,
+    user_xstate: Mutex<(usize, u64)>,
     init_regs: Mutex<Option<GpRegs>>,
     umbra_pid: i32,
     seccomp: bool,
@@ -68,6 +69,7 @@ impl Platform {
             slots_base,
             free_slots: Mutex::new((0..MAX_STUBS).rev().collect()),
             xstate_size: AtomicUsize::new(0),
+            user_xstate: Mutex::new((576, 3)),
             init_regs: Mutex::new(None),
             // SAFETY: getpid cannot fail.
             umbra_pid: unsafe { libc::getpid() },
@@ -145,8 +147,18 @@ impl Platform {
         let mut buf = vec![0u8; 1 << 16];
         let n = ptrace::get_xstate(pid, &mut buf)?;
         self.xstate_size.store(n, Ordering::Relaxed);
+        // fpx_sw_bytes.xfeatures (offset 464 + 8) names the features the host exposes.
+        let host_features = buf.get(472..480).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes).unwrap_or(3);
+        if let Ok(mut u) = self.user_xstate.lock() {
+            *u = crate::cpu::user_xstate_layout(host_features);
+        }
         log::debug!("host XSAVE area is {n} bytes");
         Ok(())
+    }
+
+    /// The XSAVE layout of a guest's signal frames: (size, features) — see `cpu`.
+    pub fn user_xstate(&self) -> (usize, u64) {
+        self.user_xstate.lock().map(|u| *u).unwrap_or((576, 3))
     }
 
     /// The stub's initial registers (selectors to reuse).

@@ -1,0 +1,33 @@
+//! Facts about the host CPU that the guest ABI exposes: `AT_HWCAP`, and the XSAVE layout a
+//! guest's signal frames use (Linux's `fpu_user_cfg`: every user feature the OS enabled except
+//! the dynamically-enabled AMX tile data, which a task gets only after `ARCH_REQ_XCOMP_PERM`).
+
+use std::arch::x86_64::{__cpuid, __cpuid_count};
+
+/// XSAVE feature bit of AMX tile data (dynamic: off unless the task asks for it).
+pub const XFEATURE_XTILEDATA: u32 = 18;
+
+/// `AT_HWCAP` on x86-64: CPUID leaf 1's EDX, as Linux's `ELF_HWCAP`.
+pub fn hwcap() -> u64 {
+    let r = __cpuid(1);
+    r.edx as u64
+}
+
+/// The user XSAVE layout for signal frames: `(size in bytes, feature mask)`, computed from
+/// `host_features` (the features the host kernel exposes; read from ptrace's fpx_sw_bytes)
+/// minus AMX tile data, with CPUID leaf 0xD giving each feature's offset and size.
+pub fn user_xstate_layout(host_features: u64) -> (usize, u64) {
+    let features = host_features & !(1u64 << XFEATURE_XTILEDATA);
+    let mut size = 512 + 64; // legacy area + XSAVE header
+    for bit in 2..63u32 {
+        if features & (1 << bit) == 0 {
+            continue;
+        }
+        let r = __cpuid_count(0xd, bit);
+        let end = r.ebx as usize + r.eax as usize;
+        if r.eax != 0 && end > size {
+            size = end;
+        }
+    }
+    (size, features)
+}

@@ -1,0 +1,90 @@
+//! The kernel's global state: one per umbra process, created at boot and never freed.
+
+use crate::task::{Process, Task};
+use arch_um::{PhysMem, Platform};
+use fs::klock::KMutex;
+use fs::Vfs;
+use mm::FrameAllocator;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Instant, SystemTime};
+
+/// Everything the kernel shares between tasks.
+pub struct Kernel {
+    /// Stubs, physmem, host facts.
+    pub platform: Arc<Platform>,
+    /// Guest RAM frames.
+    pub frames: Arc<FrameAllocator>,
+    /// Mounts and filesystems.
+    pub vfs: Vfs,
+    /// When the kernel booted (CLOCK_MONOTONIC/BOOTTIME count from here).
+    pub boot_instant: Instant,
+    /// The wall-clock time at boot.
+    pub boot_wall: SystemTime,
+    /// The kernel command line (`/proc/cmdline`).
+    pub cmdline: String,
+    /// Live tasks by tid.
+    pub tasks: KMutex<BTreeMap<u32, Weak<Task>>>,
+    /// Live processes by pid.
+    pub processes: KMutex<BTreeMap<u32, Weak<Process>>>,
+    /// The next pid/tid to hand out.
+    pub next_pid: KMutex<u32>,
+    /// The host name (`uname`, `sethostname`).
+    pub hostname: KMutex<Vec<u8>>,
+}
+
+static KERNEL: OnceLock<Kernel> = OnceLock::new();
+
+/// The global kernel. Panics only if called before `install` — a kernel bug, not guest input.
+#[allow(clippy::expect_used)]
+pub fn kernel() -> &'static Kernel {
+    KERNEL.get().expect("kernel used before boot")
+}
+
+/// Creates the global kernel (once per host process).
+pub fn install(physmem: Arc<PhysMem>, platform: Arc<Platform>, vfs: Vfs, cmdline: String) -> Result<(), String> {
+    let frames = Arc::new(FrameAllocator::new(physmem));
+    let k = Kernel {
+        platform,
+        frames,
+        vfs,
+        boot_instant: Instant::now(),
+        boot_wall: SystemTime::now(),
+        cmdline,
+        tasks: KMutex::new(BTreeMap::new()),
+        processes: KMutex::new(BTreeMap::new()),
+        next_pid: KMutex::new(1),
+        hostname: KMutex::new(b"umbra".to_vec()),
+    };
+    KERNEL.set(k).map_err(|_| "kernel already installed".to_string())
+}
+
+impl Kernel {
+    /// Allocates a fresh pid/tid (Linux hands them out increasing, wrapping at `pid_max`).
+    pub fn alloc_pid(&self) -> u32 {
+        let mut n = self.next_pid.lock();
+        let tasks = self.tasks.lock();
+        loop {
+            let pid = *n;
+            *n = if *n >= 4_194_303 { 2 } else { *n + 1 };
+            if !tasks.contains_key(&pid) {
+                return pid;
+            }
+        }
+    }
+
+    /// Looks up a live task.
+    pub fn task(&self, tid: u32) -> Option<Arc<Task>> {
+        self.tasks.lock().get(&tid).and_then(Weak::upgrade)
+    }
+
+    /// Looks up a live (or zombie) process.
+    pub fn process(&self, pid: u32) -> Option<Arc<Process>> {
+        self.processes.lock().get(&pid).and_then(Weak::upgrade)
+    }
+
+    /// Nanoseconds since boot (CLOCK_MONOTONIC).
+    pub fn uptime_ns(&self) -> u64 {
+        self.boot_instant.elapsed().as_nanos() as u64
+    }
+}

@@ -1,0 +1,154 @@
+//! Signals: dispositions, masks, pending sets, sending, and what happens when a signal is
+//! delivered (Linux's `kernel/signal.c`). Frames for guest handlers are built in `frame`.
+//!
+//! A signal is *sent* by adding it to a pending set (the thread's, or the process's shared
+//! one); it is *delivered* on the next return to guest code of a thread that does not block
+//! it: ignored, acted on by default (terminate, core, stop, continue), or handled by running the
+//! guest's handler on a signal frame.
+
+pub mod frame;
+
+use crate::task::{ExitStatus, Process, Task};
+use std::collections::VecDeque;
+use uapi::signal::{self as sig, KSigAction, SigInfo, SigSet, StackT};
+
+/// Per-process signal dispositions (Linux's `sighand_struct`), indexed by signal - 1.
+#[derive(Clone)]
+pub struct SigHandlers {
+    actions: [KSigAction; 64],
+}
+
+impl Default for SigHandlers {
+    fn default() -> Self {
+        SigHandlers { actions: [KSigAction::default(); 64] }
+    }
+}
+
+impl SigHandlers {
+    /// The action for `signo` (1..=64).
+    pub fn get(&self, signo: u32) -> KSigAction {
+        self.actions.get(signo.wrapping_sub(1) as usize).copied().unwrap_or_default()
+    }
+
+    /// Sets the action for `signo`.
+    pub fn set(&mut self, signo: u32, a: KSigAction) {
+        if let Some(slot) = self.actions.get_mut(signo.wrapping_sub(1) as usize) {
+            *slot = a;
+        }
+    }
+
+    /// `execve` resets handled signals to the default, keeping ignored ones ignored (POSIX).
+    pub fn reset_for_exec(&mut self) {
+        for a in self.actions.iter_mut() {
+            if !a.is_ignore() {
+                *a = KSigAction::default();
+            } else {
+                a.flags = 0;
+                a.mask = 0;
+                a.restorer = 0;
+            }
+        }
+    }
+}
+
+/// One pending signal with its siginfo.
+#[derive(Clone, Copy, Debug)]
+pub struct PendingSignal {
+    /// Signal number.
+    pub signo: u32,
+    /// What the receiver's handler gets.
+    pub info: SigInfo,
+}
+
+/// A set of pending signals: standard signals coalesce (one instance each), real-time
+/// signals queue (Linux's `sigpending`).
+#[derive(Default, Clone)]
+pub struct PendingSet {
+    /// Which signals are pending.
+    pub set: SigSet,
+    queue: VecDeque<PendingSignal>,
+}
+
+impl PendingSet {
+    /// Adds a signal; a standard signal already pending is not queued twice.
+    pub fn add(&mut self, signo: u32, info: SigInfo) {
+        if !sig::is_rt_signal(signo) && self.set.contains(signo) {
+            return;
+        }
+        if self.queue.len() >= 4096 {
+            return; // RLIMIT_SIGPENDING-style bound on queued signals
+        }
+        self.set.add(signo);
+        self.queue.push_back(PendingSignal { signo, info });
+    }
+
+    /// Removes and returns the lowest-numbered pending signal not in `blocked`
+    /// (synchronous fault signals first, as Linux's `next_signal`).
+    pub fn take(&mut self, blocked: SigSet) -> Option<PendingSignal> {
+        let ready = self.set.difference(blocked);
+        let signo = ready.intersection(SigSet::SYNCHRONOUS_MASK).first().or_else(|| ready.first())?;
+        self.take_signal(signo)
+    }
+
+    /// Removes one instance of `signo`.
+    pub fn take_signal(&mut self, signo: u32) -> Option<PendingSignal> {
+        let idx = self.queue.iter().position(|p| p.signo == signo)?;
+        let p = self.queue.remove(idx)?;
+        if !self.queue.iter().any(|q| q.signo == signo) {
+            self.set.remove(signo);
+        }
+        Some(p)
+    }
+
+    /// Drops every pending instance of the signals in `set`.
+    pub fn discard(&mut self, set: SigSet) {
+        self.queue.retain(|p| !set.contains(p.signo));
+        self.set = self.set.difference(set);
+    }
+}
+
+/// A thread's signal state.
+#[derive(Default, Clone)]
+pub struct SignalState {
+    /// Blocked signals (`rt_sigprocmask`).
+    pub mask: SigSet,
+    /// Signals sent to this thread.
+    pub pending: PendingSet,
+    /// The alternate signal stack (`sigaltstack`).
+    pub altstack: StackT,
+    /// The mask to restore after `rt_sigsuspend`/`ppoll` return through a handler.
+    pub saved_mask: Option<SigSet>,
+}
+
+/// What the default action of a signal is (`signal(7)`).
+pub use uapi::signal::DefaultAction;
+
+/// The default action of `signo`.
+pub fn default_action(signo: u32) -> DefaultAction {
+    sig::default_action(signo)
+}
+
+/// Sends `signo` to one thread (`tgkill`, faults). SIGKILL also marks the process as dying.
+pub fn send_to_task(task: &Task, signo: u32, info: SigInfo) {
+    task.signals.lock().pending.add(signo, info);
+    crate::sched::wake_task_for_signal(task);
+}
+
+/// Sends `signo` to a process (`kill`): queued on its first thread that does not block it, or
+/// its first thread (Linux queues on the shared pending set; one queue per thread is enough
+/// here because any thread may take it).
+pub fn send_to_process(p: &Process, signo: u32, info: SigInfo) {
+    let threads: Vec<_> = p.threads.lock().iter().filter_map(|t| t.upgrade()).collect();
+    let target = threads
+        .iter()
+        .find(|t| !t.exited.load(std::sync::atomic::Ordering::Relaxed) && !t.signals.lock().mask.contains(signo))
+        .or_else(|| threads.first());
+    if let Some(t) = target {
+        send_to_task(t, signo, info);
+    }
+}
+
+/// The status a process killed by `signo` reports.
+pub fn killed_by(signo: u32) -> ExitStatus {
+    ExitStatus::Killed { signo: signo as i32, core: default_action(signo) == DefaultAction::CoreDump }
+}

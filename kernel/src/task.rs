@@ -1,0 +1,169 @@
+//! Tasks and processes, with Linux's identities.
+//!
+//! A `Task` is a thread (Linux's `task_struct` seen as a thread): its tid, signal mask and
+//! pending signals, and which memory it runs in. A `Process` is a thread group (Linux's
+//! `signal_struct` + the shared parts of `task_struct`): pid, parent, credentials, open files,
+//! filesystem context, signal dispositions and exit status. Every guest thread of a process
+//! whose threads share an address space runs on the same stub (DESIGN.md).
+
+use crate::signal::{SigHandlers, SignalState};
+use arch_um::AddressSpace;
+use fs::klock::KMutex;
+use fs::{Credentials, FdTable, FsContext, Path};
+use mm::MemorySpace;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Weak};
+
+/// A memory context: mm's page tables and VMAs (the truth) plus the stub that caches them as
+/// host mappings. Shared by threads (`CLONE_VM`) through `Arc`.
+pub struct Mm {
+    /// VMAs, page table, brk.
+    pub space: MemorySpace,
+    /// The stub process.
+    pub host: AddressSpace,
+}
+
+/// How a process ended, as `wait` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// `exit(code)`.
+    Exited(i32),
+    /// Killed by a signal; `core` if the default action dumps core.
+    Killed {
+        /// Signal number.
+        signo: i32,
+        /// Whether the default action was "core".
+        core: bool,
+    },
+}
+
+impl ExitStatus {
+    /// The `wait` status word (`WIFEXITED`/`WIFSIGNALED` encoding).
+    pub fn wait_status(self) -> i32 {
+        match self {
+            ExitStatus::Exited(code) => (code & 0xff) << 8,
+            ExitStatus::Killed { signo, core } => (signo & 0x7f) | if core { 0x80 } else { 0 },
+        }
+    }
+}
+
+/// A thread group: what `getpid` names.
+pub struct Process {
+    /// The process id (= the tid of its first thread).
+    pub pid: u32,
+    /// The parent process (`None` for pid 1).
+    pub parent: KMutex<Weak<Process>>,
+    /// Process group id.
+    pub pgid: AtomicU32,
+    /// Session id.
+    pub sid: AtomicU32,
+    /// Credentials.
+    pub creds: KMutex<Credentials>,
+    /// Open files (shared with `CLONE_FILES`).
+    pub files: KMutex<Arc<KMutex<FdTable>>>,
+    /// Root, cwd, umask (shared with `CLONE_FS`).
+    pub fs: KMutex<Arc<KMutex<FsContext>>>,
+    /// Signal dispositions (shared with `CLONE_SIGHAND`).
+    pub sighand: KMutex<Arc<KMutex<SigHandlers>>>,
+    /// The program's path, for `/proc/self/exe`.
+    pub exe: KMutex<Option<Path>>,
+    /// The path string `execve` was given, for `/proc/<pid>/exe` fallbacks and messages.
+    pub exe_name: KMutex<Vec<u8>>,
+    /// Set when the whole group is exiting (`exit_group`, a fatal signal).
+    pub exiting: AtomicBool,
+    /// How the process ended, once it has.
+    pub exit_status: KMutex<Option<ExitStatus>>,
+    /// Threads of this group.
+    pub threads: KMutex<Vec<Weak<Task>>>,
+    /// Resource limits, indexed by `RLIMIT_*`.
+    pub rlimits: KMutex<[(u64, u64); 16]>,
+}
+
+/// A thread.
+pub struct Task {
+    /// The thread id.
+    pub tid: u32,
+    /// The thread group.
+    pub process: Arc<Process>,
+    /// The memory it runs in (replaced by `execve`).
+    pub mm: KMutex<Arc<KMutex<Mm>>>,
+    /// Signal mask, pending signals, alternate stack.
+    pub signals: KMutex<SignalState>,
+    /// `set_tid_address`: cleared and futex-woken at exit.
+    pub clear_child_tid: AtomicU64Cell,
+    /// `set_robust_list` head (recorded only).
+    pub robust_list: AtomicU64Cell,
+    /// The command name (`PR_SET_NAME`, `/proc/<pid>/comm`), 15 bytes at most.
+    pub comm: KMutex<Vec<u8>>,
+    /// Set once the thread has exited.
+    pub exited: AtomicBool,
+}
+
+/// A `u64` cell with atomic access (for guest addresses recorded per thread).
+#[derive(Default)]
+pub struct AtomicU64Cell(std::sync::atomic::AtomicU64);
+
+impl AtomicU64Cell {
+    /// Reads the value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+    /// Stores a value.
+    pub fn set(&self, v: u64) {
+        self.0.store(v, Ordering::Relaxed)
+    }
+}
+
+/// Linux's default resource limits for init (`include/asm-generic/resource.h`), with
+/// `RLIMIT_NOFILE` 1024/4096 and an 8 MiB stack.
+pub fn default_rlimits() -> [(u64, u64); 16] {
+    let inf = u64::MAX;
+    let mut r = [(inf, inf); 16];
+    r[uapi::flags::RLIMIT_STACK as usize] = (8 << 20, inf);
+    r[uapi::flags::RLIMIT_CORE as usize] = (0, inf);
+    r[uapi::flags::RLIMIT_NOFILE as usize] = (1024, 4096);
+    r[uapi::flags::RLIMIT_MEMLOCK as usize] = (8 << 20, 8 << 20);
+    r[uapi::flags::RLIMIT_NPROC as usize] = (63_000, 63_000);
+    r[uapi::flags::RLIMIT_SIGPENDING as usize] = (63_000, 63_000);
+    r[uapi::flags::RLIMIT_MSGQUEUE as usize] = (819_200, 819_200);
+    r
+}
+
+impl Process {
+    /// The parent's pid, or 0 for pid 1 (as Linux reports for init).
+    pub fn ppid(&self) -> u32 {
+        self.parent.lock().upgrade().map(|p| p.pid).unwrap_or(0)
+    }
+
+    /// The current credentials (a copy).
+    pub fn creds(&self) -> Credentials {
+        self.creds.lock().clone()
+    }
+
+    /// The fd table.
+    pub fn files(&self) -> Arc<KMutex<FdTable>> {
+        self.files.lock().clone()
+    }
+
+    /// The filesystem context.
+    pub fn fs(&self) -> Arc<KMutex<FsContext>> {
+        self.fs.lock().clone()
+    }
+
+    /// The signal dispositions.
+    pub fn sighand(&self) -> Arc<KMutex<SigHandlers>> {
+        self.sighand.lock().clone()
+    }
+
+    /// The soft limit of resource `r`.
+    pub fn rlimit_cur(&self, r: u32) -> u64 {
+        self.rlimits.lock().get(r as usize).map(|l| l.0).unwrap_or(u64::MAX)
+    }
+}
+
+impl Task {
+    /// The memory context.
+    pub fn mm(&self) -> Arc<KMutex<Mm>> {
+        self.mm.lock().clone()
+    }
+}
