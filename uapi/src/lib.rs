@@ -5,7 +5,11 @@
 #![deny(unsafe_code)]
 
 pub mod errno;
+pub mod flags;
 pub mod mman;
+pub mod signal;
+pub mod structs;
+pub mod syscalls;
 pub mod user;
 
 pub use errno::{Errno, KResult};
