@@ -1,0 +1,176 @@
+//! Regular file data: `read` (holes as zeros), `write` (allocating blocks, growing the size,
+//! setting `large_file` when a file passes 2 GiB as `ext2_update_dynamic_rev` callers do) and
+//! `truncate` (zeroing the tail of the last block, freeing the rest).
+
+use super::inode::{Inode, FL_APPEND, FL_EXTENTS, FL_IMMUTABLE, FL_INLINE_DATA};
+use super::superblock::ro_compat;
+use super::Fs;
+use uapi::{Errno, KResult};
+
+impl Fs {
+    fn reg_inode(&mut self, ino: u32) -> KResult<Inode> {
+        let i = self.read_inode(ino)?;
+        if i.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        if !i.is_reg() {
+            return Err(Errno::EINVAL);
+        }
+        Ok(i)
+    }
+
+    /// Reads file bytes of `i` from `off` into `buf` (any inode type with data blocks).
+    pub fn read_data(&mut self, ino: u32, i: &Inode, off: u64, buf: &mut [u8]) -> KResult<usize> {
+        if i.flags & FL_INLINE_DATA != 0 {
+            log::warn!("ext4: inode {ino} has inline data, which umbra does not read");
+            return Err(Errno::EIO);
+        }
+        if off >= i.size {
+            return Ok(0);
+        }
+        let len = ((i.size - off).min(buf.len() as u64)) as usize;
+        let bs = self.bs();
+        let mut done = 0usize;
+        while done < len {
+            let pos = off + done as u64;
+            let (lblk, inb) = (pos / bs, (pos % bs) as usize);
+            let n = (bs as usize - inb).min(len - done);
+            match self.map_block(ino, i, lblk)? {
+                Some(p) => {
+                    let b = self.cache.read(p)?;
+                    buf[done..done + n].copy_from_slice(&b[inb..inb + n]);
+                }
+                None => buf[done..done + n].fill(0),
+            }
+            done += n;
+        }
+        Ok(len)
+    }
+
+    /// `read` on a regular file.
+    pub fn read(&mut self, ino: u32, off: u64, buf: &mut [u8]) -> KResult<usize> {
+        let i = self.reg_inode(ino)?;
+        self.read_data(ino, &i, off, buf)
+    }
+
+    /// Writes `data` at `off` into the blocks of `i` (allocating), without touching size or
+    /// times. Returns bytes written (short on ENOSPC after some progress).
+    pub fn write_data(&mut self, ino: u32, i: &mut Inode, off: u64, data: &[u8]) -> KResult<usize> {
+        let bs = self.bs();
+        let mut done = 0usize;
+        let mut goal = 0u64;
+        while done < data.len() {
+            let pos = off + done as u64;
+            let (lblk, inb) = (pos / bs, (pos % bs) as usize);
+            let n = (bs as usize - inb).min(data.len() - done);
+            if goal == 0 && lblk > 0 {
+                goal = self.map_block(ino, i, lblk - 1)?.map_or(0, |p| p + 1);
+            }
+            if goal == 0 {
+                let ipg = self.sb.inodes_per_group as u64;
+                goal = self.sb.group_first_block(((ino as u64 - 1) / ipg) as u32);
+            }
+            let (p, fresh) = match self.map_alloc(ino, i, lblk, goal) {
+                Ok(x) => x,
+                Err(Errno::ENOSPC) if done > 0 => break,
+                Err(e) => return Err(e),
+            };
+            if n == bs as usize {
+                self.cache.overwrite(p, &data[done..done + n])?;
+            } else {
+                if fresh {
+                    self.cache.zero(p)?;
+                }
+                let b = self.cache.modify(p)?;
+                b[inb..inb + n].copy_from_slice(&data[done..done + n]);
+            }
+            goal = p + 1;
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// `write` on a regular file.
+    pub fn write(&mut self, ino: u32, off: u64, data: &[u8]) -> KResult<usize> {
+        self.ensure_rw()?;
+        let mut i = self.reg_inode(ino)?;
+        if i.flags & FL_IMMUTABLE != 0 || (i.flags & FL_APPEND != 0 && off != i.size) {
+            return Err(Errno::EPERM);
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let max = self.max_file_size(i.flags & FL_EXTENTS != 0);
+        if off >= max {
+            return Err(Errno::EFBIG);
+        }
+        let len = (data.len() as u64).min(max - off) as usize;
+        let res = self.write_data(ino, &mut i, off, &data[..len]);
+        let n = match res {
+            Ok(n) => n,
+            Err(e) => {
+                // Blocks may have been allocated before the error: keep the inode consistent.
+                self.write_inode(ino, &i)?;
+                return Err(e);
+            }
+        };
+        let end = off + n as u64;
+        if end > i.size {
+            i.size = end;
+            self.note_large_file(end);
+        }
+        let now = Fs::now();
+        i.mtime = now;
+        i.ctime = now;
+        self.write_inode(ino, &i)?;
+        Ok(n)
+    }
+
+    /// Sets the `large_file` feature once a file reaches 2 GiB.
+    fn note_large_file(&mut self, size: u64) {
+        if size > 0x7FFF_FFFF && !self.sb.has_ro_compat(ro_compat::LARGE_FILE) {
+            let f = self.sb.feature_ro_compat | ro_compat::LARGE_FILE;
+            self.sb.set_ro_compat(f);
+            self.sb_dirty = true;
+        }
+    }
+
+    /// Sets the size of regular file `ino` (`ext2_setsize`).
+    pub fn truncate(&mut self, ino: u32, size: u64) -> KResult<()> {
+        self.ensure_rw()?;
+        let mut i = self.reg_inode(ino)?;
+        if i.flags & (FL_IMMUTABLE | FL_APPEND) != 0 {
+            return Err(Errno::EPERM);
+        }
+        if size > self.max_file_size(false) {
+            return Err(Errno::EFBIG);
+        }
+        if self.sb.rev_level == 0 && size > 0x7FFF_FFFF {
+            return Err(Errno::EFBIG);
+        }
+        self.set_size(ino, &mut i, size)?;
+        let now = Fs::now();
+        i.mtime = now;
+        i.ctime = now;
+        self.write_inode(ino, &i)
+    }
+
+    /// Changes `i.size`, zeroing the partial last block and freeing blocks past the end.
+    pub fn set_size(&mut self, ino: u32, i: &mut Inode, size: u64) -> KResult<()> {
+        let bs = self.bs();
+        if size < i.size {
+            let inb = (size % bs) as usize;
+            if inb != 0 {
+                if let Some(p) = self.map_block(ino, i, size / bs)? {
+                    let b = self.cache.modify(p)?;
+                    b[inb..].fill(0);
+                }
+            }
+            self.free_blocks_from(ino, i, size.div_ceil(bs))?;
+        } else if size > i.size {
+            self.note_large_file(size);
+        }
+        i.size = size;
+        Ok(())
+    }
+}
