@@ -286,7 +286,7 @@ pub fn format(dev: Arc<dyn BlockDevice>, o: &FormatOptions) -> KResult<()> {
     dev.sync()?;
 
     // Root directory and lost+found, through the filesystem code itself.
-    let fs = Ext2Fs::mount(dev, false).map_err(|e| e.errno)?;
+    let fs = Ext2Fs::from_fs(super::Fs::mount(dev, false, false).map_err(|e| e.errno)?);
     {
         let mut f = fs.lock();
         let blk = f.alloc_block(l.first_data_block as u64)?;

@@ -186,7 +186,7 @@ pub struct Ext2Fs {
 const CACHE_BYTES: usize = 32 << 20;
 
 impl Fs {
-    fn mount(dev: Arc<dyn BlockDevice>, read_only: bool) -> Result<Fs, MountError> {
+    pub(crate) fn mount(dev: Arc<dyn BlockDevice>, read_only: bool, check_root: bool) -> Result<Fs, MountError> {
         let err = |errno: Errno, m: String| MountError { errno, message: m };
         if dev.size() < 2048 {
             return Err(err(Errno::EINVAL, "image too small to hold an ext2 superblock".into()));
@@ -259,7 +259,7 @@ impl Fs {
         };
         fs.load_groups().map_err(|e| err(e, format!("cannot mount: bad group descriptors ({e})")))?;
         let root = fs.read_inode(ROOT_INO).map_err(|e| err(e, format!("cannot mount: cannot read the root inode ({e})")))?;
-        if !root.is_dir() {
+        if check_root && !root.is_dir() {
             return Err(err(Errno::EUCLEAN, "cannot mount: the root inode is not a directory".into()));
         }
         if !read_only {
@@ -539,10 +539,14 @@ impl Ext2Fs {
     /// features, unknown RO_COMPAT ones). A read-write mount marks the fs not-clean and bumps
     /// the mount count until [`unmount`](Ext2Fs::unmount).
     pub fn mount(dev: Arc<dyn BlockDevice>, read_only: bool) -> Result<Ext2Fs, MountError> {
-        Ok(Ext2Fs { inner: Mutex::new(Fs::mount(dev, read_only)?) })
+        Ok(Ext2Fs { inner: Mutex::new(Fs::mount(dev, read_only, true)?) })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Fs> {
+    pub(crate) fn from_fs(fs: Fs) -> Ext2Fs {
+        Ext2Fs { inner: Mutex::new(fs) }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Fs> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 

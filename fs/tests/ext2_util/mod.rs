@@ -34,6 +34,7 @@ pub fn mke2fs(img: &Path, fstype: &str, bs: u32, size: &str, dir: Option<&Path>,
 /// Runs `e2fsck -fn IMG` and asserts a clean result (exit 0).
 pub fn e2fsck_clean(img: &Path) {
     let out = Command::new("e2fsck").arg("-fn").arg(img).output().expect("run e2fsck");
+    eprintln!("e2fsck -fn {}:\n{}", img.display(), String::from_utf8_lossy(&out.stdout));
     assert!(
         out.status.success(),
         "e2fsck -fn reported problems (exit {:?}):\n{}\n{}",
