@@ -1,0 +1,8 @@
+//! `tools`: host-side utilities over `fs`'s one ext2 implementation (no shell-outs to
+//! e2fsprogs): building ext2 images from host directory trees.
+
+#![deny(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod devtable;
+pub mod mkfs;
