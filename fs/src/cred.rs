@@ -1,0 +1,188 @@
+//! Credentials and Linux's discretionary permission checks (`fs/namei.c`:
+//! `generic_permission`, `acl_permission_check`, `check_sticky`, `capable_wrt_inode_uidgid`).
+//!
+//! Umbra has no capability sets yet: a filesystem uid of 0 holds `CAP_DAC_OVERRIDE`,
+//! `CAP_DAC_READ_SEARCH`, `CAP_FOWNER`, `CAP_CHOWN` and `CAP_FSETID`, as root does on Linux.
+
+use uapi::{Errno, KResult};
+
+use crate::abi::{S_ISGID, S_ISVTX, S_IXGRP, S_IXUGO};
+use crate::inode::{FileType, InodeAttr};
+
+/// Read permission (`MAY_READ`).
+pub const MAY_READ: u32 = 4;
+/// Write permission (`MAY_WRITE`).
+pub const MAY_WRITE: u32 = 2;
+/// Execute/search permission (`MAY_EXEC`).
+pub const MAY_EXEC: u32 = 1;
+
+/// A task's ids, as Linux's `struct cred` (without capabilities). Root is all zeros.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Credentials {
+    /// Real user id.
+    pub uid: u32,
+    /// Real group id.
+    pub gid: u32,
+    /// Effective user id.
+    pub euid: u32,
+    /// Effective group id.
+    pub egid: u32,
+    /// Saved set-user-id.
+    pub suid: u32,
+    /// Saved set-group-id.
+    pub sgid: u32,
+    /// Filesystem user id (follows `euid` unless `setfsuid` changed it).
+    pub fsuid: u32,
+    /// Filesystem group id.
+    pub fsgid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+}
+
+impl Credentials {
+    /// Root's credentials (every id 0).
+    pub fn root() -> Self {
+        Credentials::default()
+    }
+
+    /// An ordinary user with every uid set to `uid` and every gid to `gid`.
+    pub fn user(uid: u32, gid: u32) -> Self {
+        Credentials {
+            uid,
+            gid,
+            euid: uid,
+            egid: gid,
+            suid: uid,
+            sgid: gid,
+            fsuid: uid,
+            fsgid: gid,
+            groups: Vec::new(),
+        }
+    }
+
+    /// True if the filesystem ids carry root's file capabilities (`CAP_DAC_OVERRIDE` etc.).
+    pub fn is_fs_root(&self) -> bool {
+        self.fsuid == 0
+    }
+
+    /// True if `gid` is the filesystem gid or a supplementary group (`in_group_p`).
+    pub fn in_group(&self, gid: u32) -> bool {
+        self.fsgid == gid || self.groups.contains(&gid)
+    }
+
+    /// A copy whose filesystem ids are the real ids, as `access(2)` without `AT_EACCESS` uses
+    /// (`access_override_creds`).
+    pub fn with_real_ids(&self) -> Self {
+        let mut c = self.clone();
+        c.fsuid = c.uid;
+        c.fsgid = c.gid;
+        c
+    }
+
+    /// True if the caller owns the inode or is root (`inode_owner_or_capable`, `CAP_FOWNER`).
+    pub fn owns(&self, attr: &InodeAttr) -> bool {
+        self.fsuid == attr.uid || self.is_fs_root()
+    }
+}
+
+/// The permission bits that apply to `cred` for `attr` (owner, group or other class).
+fn class_bits(cred: &Credentials, attr: &InodeAttr) -> u32 {
+    if cred.fsuid == attr.uid {
+        (attr.mode >> 6) & 7
+    } else if cred.in_group(attr.gid) {
+        (attr.mode >> 3) & 7
+    } else {
+        attr.mode & 7
+    }
+}
+
+/// Linux's `generic_permission`: checks `mask` (`MAY_*` bits) against the mode bits, with
+/// root's overrides (read and write always; execute only on a directory or if some `x` bit is
+/// set). Returns `EACCES` on refusal.
+pub fn generic_permission(cred: &Credentials, attr: &InodeAttr, mask: u32) -> KResult<()> {
+    let mask = mask & (MAY_READ | MAY_WRITE | MAY_EXEC);
+    if class_bits(cred, attr) & mask == mask {
+        return Ok(());
+    }
+    if cred.is_fs_root() {
+        let is_dir = attr.file_type() == FileType::Directory;
+        if mask & MAY_EXEC == 0 || is_dir || attr.mode & S_IXUGO != 0 {
+            return Ok(());
+        }
+    }
+    Err(Errno::EACCES)
+}
+
+/// Linux's `check_sticky`: in a sticky directory only the file's owner, the directory's owner
+/// or root may delete or rename an entry. Returns `EPERM` otherwise.
+pub fn check_sticky(cred: &Credentials, dir: &InodeAttr, victim: &InodeAttr) -> KResult<()> {
+    if dir.mode & S_ISVTX == 0 {
+        return Ok(());
+    }
+    if cred.fsuid == victim.uid || cred.fsuid == dir.uid || cred.is_fs_root() {
+        return Ok(());
+    }
+    Err(Errno::EPERM)
+}
+
+/// The owner a new inode gets in `dir`, as Linux's `inode_init_owner`: the caller's fs ids,
+/// but the directory's group (and, for a new directory, its setgid bit) when `dir` is setgid.
+/// Returns `(uid, gid, mode)`.
+pub fn new_inode_owner(cred: &Credentials, dir: &InodeAttr, mode: u32) -> (u32, u32, u32) {
+    let is_dir = mode & crate::abi::S_IFMT == crate::abi::S_IFDIR;
+    if dir.mode & S_ISGID != 0 {
+        let mut mode = mode;
+        if is_dir {
+            mode |= S_ISGID;
+        } else if mode & S_ISGID != 0 && mode & S_IXGRP != 0 && !cred.in_group(dir.gid) && !cred.is_fs_root() {
+            mode &= !S_ISGID;
+        }
+        (cred.fsuid, dir.gid, mode)
+    } else {
+        (cred.fsuid, cred.fsgid, mode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(mode: u32, uid: u32, gid: u32) -> InodeAttr {
+        InodeAttr { mode, uid, gid, ..InodeAttr::default() }
+    }
+
+    #[test]
+    fn owner_group_other() {
+        let a = attr(0o100640, 1000, 100);
+        let owner = Credentials::user(1000, 1);
+        let member = Credentials::user(2000, 100);
+        let other = Credentials::user(3000, 3000);
+        assert!(generic_permission(&owner, &a, MAY_READ | MAY_WRITE).is_ok());
+        assert!(generic_permission(&member, &a, MAY_READ).is_ok());
+        assert_eq!(generic_permission(&member, &a, MAY_WRITE), Err(Errno::EACCES));
+        assert_eq!(generic_permission(&other, &a, MAY_READ), Err(Errno::EACCES));
+        // The owner class decides even when the group class would allow more.
+        let b = attr(0o100070, 1000, 100);
+        let mut both = Credentials::user(1000, 100);
+        both.groups.push(100);
+        assert_eq!(generic_permission(&both, &b, MAY_READ), Err(Errno::EACCES));
+    }
+
+    #[test]
+    fn root_overrides() {
+        let root = Credentials::root();
+        assert!(generic_permission(&root, &attr(0o100000, 5, 5), MAY_READ | MAY_WRITE).is_ok());
+        assert_eq!(generic_permission(&root, &attr(0o100600, 5, 5), MAY_EXEC), Err(Errno::EACCES));
+        assert!(generic_permission(&root, &attr(0o100001, 5, 5), MAY_EXEC).is_ok());
+        assert!(generic_permission(&root, &attr(0o040000, 5, 5), MAY_EXEC).is_ok());
+    }
+
+    #[test]
+    fn sticky() {
+        let dir = attr(0o041777, 0, 0);
+        let victim = attr(0o100644, 1000, 1000);
+        assert!(check_sticky(&Credentials::user(1000, 1), &dir, &victim).is_ok());
+        assert_eq!(check_sticky(&Credentials::user(1001, 1), &dir, &victim), Err(Errno::EPERM));
+        assert!(check_sticky(&Credentials::root(), &dir, &victim).is_ok());
+    }
+}

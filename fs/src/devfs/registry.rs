@@ -1,0 +1,152 @@
+//! The device registry: character devices by (major, minor), the kernel's FIFO hook, and the
+//! shared devtmpfs instance whose nodes mirror the registrations.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use uapi::{Errno, KResult};
+
+use crate::abi::{dev_major, dev_minor, make_dev, OpenFlags, S_IFCHR};
+use crate::file_like::FileLike;
+use crate::inode::{Inode, InodeAttr};
+use crate::klock::KMutex;
+use crate::locks::InodeKey;
+use crate::mount::Path;
+use crate::tmpfs::TmpFs;
+
+/// Opens a registered device: returns the open file's operations (Linux's `cdev` `open`).
+pub trait DeviceOpen: Send + Sync {
+    /// Opens the device with the given `open` flags.
+    fn open(&self, flags: OpenFlags) -> KResult<Arc<dyn FileLike>>;
+}
+
+/// The kernel's FIFO implementation: opens the pipe behind a FIFO inode (one pipe per
+/// `key`). fs does not block: the kernel handles "open for reading waits for a writer".
+pub trait FifoOpen: Send + Sync {
+    /// Opens the FIFO identified by `key` with the given flags.
+    fn open_fifo(&self, key: InodeKey, flags: OpenFlags) -> KResult<Arc<dyn FileLike>>;
+}
+
+/// A [`DeviceOpen`] that hands every opener the same file object (stateless devices, the
+/// console).
+pub struct SharedDevice(pub Arc<dyn FileLike>);
+
+impl DeviceOpen for SharedDevice {
+    fn open(&self, _flags: OpenFlags) -> KResult<Arc<dyn FileLike>> {
+        Ok(self.0.clone())
+    }
+}
+
+struct CharDev {
+    name: String,
+    mode: u32,
+    opener: Arc<dyn DeviceOpen>,
+}
+
+/// The registry of devices the kernel and fs provide.
+pub struct DeviceRegistry {
+    chars: KMutex<BTreeMap<(u32, u32), CharDev>>,
+    fifo: KMutex<Option<Arc<dyn FifoOpen>>>,
+    devtmpfs: KMutex<Option<Arc<TmpFs>>>,
+}
+
+impl Default for DeviceRegistry {
+    fn default() -> Self {
+        DeviceRegistry::new()
+    }
+}
+
+impl DeviceRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        DeviceRegistry { chars: KMutex::new(BTreeMap::new()), fifo: KMutex::new(None), devtmpfs: KMutex::new(None) }
+    }
+
+    /// Registers character device `major:minor` as `/dev/<name>` (a name may contain `/`
+    /// for subdirectories, as `pts/0`) with permission bits `mode`; replaces an earlier
+    /// registration of the same number. The node appears in devtmpfs at once.
+    pub fn register_char_device(&self, name: &str, major: u32, minor: u32, mode: u32, opener: Arc<dyn DeviceOpen>) {
+        self.chars.lock().insert((major, minor), CharDev { name: name.to_string(), mode: mode & 0o7777, opener });
+        let fs = self.devtmpfs.lock().clone();
+        if let Some(fs) = fs {
+            add_node(&fs, name, S_IFCHR | (mode & 0o7777), make_dev(major, minor));
+        }
+    }
+
+    /// Removes a registration (the devtmpfs node is left, as a stale node would be on Linux).
+    pub fn unregister_char_device(&self, major: u32, minor: u32) {
+        self.chars.lock().remove(&(major, minor));
+    }
+
+    /// Opens the character device `rdev` (`ENXIO` if nothing is registered, as Linux).
+    pub fn open_char(&self, rdev: u64, flags: OpenFlags) -> KResult<Arc<dyn FileLike>> {
+        let opener = {
+            let chars = self.chars.lock();
+            chars.get(&(dev_major(rdev), dev_minor(rdev))).map(|d| d.opener.clone())
+        };
+        opener.ok_or(Errno::ENXIO)?.open(flags)
+    }
+
+    /// The registered character devices as (name, major, minor).
+    pub fn char_devices(&self) -> Vec<(String, u32, u32)> {
+        self.chars.lock().iter().map(|((ma, mi), d)| (d.name.clone(), *ma, *mi)).collect()
+    }
+
+    /// Installs the kernel's FIFO implementation.
+    pub fn set_fifo_opener(&self, f: Arc<dyn FifoOpen>) {
+        *self.fifo.lock() = Some(f);
+    }
+
+    /// Opens the FIFO at `p` through the kernel's hook (`ENXIO` until one is installed).
+    pub fn open_fifo(&self, p: &Path, attr: &InodeAttr, flags: OpenFlags) -> KResult<Arc<dyn FileLike>> {
+        let hook = self.fifo.lock().clone().ok_or(Errno::ENXIO)?;
+        let _ = p;
+        hook.open_fifo(InodeKey { dev: attr.dev, ino: attr.ino }, flags)
+    }
+
+    /// The devtmpfs instance, created on first use with a node for every registered device.
+    pub fn devtmpfs(&self) -> Arc<TmpFs> {
+        let mut slot = self.devtmpfs.lock();
+        if let Some(fs) = slot.as_ref() {
+            return fs.clone();
+        }
+        let fs = TmpFs::with_name("devtmpfs", 0o755, None);
+        *slot = Some(fs.clone());
+        drop(slot);
+        let devs: Vec<(String, u32, u64)> = self
+            .chars
+            .lock()
+            .iter()
+            .map(|((ma, mi), d)| (d.name.clone(), d.mode, make_dev(*ma, *mi)))
+            .collect();
+        for (name, mode, rdev) in devs {
+            add_node(&fs, &name, S_IFCHR | mode, rdev);
+        }
+        fs
+    }
+}
+
+/// Creates `/name` (making parent directories) as a device node in a devtmpfs; an existing
+/// name is left alone.
+fn add_node(fs: &TmpFs, name: &str, mode: u32, rdev: u64) {
+    let mut dir: Arc<dyn Inode> = fs.root_inode();
+    let parts: Vec<&str> = name.split('/').filter(|s| !s.is_empty()).collect();
+    let Some((last, middle)) = parts.split_last() else { return };
+    for part in middle {
+        dir = match dir.lookup(part.as_bytes()) {
+            Ok(d) => d,
+            Err(_) => match dir.mkdir(part.as_bytes(), 0o755, 0, 0) {
+                Ok(d) => d,
+                Err(e) => {
+                    log::warn!("devtmpfs: cannot create /dev/{part}: {e}");
+                    return;
+                }
+            },
+        };
+    }
+    if let Err(e) = dir.mknod(last.as_bytes(), mode, rdev, 0, 0) {
+        if e != Errno::EEXIST {
+            log::warn!("devtmpfs: cannot create /dev/{name}: {e}");
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The file descriptor table (Linux's `struct files_struct`/`fdtable`): lowest-free
+//! allocation, `FD_CLOEXEC`, `dup`/`dup2`/`dup3`/`F_DUPFD`, the close-on-exec sweep, and the
+//! `RLIMIT_NOFILE` ceiling. `Clone` gives `fork` its copy; `kernel` shares one table between
+//! threads with `Arc<Mutex<FdTable>>` for `CLONE_FILES`.
+
+use std::sync::Arc;
+
+use bitflags::bitflags;
+use uapi::{Errno, KResult};
+
+use crate::open_file::OpenFile;
+
+bitflags! {
+    /// Per-descriptor flags (`F_GETFD`/`F_SETFD`).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct FdFlags: u32 {
+        /// Close on `execve`.
+        const CLOEXEC = 1;
+    }
+}
+
+/// Linux's default `RLIMIT_NOFILE` soft limit.
+pub const DEFAULT_NOFILE: u32 = 1024;
+/// Linux's `fs.nr_open` default: the hard ceiling for `RLIMIT_NOFILE`.
+pub const NR_OPEN: u32 = 1 << 20;
+
+#[derive(Clone)]
+struct Entry {
+    file: Arc<OpenFile>,
+    flags: FdFlags,
+}
+
+/// A process's descriptor table.
+#[derive(Clone)]
+pub struct FdTable {
+    entries: Vec<Option<Entry>>,
+    limit: u32,
+}
+
+impl Default for FdTable {
+    fn default() -> Self {
+        FdTable::new()
+    }
+}
+
+impl FdTable {
+    /// An empty table with the default limit (1024).
+    pub fn new() -> Self {
+        FdTable { entries: Vec::new(), limit: DEFAULT_NOFILE }
+    }
+
+    /// The current `RLIMIT_NOFILE`.
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// Sets `RLIMIT_NOFILE` (`EPERM` above `NR_OPEN`); open descriptors above it stay.
+    pub fn set_limit(&mut self, limit: u32) -> KResult<()> {
+        if limit > NR_OPEN {
+            return Err(Errno::EPERM);
+        }
+        self.limit = limit;
+        Ok(())
+    }
+
+    fn slot(&self, fd: i32) -> Option<&Entry> {
+        let i = usize::try_from(fd).ok()?;
+        self.entries.get(i)?.as_ref()
+    }
+
+    /// The open file behind `fd` (`EBADF` if none).
+    pub fn get(&self, fd: i32) -> KResult<Arc<OpenFile>> {
+        self.slot(fd).map(|e| e.file.clone()).ok_or(Errno::EBADF)
+    }
+
+    /// The descriptor flags of `fd`.
+    pub fn fd_flags(&self, fd: i32) -> KResult<FdFlags> {
+        self.slot(fd).map(|e| e.flags).ok_or(Errno::EBADF)
+    }
+
+    /// `F_SETFD`.
+    pub fn set_fd_flags(&mut self, fd: i32, flags: FdFlags) -> KResult<()> {
+        let i = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
+        match self.entries.get_mut(i) {
+            Some(Some(e)) => {
+                e.flags = flags;
+                Ok(())
+            }
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    /// Installs `file` at the lowest free descriptor (`EMFILE` at the limit).
+    pub fn alloc(&mut self, file: Arc<OpenFile>, flags: FdFlags) -> KResult<i32> {
+        self.alloc_from(0, file, flags)
+    }
+
+    /// Installs `file` at the lowest free descriptor `>= min` (`F_DUPFD`; `EINVAL` if `min` is
+    /// at or above the limit, `EMFILE` if nothing is free below it).
+    pub fn alloc_from(&mut self, min: i32, file: Arc<OpenFile>, flags: FdFlags) -> KResult<i32> {
+        let min = u32::try_from(min).map_err(|_| Errno::EINVAL)?;
+        if min >= self.limit {
+            return Err(Errno::EINVAL);
+        }
+        let free = (min as usize..self.limit as usize).find(|&i| !matches!(self.entries.get(i), Some(Some(_))));
+        let i = free.ok_or(Errno::EMFILE)?;
+        self.put(i, Entry { file, flags });
+        i32::try_from(i).map_err(|_| Errno::EMFILE)
+    }
+
+    fn put(&mut self, i: usize, e: Entry) -> Option<Arc<OpenFile>> {
+        if self.entries.len() <= i {
+            self.entries.resize(i + 1, None);
+        }
+        self.entries[i].replace(e).map(|old| old.file)
+    }
+
+    /// `close(2)`: removes `fd` and returns its file (the kernel releases the caller's record
+    /// locks on it); `EBADF` if not open.
+    pub fn close(&mut self, fd: i32) -> KResult<Arc<OpenFile>> {
+        let i = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
+        let e = self.entries.get_mut(i).and_then(|s| s.take()).ok_or(Errno::EBADF)?;
+        while matches!(self.entries.last(), Some(None)) {
+            self.entries.pop();
+        }
+        Ok(e.file)
+    }
+
+    /// `dup(2)`: the lowest free descriptor, sharing the description, without `FD_CLOEXEC`.
+    pub fn dup(&mut self, fd: i32) -> KResult<i32> {
+        let f = self.get(fd)?;
+        self.alloc(f, FdFlags::empty())
+    }
+
+    /// `dup2(2)`: `newfd` becomes a copy of `oldfd` (closing what was there, returned as the
+    /// second value); `oldfd == newfd` just checks `oldfd`. `EBADF` for a bad `oldfd` or a
+    /// `newfd` outside `0..limit`.
+    pub fn dup2(&mut self, oldfd: i32, newfd: i32) -> KResult<(i32, Option<Arc<OpenFile>>)> {
+        let f = self.get(oldfd)?;
+        if oldfd == newfd {
+            return Ok((newfd, None));
+        }
+        self.dup_to(f, newfd, FdFlags::empty())
+    }
+
+    /// `dup3(2)`: like `dup2` but `EINVAL` when `oldfd == newfd`, and `O_CLOEXEC` allowed.
+    pub fn dup3(&mut self, oldfd: i32, newfd: i32, cloexec: bool) -> KResult<(i32, Option<Arc<OpenFile>>)> {
+        if oldfd == newfd {
+            return Err(Errno::EINVAL);
+        }
+        let f = self.get(oldfd)?;
+        let flags = if cloexec { FdFlags::CLOEXEC } else { FdFlags::empty() };
+        self.dup_to(f, newfd, flags)
+    }
+
+    fn dup_to(&mut self, f: Arc<OpenFile>, newfd: i32, flags: FdFlags) -> KResult<(i32, Option<Arc<OpenFile>>)> {
+        let i = u32::try_from(newfd).ok().filter(|n| *n < self.limit).ok_or(Errno::EBADF)?;
+        let old = self.put(i as usize, Entry { file: f, flags });
+        Ok((newfd, old))
+    }
+
+    /// The `execve` sweep: closes every `FD_CLOEXEC` descriptor and returns their files.
+    pub fn close_on_exec(&mut self) -> Vec<Arc<OpenFile>> {
+        let mut closed = Vec::new();
+        for slot in self.entries.iter_mut() {
+            if slot.as_ref().is_some_and(|e| e.flags.contains(FdFlags::CLOEXEC)) {
+                if let Some(e) = slot.take() {
+                    closed.push(e.file);
+                }
+            }
+        }
+        while matches!(self.entries.last(), Some(None)) {
+            self.entries.pop();
+        }
+        closed
+    }
+
+    /// The open descriptors in increasing order (for `/proc/<pid>/fd` and `close_range`).
+    pub fn fds(&self) -> Vec<i32> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.is_some())
+            .filter_map(|(i, _)| i32::try_from(i).ok())
+            .collect()
+    }
+
+    /// Closes every descriptor and returns the files (process exit).
+    pub fn close_all(&mut self) -> Vec<Arc<OpenFile>> {
+        self.entries.drain(..).flatten().map(|e| e.file).collect()
+    }
+}

@@ -1,0 +1,37 @@
+//! `KMutex`: the lock every fs object uses. The kernel runs on one host thread, so a lock that
+//! is already held means re-entry (a bug that would spin forever with a plain spinlock); debug
+//! builds panic with a message instead, as DESIGN.md asks ("lock through a wrapper that panics on
+//! re-entry in debug builds").
+
+use spin::{Mutex, MutexGuard};
+
+/// A spin mutex that panics on contention in debug builds (re-entry on the kernel thread).
+#[derive(Default)]
+pub struct KMutex<T: ?Sized>(Mutex<T>);
+
+impl<T> KMutex<T> {
+    /// Wraps a value.
+    pub const fn new(v: T) -> Self {
+        KMutex(Mutex::new(v))
+    }
+}
+
+impl<T: ?Sized> KMutex<T> {
+    /// Locks; in debug builds a held lock is reported as re-entry by panicking.
+    #[track_caller]
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        if let Some(g) = self.0.try_lock() {
+            return g;
+        }
+        if cfg!(debug_assertions) {
+            panic!("fs: KMutex re-entered (already locked)");
+        }
+        self.0.lock()
+    }
+}
+
+impl<T: ?Sized + core::fmt::Debug> core::fmt::Debug for KMutex<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("KMutex(..)")
+    }
+}

@@ -1,0 +1,405 @@
+//! `OpenFile`: an open file description (Linux's `struct file`): what it was opened from, its
+//! offset and status flags, shared by `dup` and `fork` through `Arc`. Regular files and
+//! directories go through their inode; everything else through a [`FileLike`].
+
+use std::sync::Arc;
+
+use uapi::{Errno, KResult};
+
+use crate::abi::{OpenFlags, MAX_LFS_FILESIZE, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET};
+use crate::dirent::Dirent64Writer;
+use crate::file_like::{FileLike, UserMemory};
+use crate::inode::{DirEntry, FileType, Inode, InodeAttr};
+use crate::klock::KMutex;
+use crate::locks::{InodeKey, LockManager};
+use crate::mount::Path;
+use crate::poll::{PollEvents, Pollee};
+
+/// An open file description.
+pub struct OpenFile {
+    path: Option<Path>,
+    inode: Option<Arc<dyn Inode>>,
+    file: Option<Arc<dyn FileLike>>,
+    offset: KMutex<u64>,
+    flags: KMutex<OpenFlags>,
+    flock: KMutex<Option<(Arc<LockManager>, InodeKey)>>,
+}
+
+impl OpenFile {
+    /// A description of the file at `path`; `file` is the device's or generated file's own
+    /// operations, if any (from [`crate::Inode::open`] or the device registry).
+    pub fn new(path: Path, file: Option<Arc<dyn FileLike>>, flags: OpenFlags) -> Arc<OpenFile> {
+        let inode = Some(path.inode().clone());
+        OpenFile::build(Some(path), inode, file, flags)
+    }
+
+    /// A description with no name in the tree: pipes, sockets, eventfds (`anon_inode`).
+    pub fn new_anonymous(file: Arc<dyn FileLike>, flags: OpenFlags) -> Arc<OpenFile> {
+        OpenFile::build(None, None, Some(file), flags)
+    }
+
+    fn build(path: Option<Path>, inode: Option<Arc<dyn Inode>>, file: Option<Arc<dyn FileLike>>, flags: OpenFlags) -> Arc<OpenFile> {
+        let flags = flags - (OpenFlags::O_CREAT | OpenFlags::O_EXCL | OpenFlags::O_NOCTTY | OpenFlags::O_TRUNC | OpenFlags::O_CLOEXEC);
+        Arc::new(OpenFile {
+            path,
+            inode,
+            file,
+            offset: KMutex::new(0),
+            flags: KMutex::new(flags | OpenFlags::O_LARGEFILE),
+            flock: KMutex::new(None),
+        })
+    }
+
+    /// Where the file was opened (`None` for anonymous files).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_ref()
+    }
+    /// The inode (`None` for anonymous files).
+    pub fn inode(&self) -> Option<&Arc<dyn Inode>> {
+        self.inode.as_ref()
+    }
+    /// The file's own operations, if it has them (devices, pipes, proc files).
+    pub fn file_like(&self) -> Option<&Arc<dyn FileLike>> {
+        self.file.as_ref()
+    }
+    /// The access mode and status flags (`F_GETFL`).
+    pub fn flags(&self) -> OpenFlags {
+        *self.flags.lock()
+    }
+    /// `F_SETFL`: changes only `O_APPEND`, `O_NONBLOCK`, `O_ASYNC`, `O_DIRECT`, `O_NOATIME`.
+    pub fn set_status_flags(&self, new: OpenFlags) {
+        let mask = OpenFlags::setfl_mask();
+        let mut f = self.flags.lock();
+        *f = (*f - mask) | (new & mask);
+    }
+    /// True for `O_NONBLOCK` (the kernel turns `EAGAIN` into sleeping when this is false).
+    pub fn nonblocking(&self) -> bool {
+        self.flags().contains(OpenFlags::O_NONBLOCK)
+    }
+    /// The current file offset.
+    pub fn offset(&self) -> u64 {
+        *self.offset.lock()
+    }
+    /// Sets the offset directly (no checks).
+    pub fn set_offset(&self, off: u64) {
+        *self.offset.lock() = off;
+    }
+
+    fn is_path_only(&self) -> bool {
+        self.flags().contains(OpenFlags::O_PATH)
+    }
+
+    fn check_readable(&self) -> KResult<()> {
+        let f = self.flags();
+        if f.contains(OpenFlags::O_PATH) || !f.readable() {
+            return Err(Errno::EBADF);
+        }
+        Ok(())
+    }
+
+    fn check_writable(&self) -> KResult<()> {
+        let f = self.flags();
+        if f.contains(OpenFlags::O_PATH) || !f.writable() {
+            return Err(Errno::EBADF);
+        }
+        Ok(())
+    }
+
+    fn inode_or_badf(&self) -> KResult<&Arc<dyn Inode>> {
+        self.inode.as_ref().ok_or(Errno::EBADF)
+    }
+
+    /// `read(2)`: reads at the offset and advances it (`EBADF` unless open for reading,
+    /// `EISDIR` for a directory, `EAGAIN` from a file that would block).
+    pub fn read(&self, buf: &mut [u8]) -> KResult<usize> {
+        self.check_readable()?;
+        let off = self.offset();
+        let n = self.read_at_inner(buf, off)?;
+        if self.is_seekable() {
+            self.set_offset(off.saturating_add(n as u64));
+        }
+        Ok(n)
+    }
+
+    /// `pread64(2)`: reads at `off` without moving the offset (`ESPIPE` if unseekable,
+    /// `EINVAL` for a negative offset).
+    pub fn pread(&self, buf: &mut [u8], off: i64) -> KResult<usize> {
+        self.check_readable()?;
+        let off = self.positional(off)?;
+        self.read_at_inner(buf, off)
+    }
+
+    fn read_at_inner(&self, buf: &mut [u8], off: u64) -> KResult<usize> {
+        if let Some(f) = &self.file {
+            return f.read(buf, off);
+        }
+        let inode = self.inode_or_badf()?;
+        if inode.attr()?.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        inode.read_at(off, buf)
+    }
+
+    /// `write(2)`: writes at the offset (at end of file with `O_APPEND`) and advances it.
+    pub fn write(&self, data: &[u8]) -> KResult<usize> {
+        self.check_writable()?;
+        let off = self.offset();
+        let (n, end) = self.write_at_inner(data, off)?;
+        if self.is_seekable() {
+            self.set_offset(end);
+        }
+        Ok(n)
+    }
+
+    /// `pwrite64(2)`: writes at `off` without moving the offset; with `O_APPEND` the data still
+    /// goes to the end of file, as Linux does.
+    pub fn pwrite(&self, data: &[u8], off: i64) -> KResult<usize> {
+        self.check_writable()?;
+        let off = self.positional(off)?;
+        self.write_at_inner(data, off).map(|(n, _)| n)
+    }
+
+    /// Writes and returns (bytes written, offset after the write).
+    fn write_at_inner(&self, data: &[u8], off: u64) -> KResult<(usize, u64)> {
+        if let Some(f) = &self.file {
+            let n = f.write(data, off)?;
+            return Ok((n, off.saturating_add(n as u64)));
+        }
+        let inode = self.inode_or_badf()?;
+        let attr = inode.attr()?;
+        if attr.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        let off = if self.flags().contains(OpenFlags::O_APPEND) { attr.size } else { off };
+        let len = clamp_to_max_size(off, data.len())?;
+        let n = inode.write_at(off, &data[..len])?;
+        Ok((n, off.saturating_add(n as u64)))
+    }
+
+    fn positional(&self, off: i64) -> KResult<u64> {
+        if !self.is_seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        u64::try_from(off).map_err(|_| Errno::EINVAL)
+    }
+
+    /// True if the file has a position (regular files, directories, seekable devices).
+    pub fn is_seekable(&self) -> bool {
+        match &self.file {
+            Some(f) => f.seekable(),
+            None => self.inode.is_some(),
+        }
+    }
+
+    /// `lseek(2)` with `SEEK_SET`/`SEEK_CUR`/`SEEK_END`/`SEEK_DATA`/`SEEK_HOLE` (a file is one
+    /// data extent followed by the hole at EOF); `ESPIPE` if unseekable, `EINVAL` for a
+    /// negative result or bad whence, `ENXIO` for data/hole at or past EOF.
+    pub fn lseek(&self, off: i64, whence: u32) -> KResult<u64> {
+        if !self.is_seekable() || self.is_path_only() {
+            return Err(if self.is_path_only() { Errno::EBADF } else { Errno::ESPIPE });
+        }
+        let is_dir = self.file.is_none() && self.inode_or_badf()?.attr()?.is_dir();
+        let base: i64 = match whence {
+            SEEK_SET => 0,
+            SEEK_CUR => to_i64(self.offset())?,
+            SEEK_END | SEEK_DATA | SEEK_HOLE if is_dir => return Err(Errno::EINVAL),
+            SEEK_END => to_i64(self.size()?)?,
+            SEEK_DATA | SEEK_HOLE => return self.seek_data_hole(off, whence),
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = base.checked_add(off).ok_or(Errno::EOVERFLOW)?;
+        let new = u64::try_from(new).map_err(|_| Errno::EINVAL)?;
+        self.set_offset(new);
+        Ok(new)
+    }
+
+    fn seek_data_hole(&self, off: i64, whence: u32) -> KResult<u64> {
+        let size = self.size()?;
+        let off = u64::try_from(off).map_err(|_| Errno::ENXIO)?;
+        if off >= size {
+            return Err(Errno::ENXIO);
+        }
+        let new = if whence == SEEK_DATA { off } else { size };
+        self.set_offset(new);
+        Ok(new)
+    }
+
+    fn size(&self) -> KResult<u64> {
+        match &self.file {
+            Some(f) => Ok(f.size()),
+            None => Ok(self.inode_or_badf()?.attr()?.size),
+        }
+    }
+
+    /// `getdents64(2)`: fills `buf` with `linux_dirent64` records from the current position
+    /// and advances it; returns 0 at the end, `EINVAL` if not even one record fits,
+    /// `ENOTDIR` for a non-directory.
+    pub fn getdents64(&self, buf: &mut [u8]) -> KResult<usize> {
+        if self.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        let inode = self.inode_or_badf()?;
+        if !inode.attr()?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let mut pos = self.offset();
+        let mut w = Dirent64Writer::new(buf);
+        let mut overflow = false;
+        inode.readdir(pos, &mut |e: &DirEntry<'_>| {
+            if w.push(e.ino, e.next_pos, e.file_type.dirent_type(), e.name) {
+                pos = e.next_pos;
+                true
+            } else {
+                overflow = true;
+                false
+            }
+        })?;
+        if w.used() == 0 && overflow {
+            return Err(Errno::EINVAL);
+        }
+        self.set_offset(pos);
+        Ok(w.used())
+    }
+
+    /// Lists a directory from the current position through a visitor (for in-kernel users
+    /// such as `/proc/<pid>/fd` or tools), advancing the position like `getdents64`.
+    pub fn readdir(&self, visitor: &mut dyn FnMut(&DirEntry<'_>) -> bool) -> KResult<()> {
+        let inode = self.inode_or_badf()?;
+        let mut pos = self.offset();
+        inode.readdir(pos, &mut |e: &DirEntry<'_>| {
+            let go = visitor(e);
+            if go {
+                pos = e.next_pos;
+            }
+            go
+        })?;
+        self.set_offset(pos);
+        Ok(())
+    }
+
+    /// `fstat(2)`: the file's own attributes, or its inode's with `st_dev` filled in.
+    pub fn stat(&self) -> KResult<InodeAttr> {
+        if let Some(a) = self.file.as_ref().and_then(|f| f.stat()) {
+            return Ok(a);
+        }
+        match (&self.path, &self.inode) {
+            (Some(p), _) => p.attr(),
+            (None, Some(i)) => i.attr(),
+            (None, None) => Ok(InodeAttr { mode: crate::abi::S_IFIFO | 0o600, nlink: 1, blksize: 4096, ..InodeAttr::default() }),
+        }
+    }
+
+    /// `ftruncate(2)`: `EINVAL` unless a regular file open for writing, or for a negative
+    /// length; `EFBIG` past the maximum file size.
+    pub fn truncate(&self, len: i64) -> KResult<()> {
+        let len = u64::try_from(len).map_err(|_| Errno::EINVAL)?;
+        if self.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        let inode = self.inode.as_ref().ok_or(Errno::EINVAL)?;
+        if !self.flags().writable() || inode.attr()?.file_type() != FileType::Regular {
+            return Err(Errno::EINVAL);
+        }
+        if len > MAX_LFS_FILESIZE {
+            return Err(Errno::EFBIG);
+        }
+        if self.path.as_ref().is_some_and(|p| p.mount.is_readonly()) {
+            return Err(Errno::EROFS);
+        }
+        inode.truncate(len)
+    }
+
+    /// `fallocate(2)` mode 0: extends the file to cover `off..off+len`.
+    pub fn fallocate(&self, mode: u32, off: i64, len: i64) -> KResult<()> {
+        let (Ok(off), Ok(len)) = (u64::try_from(off), u64::try_from(len)) else { return Err(Errno::EINVAL) };
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.check_writable()?;
+        let inode = self.inode.as_ref().ok_or(Errno::ESPIPE)?;
+        match inode.attr()?.file_type() {
+            FileType::Regular => {}
+            FileType::Directory => return Err(Errno::EISDIR),
+            _ => return Err(Errno::ENODEV),
+        }
+        off.checked_add(len).filter(|e| *e <= MAX_LFS_FILESIZE).ok_or(Errno::EFBIG)?;
+        inode.fallocate(mode, off, len)
+    }
+
+    /// The events ready now (regular files and directories are always ready).
+    pub fn poll(&self) -> PollEvents {
+        match &self.file {
+            Some(f) => f.poll(),
+            None => PollEvents::always_ready(),
+        }
+    }
+
+    /// The pollee to wait on, if readiness can change.
+    pub fn pollee(&self) -> Option<&Pollee> {
+        self.file.as_ref().and_then(|f| f.pollee())
+    }
+
+    /// `ioctl(2)`: passed to the file's own operations; `ENOTTY` otherwise.
+    pub fn ioctl(&self, cmd: u32, arg: u64, mem: &mut dyn UserMemory) -> KResult<usize> {
+        if self.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        match &self.file {
+            Some(f) => f.ioctl(cmd, arg, mem),
+            None => Err(Errno::ENOTTY),
+        }
+    }
+
+    /// `fsync(2)`/`fdatasync(2)`: writes the inode back (`EINVAL` for files without storage).
+    pub fn fsync(&self) -> KResult<()> {
+        match (&self.file, &self.inode) {
+            (None, Some(i)) => i.sync(),
+            (Some(_), Some(_)) => Ok(()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// The key advisory locks are filed under.
+    pub fn lock_key(&self) -> KResult<InodeKey> {
+        let a = self.stat()?;
+        Ok(InodeKey { dev: a.dev, ino: a.ino })
+    }
+
+    /// An identity for this open file description (the owner of its `flock` lock).
+    pub fn id(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as usize
+    }
+
+    /// `flock(2)` on this description; the lock is dropped when the description is.
+    pub fn flock(self: &Arc<Self>, locks: &Arc<LockManager>, op: u32) -> KResult<()> {
+        let key = self.lock_key()?;
+        locks.flock(key, self.id(), op)?;
+        *self.flock.lock() = Some((locks.clone(), key));
+        Ok(())
+    }
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        let held = self.flock.lock().take();
+        if let Some((locks, key)) = held {
+            locks.release_flock(key, self as *const OpenFile as usize);
+        }
+    }
+}
+
+fn to_i64(v: u64) -> KResult<i64> {
+    i64::try_from(v).map_err(|_| Errno::EOVERFLOW)
+}
+
+/// How much of a write of `len` bytes at `off` fits below `MAX_LFS_FILESIZE` (`EFBIG` if none).
+fn clamp_to_max_size(off: u64, len: usize) -> KResult<usize> {
+    if len == 0 {
+        return Ok(0);
+    }
+    if off >= MAX_LFS_FILESIZE {
+        return Err(Errno::EFBIG);
+    }
+    let room = MAX_LFS_FILESIZE - off;
+    Ok(usize::try_from(room).map_or(len, |r| r.min(len)))
+}

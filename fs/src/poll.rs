@@ -1,0 +1,165 @@
+//! Readiness: `PollEvents` (Linux's `POLL*` bits) and `Pollee`, the object a file keeps its
+//! current events in and through which it wakes the tasks waiting on it (Linux's wait queue
+//! head plus `wake_up_poll`, Asterinas's `Pollee`). fs never sleeps: `kernel` registers a
+//! `Waker` for a sleeping task and retries the operation when woken.
+
+use std::sync::{Arc, Weak};
+
+use bitflags::bitflags;
+
+use crate::klock::KMutex;
+
+bitflags! {
+    /// `poll(2)` event bits, as `include/uapi/asm-generic/poll.h` numbers them.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct PollEvents: u32 {
+        /// Data to read.
+        const POLLIN = 0x1;
+        /// Urgent data.
+        const POLLPRI = 0x2;
+        /// Writing will not block.
+        const POLLOUT = 0x4;
+        /// Error condition (always reported).
+        const POLLERR = 0x8;
+        /// Hang up (always reported).
+        const POLLHUP = 0x10;
+        /// Invalid fd.
+        const POLLNVAL = 0x20;
+        /// Normal data to read.
+        const POLLRDNORM = 0x40;
+        /// Priority band data to read.
+        const POLLRDBAND = 0x80;
+        /// Normal data may be written.
+        const POLLWRNORM = 0x100;
+        /// Priority data may be written.
+        const POLLWRBAND = 0x200;
+        /// Peer closed its writing half.
+        const POLLRDHUP = 0x2000;
+    }
+}
+
+impl PollEvents {
+    /// What a regular file or directory always reports (`DEFAULT_POLLMASK`).
+    pub fn always_ready() -> PollEvents {
+        PollEvents::POLLIN | PollEvents::POLLOUT | PollEvents::POLLRDNORM | PollEvents::POLLWRNORM
+    }
+}
+
+/// Something `kernel` can wake: a sleeping task, an epoll instance.
+pub trait Waker: Send + Sync {
+    /// Called (without any fs lock held) when an awaited event happens.
+    fn wake(&self);
+}
+
+struct Waiter {
+    waker: Weak<dyn Waker>,
+    mask: PollEvents,
+}
+
+struct PolleeInner {
+    events: PollEvents,
+    waiters: Vec<Waiter>,
+}
+
+/// Current readiness of a file plus the wakers waiting for some of its events.
+pub struct Pollee {
+    inner: KMutex<PolleeInner>,
+}
+
+impl Default for Pollee {
+    fn default() -> Self {
+        Pollee::new(PollEvents::empty())
+    }
+}
+
+impl Pollee {
+    /// A pollee with the given initial events.
+    pub fn new(events: PollEvents) -> Self {
+        Pollee { inner: KMutex::new(PolleeInner { events, waiters: Vec::new() }) }
+    }
+
+    /// The current events.
+    pub fn events(&self) -> PollEvents {
+        self.inner.lock().events
+    }
+
+    /// Registers `waker` for the events in `mask` (`POLLERR|POLLHUP` are always included, as
+    /// Linux reports them unasked). A dead `Weak` is pruned on the next notify.
+    pub fn register(&self, waker: Weak<dyn Waker>, mask: PollEvents) {
+        let mask = mask | PollEvents::POLLERR | PollEvents::POLLHUP;
+        self.inner.lock().waiters.push(Waiter { waker, mask });
+    }
+
+    /// Removes every registration of `waker`.
+    pub fn unregister(&self, waker: &Weak<dyn Waker>) {
+        self.inner.lock().waiters.retain(|w| !Weak::ptr_eq(&w.waker, waker));
+    }
+
+    /// Adds `events` to the current set and wakes the waiters interested in them.
+    pub fn add_events(&self, events: PollEvents) {
+        self.inner.lock().events |= events;
+        self.notify(events);
+    }
+
+    /// Removes `events` from the current set (nobody is woken).
+    pub fn del_events(&self, events: PollEvents) {
+        self.inner.lock().events.remove(events);
+    }
+
+    /// Wakes the waiters whose mask intersects `events` (`wake_up_poll`). Wakers run after the
+    /// lock is released, so a waker may call back into this pollee.
+    pub fn notify(&self, events: PollEvents) {
+        let to_wake: Vec<Arc<dyn Waker>> = {
+            let mut inner = self.inner.lock();
+            inner.waiters.retain(|w| w.waker.strong_count() > 0);
+            inner
+                .waiters
+                .iter()
+                .filter(|w| w.mask.intersects(events))
+                .filter_map(|w| w.waker.upgrade())
+                .collect()
+        };
+        for w in to_wake {
+            w.wake();
+        }
+    }
+
+    /// The number of live registrations (for tests and diagnostics).
+    pub fn waiter_count(&self) -> usize {
+        self.inner.lock().waiters.iter().filter(|w| w.waker.strong_count() > 0).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Counter(AtomicUsize);
+    impl Waker for Counter {
+        fn wake(&self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn wakes_matching_waiters_only() {
+        let p = Pollee::default();
+        let r = Arc::new(Counter(AtomicUsize::new(0)));
+        let w = Arc::new(Counter(AtomicUsize::new(0)));
+        let rd: Arc<dyn Waker> = r.clone();
+        let wr: Arc<dyn Waker> = w.clone();
+        p.register(Arc::downgrade(&rd), PollEvents::POLLIN);
+        p.register(Arc::downgrade(&wr), PollEvents::POLLOUT);
+        p.add_events(PollEvents::POLLIN);
+        assert_eq!(r.0.load(Ordering::Relaxed), 1);
+        assert_eq!(w.0.load(Ordering::Relaxed), 0);
+        p.notify(PollEvents::POLLHUP);
+        assert_eq!(w.0.load(Ordering::Relaxed), 1);
+        assert!(p.events().contains(PollEvents::POLLIN));
+        p.unregister(&Arc::downgrade(&rd));
+        drop(wr);
+        drop(w);
+        assert_eq!(p.waiter_count(), 0);
+    }
+}

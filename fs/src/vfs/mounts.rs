@@ -1,0 +1,168 @@
+//! `mount(2)` and `umount2(2)` over the namespace's mount tree, and the mount table text of
+//! `/proc/mounts`.
+
+use std::sync::Arc;
+
+use uapi::{Errno, KResult};
+
+use super::{MountRequest, Vfs};
+use crate::abi::{MsFlags, MNT_DETACH, UMOUNT_NOFOLLOW};
+use crate::context::Ctx;
+use crate::inode::FileSystem;
+use crate::mount::{Mount, MountFlags, Path};
+use crate::path::{is_dir, path_string, resolve};
+
+/// Converts `MS_*` flags to per-mount flags.
+pub fn mount_flags(ms: MsFlags) -> MountFlags {
+    let mut f = MountFlags::empty();
+    for (m, mf) in [
+        (MsFlags::MS_RDONLY, MountFlags::RDONLY),
+        (MsFlags::MS_NOSUID, MountFlags::NOSUID),
+        (MsFlags::MS_NODEV, MountFlags::NODEV),
+        (MsFlags::MS_NOEXEC, MountFlags::NOEXEC),
+        (MsFlags::MS_NOATIME, MountFlags::NOATIME),
+        (MsFlags::MS_RELATIME, MountFlags::RELATIME),
+    ] {
+        if ms.contains(m) {
+            f |= mf;
+        }
+    }
+    f
+}
+
+impl Vfs {
+    /// `mount(2)`: root only (`EPERM`). Supports a new mount of a registered type (`ENODEV`
+    /// for unknown types), `MS_BIND` (the source path's subtree), and `MS_REMOUNT` (flags of
+    /// an existing mount, `EINVAL` if `target` is not a mount root). `MS_MOVE` is `EINVAL`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mount(&self, ctx: &Ctx<'_>, start: &Path, source: &[u8], target: &[u8], fstype: &[u8], flags: MsFlags, data: &[u8]) -> KResult<()> {
+        if ctx.cred.euid != 0 {
+            return Err(Errno::EPERM);
+        }
+        let target = resolve(ctx, start, target, true)?;
+        if flags.contains(MsFlags::MS_REMOUNT) {
+            if !target.is_mount_root() {
+                return Err(Errno::EINVAL);
+            }
+            target.mount.set_flags(mount_flags(flags));
+            return Ok(());
+        }
+        if flags.contains(MsFlags::MS_MOVE) {
+            return Err(Errno::EINVAL);
+        }
+        if flags.contains(MsFlags::MS_BIND) {
+            let src = resolve(ctx, start, source, true)?;
+            let m = Mount::new(src.mount.fs().clone(), src.dentry.clone(), src.mount.source(), mount_flags(flags));
+            return self.attach(&target, m);
+        }
+        let factory = self.fs_factory(fstype)?;
+        let vfs = self.arc().ok_or(Errno::EINVAL)?;
+        let fs = factory(&MountRequest { source, flags, data, vfs: &vfs })?;
+        self.mount_fs(&target, fs, source, mount_flags(flags)).map(|_| ())
+    }
+
+    /// Mounts `fs` on the resolved directory `target` (for init's root setup and tests).
+    pub fn mount_fs(&self, target: &Path, fs: Arc<dyn FileSystem>, source: &[u8], flags: MountFlags) -> KResult<Arc<Mount>> {
+        let root = crate::dentry::Dentry::new_root(fs.root());
+        let m = Mount::new(fs, root, source, flags);
+        self.attach(target, m.clone())?;
+        Ok(m)
+    }
+
+    fn attach(&self, target: &Path, m: Arc<Mount>) -> KResult<()> {
+        if !is_dir(target) || !is_dir(&Path::root_of(&m)) {
+            return Err(Errno::ENOTDIR);
+        }
+        if target.dentry.is_deleted() {
+            return Err(Errno::ENOENT);
+        }
+        target.mount.attach(&m, &target.dentry);
+        Ok(())
+    }
+
+    /// `umount2(2)`: root only; `EINVAL` unless `target` is a mount's root; `EBUSY` for the
+    /// namespace root, a mount with mounts below it, or one still in use (open files, cwds)
+    /// unless `MNT_DETACH`, which detaches it lazily. The filesystem is synced.
+    pub fn umount(&self, ctx: &Ctx<'_>, start: &Path, target: &[u8], flags: u32) -> KResult<()> {
+        if ctx.cred.euid != 0 {
+            return Err(Errno::EPERM);
+        }
+        let p = resolve(ctx, start, target, flags & UMOUNT_NOFOLLOW == 0)?;
+        if !p.is_mount_root() {
+            return Err(Errno::EINVAL);
+        }
+        let Path { mount, dentry } = p;
+        drop(dentry);
+        let Some((parent, _)) = mount.parent() else { return Err(Errno::EBUSY) };
+        let lazy = flags & MNT_DETACH != 0;
+        // References: the parent's child list and `mount` here; anything more is a user.
+        if !lazy && (!mount.children().is_empty() || Arc::strong_count(&mount) > 2) {
+            return Err(Errno::EBUSY);
+        }
+        parent.detach(&mount);
+        if let Err(e) = mount.fs().sync() {
+            log::warn!("umount: sync of {} failed: {e}", mount.fs().name());
+        }
+        if !lazy {
+            mount.root().prune();
+        }
+        Ok(())
+    }
+
+    /// Every mount, parents before children (the order of `/proc/mounts`).
+    pub fn mounts(&self) -> Vec<Arc<Mount>> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.root.clone()];
+        while let Some(m) = stack.pop() {
+            let mut children = m.children();
+            children.reverse();
+            stack.extend(children);
+            out.push(m);
+        }
+        out
+    }
+
+    /// The text of `/proc/mounts` as seen from `root` (mounts outside it are omitted):
+    /// `source target fstype options 0 0` per line, as Linux's `show_vfsmnt`.
+    pub fn mounts_text(&self, root: &Path) -> String {
+        let mut s = String::new();
+        for m in self.mounts() {
+            let target = path_string(&Path::root_of(&m), root);
+            if target.starts_with(b"(unreachable)") {
+                continue;
+            }
+            let mut opts = String::from(if m.is_readonly() { "ro" } else { "rw" });
+            for (f, name) in [(MountFlags::NOSUID, ",nosuid"), (MountFlags::NODEV, ",nodev"), (MountFlags::NOEXEC, ",noexec"), (MountFlags::NOATIME, ",noatime")] {
+                if m.flags().contains(f) {
+                    opts.push_str(name);
+                }
+            }
+            if !m.flags().contains(MountFlags::NOATIME) {
+                opts.push_str(",relatime");
+            }
+            s.push_str(&format!(
+                "{} {} {} {} 0 0\n",
+                escape_mount_field(m.source()),
+                escape_mount_field(&target),
+                m.fs().name(),
+                opts
+            ));
+        }
+        s
+    }
+}
+
+/// Escapes space, tab, newline and backslash as octal, as Linux's `mangle` does.
+fn escape_mount_field(s: &[u8]) -> String {
+    let mut out = Vec::new();
+    for &c in s {
+        match c {
+            b' ' | b'\t' | b'\n' | b'\\' => out.extend_from_slice(format!("\\{c:03o}").as_bytes()),
+            _ => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        out.extend_from_slice(b"none");
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

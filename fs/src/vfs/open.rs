@@ -1,0 +1,114 @@
+//! `open`: Linux's `do_filp_open` → `path_openat` → `do_open`/`may_open`: flag handling,
+//! permission and read-only checks, `O_TRUNC`, and attaching a device's, FIFO's or generated
+//! file's own operations.
+
+use std::sync::Arc;
+
+use uapi::{Errno, KResult};
+
+use super::Vfs;
+use crate::abi::OpenFlags;
+use crate::context::Ctx;
+use crate::cred::{generic_permission, MAY_READ, MAY_WRITE};
+use crate::file_like::FileLike;
+use crate::inode::{FileType, InodeAttr};
+use crate::mount::{MountFlags, Path};
+use crate::open_file::OpenFile;
+use crate::path::resolve;
+
+/// `O_TMPFILE` without its `O_DIRECTORY` part.
+const O_TMPFILE_ONLY: u32 = 0o20000000;
+
+/// The permission mask an open asks for (`ACC_MODE` plus `MAY_WRITE` for `O_TRUNC`).
+fn acc_mode(flags: OpenFlags) -> u32 {
+    let mut m = match flags.bits() & crate::abi::O_ACCMODE {
+        0 => MAY_READ,
+        1 => MAY_WRITE,
+        _ => MAY_READ | MAY_WRITE,
+    };
+    if flags.contains(OpenFlags::O_TRUNC) {
+        m |= MAY_WRITE;
+    }
+    m
+}
+
+impl Vfs {
+    /// `openat(2)`: resolves (creating with `O_CREAT`) and opens `path`. As Linux:
+    /// `O_EXCL` gives `EEXIST`; `O_NOFOLLOW` on a final symlink `ELOOP`; `O_DIRECTORY` on a
+    /// non-directory `ENOTDIR`; writing (or `O_CREAT` on) a directory `EISDIR`; `O_TRUNC`
+    /// empties a regular file; `O_PATH` opens only a location; `O_TMPFILE` is `EOPNOTSUPP`.
+    /// `mode` is the creation mode before the umask.
+    pub fn open(&self, ctx: &Ctx<'_>, start: &Path, path: &[u8], flags: OpenFlags, mode: u32) -> KResult<Arc<OpenFile>> {
+        if flags.bits() & O_TMPFILE_ONLY != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let flags = if flags.contains(OpenFlags::O_PATH) {
+            flags & (OpenFlags::O_PATH | OpenFlags::O_DIRECTORY | OpenFlags::O_NOFOLLOW | OpenFlags::O_CLOEXEC)
+        } else {
+            flags
+        };
+        let nofollow = flags.contains(OpenFlags::O_NOFOLLOW);
+        let (p, created) = if flags.contains(OpenFlags::O_CREAT) && !flags.contains(OpenFlags::O_PATH) {
+            self.open_create(ctx, start, path, flags.contains(OpenFlags::O_EXCL), nofollow, mode)?
+        } else {
+            (resolve(ctx, start, path, !nofollow)?, false)
+        };
+        self.open_path(ctx, p, flags, created)
+    }
+
+    /// Opens an already-resolved path (used by `open` and by `kernel` for `execve` and
+    /// `/proc/<pid>/fd` reopen): the checks of `do_open` and `may_open`.
+    pub fn open_path(&self, ctx: &Ctx<'_>, p: Path, flags: OpenFlags, created: bool) -> KResult<Arc<OpenFile>> {
+        let attr = p.attr()?;
+        let ft = attr.file_type();
+        if flags.contains(OpenFlags::O_DIRECTORY) && ft != FileType::Directory && ft != FileType::Symlink {
+            return Err(Errno::ENOTDIR);
+        }
+        if flags.contains(OpenFlags::O_PATH) {
+            if flags.contains(OpenFlags::O_DIRECTORY) && ft != FileType::Directory {
+                return Err(Errno::ENOTDIR);
+            }
+            return Ok(OpenFile::new(p, None, flags));
+        }
+        match ft {
+            FileType::Symlink => return Err(Errno::ELOOP),
+            FileType::Directory if flags.contains(OpenFlags::O_CREAT) || flags.writable() => return Err(Errno::EISDIR),
+            _ => {}
+        }
+        if !created {
+            self.may_open(ctx, &p, &attr, flags)?;
+        }
+        if flags.contains(OpenFlags::O_TRUNC) && ft == FileType::Regular && !created {
+            p.inode().truncate(0)?;
+        }
+        let file = self.open_special(&p, &attr, flags)?;
+        Ok(OpenFile::new(p, file, flags))
+    }
+
+    /// `may_open`: `EROFS` for writing stored files on a read-only mount, `EACCES` for
+    /// devices on a `nodev` mount, then the mode bits.
+    fn may_open(&self, ctx: &Ctx<'_>, p: &Path, attr: &InodeAttr, flags: OpenFlags) -> KResult<()> {
+        let acc = acc_mode(flags);
+        let ft = attr.file_type();
+        let is_dev = matches!(ft, FileType::CharDevice | FileType::BlockDevice);
+        if acc & MAY_WRITE != 0 && matches!(ft, FileType::Regular | FileType::Directory) && p.mount.is_readonly() {
+            return Err(Errno::EROFS);
+        }
+        if is_dev && p.mount.flags().contains(MountFlags::NODEV) {
+            return Err(Errno::EACCES);
+        }
+        generic_permission(ctx.cred, attr, acc)
+    }
+
+    /// The file's own operations: devices through the registry by number, FIFOs through the
+    /// kernel's FIFO hook, sockets `ENXIO`, anything else from the inode.
+    fn open_special(&self, p: &Path, attr: &InodeAttr, flags: OpenFlags) -> KResult<Option<Arc<dyn FileLike>>> {
+        match attr.file_type() {
+            FileType::CharDevice => self.devices.open_char(attr.rdev, flags).map(Some),
+            FileType::BlockDevice => Err(Errno::ENXIO),
+            FileType::Fifo => self.devices.open_fifo(p, attr, flags).map(Some),
+            FileType::Socket => Err(Errno::ENXIO),
+            _ => p.inode().open(flags),
+        }
+    }
+}
