@@ -50,8 +50,7 @@ impl Fs {
             return ((1u64 << 32) - 1) << bits;
         }
         let a = 1u64 << (bits - 2);
-        let mut upper = ((1u64 << 32) - 1) >> (bits - 9);
-        upper -= 1 + (1 + a) + (1 + a + a * a);
+        let upper = (((1u64 << 32) - 1) >> (bits - 9)).saturating_sub(1 + (1 + a) + (1 + a + a * a));
         let upper = upper << bits;
         let res = self.max_ind_blocks() << bits;
         res.min(upper)

@@ -258,7 +258,7 @@ impl Fs {
     /// Whether `anc` is `dir` or one of its ancestors (walking `..`, bounded by the inode count).
     fn is_ancestor(&mut self, anc: u32, dir: u32) -> KResult<bool> {
         let mut cur = dir;
-        for _ in 0..=self.sb.inodes_count {
+        for _ in 0..=self.sb.inodes_count.min(65536) {
             if cur == anc {
                 return Ok(true);
             }
