@@ -1,83 +1,17 @@
-//! The Linux x86-64 ABI pieces the VFS needs: open/at/mount flag words, mode bits, device
-//! number encoding, and the byte layouts of `struct stat`, `struct statx`, `struct statfs`.
+//! The Linux x86-64 ABI pieces the VFS needs: at/mount flags, mode bits, device number
+//! encoding, and conversions of VFS attributes into `uapi`'s `struct stat`/`statx`/`statfs`.
 //!
-//! These are defined here because `uapi` did not yet carry them when the VFS was written;
-//! values and layouts are Linux's (`include/uapi/asm-generic/fcntl.h`, `stat.h`,
-//! `arch/x86/include/uapi/asm/stat.h`, `include/uapi/linux/stat.h`, `fs.h`, `mount.h`).
+//! Flag words shared with syscall handlers (`OpenFlags`, `RenameFlags`) come from `uapi::flags`;
+//! the remaining constants are defined here with Linux's values (`include/uapi/asm-generic/fcntl.h`,
+//! `include/uapi/linux/stat.h`, `fs.h`, `mount.h`).
 
 use bitflags::bitflags;
 
 use crate::inode::{InodeAttr, StatFs};
 use crate::time::Timespec;
+use uapi::structs::{Stat, Statx, StatxTimestamp};
 
-bitflags! {
-    /// `open(2)` flags (`O_*`), as Linux's asm-generic `fcntl.h` numbers them.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-    pub struct OpenFlags: u32 {
-        /// Write only.
-        const O_WRONLY = 0o1;
-        /// Read and write.
-        const O_RDWR = 0o2;
-        /// Create the file if it does not exist.
-        const O_CREAT = 0o100;
-        /// With `O_CREAT`: fail with `EEXIST` if it exists.
-        const O_EXCL = 0o200;
-        /// Do not make a tty the controlling terminal.
-        const O_NOCTTY = 0o400;
-        /// Truncate a regular file to length 0.
-        const O_TRUNC = 0o1000;
-        /// Every write goes to the end of the file.
-        const O_APPEND = 0o2000;
-        /// Non-blocking I/O.
-        const O_NONBLOCK = 0o4000;
-        /// Synchronous data writes.
-        const O_DSYNC = 0o10000;
-        /// Signal-driven I/O.
-        const O_ASYNC = 0o20000;
-        /// Direct I/O (accepted, ignored).
-        const O_DIRECT = 0o40000;
-        /// Large file (always on for x86-64).
-        const O_LARGEFILE = 0o100000;
-        /// Fail with `ENOTDIR` unless the path is a directory.
-        const O_DIRECTORY = 0o200000;
-        /// Fail with `ELOOP` if the last component is a symlink.
-        const O_NOFOLLOW = 0o400000;
-        /// Do not update the access time.
-        const O_NOATIME = 0o1000000;
-        /// Close on exec.
-        const O_CLOEXEC = 0o2000000;
-        /// Synchronous writes (includes `O_DSYNC`).
-        const O_SYNC = 0o4010000;
-        /// A location-only file descriptor.
-        const O_PATH = 0o10000000;
-        /// An unnamed temporary file (includes `O_DIRECTORY`).
-        const O_TMPFILE = 0o20200000;
-        // Unknown bits are kept (Linux ignores unknown open flags).
-        const _ = !0;
-    }
-}
-
-/// The access-mode mask of the open flags (`O_ACCMODE`).
-pub const O_ACCMODE: u32 = 0o3;
-
-impl OpenFlags {
-    /// True if the access mode allows reading (`O_RDONLY` or `O_RDWR`).
-    pub fn readable(self) -> bool {
-        matches!(self.bits() & O_ACCMODE, 0 | 2)
-    }
-    /// True if the access mode allows writing (`O_WRONLY` or `O_RDWR`).
-    pub fn writable(self) -> bool {
-        matches!(self.bits() & O_ACCMODE, 1 | 2)
-    }
-    /// The flags `F_SETFL` may change, as Linux's `SETFL_MASK`.
-    pub fn setfl_mask() -> OpenFlags {
-        OpenFlags::O_APPEND
-            | OpenFlags::O_NONBLOCK
-            | OpenFlags::O_ASYNC
-            | OpenFlags::O_DIRECT
-            | OpenFlags::O_NOATIME
-    }
-}
+pub use uapi::flags::{OpenFlags, RenameFlags, O_ACCMODE};
 
 /// `AT_FDCWD`: the dirfd meaning "the current working directory".
 pub const AT_FDCWD: i32 = -100;
@@ -182,84 +116,78 @@ pub mod magic {
     pub const HOSTFS: i64 = 0x00c0_ffee;
 }
 
-fn put(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(bytes);
-}
-
-/// Encodes `struct stat` as x86-64 Linux lays it out (144 bytes), as `cp_new_stat` fills it.
-pub fn encode_stat(a: &InodeAttr) -> [u8; 144] {
-    let mut v = Vec::with_capacity(144);
-    put(&mut v, &a.dev.to_le_bytes());
-    put(&mut v, &a.ino.to_le_bytes());
-    put(&mut v, &a.nlink.to_le_bytes());
-    put(&mut v, &a.mode.to_le_bytes());
-    put(&mut v, &a.uid.to_le_bytes());
-    put(&mut v, &a.gid.to_le_bytes());
-    put(&mut v, &0u32.to_le_bytes());
-    put(&mut v, &a.rdev.to_le_bytes());
-    put(&mut v, &a.size.to_le_bytes());
-    put(&mut v, &u64::from(a.blksize).to_le_bytes());
-    put(&mut v, &a.blocks.to_le_bytes());
-    for t in [a.atime, a.mtime, a.ctime] {
-        put(&mut v, &t.sec.to_le_bytes());
-        put(&mut v, &t.nsec.to_le_bytes());
-    }
-    v.resize(144, 0);
-    let mut out = [0u8; 144];
-    out.copy_from_slice(&v);
-    out
-}
-
 /// `statx` mask bits for the basic stats (`STATX_BASIC_STATS`).
 pub const STATX_BASIC_STATS: u32 = 0x7ff;
+/// `statx` mask bit for the mount id (`STATX_MNT_ID`).
+pub const STATX_MNT_ID: u32 = 0x1000;
 
-/// Encodes `struct statx` (256 bytes) with the basic stats, as `cp_statx` fills it.
-pub fn encode_statx(a: &InodeAttr) -> [u8; 256] {
-    let mut v = Vec::with_capacity(256);
-    put(&mut v, &STATX_BASIC_STATS.to_le_bytes()); // stx_mask
-    put(&mut v, &a.blksize.to_le_bytes());
-    put(&mut v, &0u64.to_le_bytes()); // stx_attributes
-    put(&mut v, &(a.nlink as u32).to_le_bytes());
-    put(&mut v, &a.uid.to_le_bytes());
-    put(&mut v, &a.gid.to_le_bytes());
-    put(&mut v, &(a.mode as u16).to_le_bytes());
-    put(&mut v, &0u16.to_le_bytes());
-    put(&mut v, &a.ino.to_le_bytes());
-    put(&mut v, &a.size.to_le_bytes());
-    put(&mut v, &a.blocks.to_le_bytes());
-    put(&mut v, &0u64.to_le_bytes()); // stx_attributes_mask
-    for t in [a.atime, Timespec::default(), a.ctime, a.mtime] {
-        // atime, btime (unsupported, zero), ctime, mtime: struct statx_timestamp
-        put(&mut v, &t.sec.to_le_bytes());
-        put(&mut v, &(t.nsec as u32).to_le_bytes());
-        put(&mut v, &0i32.to_le_bytes());
+/// `struct stat` as x86-64 Linux fills it (`cp_new_stat`).
+pub fn to_stat(a: &InodeAttr) -> Stat {
+    Stat {
+        st_dev: a.dev,
+        st_ino: a.ino,
+        st_nlink: a.nlink,
+        st_mode: a.mode,
+        st_uid: a.uid,
+        st_gid: a.gid,
+        st_rdev: a.rdev,
+        st_size: i64::try_from(a.size).unwrap_or(i64::MAX),
+        st_blksize: i64::from(a.blksize),
+        st_blocks: i64::try_from(a.blocks).unwrap_or(i64::MAX),
+        st_atime: a.atime.sec,
+        st_atime_nsec: a.atime.nsec,
+        st_mtime: a.mtime.sec,
+        st_mtime_nsec: a.mtime.nsec,
+        st_ctime: a.ctime.sec,
+        st_ctime_nsec: a.ctime.nsec,
+        ..Stat::default()
     }
-    for d in [a.rdev, a.dev] {
-        put(&mut v, &dev_major(d).to_le_bytes());
-        put(&mut v, &dev_minor(d).to_le_bytes());
-    }
-    v.resize(256, 0);
-    let mut out = [0u8; 256];
-    out.copy_from_slice(&v);
-    out
 }
 
-/// Encodes x86-64 `struct statfs` (120 bytes), as `do_statfs_native` fills it.
-pub fn encode_statfs(s: &StatFs) -> [u8; 120] {
-    let mut v = Vec::with_capacity(120);
-    for x in [s.fs_type, s.bsize, s.blocks as i64, s.bfree as i64, s.bavail as i64] {
-        put(&mut v, &x.to_le_bytes());
+fn statx_ts(t: Timespec) -> StatxTimestamp {
+    StatxTimestamp { tv_sec: t.sec, tv_nsec: u32::try_from(t.nsec).unwrap_or(0), _reserved: 0 }
+}
+
+/// `struct statx` with the basic stats and the mount id (`cp_statx`); no birth time.
+pub fn to_statx(a: &InodeAttr, mnt_id: u64) -> Statx {
+    Statx {
+        stx_mask: STATX_BASIC_STATS | STATX_MNT_ID,
+        stx_blksize: a.blksize,
+        stx_nlink: u32::try_from(a.nlink).unwrap_or(u32::MAX),
+        stx_uid: a.uid,
+        stx_gid: a.gid,
+        stx_mode: a.mode as u16,
+        stx_ino: a.ino,
+        stx_size: a.size,
+        stx_blocks: a.blocks,
+        stx_atime: statx_ts(a.atime),
+        stx_ctime: statx_ts(a.ctime),
+        stx_mtime: statx_ts(a.mtime),
+        stx_rdev_major: dev_major(a.rdev),
+        stx_rdev_minor: dev_minor(a.rdev),
+        stx_dev_major: dev_major(a.dev),
+        stx_dev_minor: dev_minor(a.dev),
+        stx_mnt_id: mnt_id,
+        ..Statx::default()
     }
-    put(&mut v, &s.files.to_le_bytes());
-    put(&mut v, &s.ffree.to_le_bytes());
-    put(&mut v, &s.fsid.to_le_bytes());
-    put(&mut v, &s.namelen.to_le_bytes());
-    put(&mut v, &s.frsize.to_le_bytes());
-    put(&mut v, &s.flags.to_le_bytes());
-    v.resize(120, 0);
-    let mut out = [0u8; 120];
-    out.copy_from_slice(&v);
-    out
+}
+
+/// x86-64 `struct statfs` (`do_statfs_native`).
+pub fn to_statfs(s: &StatFs) -> uapi::structs::StatFs {
+    uapi::structs::StatFs {
+        f_type: s.fs_type,
+        f_bsize: s.bsize,
+        f_blocks: s.blocks,
+        f_bfree: s.bfree,
+        f_bavail: s.bavail,
+        f_files: s.files,
+        f_ffree: s.ffree,
+        f_fsid: [s.fsid as u32 as i32, (s.fsid >> 32) as u32 as i32],
+        f_namelen: s.namelen,
+        f_frsize: s.frsize,
+        f_flags: s.flags,
+        f_spare: [0; 4],
+    }
 }
 
 bitflags! {

@@ -5,19 +5,11 @@
 
 use std::sync::Arc;
 
-use bitflags::bitflags;
 use uapi::{Errno, KResult};
 
 use crate::open_file::OpenFile;
 
-bitflags! {
-    /// Per-descriptor flags (`F_GETFD`/`F_SETFD`).
-    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-    pub struct FdFlags: u32 {
-        /// Close on `execve`.
-        const CLOEXEC = 1;
-    }
-}
+pub use uapi::flags::FdFlags;
 
 /// Linux's default `RLIMIT_NOFILE` soft limit.
 pub const DEFAULT_NOFILE: u32 = 1024;

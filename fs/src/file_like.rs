@@ -27,7 +27,7 @@ pub trait FileLike: Send + Sync {
     fn write(&self, data: &[u8], offset: u64) -> KResult<usize>;
     /// The events ready now.
     fn poll(&self) -> PollEvents {
-        PollEvents::always_ready()
+        crate::poll::default_events()
     }
     /// The pollee waiters register with, if readiness can change.
     fn pollee(&self) -> Option<&Pollee> {

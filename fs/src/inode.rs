@@ -185,16 +185,7 @@ pub struct DirEntry<'a> {
 /// A `readdir` visitor: returns `false` to stop (the entry it was given is then *not* consumed).
 pub type DirVisitor<'a> = dyn FnMut(&DirEntry<'_>) -> bool + 'a;
 
-bitflags::bitflags! {
-    /// `renameat2` flags that reach a filesystem.
-    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-    pub struct RenameFlags: u32 {
-        /// Fail with `EEXIST` if the target exists.
-        const NOREPLACE = abi::RENAME_NOREPLACE;
-        /// Atomically exchange the two names.
-        const EXCHANGE = abi::RENAME_EXCHANGE;
-    }
-}
+pub use uapi::flags::RenameFlags;
 
 /// A mounted filesystem instance (Linux's `super_block`).
 pub trait FileSystem: Send + Sync {

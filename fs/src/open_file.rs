@@ -39,13 +39,13 @@ impl OpenFile {
     }
 
     fn build(path: Option<Path>, inode: Option<Arc<dyn Inode>>, file: Option<Arc<dyn FileLike>>, flags: OpenFlags) -> Arc<OpenFile> {
-        let flags = flags - (OpenFlags::O_CREAT | OpenFlags::O_EXCL | OpenFlags::O_NOCTTY | OpenFlags::O_TRUNC | OpenFlags::O_CLOEXEC);
+        let flags = flags - (OpenFlags::CREAT | OpenFlags::EXCL | OpenFlags::NOCTTY | OpenFlags::TRUNC | OpenFlags::CLOEXEC);
         Arc::new(OpenFile {
             path,
             inode,
             file,
             offset: KMutex::new(0),
-            flags: KMutex::new(flags | OpenFlags::O_LARGEFILE),
+            flags: KMutex::new(flags | OpenFlags::LARGEFILE),
             flock: KMutex::new(None),
         })
     }
@@ -68,13 +68,13 @@ impl OpenFile {
     }
     /// `F_SETFL`: changes only `O_APPEND`, `O_NONBLOCK`, `O_ASYNC`, `O_DIRECT`, `O_NOATIME`.
     pub fn set_status_flags(&self, new: OpenFlags) {
-        let mask = OpenFlags::setfl_mask();
+        let mask = OpenFlags::SETFL_MASK;
         let mut f = self.flags.lock();
         *f = (*f - mask) | (new & mask);
     }
     /// True for `O_NONBLOCK` (the kernel turns `EAGAIN` into sleeping when this is false).
     pub fn nonblocking(&self) -> bool {
-        self.flags().contains(OpenFlags::O_NONBLOCK)
+        self.flags().contains(OpenFlags::NONBLOCK)
     }
     /// The current file offset.
     pub fn offset(&self) -> u64 {
@@ -86,12 +86,12 @@ impl OpenFile {
     }
 
     fn is_path_only(&self) -> bool {
-        self.flags().contains(OpenFlags::O_PATH)
+        self.flags().contains(OpenFlags::PATH)
     }
 
     fn check_readable(&self) -> KResult<()> {
         let f = self.flags();
-        if f.contains(OpenFlags::O_PATH) || !f.readable() {
+        if f.contains(OpenFlags::PATH) || !f.can_read() {
             return Err(Errno::EBADF);
         }
         Ok(())
@@ -99,7 +99,7 @@ impl OpenFile {
 
     fn check_writable(&self) -> KResult<()> {
         let f = self.flags();
-        if f.contains(OpenFlags::O_PATH) || !f.writable() {
+        if f.contains(OpenFlags::PATH) || !f.can_write() {
             return Err(Errno::EBADF);
         }
         Ok(())
@@ -170,7 +170,7 @@ impl OpenFile {
         if attr.is_dir() {
             return Err(Errno::EISDIR);
         }
-        let off = if self.flags().contains(OpenFlags::O_APPEND) { attr.size } else { off };
+        let off = if self.flags().contains(OpenFlags::APPEND) { attr.size } else { off };
         let len = clamp_to_max_size(off, data.len())?;
         let n = inode.write_at(off, &data[..len])?;
         Ok((n, off.saturating_add(n as u64)))
@@ -297,7 +297,7 @@ impl OpenFile {
             return Err(Errno::EBADF);
         }
         let inode = self.inode.as_ref().ok_or(Errno::EINVAL)?;
-        if !self.flags().writable() || inode.attr()?.file_type() != FileType::Regular {
+        if !self.flags().can_write() || inode.attr()?.file_type() != FileType::Regular {
             return Err(Errno::EINVAL);
         }
         if len > MAX_LFS_FILESIZE {
@@ -330,7 +330,7 @@ impl OpenFile {
     pub fn poll(&self) -> PollEvents {
         match &self.file {
             Some(f) => f.poll(),
-            None => PollEvents::always_ready(),
+            None => crate::poll::default_events(),
         }
     }
 

@@ -5,44 +5,13 @@
 
 use std::sync::{Arc, Weak};
 
-use bitflags::bitflags;
-
 use crate::klock::KMutex;
 
-bitflags! {
-    /// `poll(2)` event bits, as `include/uapi/asm-generic/poll.h` numbers them.
-    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-    pub struct PollEvents: u32 {
-        /// Data to read.
-        const POLLIN = 0x1;
-        /// Urgent data.
-        const POLLPRI = 0x2;
-        /// Writing will not block.
-        const POLLOUT = 0x4;
-        /// Error condition (always reported).
-        const POLLERR = 0x8;
-        /// Hang up (always reported).
-        const POLLHUP = 0x10;
-        /// Invalid fd.
-        const POLLNVAL = 0x20;
-        /// Normal data to read.
-        const POLLRDNORM = 0x40;
-        /// Priority band data to read.
-        const POLLRDBAND = 0x80;
-        /// Normal data may be written.
-        const POLLWRNORM = 0x100;
-        /// Priority data may be written.
-        const POLLWRBAND = 0x200;
-        /// Peer closed its writing half.
-        const POLLRDHUP = 0x2000;
-    }
-}
+pub use uapi::flags::PollEvents;
 
-impl PollEvents {
-    /// What a regular file or directory always reports (`DEFAULT_POLLMASK`).
-    pub fn always_ready() -> PollEvents {
-        PollEvents::POLLIN | PollEvents::POLLOUT | PollEvents::POLLRDNORM | PollEvents::POLLWRNORM
-    }
+/// What a regular file or directory always reports (Linux's `DEFAULT_POLLMASK`).
+pub fn default_events() -> PollEvents {
+    PollEvents::POLLIN | PollEvents::POLLOUT | PollEvents::POLLRDNORM | PollEvents::POLLWRNORM
 }
 
 /// Something `kernel` can wake: a sleeping task, an epoll instance.

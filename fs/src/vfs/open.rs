@@ -26,7 +26,7 @@ fn acc_mode(flags: OpenFlags) -> u32 {
         1 => MAY_WRITE,
         _ => MAY_READ | MAY_WRITE,
     };
-    if flags.contains(OpenFlags::O_TRUNC) {
+    if flags.contains(OpenFlags::TRUNC) {
         m |= MAY_WRITE;
     }
     m
@@ -42,14 +42,14 @@ impl Vfs {
         if flags.bits() & O_TMPFILE_ONLY != 0 {
             return Err(Errno::EOPNOTSUPP);
         }
-        let flags = if flags.contains(OpenFlags::O_PATH) {
-            flags & (OpenFlags::O_PATH | OpenFlags::O_DIRECTORY | OpenFlags::O_NOFOLLOW | OpenFlags::O_CLOEXEC)
+        let flags = if flags.contains(OpenFlags::PATH) {
+            flags & (OpenFlags::PATH | OpenFlags::DIRECTORY | OpenFlags::NOFOLLOW | OpenFlags::CLOEXEC)
         } else {
             flags
         };
-        let nofollow = flags.contains(OpenFlags::O_NOFOLLOW);
-        let (p, created) = if flags.contains(OpenFlags::O_CREAT) && !flags.contains(OpenFlags::O_PATH) {
-            self.open_create(ctx, start, path, flags.contains(OpenFlags::O_EXCL), nofollow, mode)?
+        let nofollow = flags.contains(OpenFlags::NOFOLLOW);
+        let (p, created) = if flags.contains(OpenFlags::CREAT) && !flags.contains(OpenFlags::PATH) {
+            self.open_create(ctx, start, path, flags.contains(OpenFlags::EXCL), nofollow, mode)?
         } else {
             (resolve(ctx, start, path, !nofollow)?, false)
         };
@@ -61,24 +61,24 @@ impl Vfs {
     pub fn open_path(&self, ctx: &Ctx<'_>, p: Path, flags: OpenFlags, created: bool) -> KResult<Arc<OpenFile>> {
         let attr = p.attr()?;
         let ft = attr.file_type();
-        if flags.contains(OpenFlags::O_DIRECTORY) && ft != FileType::Directory && ft != FileType::Symlink {
+        if flags.contains(OpenFlags::DIRECTORY) && ft != FileType::Directory && ft != FileType::Symlink {
             return Err(Errno::ENOTDIR);
         }
-        if flags.contains(OpenFlags::O_PATH) {
-            if flags.contains(OpenFlags::O_DIRECTORY) && ft != FileType::Directory {
+        if flags.contains(OpenFlags::PATH) {
+            if flags.contains(OpenFlags::DIRECTORY) && ft != FileType::Directory {
                 return Err(Errno::ENOTDIR);
             }
             return Ok(OpenFile::new(p, None, flags));
         }
         match ft {
             FileType::Symlink => return Err(Errno::ELOOP),
-            FileType::Directory if flags.contains(OpenFlags::O_CREAT) || flags.writable() => return Err(Errno::EISDIR),
+            FileType::Directory if flags.contains(OpenFlags::CREAT) || flags.can_write() => return Err(Errno::EISDIR),
             _ => {}
         }
         if !created {
             self.may_open(ctx, &p, &attr, flags)?;
         }
-        if flags.contains(OpenFlags::O_TRUNC) && ft == FileType::Regular && !created {
+        if flags.contains(OpenFlags::TRUNC) && ft == FileType::Regular && !created {
             p.inode().truncate(0)?;
         }
         let file = self.open_special(&p, &attr, flags)?;

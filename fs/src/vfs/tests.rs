@@ -32,7 +32,7 @@ impl T {
         self.vfs.open(&self.ctx(), &self.fsc.cwd, p.as_bytes(), flags, 0o644)
     }
     pub fn create(&self, p: &str, data: &[u8]) {
-        let f = self.open(p, OpenFlags::O_CREAT | OpenFlags::O_WRONLY | OpenFlags::O_TRUNC).unwrap();
+        let f = self.open(p, OpenFlags::CREAT | OpenFlags::WRONLY | OpenFlags::TRUNC).unwrap();
         assert_eq!(f.write(data).unwrap(), data.len());
     }
     pub fn read(&self, p: &str) -> KResult<Vec<u8>> {
@@ -58,7 +58,7 @@ impl T {
         self.vfs.rename(&c, &self.fsc.cwd, a.as_bytes(), &self.fsc.cwd, b.as_bytes(), flags)
     }
     pub fn names(&self, p: &str) -> Vec<String> {
-        let f = self.open(p, OpenFlags::O_DIRECTORY).unwrap();
+        let f = self.open(p, OpenFlags::DIRECTORY).unwrap();
         let mut names = Vec::new();
         f.readdir(&mut |e| {
             names.push(String::from_utf8_lossy(e.name).into_owned());
@@ -111,7 +111,7 @@ fn enotdir_and_trailing_slash() {
     assert!(t.lookup("/d/", true).is_ok());
     assert_eq!(t.mkdir("/f/sub").err(), Some(Errno::ENOTDIR));
     t.mkdir("/e/").unwrap();
-    assert_eq!(t.open("/g/", OpenFlags::O_CREAT).err(), Some(Errno::EISDIR));
+    assert_eq!(t.open("/g/", OpenFlags::CREAT).err(), Some(Errno::EISDIR));
     // A symlink to a directory with a trailing slash resolves to the directory.
     t.symlink("/d", "/ld").unwrap();
     assert!(crate::path::is_dir(&t.lookup("/ld/", false).unwrap()));
@@ -207,7 +207,7 @@ fn permissions_as_user() {
     t.vfs.chmod(&t.ctx(), &t.lookup("/tmp", true).unwrap(), 0o1777).unwrap();
     t.cred = Credentials::user(1000, 1000);
     assert_eq!(t.lookup("/priv/secret", true).err(), Some(Errno::EACCES));
-    assert_eq!(t.open("/pub", OpenFlags::O_WRONLY).err(), Some(Errno::EACCES));
+    assert_eq!(t.open("/pub", OpenFlags::WRONLY).err(), Some(Errno::EACCES));
     assert!(t.open("/pub", OpenFlags::empty()).is_ok());
     assert_eq!(t.mkdir("/nope").err(), Some(Errno::EACCES));
     assert_eq!(t.vfs.unlink(&t.ctx(), &t.fsc.cwd, b"/pub").err(), Some(Errno::EACCES));
@@ -266,35 +266,35 @@ fn chown_clears_setuid() {
 fn open_flags() {
     let t = T::new();
     t.create("/f", b"abcdef");
-    assert_eq!(t.open("/f", OpenFlags::O_CREAT | OpenFlags::O_EXCL).err(), Some(Errno::EEXIST));
-    let f = t.open("/f", OpenFlags::O_WRONLY | OpenFlags::O_APPEND).unwrap();
+    assert_eq!(t.open("/f", OpenFlags::CREAT | OpenFlags::EXCL).err(), Some(Errno::EEXIST));
+    let f = t.open("/f", OpenFlags::WRONLY | OpenFlags::APPEND).unwrap();
     f.set_offset(0);
     f.write(b"gh").unwrap();
     assert_eq!(t.read("/f").unwrap(), b"abcdefgh");
     assert_eq!(f.offset(), 8);
-    t.open("/f", OpenFlags::O_WRONLY | OpenFlags::O_TRUNC).unwrap();
+    t.open("/f", OpenFlags::WRONLY | OpenFlags::TRUNC).unwrap();
     assert_eq!(t.read("/f").unwrap(), b"");
     t.mkdir("/d").unwrap();
-    assert_eq!(t.open("/f", OpenFlags::O_DIRECTORY).err(), Some(Errno::ENOTDIR));
-    assert!(t.open("/d", OpenFlags::O_DIRECTORY).is_ok());
-    assert_eq!(t.open("/d", OpenFlags::O_RDWR).err(), Some(Errno::EISDIR));
-    assert_eq!(t.open("/d", OpenFlags::O_CREAT).err(), Some(Errno::EISDIR));
+    assert_eq!(t.open("/f", OpenFlags::DIRECTORY).err(), Some(Errno::ENOTDIR));
+    assert!(t.open("/d", OpenFlags::DIRECTORY).is_ok());
+    assert_eq!(t.open("/d", OpenFlags::RDWR).err(), Some(Errno::EISDIR));
+    assert_eq!(t.open("/d", OpenFlags::CREAT).err(), Some(Errno::EISDIR));
     t.symlink("/f", "/l").unwrap();
-    assert_eq!(t.open("/l", OpenFlags::O_NOFOLLOW).err(), Some(Errno::ELOOP));
-    assert!(t.open("/l", OpenFlags::O_NOFOLLOW | OpenFlags::O_PATH).is_ok());
-    assert_eq!(t.open("/l", OpenFlags::O_CREAT | OpenFlags::O_EXCL).err(), Some(Errno::EEXIST));
+    assert_eq!(t.open("/l", OpenFlags::NOFOLLOW).err(), Some(Errno::ELOOP));
+    assert!(t.open("/l", OpenFlags::NOFOLLOW | OpenFlags::PATH).is_ok());
+    assert_eq!(t.open("/l", OpenFlags::CREAT | OpenFlags::EXCL).err(), Some(Errno::EEXIST));
     // O_CREAT through a dangling symlink creates the target.
     t.symlink("/target", "/dl").unwrap();
-    t.open("/dl", OpenFlags::O_CREAT | OpenFlags::O_WRONLY).unwrap().write(b"t").unwrap();
+    t.open("/dl", OpenFlags::CREAT | OpenFlags::WRONLY).unwrap().write(b"t").unwrap();
     assert_eq!(t.read("/target").unwrap(), b"t");
     assert_eq!(t.open("/missing", OpenFlags::empty()).err(), Some(Errno::ENOENT));
     let ro = t.open("/f", OpenFlags::empty()).unwrap();
     assert_eq!(ro.write(b"x").err(), Some(Errno::EBADF));
-    let wo = t.open("/f", OpenFlags::O_WRONLY).unwrap();
+    let wo = t.open("/f", OpenFlags::WRONLY).unwrap();
     assert_eq!(wo.read(&mut [0u8; 4]).err(), Some(Errno::EBADF));
     let dir = t.open("/d", OpenFlags::empty()).unwrap();
     assert_eq!(dir.read(&mut [0u8; 4]).err(), Some(Errno::EISDIR));
-    let path_only = t.open("/f", OpenFlags::O_PATH).unwrap();
+    let path_only = t.open("/f", OpenFlags::PATH).unwrap();
     assert_eq!(path_only.read(&mut [0u8; 4]).err(), Some(Errno::EBADF));
     assert_eq!(
         t.vfs.open(&t.ctx(), &t.fsc.cwd, b"/x", OpenFlags::from_bits_retain(0o20200000), 0).err(),
@@ -306,7 +306,7 @@ fn open_flags() {
 fn seek_and_positional_io() {
     let t = T::new();
     t.create("/f", b"0123456789");
-    let f = t.open("/f", OpenFlags::O_RDWR).unwrap();
+    let f = t.open("/f", OpenFlags::RDWR).unwrap();
     assert_eq!(f.lseek(-3, crate::abi::SEEK_END).unwrap(), 7);
     let mut b = [0u8; 8];
     assert_eq!(f.read(&mut b).unwrap(), 3);
@@ -336,7 +336,7 @@ fn getdents64_layout_and_resume() {
     for i in 0..20 {
         t.create(&format!("/d/file{i:02}"), b"");
     }
-    let f = t.open("/d", OpenFlags::O_DIRECTORY).unwrap();
+    let f = t.open("/d", OpenFlags::DIRECTORY).unwrap();
     let mut tiny = [0u8; 16];
     assert_eq!(f.getdents64(&mut tiny).err(), Some(Errno::EINVAL));
     let mut seen = Vec::new();
@@ -425,7 +425,7 @@ fn unlink_rmdir_link() {
     assert_eq!(t.vfs.rmdir(&t.ctx(), &t.fsc.cwd, b"/").err(), Some(Errno::EBUSY));
     assert_eq!(t.vfs.unlink(&t.ctx(), &t.fsc.cwd, b"/d/f/").err(), Some(Errno::ENOTDIR));
     // An open file survives its unlink.
-    let f = t.open("/d/f", OpenFlags::O_RDWR).unwrap();
+    let f = t.open("/d/f", OpenFlags::RDWR).unwrap();
     t.vfs.link(&t.ctx(), &t.fsc.cwd, b"/d/f", &t.fsc.cwd, b"/d/g", false).unwrap();
     assert_eq!(f.stat().unwrap().nlink, 2);
     t.vfs.unlink(&t.ctx(), &t.fsc.cwd, b"/d/f").unwrap();
@@ -472,7 +472,7 @@ fn mounts_umount_and_exdev() {
     t.vfs.mount(&c, &t.fsc.cwd, b"none", b"/mnt", b"tmpfs", MsFlags::empty(), b"").unwrap();
     t.vfs.mount(&c, &t.fsc.cwd, b"", b"/mnt", b"", MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY, b"").unwrap();
     assert_eq!(t.mkdir("/mnt/x").err(), Some(Errno::EROFS));
-    assert_eq!(t.open("/mnt/y", OpenFlags::O_CREAT).err(), Some(Errno::EROFS));
+    assert_eq!(t.open("/mnt/y", OpenFlags::CREAT).err(), Some(Errno::EROFS));
     assert_eq!(t.vfs.access(&c, &t.fsc.cwd, b"/mnt", W_OK, 0).err(), Some(Errno::EROFS));
     // Bind mount.
     t.mkdir("/src").unwrap();
@@ -527,7 +527,7 @@ fn mknod_devices_and_fifo() {
     let t = T::new();
     let c = t.ctx();
     t.vfs.mknod(&c, &t.fsc.cwd, b"/null2", crate::abi::S_IFCHR | 0o666, crate::abi::make_dev(1, 3)).unwrap();
-    let f = t.open("/null2", OpenFlags::O_RDWR).unwrap();
+    let f = t.open("/null2", OpenFlags::RDWR).unwrap();
     assert_eq!(f.write(b"abc").unwrap(), 3);
     assert_eq!(f.read(&mut [0u8; 4]).unwrap(), 0);
     t.vfs.mknod(&c, &t.fsc.cwd, b"/nodev", crate::abi::S_IFCHR | 0o666, crate::abi::make_dev(99, 1)).unwrap();
