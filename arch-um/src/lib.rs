@@ -4,11 +4,13 @@
 //! timers and the console fd. It is the only crate with `unsafe`.
 
 pub mod address_space;
+pub mod console;
 pub mod context;
 pub mod cpu;
 pub mod layout;
 pub mod physmem;
 pub mod platform;
+pub mod random;
 mod ptrace;
 pub mod regs;
 pub mod stub;

@@ -16,7 +16,7 @@ pub struct Kernel {
     /// Guest RAM frames.
     pub frames: Arc<FrameAllocator>,
     /// Mounts and filesystems.
-    pub vfs: Vfs,
+    pub vfs: Arc<Vfs>,
     /// When the kernel booted (CLOCK_MONOTONIC/BOOTTIME count from here).
     pub boot_instant: Instant,
     /// The wall-clock time at boot.
@@ -42,7 +42,7 @@ pub fn kernel() -> &'static Kernel {
 }
 
 /// Creates the global kernel (once per host process).
-pub fn install(physmem: Arc<PhysMem>, platform: Arc<Platform>, vfs: Vfs, cmdline: String) -> Result<(), String> {
+pub fn install(physmem: Arc<PhysMem>, platform: Arc<Platform>, vfs: Arc<Vfs>, cmdline: String) -> Result<(), String> {
     let frames = Arc::new(FrameAllocator::new(physmem));
     let k = Kernel {
         platform,

@@ -71,6 +71,7 @@ errnos! {
     ENOMSG = 42, "No message of desired type";
     EIDRM = 43, "Identifier removed";
     ENOSTR = 60, "Device not a stream";
+    ELIBBAD = 80, "Accessing a corrupted shared library";
     ENODATA = 61, "No data available";
     ETIME = 62, "Timer expired";
     ENOSR = 63, "Out of streams resources";

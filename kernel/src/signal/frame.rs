@@ -13,7 +13,7 @@
 //! which calls `rt_sigreturn` with `rsp` just past `pretcode`.
 
 use arch_um::GpRegs;
-use uapi::signal::{SigInfo, SigSet, StackT};
+use uapi::signal::{SigSet, StackT};
 
 /// `uc_flags` bits (`arch/x86/include/uapi/asm/ucontext.h`).
 pub const UC_FP_XSTATE: u64 = 0x1;

@@ -152,3 +152,53 @@ pub fn send_to_process(p: &Process, signo: u32, info: SigInfo) {
 pub fn killed_by(signo: u32) -> ExitStatus {
     ExitStatus::Killed { signo: signo as i32, core: default_action(signo) == DefaultAction::CoreDump }
 }
+
+pub mod deliver;
+
+/// Forces SIGSEGV on the current task (a bad frame at `rt_sigreturn`, an unwritable frame):
+/// unblocked and reset to the default action if it was ignored or blocked (`force_sig`).
+pub fn force_sigsegv(cur: &mut crate::current::Current, addr: uapi::UserAddr) {
+    force_fault_signal(cur, SigInfo::fault(sig::SIGSEGV, sig::SI_KERNEL, addr.0));
+}
+
+/// Forces a fault signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) on the current task: it
+/// cannot be blocked or ignored; a blocked or ignored one is reset to the default action, as
+/// Linux's `force_sig_info_to_task` does.
+pub fn force_fault_signal(cur: &mut crate::current::Current, info: SigInfo) {
+    let signo = info.signo as u32;
+    let sighand = cur.process().sighand();
+    let blocked = cur.task.signals.lock().mask.contains(signo);
+    {
+        let mut h = sighand.lock();
+        let a = h.get(signo);
+        if blocked || a.is_ignore() {
+            h.set(signo, KSigAction::default());
+        }
+    }
+    let mut s = cur.task.signals.lock();
+    s.mask.remove(signo);
+    s.pending.add(signo, info);
+}
+
+/// Sends a signal from the current task to process `p`, applying init's protection: a signal
+/// another process sends to pid 1 with the default action is dropped (Linux's
+/// `SIGNAL_UNKILLABLE`). Signals pid 1 sends itself (`abort()`, `raise`) are honoured, so a
+/// single program run as pid 1 dies of its own SIGABRT as it would outside a container.
+pub fn send_from(cur: &crate::current::Current, p: &Process, signo: u32, info: SigInfo) {
+    if init_protected(cur, p, signo) {
+        return;
+    }
+    send_to_process(p, signo, info);
+}
+
+/// As `send_from`, to one thread.
+pub fn send_to_thread_from(cur: &crate::current::Current, t: &Task, signo: u32, info: SigInfo) {
+    if init_protected(cur, &t.process, signo) {
+        return;
+    }
+    send_to_task(t, signo, info);
+}
+
+fn init_protected(cur: &crate::current::Current, p: &Process, signo: u32) -> bool {
+    p.pid == 1 && cur.pid() != 1 && p.sighand().lock().get(signo).is_default()
+}

@@ -147,6 +147,7 @@ macro_rules! impl_handler {
                     first = false;
                     $a::format($i, args, ret, cur, &mut out);
                 )*
+                let _ = first;
                 out
             }
         }

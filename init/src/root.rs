@@ -1,0 +1,49 @@
+//! The root filesystem of a run: an image file or a host directory, plus the mounts a
+//! container runtime would add (devtmpfs on /dev, proc on /proc, tmpfs on /tmp).
+
+use fs::Vfs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// `rootfs/build/rootfs.img` next to the workspace (the default image).
+pub fn default_image() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).join("rootfs/build/rootfs.img")
+}
+
+/// Mounts `root` (a directory served by hostfs, or an ext2/ext4 image) as `/`.
+pub fn mount_root(root: Option<&Path>, ro: bool) -> Result<Arc<Vfs>, String> {
+    let root = root.map(Path::to_path_buf).unwrap_or_else(default_image);
+    let meta = std::fs::metadata(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    if meta.is_dir() {
+        let dir = root.to_str().ok_or_else(|| format!("{}: path is not UTF-8", root.display()))?;
+        let hfs = fs::hostfs::HostFs::new(dir, ro).map_err(|e| format!("{}: cannot serve directory: {e}", root.display()))?;
+        return Ok(Vfs::new(hfs));
+    }
+    Err(format!("{}: disk images are not supported yet (use a directory)", root.display()))
+}
+
+/// devtmpfs on /dev, proc on /proc, tmpfs on /tmp — where the root has those directories.
+pub fn standard_mounts(vfs: &Arc<Vfs>) {
+    for (target, fstype) in [("/dev", "devtmpfs"), ("/proc", "proc"), ("/tmp", "tmpfs")] {
+        if let Err(e) = vfs.mount_at(target.as_bytes(), fstype.as_bytes(), fstype.as_bytes(), 0) {
+            log::debug!("not mounting {fstype} on {target}: {e}");
+        }
+    }
+}
+
+/// Resolves PROGRAM: an absolute path as is; a relative name through
+/// `PATH=/bin:/usr/bin:/sbin:/usr/sbin` inside the root (DESIGN.md). `None` if not found.
+pub fn resolve_program(vfs: &Arc<Vfs>, prog: &[u8]) -> Option<Vec<u8>> {
+    if prog.contains(&b'/') {
+        return Some(prog.to_vec());
+    }
+    for dir in ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/"] {
+        let mut p = dir.as_bytes().to_vec();
+        p.extend_from_slice(prog);
+        if vfs.exists(&p) {
+            return Some(p);
+        }
+    }
+    None
+}

@@ -1,0 +1,127 @@
+//! Shared helpers for end-to-end tests: build guest programs with the host's gcc/rustc at test
+//! time, lay out a root directory, and run the `umbra` binary on it with a timeout.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A scratch directory under the target dir, unique per test binary.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = workspace().join("target").join("e2e").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Compiles `tests/guest/<name>.c` with `gcc -static` (plus `extra` flags) into `out`.
+pub fn build_c(name: &str, out: &Path, extra: &[&str]) {
+    let src = workspace().join("tests/guest").join(format!("{name}.c"));
+    let st = Command::new("gcc")
+        .args(["-O1", "-static"])
+        .args(extra)
+        .arg("-o")
+        .arg(out)
+        .arg(&src)
+        .status()
+        .expect("gcc is needed for the end-to-end tests");
+    assert!(st.success(), "compiling {name}.c failed");
+}
+
+/// The root directory with every guest program in /bin, a few files in /etc and the mount
+/// points; built once per test binary.
+pub fn root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let r = scratch(&format!("root-{}", std::process::id()));
+        for d in ["bin", "etc/sub", "tmp", "dev", "proc", "root"] {
+            std::fs::create_dir_all(r.join(d)).unwrap();
+        }
+        for p in ["hello", "args", "memory", "files", "crash", "signals", "time"] {
+            build_c(p, &r.join("bin").join(p), &[]);
+        }
+        build_c("hello", &r.join("bin/hello-pie"), &["-static-pie", "-fPIE"]);
+        std::fs::write(r.join("etc/motd"), "hello world from a file\n").unwrap();
+        std::os::unix::fs::symlink("motd", r.join("etc/link")).unwrap();
+        std::fs::write(r.join("bin/notelf"), "this is not a program\n").unwrap();
+        set_exec(&r.join("bin/notelf"));
+        let hello = std::fs::read(r.join("bin/hello")).unwrap();
+        std::fs::write(r.join("bin/truncated"), &hello[..300]).unwrap();
+        set_exec(&r.join("bin/truncated"));
+        let mut arm = hello.clone();
+        arm[18] = 183; // e_machine = EM_AARCH64
+        std::fs::write(r.join("bin/wrongarch"), &arm).unwrap();
+        set_exec(&r.join("bin/wrongarch"));
+        r
+    })
+}
+
+fn set_exec(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The umbra binary under test.
+pub fn umbra_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_umbra")
+}
+
+/// Runs `umbra ARGS` with stdin from /dev/null, killing it after `timeout`.
+pub fn run_umbra(args: &[&str], timeout: Duration) -> Output {
+    let mut child = Command::new(umbra_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting umbra");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "umbra {:?} timed out after {:?}\nstdout: {}\nstderr: {}",
+                args,
+                timeout,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// `umbra run --root <test root> -- PROGRAM ARGS`.
+pub fn run_guest(prog_and_args: &[&str]) -> Output {
+    let root = root().to_str().unwrap().to_string();
+    let mut args = vec!["run", "--root", &root, "--"];
+    args.extend_from_slice(prog_and_args);
+    run_umbra(&args, Duration::from_secs(60))
+}
+
+/// Stdout as a string.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Stderr as a string.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs a program natively (the oracle) and returns its output.
+pub fn run_native(prog: &Path, args: &[&str]) -> Output {
+    Command::new(prog).args(args).stdin(Stdio::null()).output().unwrap()
+}

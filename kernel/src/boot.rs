@@ -1,0 +1,132 @@
+//! Starting the kernel: physmem, the stub platform, the root filesystem and its standard
+//! mounts, pid 1, and the loop that runs until pid 1 is gone.
+
+use crate::console::Console;
+use crate::current::Current;
+use crate::kernel::{self, kernel};
+use crate::signal::{SigHandlers, SignalState};
+use crate::task::{default_rlimits, ExitStatus, Mm, Process, Task};
+use arch_um::{AddressSpace, Context, PhysMem, Platform, UserContext};
+use fs::abi::OpenFlags;
+use fs::klock::KMutex;
+use fs::{Credentials, FdFlags, FdTable, FsContext, OpenFile, Vfs};
+use std::sync::atomic::{AtomicBool, AtomicU32};
+use std::sync::Arc;
+use uapi::Errno;
+
+/// How to start.
+pub struct BootConfig {
+    /// Guest RAM in bytes.
+    pub mem: u64,
+    /// The root filesystem (already mounted by the caller's choice of fs).
+    pub vfs: Arc<Vfs>,
+    /// The program run as pid 1 and its arguments.
+    pub argv: Vec<Vec<u8>>,
+    /// Its environment.
+    pub envp: Vec<Vec<u8>>,
+    /// `/proc/cmdline`.
+    pub cmdline: String,
+    /// Print every syscall.
+    pub strace: bool,
+}
+
+/// Why the kernel could not start pid 1; `init` maps these to exit statuses.
+#[derive(Debug)]
+pub enum BootError {
+    /// umbra itself failed (host resources): exit 125.
+    Host(String),
+    /// The program does not exist: exit 127.
+    NotFound(String),
+    /// The program exists but cannot be executed: exit 126.
+    CannotExecute(String),
+}
+
+/// Creates physmem and the stub platform.
+pub fn host_setup(mem: u64) -> Result<(Arc<PhysMem>, Arc<Platform>), BootError> {
+    let physmem = Arc::new(PhysMem::new(mem).map_err(|e| BootError::Host(format!("cannot create guest memory of {mem} bytes: {e}")))?);
+    let platform = Platform::new(physmem.clone()).map_err(|e| BootError::Host(format!("cannot set up stubs: {e}")))?;
+    Ok((physmem, platform))
+}
+
+/// Boots: installs the kernel, starts pid 1 with the console as fds 0–2, runs it, and returns
+/// how pid 1 ended.
+pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
+    crate::strace::set_enabled(cfg.strace);
+    let (physmem, platform) = host_setup(cfg.mem)?;
+    kernel::install(physmem, platform, cfg.vfs.clone(), cfg.cmdline.clone()).map_err(BootError::Host)?;
+    let mut cur = spawn_init(&cfg)?;
+    let mut cpu = Context::new();
+    crate::run::run_task(&mut cur, &mut cpu);
+    let status = cur.process().exit_status.lock().unwrap_or(ExitStatus::Exited(0));
+    Ok(status)
+}
+
+/// Creates pid 1: a process with the console on fds 0, 1, 2, then `execve`s the program.
+fn spawn_init(cfg: &BootConfig) -> Result<Current, BootError> {
+    let k = kernel();
+    let pid = k.alloc_pid();
+    let mm = empty_mm().map_err(|e| BootError::Host(format!("cannot start the first stub: {e}")))?;
+    let files = console_fds().map_err(|e| BootError::Host(format!("console: {e}")))?;
+    let root = cfg.vfs.root();
+    let process = Arc::new(Process {
+        pid,
+        parent: KMutex::new(std::sync::Weak::new()),
+        pgid: AtomicU32::new(pid),
+        sid: AtomicU32::new(pid),
+        creds: KMutex::new(Credentials::root()),
+        files: KMutex::new(Arc::new(KMutex::new(files))),
+        fs: KMutex::new(Arc::new(KMutex::new(FsContext::new(root)))),
+        sighand: KMutex::new(Arc::new(KMutex::new(SigHandlers::default()))),
+        exe: KMutex::new(None),
+        exe_name: KMutex::new(Vec::new()),
+        exiting: AtomicBool::new(false),
+        exit_status: KMutex::new(None),
+        threads: KMutex::new(Vec::new()),
+        rlimits: KMutex::new(default_rlimits()),
+    });
+    let task = Arc::new(Task {
+        tid: pid,
+        process: process.clone(),
+        mm: KMutex::new(Arc::new(KMutex::new(mm))),
+        signals: KMutex::new(SignalState::default()),
+        clear_child_tid: Default::default(),
+        robust_list: Default::default(),
+        comm: KMutex::new(b"init".to_vec()),
+        exited: AtomicBool::new(false),
+    });
+    process.threads.lock().push(Arc::downgrade(&task));
+    k.tasks.lock().insert(pid, Arc::downgrade(&task));
+    k.processes.lock().insert(pid, Arc::downgrade(&process));
+    let mut cur = Current::new(task, UserContext::default());
+    let path = cfg.argv.first().cloned().unwrap_or_default();
+    crate::execve::execve_initial(&mut cur, &path, cfg.argv.clone(), cfg.envp.clone()).map_err(|e| {
+        let p = String::from_utf8_lossy(&path).into_owned();
+        match e.errno {
+            Errno::ENOENT | Errno::ENOTDIR => BootError::NotFound(format!("{p}: not found")),
+            _ => BootError::CannotExecute(format!("{p}: cannot execute: {}", e.message())),
+        }
+    })?;
+    // Keep the process alive for the whole run: the kernel's tables hold only weak references.
+    std::mem::forget(process);
+    Ok(cur)
+}
+
+/// A memory context with a fresh, empty stub.
+pub fn empty_mm() -> std::io::Result<Mm> {
+    let k = kernel();
+    let host = AddressSpace::new(&k.platform)?;
+    let mut space = mm::MemorySpace::new(k.frames.clone());
+    space.set_stack_limit(8 << 20);
+    Ok(Mm { space, host })
+}
+
+/// fds 0, 1, 2 on the console: stdin and stdout on the host's, stderr on the host's stderr.
+fn console_fds() -> Result<FdTable, Errno> {
+    let mut t = FdTable::new();
+    let out: Arc<dyn fs::FileLike> = Arc::new(Console::stdout());
+    let err: Arc<dyn fs::FileLike> = Arc::new(Console::stderr());
+    t.alloc(OpenFile::new_anonymous(out.clone(), OpenFlags::O_RDWR), FdFlags::empty())?;
+    t.alloc(OpenFile::new_anonymous(out, OpenFlags::O_RDWR), FdFlags::empty())?;
+    t.alloc(OpenFile::new_anonymous(err, OpenFlags::O_RDWR), FdFlags::empty())?;
+    Ok(t)
+}

@@ -1,0 +1,286 @@
+//! `execve`: replacing a process's program (Linux's `fs/exec.c` + `fs/binfmt_elf.c` +
+//! `fs/binfmt_script.c`), in the order Linux does it:
+//!
+//! 1. find the file and check it may be executed (`ENOENT`, `EACCES`, `ENOEXEC`);
+//! 2. `#!` scripts: run the named interpreter instead, with the script as an argument;
+//! 3. parse the ELF (bounds-checked before goblin sees it) and, for a dynamic program, its
+//!    interpreter (`PT_INTERP`, `ld.so`);
+//! 4. build a *new* memory context on a fresh stub: the segments, the brk, the initial stack
+//!    with argv, envp and the auxiliary vector;
+//! 5. only then — the point of no return — swap it in, close `O_CLOEXEC` fds, reset handled
+//!    signals to default, and start at the entry point.
+//! A failure before step 5 leaves the caller's process untouched and returns the errno.
+
+use crate::current::Current;
+use crate::exec::elf::{self, ElfImage, ElfKind};
+use crate::exec::stack;
+use crate::kernel::kernel;
+use crate::syscall::args::Fd;
+use crate::task::Mm;
+use arch_um::layout::{ELF_ET_DYN_BASE, STACK_TOP};
+use arch_um::UserContext;
+use fs::klock::KMutex;
+use fs::Path;
+use mm::Backing;
+use std::sync::Arc;
+use uapi::mman::{page_ceil, page_floor, MapFlags, Prot, PAGE_SIZE};
+use uapi::{flags as f, Errno, KResult};
+
+/// Linux's limit on nested `#!` interpreters (`BINPRM_MAX_RECURSION` is 4).
+const MAX_SCRIPT_DEPTH: usize = 4;
+/// The longest `#!` line Linux reads (`BINPRM_BUF_SIZE`).
+const SHEBANG_MAX: usize = 256;
+/// Largest executable umbra loads (a sanity bound on hostile files).
+const MAX_EXEC_SIZE: u64 = 1 << 30;
+
+/// A failed `execve` with the reason for the log.
+#[derive(Debug)]
+pub struct ExecFailure {
+    /// The errno the guest gets.
+    pub errno: Errno,
+    msg: String,
+}
+
+impl ExecFailure {
+    fn new(errno: Errno, msg: impl Into<String>) -> Self {
+        ExecFailure { errno, msg: msg.into() }
+    }
+
+    /// Why, in words.
+    pub fn message(&self) -> String {
+        if self.msg.is_empty() {
+            self.errno.description().to_string()
+        } else {
+            self.msg.clone()
+        }
+    }
+}
+
+impl From<Errno> for ExecFailure {
+    fn from(e: Errno) -> Self {
+        ExecFailure::new(e, "")
+    }
+}
+
+/// Linux's limit on argv+envp bytes: a quarter of the stack rlimit, at least 128 KiB and at
+/// most 6 MiB (3/4 of the default 8 MiB stack), as `bprm_stack_limits` computes.
+pub fn arg_limit(stack_rlimit: u64) -> usize {
+    (stack_rlimit / 4).clamp(128 * 1024, 6 << 20) as usize
+}
+
+/// `execve(2)` from a running task.
+pub fn execve(cur: &mut Current, dirfd: Fd, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, _empty_path: bool) -> KResult<()> {
+    match exec_common(cur, dirfd, path, argv, envp) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            log::debug!("pid {}: execve {:?} failed: {}", cur.pid(), String::from_utf8_lossy(path), e.message());
+            Err(e.errno)
+        }
+    }
+}
+
+/// The first `execve` of pid 1 (its failure is reported by `init` with an exit status).
+pub fn execve_initial(cur: &mut Current, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), ExecFailure> {
+    exec_common(cur, Fd(f::AT_FDCWD), path, argv, envp)
+}
+
+fn exec_common(cur: &mut Current, dirfd: Fd, path: &[u8], mut argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), ExecFailure> {
+    let mut path = path.to_vec();
+    let execfn = path.clone();
+    for _ in 0..=MAX_SCRIPT_DEPTH {
+        let (file_path, data) = read_executable(cur, dirfd, &path)?;
+        if data.starts_with(b"#!") {
+            let (interp, arg) = parse_shebang(&data)?;
+            // argv becomes: interp [arg] script-path original-argv[1..]
+            let mut new_argv = vec![interp.clone()];
+            new_argv.extend(arg);
+            new_argv.push(path.clone());
+            new_argv.extend(argv.into_iter().skip(1));
+            argv = new_argv;
+            path = interp;
+            continue;
+        }
+        let image = elf::parse_elf(&data).map_err(|e| ExecFailure::new(Errno::ENOEXEC, e.to_string()))?;
+        let loaded = load(cur, &image, &data, &argv, &envp, &execfn)?;
+        commit(cur, loaded, file_path, &path);
+        return Ok(());
+    }
+    Err(ExecFailure::new(Errno::ELOOP, "too many levels of #! interpreters"))
+}
+
+/// Finds an executable and reads it whole: a regular file with execute permission.
+fn read_executable(cur: &Current, dirfd: Fd, path: &[u8]) -> Result<(Path, Vec<u8>), ExecFailure> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT.into());
+    }
+    let p = crate::fs_glue::lookup(cur, dirfd, path, true)?;
+    let attr = p.attr()?;
+    if attr.mode & fs::abi::S_IFMT != fs::abi::S_IFREG {
+        return Err(ExecFailure::new(Errno::EACCES, "not a regular file"));
+    }
+    let cred = cur.process().creds();
+    kernel().vfs.access_path(&cred, &p, fs::abi::X_OK).map_err(|e| ExecFailure::new(e, "permission denied"))?;
+    if attr.size > MAX_EXEC_SIZE {
+        return Err(ExecFailure::new(Errno::ENOEXEC, "file too large to execute"));
+    }
+    let mut data = vec![0u8; attr.size as usize];
+    let mut done = 0;
+    while done < data.len() {
+        let n = p.inode().read_at(done as u64, &mut data[done..])?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    data.truncate(done);
+    Ok((p, data))
+}
+
+/// Parses a `#!` line: the interpreter path and at most one argument (the rest of the line,
+/// trimmed), as `binfmt_script` does.
+fn parse_shebang(data: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>), ExecFailure> {
+    let line = &data[2..data.len().min(SHEBANG_MAX)];
+    let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+    let line = &line[..end];
+    let is_space = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = line.iter().position(|b| !is_space(b)).ok_or_else(|| ExecFailure::new(Errno::ENOEXEC, "empty #! line"))?;
+    let line = &line[start..];
+    let iend = line.iter().position(is_space).unwrap_or(line.len());
+    let interp = line[..iend].to_vec();
+    let rest = &line[iend..];
+    let arg = rest.iter().position(|b| !is_space(b)).map(|s| {
+        let r = &rest[s..];
+        let e = r.iter().rposition(|b| !is_space(b)).map(|e| e + 1).unwrap_or(r.len());
+        r[..e].to_vec()
+    });
+    Ok((interp, arg))
+}
+
+/// A fully built new program image, not yet installed.
+struct Loaded {
+    mm: Mm,
+    regs: UserContext,
+}
+
+/// Maps one ELF image's segments at `bias`; returns the end of the highest segment.
+fn map_image(m: &mut Mm, image: &ElfImage, data: &[u8], bias: u64) -> Result<u64, ExecFailure> {
+    let mut top = 0u64;
+    for seg in &image.load_segments {
+        let start = bias.checked_add(seg.vaddr).ok_or(Errno::ENOEXEC)?;
+        let end = start.checked_add(seg.memsz).ok_or(Errno::ENOEXEC)?;
+        let map_start = page_floor(start);
+        let map_end = page_ceil(end).ok_or(Errno::ENOEXEC)?;
+        if map_end <= map_start {
+            continue;
+        }
+        let flags = MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::FIXED;
+        m.space
+            .mmap(map_start, map_end - map_start, seg.prot | Prot::WRITE, flags, Backing::Anon)
+            .map_err(|e| ExecFailure::new(e, "cannot map a segment"))?;
+        let off = seg.offset as usize;
+        let file_bytes = data.get(off..off + seg.filesz as usize).ok_or_else(|| ExecFailure::new(Errno::ENOEXEC, "segment outside the file"))?;
+        m.space.write(start, file_bytes).map_err(|e| ExecFailure::new(e, "cannot load a segment"))?;
+        if !seg.prot.contains(Prot::WRITE) {
+            m.space.mprotect(map_start, map_end - map_start, seg.prot)?;
+        }
+        top = top.max(map_end);
+    }
+    Ok(top)
+}
+
+/// Reserves an address range for a relocatable image (the interpreter) by letting mmap pick
+/// a free span top-down, as Linux's `elf_map` of the first segment does.
+fn reserve_span(m: &mut Mm, image: &ElfImage) -> Result<u64, ExecFailure> {
+    let lo = image.load_segments.iter().map(|s| page_floor(s.vaddr)).min().unwrap_or(0);
+    let hi = image.load_segments.iter().filter_map(|s| page_ceil(s.vaddr.saturating_add(s.memsz))).max().unwrap_or(0);
+    let span = hi.checked_sub(lo).filter(|&s| s > 0).ok_or(Errno::ENOEXEC)?;
+    let base = m.space.mmap(0, span, Prot::empty(), MapFlags::PRIVATE | MapFlags::ANONYMOUS, Backing::Anon)?;
+    m.space.munmap(base, span)?;
+    Ok(base.wrapping_sub(lo))
+}
+
+fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8]) -> Result<Loaded, ExecFailure> {
+    let mut m = crate::boot::empty_mm().map_err(|e| {
+        log::warn!("execve: cannot start a stub: {e}");
+        ExecFailure::new(Errno::EAGAIN, "too many processes")
+    })?;
+    m.space.set_stack_limit(cur.process().rlimit_cur(f::RLIMIT_STACK).min(1 << 30));
+    let bias = match image.kind {
+        ElfKind::Static => 0,
+        _ => page_floor(ELF_ET_DYN_BASE),
+    };
+    let end = map_image(&mut m, image, data, bias)?;
+    m.space.set_brk_base(end);
+    let mut entry = bias + image.entry;
+    let mut interp_base = 0;
+    if let Some(interp_path) = &image.interp {
+        let (_, idata) = read_executable(cur, Fd(f::AT_FDCWD), interp_path).map_err(|e| ExecFailure::new(if e.errno == Errno::ENOENT { Errno::ENOENT } else { Errno::ELIBBAD }, format!("interpreter {}: {}", String::from_utf8_lossy(interp_path), e.message())))?;
+        let iimage = elf::parse_elf(&idata).map_err(|e| ExecFailure::new(Errno::ELIBBAD, format!("interpreter: {e}")))?;
+        interp_base = reserve_span(&mut m, &iimage)?;
+        map_image(&mut m, &iimage, &idata, interp_base)?;
+        entry = interp_base + iimage.entry;
+    }
+    let stack_size = cur.process().rlimit_cur(f::RLIMIT_STACK).clamp(128 * 1024, 8 << 20);
+    m.space.map_stack(STACK_TOP, stack_size)?;
+
+    let creds = cur.process().creds();
+    let mut random = [0u8; 16];
+    arch_um::random::fill(&mut random).map_err(|_| Errno::EIO)?;
+    let (xsize, _) = kernel().platform.user_xstate();
+    let auxv = vec![
+        (f::AT_PHDR, bias + image.phdr_vaddr.unwrap_or(0)),
+        (f::AT_PHENT, image.phent as u64),
+        (f::AT_PHNUM, image.phnum as u64),
+        (f::AT_PAGESZ, PAGE_SIZE),
+        (f::AT_BASE, interp_base),
+        (f::AT_FLAGS, 0),
+        (f::AT_ENTRY, bias + image.entry),
+        (f::AT_UID, creds.uid as u64),
+        (f::AT_EUID, creds.euid as u64),
+        (f::AT_GID, creds.gid as u64),
+        (f::AT_EGID, creds.egid as u64),
+        (f::AT_SECURE, 0),
+        (f::AT_HWCAP, arch_um::cpu::hwcap()),
+        (f::AT_HWCAP2, 0),
+        (f::AT_CLKTCK, 100),
+        (f::AT_MINSIGSTKSZ, (xsize as u64 + 4 + 64 + crate::signal::frame::off::SIZE + 128).next_multiple_of(16)),
+    ];
+    let st = stack::build_initial_stack(STACK_TOP, argv, envp, &auxv, random, execfn, b"x86_64")?;
+    m.space.write(st.sp, &st.bytes).map_err(|e| ExecFailure::new(e, "cannot write the initial stack"))?;
+
+    let mut regs = UserContext::default();
+    regs.regs.rip = entry;
+    regs.regs.rsp = st.sp;
+    regs.regs.eflags = 0x202;
+    regs.fpu = Some(arch_um::XState(initial_fpu()));
+    regs.fpu_dirty = true;
+    Ok(Loaded { mm: m, regs })
+}
+
+/// The FPU state a new program starts with: x87 control word 0x37f, MXCSR 0x1f80, everything
+/// else in its init state (Linux's `fpstate_init_user`).
+fn initial_fpu() -> Vec<u8> {
+    let size = kernel().platform.xstate_size().max(576);
+    let mut x = vec![0u8; size];
+    x[0..2].copy_from_slice(&0x37fu16.to_le_bytes());
+    x[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+    x[28..32].copy_from_slice(&0xffffu32.to_le_bytes()); // MXCSR_MASK as the CPU reports it
+    x
+}
+
+/// The point of no return: install the new memory, registers and identity.
+fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
+    *cur.task.mm.lock() = Arc::new(KMutex::new(loaded.mm));
+    cur.ctx = loaded.regs;
+    let p = cur.process().clone();
+    *p.exe.lock() = Some(file);
+    *p.exe_name.lock() = path.to_vec();
+    let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    *cur.task.comm.lock() = name[..name.len().min(15)].to_vec();
+    let closed = p.files().lock().close_on_exec();
+    drop(closed);
+    p.sighand().lock().reset_for_exec();
+    let mut s = cur.task.signals.lock();
+    s.altstack = Default::default();
+    s.altstack.ss_flags = uapi::signal::SS_DISABLE;
+}

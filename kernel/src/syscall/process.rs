@@ -1,0 +1,214 @@
+//! Process and thread syscalls: identities, exit, limits, `arch_prctl`, `prctl`, `execve`.
+
+use super::args::{Fd, Flags};
+use crate::current::Current;
+use crate::task::ExitStatus;
+use uapi::flags as f;
+use uapi::structs::RLimit;
+use uapi::{Errno, KResult, UserAddr, UserCStr, UserRef};
+
+/// `getpid(2)`: the thread group id.
+pub fn sys_getpid(cur: &mut Current) -> KResult<usize> {
+    Ok(cur.pid() as usize)
+}
+
+/// `gettid(2)`.
+pub fn sys_gettid(cur: &mut Current) -> KResult<usize> {
+    Ok(cur.task.tid as usize)
+}
+
+/// `getppid(2)`: 0 for pid 1.
+pub fn sys_getppid(cur: &mut Current) -> KResult<usize> {
+    Ok(cur.process().ppid() as usize)
+}
+
+/// `getuid(2)`.
+pub fn sys_getuid(cur: &mut Current) -> KResult<usize> {
+    Ok(cur.process().creds.lock().uid as usize)
+}
+
+/// `geteuid(2)`.
+pub fn sys_geteuid(cur: &mut Current) -> KResult<usize> {
+    Ok(cur.process().creds.lock().euid as usize)
+}
+
+/// `getgid(2)`.
+pub fn sys_getgid(cur: &mut Current) -> KResult<usize> {
+    Ok(cur.process().creds.lock().gid as usize)
+}
+
+/// `getegid(2)`.
+pub fn sys_getegid(cur: &mut Current) -> KResult<usize> {
+    Ok(cur.process().creds.lock().egid as usize)
+}
+
+/// `exit(2)`: ends this thread (the process if it is the last one).
+pub fn sys_exit(cur: &mut Current, code: i32) -> KResult<usize> {
+    crate::exit::exit_thread(cur, ExitStatus::Exited(code & 0xff));
+    Ok(0)
+}
+
+/// `exit_group(2)`: ends every thread of the process.
+pub fn sys_exit_group(cur: &mut Current, code: i32) -> KResult<usize> {
+    crate::exit::exit_group(cur, ExitStatus::Exited(code & 0xff));
+    Ok(0)
+}
+
+/// `set_tid_address(2)`: records `clear_child_tid`; returns the tid.
+pub fn sys_set_tid_address(cur: &mut Current, tidptr: UserAddr) -> KResult<usize> {
+    cur.task.clear_child_tid.set(tidptr.0);
+    Ok(cur.task.tid as usize)
+}
+
+/// `set_robust_list(2)`: records the head (`EINVAL` for a wrong size, as Linux).
+pub fn sys_set_robust_list(cur: &mut Current, head: UserAddr, len: usize) -> KResult<usize> {
+    if len != 24 {
+        return Err(Errno::EINVAL);
+    }
+    cur.task.robust_list.set(head.0);
+    Ok(0)
+}
+
+/// `rseq(2)`: not supported; glibc and Rust fall back when it returns `ENOSYS`.
+pub fn sys_rseq(_cur: &mut Current, _rseq: UserAddr, _len: u32, _flags: Flags, _sig: u32) -> KResult<usize> {
+    Err(Errno::ENOSYS)
+}
+
+/// `arch_prctl(2)`: FS/GS base (TLS) get and set; the next `PTRACE_SETREGS` applies them, so
+/// no host call is needed. `EINVAL` for unknown codes; `EPERM` for non-canonical or
+/// kernel-range bases, as Linux's `do_arch_prctl_64`.
+pub fn sys_arch_prctl(cur: &mut Current, code: i32, addr: u64) -> KResult<usize> {
+    match code as u32 {
+        f::ARCH_SET_FS | f::ARCH_SET_GS => {
+            if addr >= arch_um::layout::TASK_SIZE {
+                return Err(Errno::EPERM);
+            }
+            if code as u32 == f::ARCH_SET_FS {
+                cur.ctx.regs.fs_base = addr;
+            } else {
+                cur.ctx.regs.gs_base = addr;
+            }
+            Ok(0)
+        }
+        f::ARCH_GET_FS => {
+            let v = cur.ctx.regs.fs_base;
+            cur.write_val(UserAddr(addr), &v)?;
+            Ok(0)
+        }
+        f::ARCH_GET_GS => {
+            let v = cur.ctx.regs.gs_base;
+            cur.write_val(UserAddr(addr), &v)?;
+            Ok(0)
+        }
+        f::ARCH_GET_CPUID => Ok(1),
+        f::ARCH_SET_CPUID => Err(Errno::ENODEV),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn rlimit_index(resource: u32) -> KResult<usize> {
+    if resource >= f::RLIM_NLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    Ok(resource as usize)
+}
+
+/// `prlimit64(2)` on the caller (pid 0 or its own pid); other pids come with the processes work.
+pub fn sys_prlimit64(cur: &mut Current, pid: i32, resource: u32, new: UserRef<RLimit>, old: UserRef<RLimit>) -> KResult<usize> {
+    let idx = rlimit_index(resource)?;
+    let target = if pid == 0 || pid as u32 == cur.pid() {
+        cur.process().clone()
+    } else {
+        crate::kernel::kernel().process(pid as u32).ok_or(Errno::ESRCH)?
+    };
+    let new_val = if new.is_null() { None } else { Some(cur.read_val::<RLimit>(new.addr())?) };
+    let prev = target.rlimits.lock()[idx];
+    if let Some(n) = new_val {
+        if n.rlim_cur > n.rlim_max {
+            return Err(Errno::EINVAL);
+        }
+        let root = cur.process().creds.lock().euid == 0;
+        if n.rlim_max > prev.1 && !root {
+            return Err(Errno::EPERM);
+        }
+    }
+    if !old.is_null() {
+        cur.write_val(old.addr(), &RLimit { rlim_cur: prev.0, rlim_max: prev.1 })?;
+    }
+    if let Some(n) = new_val {
+        target.rlimits.lock()[idx] = (n.rlim_cur, n.rlim_max);
+    }
+    Ok(0)
+}
+
+/// `getrlimit(2)`.
+pub fn sys_getrlimit(cur: &mut Current, resource: u32, old: UserRef<RLimit>) -> KResult<usize> {
+    sys_prlimit64(cur, 0, resource, UserRef::new(UserAddr::NULL), old)
+}
+
+/// `setrlimit(2)`.
+pub fn sys_setrlimit(cur: &mut Current, resource: u32, new: UserRef<RLimit>) -> KResult<usize> {
+    if new.is_null() {
+        return Err(Errno::EFAULT);
+    }
+    sys_prlimit64(cur, 0, resource, new, UserRef::new(UserAddr::NULL))
+}
+
+/// `sched_getaffinity(2)`: one virtual CPU. Returns the number of bytes written (the kernel's
+/// cpumask size, 8), `EINVAL` if the buffer is smaller, as Linux.
+pub fn sys_sched_getaffinity(cur: &mut Current, pid: i32, len: usize, mask: UserAddr) -> KResult<usize> {
+    if pid < 0 {
+        return Err(Errno::ESRCH);
+    }
+    if len < 8 || len % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    cur.write_val(mask, &1u64)?;
+    Ok(8)
+}
+
+/// `sched_yield(2)`.
+pub fn sys_sched_yield(_cur: &mut Current) -> KResult<usize> {
+    crate::sched::yield_now();
+    Ok(0)
+}
+
+/// `prctl(2)`: `PR_SET_NAME`/`PR_GET_NAME` (16-byte comm), a few harmless queries; `EINVAL`
+/// otherwise, as Linux does for unknown options.
+pub fn sys_prctl(cur: &mut Current, option: i32, arg2: u64, _a3: u64, _a4: u64, _a5: u64) -> KResult<usize> {
+    match option as u32 {
+        f::PR_SET_NAME => {
+            let mut name = cur.read_cstr(UserAddr(arg2), 4096)?;
+            name.truncate(15);
+            *cur.task.comm.lock() = name;
+            Ok(0)
+        }
+        f::PR_GET_NAME => {
+            let mut buf = [0u8; 16];
+            let comm = cur.task.comm.lock().clone();
+            buf[..comm.len().min(15)].copy_from_slice(&comm[..comm.len().min(15)]);
+            cur.write_bytes(UserAddr(arg2), &buf)?;
+            Ok(0)
+        }
+        f::PR_GET_DUMPABLE => Ok(1),
+        f::PR_SET_DUMPABLE | f::PR_SET_PDEATHSIG | f::PR_SET_NO_NEW_PRIVS => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `execve(2)`: replaces the program (see `exec`). On success the registers already hold the
+/// new program's entry state and `rax` becomes 0.
+pub fn sys_execve(cur: &mut Current, path: UserCStr, argv: UserAddr, envp: UserAddr) -> KResult<usize> {
+    let path = cur.read_path(path.0)?;
+    let limit = crate::exec::arg_limit(cur.process().rlimit_cur(f::RLIMIT_STACK));
+    let argv = cur.read_string_array(argv, limit)?;
+    let envp = cur.read_string_array(envp, limit)?;
+    crate::execve::execve(cur, Fd(f::AT_FDCWD), &path, argv, envp, false)?;
+    Ok(0)
+}
+
+/// True for syscalls whose handler already set every register (`rt_sigreturn`), so the
+/// dispatcher must not overwrite `rax`.
+pub fn skips_return_value(n: u64, r: &KResult<usize>) -> bool {
+    n == uapi::syscalls::RT_SIGRETURN && r.is_ok()
+}

@@ -1,0 +1,170 @@
+//! Signal syscalls: dispositions, masks, the alternate stack, sending, and `rt_sigreturn`.
+
+use crate::current::Current;
+use crate::kernel::kernel;
+use crate::signal as ksig;
+use uapi::signal::{self as sig, KSigAction, SigInfo, SigSet, StackT};
+use uapi::{Errno, KResult, UserAddr, UserRef};
+
+fn check_sigsetsize(size: usize) -> KResult<()> {
+    if size != sig::SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+fn valid_signal(signo: i32) -> KResult<u32> {
+    if signo < 1 || !sig::is_valid_signal(signo as u32) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(signo as u32)
+}
+
+/// `rt_sigaction(2)`: reads the new action before writing the old one (all reads before
+/// writes); `EINVAL` for SIGKILL/SIGSTOP or a bad sigset size, as Linux.
+pub fn sys_rt_sigaction(cur: &mut Current, signo: i32, act: UserRef<KSigAction>, oact: UserRef<KSigAction>, size: usize) -> KResult<usize> {
+    check_sigsetsize(size)?;
+    let signo = valid_signal(signo)?;
+    let new = if act.is_null() { None } else { Some(cur.read_val::<KSigAction>(act.addr())?) };
+    if new.is_some() && (signo == sig::SIGKILL || signo == sig::SIGSTOP) {
+        return Err(Errno::EINVAL);
+    }
+    let sighand = cur.process().sighand();
+    let old = sighand.lock().get(signo);
+    if !oact.is_null() {
+        cur.write_val(oact.addr(), &old)?;
+    }
+    if let Some(mut a) = new {
+        a.mask = SigSet::from_bits(a.mask).without_unblockable().bits();
+        sighand.lock().set(signo, a);
+        // Setting SIG_IGN (or SIG_DFL for a signal whose default is to ignore) discards it.
+        if a.is_ignore() || (a.is_default() && ksig::default_action(signo) == sig::DefaultAction::Ignore) {
+            cur.task.signals.lock().pending.discard(SigSet::single(signo));
+        }
+    }
+    Ok(0)
+}
+
+/// `rt_sigprocmask(2)`.
+pub fn sys_rt_sigprocmask(cur: &mut Current, how: i32, set: UserRef<u64>, oset: UserRef<u64>, size: usize) -> KResult<usize> {
+    check_sigsetsize(size)?;
+    let new = if set.is_null() { None } else { Some(SigSet::from_bits(cur.read_val::<u64>(set.addr())?)) };
+    let old = cur.task.signals.lock().mask;
+    if let Some(s) = new {
+        let mask = match how {
+            sig::SIG_BLOCK => old.union(s),
+            sig::SIG_UNBLOCK => old.difference(s),
+            sig::SIG_SETMASK => s,
+            _ => return Err(Errno::EINVAL),
+        };
+        cur.task.signals.lock().mask = mask.without_unblockable();
+    }
+    if !oset.is_null() {
+        cur.write_val(oset.addr(), &old.bits())?;
+    }
+    Ok(0)
+}
+
+/// `rt_sigpending(2)`.
+pub fn sys_rt_sigpending(cur: &mut Current, set: UserRef<u64>, size: usize) -> KResult<usize> {
+    if size > sig::SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let s = cur.task.signals.lock();
+    let pending = s.pending.set.intersection(s.mask);
+    drop(s);
+    cur.write_val(set.addr(), &pending.bits())?;
+    Ok(0)
+}
+
+/// `sigaltstack(2)`: `EPERM` while running on it, `ENOMEM` below `MINSIGSTKSZ`, as Linux.
+pub fn sys_sigaltstack(cur: &mut Current, ss: UserRef<StackT>, old: UserRef<StackT>) -> KResult<usize> {
+    let new = if ss.is_null() { None } else { Some(cur.read_val::<StackT>(ss.addr())?) };
+    let sp = cur.ctx.regs.rsp;
+    let current = cur.task.signals.lock().altstack;
+    let on = crate::signal::frame::on_altstack(&current, sp);
+    if !old.is_null() {
+        let mut o = current;
+        o.ss_flags = if on { sig::SS_ONSTACK } else if current.ss_size == 0 { sig::SS_DISABLE } else { current.ss_flags };
+        cur.write_val(old.addr(), &o)?;
+    }
+    if let Some(n) = new {
+        if on {
+            return Err(Errno::EPERM);
+        }
+        let mode = n.ss_flags & !sig::SS_FLAG_BITS;
+        let st = if mode == sig::SS_DISABLE {
+            StackT { ss_sp: 0, ss_flags: sig::SS_DISABLE, _pad: 0, ss_size: 0 }
+        } else if mode == 0 || mode == sig::SS_ONSTACK {
+            if n.ss_size < sig::MINSIGSTKSZ {
+                return Err(Errno::ENOMEM);
+            }
+            StackT { ss_sp: n.ss_sp, ss_flags: n.ss_flags & sig::SS_FLAG_BITS, _pad: 0, ss_size: n.ss_size }
+        } else {
+            return Err(Errno::EINVAL);
+        };
+        cur.task.signals.lock().altstack = st;
+    }
+    Ok(0)
+}
+
+/// `kill(2)`: to a process (pid > 0), the caller's group (0), every process (-1) or a group
+/// (< -1). Signal 0 only checks that the target exists.
+pub fn sys_kill(cur: &mut Current, pid: i32, signo: i32) -> KResult<usize> {
+    if signo != 0 {
+        valid_signal(signo)?;
+    }
+    let uid = cur.process().creds.lock().uid;
+    let info = SigInfo::kill(signo as u32, sig::SI_USER, cur.pid() as i32, uid);
+    let targets = crate::exit::kill_targets(cur, pid)?;
+    if signo != 0 {
+        for p in targets {
+            crate::signal::send_from(cur, &p, signo as u32, info);
+        }
+    }
+    Ok(0)
+}
+
+/// `tgkill(2)`: to thread `tid` of group `tgid`.
+pub fn sys_tgkill(cur: &mut Current, tgid: i32, tid: i32, signo: i32) -> KResult<usize> {
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    tkill_common(cur, Some(tgid as u32), tid as u32, signo)
+}
+
+/// `tkill(2)`.
+pub fn sys_tkill(cur: &mut Current, tid: i32, signo: i32) -> KResult<usize> {
+    if tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    tkill_common(cur, None, tid as u32, signo)
+}
+
+fn tkill_common(cur: &mut Current, tgid: Option<u32>, tid: u32, signo: i32) -> KResult<usize> {
+    if signo != 0 {
+        valid_signal(signo)?;
+    }
+    let task = kernel().task(tid).ok_or(Errno::ESRCH)?;
+    if tgid.is_some_and(|g| g != task.process.pid) {
+        return Err(Errno::ESRCH);
+    }
+    if signo != 0 {
+        let uid = cur.process().creds.lock().uid;
+        let info = SigInfo::kill(signo as u32, sig::SI_TKILL, cur.pid() as i32, uid);
+        crate::signal::send_to_thread_from(cur, &task, signo as u32, info);
+    }
+    Ok(0)
+}
+
+/// `rt_sigreturn(2)`: restores the registers, mask, altstack and FPU state saved in the frame
+/// the handler ran on. A corrupt frame kills the task with SIGSEGV, as Linux does.
+pub fn sys_rt_sigreturn(cur: &mut Current) -> KResult<usize> {
+    match crate::signal::deliver::sigreturn(cur) {
+        Ok(()) => Ok(cur.ctx.regs.rax as usize),
+        Err(_) => {
+            crate::signal::force_sigsegv(cur, UserAddr(cur.ctx.regs.rsp));
+            Err(Errno::EFAULT)
+        }
+    }
+}
