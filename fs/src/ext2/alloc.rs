@@ -14,7 +14,7 @@ fn find_zero(b: &[u8], n: usize, from: usize) -> Option<usize> {
     let scan = |lo: usize, hi: usize| -> Option<usize> {
         let mut i = lo;
         while i < hi {
-            if i % 8 == 0 && i + 8 <= hi && b.get(i / 8) == Some(&0xFF) {
+            if i.is_multiple_of(8) && i + 8 <= hi && b.get(i / 8) == Some(&0xFF) {
                 i += 8;
                 continue;
             }

@@ -178,12 +178,12 @@ impl Fs {
         let spb = self.sectors_per_block();
         let mut entries: Vec<u32> = self.cache.read(blk)?.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         let mut changed = false;
-        for i in 0..a as usize {
+        for (i, slot) in entries.iter_mut().enumerate() {
             let lo = i as u64 * child_span;
             if lo + child_span <= start {
                 continue;
             }
-            let e = entries[i] as u64;
+            let e = *slot as u64;
             if e == 0 {
                 continue;
             }
@@ -196,7 +196,7 @@ impl Fs {
             };
             if free_it {
                 self.free_checked(ino, e)?;
-                entries[i] = 0;
+                *slot = 0;
                 *blocks = blocks.saturating_sub(spb);
                 changed = true;
             }

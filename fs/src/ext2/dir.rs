@@ -7,7 +7,7 @@
 use super::inode::{self, Inode, FL_INDEX};
 use super::raw::{get16, get32, put16, put32};
 use super::superblock::incompat;
-use super::{checksum, corrupt, dt, Fs, NAME_MAX};
+use super::{checksum, corrupt, dt, DirVisitor, Fs, NAME_MAX};
 use uapi::{Errno, KResult};
 
 /// `EXT2_DIR_REC_LEN`: the space an entry with an `n`-byte name needs.
@@ -182,7 +182,7 @@ impl Fs {
     }
 
     /// Lists entries from byte offset `pos` (`ext2_readdir`).
-    pub fn readdir(&mut self, dir: u32, pos: u64, visit: &mut dyn FnMut(&[u8], u32, u8, u64) -> bool) -> KResult<()> {
+    pub fn readdir(&mut self, dir: u32, pos: u64, visit: &mut DirVisitor<'_>) -> KResult<()> {
         let di = self.dir_inode(dir)?;
         let n = self.dir_nblocks(dir, &di)?;
         let bs = self.bs();

@@ -70,6 +70,9 @@ macro_rules! corrupt {
 }
 pub(crate) use corrupt;
 
+/// A `readdir` visitor: `(name, ino, DT_* type, next cookie) -> keep going`.
+pub type DirVisitor<'a> = dyn FnMut(&[u8], u32, u8, u64) -> bool + 'a;
+
 /// Inode attributes as `stat` reports them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InodeAttr {
@@ -601,7 +604,7 @@ impl Ext2Fs {
         &self,
         dir: u32,
         pos: u64,
-        visitor: &mut dyn FnMut(&[u8], u32, u8, u64) -> bool,
+        visitor: &mut DirVisitor<'_>,
     ) -> KResult<()> {
         self.lock().readdir(dir, pos, visitor)
     }

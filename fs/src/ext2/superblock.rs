@@ -225,7 +225,7 @@ impl Superblock {
             return Err(bad(format!("corrupt superblock: first inode {first_ino}")));
         }
         let desc_size = if bit64 { get16(raw, 254) as u32 } else { 32 };
-        if desc_size < 32 || desc_size > 1024 || !desc_size.is_power_of_two() || (bit64 && desc_size < 64) {
+        if !(32..=1024).contains(&desc_size) || !desc_size.is_power_of_two() || (bit64 && desc_size < 64) {
             return Err(bad(format!("corrupt superblock: group descriptor size {desc_size}")));
         }
         let mut uuid = [0u8; 16];
