@@ -25,8 +25,9 @@ use uapi::{Errno, KResult};
 /// than cleared with `memset` (512 frames = 2 MiB).
 pub const PUNCH_MIN_FRAMES: u64 = 512;
 
-/// How much spare room after a fresh run `alloc_near` prefers, so the run can grow in place.
-const GROW_ROOM: u64 = 512;
+/// Fresh runs from `alloc_near` start (or end) on a multiple of this many frames (2 MiB), so
+/// runs placed one after another keep room to grow in place.
+const SLOT: u64 = 512;
 
 /// A physical frame number: frame `n` is the physmem memfd's bytes at offset `n * 4096`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -115,21 +116,25 @@ impl FrameAllocator {
     /// Allocates `n` contiguous zeroed frames (first fit), each with refcount 1.
     pub fn alloc_run(&self, n: u64) -> KResult<FrameNo> {
         let mut g = self.lock();
-        let start = g.first_fit(n, 0).ok_or(Errno::ENOMEM)?;
+        let start = g.first_fit(n).ok_or(Errno::ENOMEM)?;
         g.take(start, n);
         Ok(FrameNo(start))
     }
 
     /// Allocates `n` contiguous zeroed frames, placed right after `hint` if those frames are free
     /// (so contiguous guest pages get contiguous frames and merge into one host mapping);
-    /// otherwise in a hole with room to grow after the run, otherwise first fit.
+    /// otherwise at the start of a free 2 MiB-aligned slot (leaving room for the run to grow and
+    /// for other runs to grow into the slack before it), otherwise first fit.
     pub fn alloc_near(&self, hint: Option<FrameNo>, n: u64) -> KResult<FrameNo> {
         let after = hint.and_then(|h| h.checked_add(1));
         self.alloc_between(after, None, n)
     }
 
-    /// Like `alloc_near`, but also tries to end the run right before `before` (used when pages
-    /// are filled in downwards, as a growing stack is).
+    /// Allocates `n` contiguous zeroed frames starting at `after`, or else ending right before
+    /// `before`, if free. Otherwise a fresh place: for a run that only has a `before` neighbour
+    /// (pages filled in downwards, as a growing stack is) one ending at the highest free slot
+    /// boundary, so the next run can go below it; else one starting at the lowest free slot
+    /// boundary; else first fit.
     pub fn alloc_between(&self, after: Option<FrameNo>, before: Option<FrameNo>, n: u64) -> KResult<FrameNo> {
         if n == 0 {
             return Err(Errno::EINVAL);
@@ -137,13 +142,11 @@ impl FrameAllocator {
         let mut g = self.lock();
         let at_before = before.and_then(|b| b.0.checked_sub(n));
         let exact = [after.map(|f| f.0), at_before].into_iter().flatten().find(|&s| g.is_free(s, n));
-        let start = match exact {
-            Some(s) => s,
-            None => g
-                .first_fit(n, GROW_ROOM)
-                .or_else(|| g.first_fit(n, 0))
-                .ok_or(Errno::ENOMEM)?,
-        };
+        let downwards = before.is_some() && after.is_none();
+        let start = exact
+            .or_else(|| if downwards { g.fit_slot_end(n) } else { g.fit_slot_start(n) })
+            .or_else(|| g.first_fit(n))
+            .ok_or(Errno::ENOMEM)?;
         g.take(start, n);
         Ok(FrameNo(start))
     }
@@ -234,10 +237,26 @@ impl Inner {
         }
     }
 
-    /// The first free extent with at least `n + room` frames; returns its start.
-    fn first_fit(&self, n: u64, room: u64) -> Option<u64> {
-        let want = n.checked_add(room)?;
-        self.free.iter().find(|(_, &len)| len >= want).map(|(&s, _)| s)
+    /// The start of the first free extent with at least `n` frames.
+    fn first_fit(&self, n: u64) -> Option<u64> {
+        self.free.iter().find(|(_, &len)| len >= n).map(|(&s, _)| s)
+    }
+
+    /// The first slot-aligned start with `n` free frames after it.
+    fn fit_slot_start(&self, n: u64) -> Option<u64> {
+        self.free.iter().find_map(|(&s, &len)| {
+            let a = s.checked_next_multiple_of(SLOT)?;
+            (a.checked_add(n)? <= s + len).then_some(a)
+        })
+    }
+
+    /// The start of a run of `n` free frames ending on a slot boundary, as high as possible (runs
+    /// that grow downwards come from the top of memory, runs that grow upwards from the bottom).
+    fn fit_slot_end(&self, n: u64) -> Option<u64> {
+        self.free.iter().rev().find_map(|(&s, &len)| {
+            let e = (s + len) / SLOT * SLOT;
+            (e >= s.checked_add(n)?).then_some(e - n)
+        })
     }
 
     /// Removes `start..start+n` (known free) from the free list and sets refcounts to 1.

@@ -52,3 +52,4 @@ pub use shmem::ShmemObject;
 pub use space::MemorySpace;
 pub use stats::{MapInfo, MemStats};
 pub use vma::{Backing, PageSource, Vma, VmaFlags};
+pub mod stub_mmu;

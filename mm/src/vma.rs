@@ -189,7 +189,7 @@ impl Vma {
             && self.flags == next.flags
             && self.name == next.name
             && self.backing.same_source(&next.backing)
-            && self.offset().checked_add(self.len()) == Some(next.offset())
+            && (matches!(self.backing, Backing::Anon) || self.offset().checked_add(self.len()) == Some(next.offset()))
     }
 }
 
