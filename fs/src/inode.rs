@@ -297,6 +297,9 @@ pub trait Inode: Send + Sync {
     fn open(&self, _flags: OpenFlags) -> KResult<Option<Arc<dyn FileLike>>> {
         Ok(None)
     }
+    /// Called once for each successful [`Inode::open`] when that open file description is
+    /// finally closed (Linux's `release`); a filesystem may drop per-open host resources.
+    fn release(&self) {}
     /// Writes this inode's dirty data back (`fsync`).
     fn sync(&self) -> KResult<()> {
         Ok(())

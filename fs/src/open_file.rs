@@ -23,6 +23,8 @@ pub struct OpenFile {
     offset: KMutex<u64>,
     flags: KMutex<OpenFlags>,
     flock: KMutex<Option<(Arc<LockManager>, InodeKey)>>,
+    /// True if `Inode::open` was called for this description (so `release` is owed).
+    inode_opened: bool,
 }
 
 impl OpenFile {
@@ -30,15 +32,22 @@ impl OpenFile {
     /// operations, if any (from [`crate::Inode::open`] or the device registry).
     pub fn new(path: Path, file: Option<Arc<dyn FileLike>>, flags: OpenFlags) -> Arc<OpenFile> {
         let inode = Some(path.inode().clone());
-        OpenFile::build(Some(path), inode, file, flags)
+        OpenFile::build(Some(path), inode, file, flags, false)
+    }
+
+    /// Like [`OpenFile::new`] after a successful [`Inode::open`]: the inode's `release` is
+    /// called when the description is dropped.
+    pub fn new_opened(path: Path, file: Option<Arc<dyn FileLike>>, flags: OpenFlags) -> Arc<OpenFile> {
+        let inode = Some(path.inode().clone());
+        OpenFile::build(Some(path), inode, file, flags, true)
     }
 
     /// A description with no name in the tree: pipes, sockets, eventfds (`anon_inode`).
     pub fn new_anonymous(file: Arc<dyn FileLike>, flags: OpenFlags) -> Arc<OpenFile> {
-        OpenFile::build(None, None, Some(file), flags)
+        OpenFile::build(None, None, Some(file), flags, false)
     }
 
-    fn build(path: Option<Path>, inode: Option<Arc<dyn Inode>>, file: Option<Arc<dyn FileLike>>, flags: OpenFlags) -> Arc<OpenFile> {
+    fn build(path: Option<Path>, inode: Option<Arc<dyn Inode>>, file: Option<Arc<dyn FileLike>>, flags: OpenFlags, inode_opened: bool) -> Arc<OpenFile> {
         let flags = flags - (OpenFlags::CREAT | OpenFlags::EXCL | OpenFlags::NOCTTY | OpenFlags::TRUNC | OpenFlags::CLOEXEC);
         Arc::new(OpenFile {
             path,
@@ -47,6 +56,7 @@ impl OpenFile {
             offset: KMutex::new(0),
             flags: KMutex::new(flags | OpenFlags::LARGEFILE),
             flock: KMutex::new(None),
+            inode_opened,
         })
     }
 
@@ -384,6 +394,11 @@ impl Drop for OpenFile {
         let held = self.flock.lock().take();
         if let Some((locks, key)) = held {
             locks.release_flock(key, self as *const OpenFile as usize);
+        }
+        if self.inode_opened {
+            if let Some(i) = &self.inode {
+                i.release();
+            }
         }
     }
 }

@@ -81,8 +81,13 @@ impl Vfs {
         if flags.contains(OpenFlags::TRUNC) && ft == FileType::Regular && !created {
             p.inode().truncate(0)?;
         }
-        let file = self.open_special(&p, &attr, flags)?;
-        Ok(OpenFile::new(p, file, flags))
+        match self.open_special(&p, &attr, flags)? {
+            Some(file) => Ok(OpenFile::new(p, Some(file), flags)),
+            None => {
+                let file = p.inode().open(flags)?;
+                Ok(OpenFile::new_opened(p, file, flags))
+            }
+        }
     }
 
     /// `may_open`: `EROFS` for writing stored files on a read-only mount, `EACCES` for
@@ -100,15 +105,15 @@ impl Vfs {
         generic_permission(ctx.cred, attr, acc)
     }
 
-    /// The file's own operations: devices through the registry by number, FIFOs through the
-    /// kernel's FIFO hook, sockets `ENXIO`, anything else from the inode.
+    /// The operations of special files: devices through the registry by number, FIFOs through
+    /// the kernel's FIFO hook, sockets `ENXIO`; `None` for files the inode opens itself.
     fn open_special(&self, p: &Path, attr: &InodeAttr, flags: OpenFlags) -> KResult<Option<Arc<dyn FileLike>>> {
         match attr.file_type() {
             FileType::CharDevice => self.devices.open_char(attr.rdev, flags).map(Some),
             FileType::BlockDevice => Err(Errno::ENXIO),
             FileType::Fifo => self.devices.open_fifo(p, attr, flags).map(Some),
             FileType::Socket => Err(Errno::ENXIO),
-            _ => p.inode().open(flags),
+            _ => Ok(None),
         }
     }
 }
