@@ -1080,117 +1080,117 @@ pub const RLIM_NLIMITS: u32 = 16;
 // prctl(2) — include/uapi/linux/prctl.h
 
 /// `PR_SET_PDEATHSIG`.
-pub const PR_SET_PDEATHSIG: i32 = 1;
+pub const PR_SET_PDEATHSIG: u32 = 1;
 /// `PR_GET_PDEATHSIG`.
-pub const PR_GET_PDEATHSIG: i32 = 2;
+pub const PR_GET_PDEATHSIG: u32 = 2;
 /// `PR_GET_DUMPABLE`.
-pub const PR_GET_DUMPABLE: i32 = 3;
+pub const PR_GET_DUMPABLE: u32 = 3;
 /// `PR_SET_DUMPABLE`.
-pub const PR_SET_DUMPABLE: i32 = 4;
+pub const PR_SET_DUMPABLE: u32 = 4;
 /// `PR_GET_UNALIGN`.
-pub const PR_GET_UNALIGN: i32 = 5;
+pub const PR_GET_UNALIGN: u32 = 5;
 /// `PR_SET_UNALIGN`.
-pub const PR_SET_UNALIGN: i32 = 6;
+pub const PR_SET_UNALIGN: u32 = 6;
 /// `PR_GET_KEEPCAPS`.
-pub const PR_GET_KEEPCAPS: i32 = 7;
+pub const PR_GET_KEEPCAPS: u32 = 7;
 /// `PR_SET_KEEPCAPS`.
-pub const PR_SET_KEEPCAPS: i32 = 8;
+pub const PR_SET_KEEPCAPS: u32 = 8;
 /// `PR_GET_FPEMU`.
-pub const PR_GET_FPEMU: i32 = 9;
+pub const PR_GET_FPEMU: u32 = 9;
 /// `PR_SET_FPEMU`.
-pub const PR_SET_FPEMU: i32 = 10;
+pub const PR_SET_FPEMU: u32 = 10;
 /// `PR_GET_FPEXC`.
-pub const PR_GET_FPEXC: i32 = 11;
+pub const PR_GET_FPEXC: u32 = 11;
 /// `PR_SET_FPEXC`.
-pub const PR_SET_FPEXC: i32 = 12;
+pub const PR_SET_FPEXC: u32 = 12;
 /// `PR_GET_TIMING`.
-pub const PR_GET_TIMING: i32 = 13;
+pub const PR_GET_TIMING: u32 = 13;
 /// `PR_SET_TIMING`.
-pub const PR_SET_TIMING: i32 = 14;
+pub const PR_SET_TIMING: u32 = 14;
 /// `PR_SET_NAME`: set the thread's `comm` (16 bytes with NUL).
-pub const PR_SET_NAME: i32 = 15;
+pub const PR_SET_NAME: u32 = 15;
 /// `PR_GET_NAME`: get the thread's `comm`.
-pub const PR_GET_NAME: i32 = 16;
+pub const PR_GET_NAME: u32 = 16;
 /// `PR_GET_ENDIAN`.
-pub const PR_GET_ENDIAN: i32 = 19;
+pub const PR_GET_ENDIAN: u32 = 19;
 /// `PR_SET_ENDIAN`.
-pub const PR_SET_ENDIAN: i32 = 20;
+pub const PR_SET_ENDIAN: u32 = 20;
 /// `PR_GET_SECCOMP`.
-pub const PR_GET_SECCOMP: i32 = 21;
+pub const PR_GET_SECCOMP: u32 = 21;
 /// `PR_SET_SECCOMP`.
-pub const PR_SET_SECCOMP: i32 = 22;
+pub const PR_SET_SECCOMP: u32 = 22;
 /// `PR_CAPBSET_READ`.
-pub const PR_CAPBSET_READ: i32 = 23;
+pub const PR_CAPBSET_READ: u32 = 23;
 /// `PR_CAPBSET_DROP`.
-pub const PR_CAPBSET_DROP: i32 = 24;
+pub const PR_CAPBSET_DROP: u32 = 24;
 /// `PR_GET_TSC`.
-pub const PR_GET_TSC: i32 = 25;
+pub const PR_GET_TSC: u32 = 25;
 /// `PR_SET_TSC`.
-pub const PR_SET_TSC: i32 = 26;
+pub const PR_SET_TSC: u32 = 26;
 /// `PR_GET_SECUREBITS`.
-pub const PR_GET_SECUREBITS: i32 = 27;
+pub const PR_GET_SECUREBITS: u32 = 27;
 /// `PR_SET_SECUREBITS`.
-pub const PR_SET_SECUREBITS: i32 = 28;
+pub const PR_SET_SECUREBITS: u32 = 28;
 /// `PR_SET_TIMERSLACK`.
-pub const PR_SET_TIMERSLACK: i32 = 29;
+pub const PR_SET_TIMERSLACK: u32 = 29;
 /// `PR_GET_TIMERSLACK`.
-pub const PR_GET_TIMERSLACK: i32 = 30;
+pub const PR_GET_TIMERSLACK: u32 = 30;
 /// `PR_TASK_PERF_EVENTS_DISABLE`.
-pub const PR_TASK_PERF_EVENTS_DISABLE: i32 = 31;
+pub const PR_TASK_PERF_EVENTS_DISABLE: u32 = 31;
 /// `PR_TASK_PERF_EVENTS_ENABLE`.
-pub const PR_TASK_PERF_EVENTS_ENABLE: i32 = 32;
+pub const PR_TASK_PERF_EVENTS_ENABLE: u32 = 32;
 /// `PR_MCE_KILL`.
-pub const PR_MCE_KILL: i32 = 33;
+pub const PR_MCE_KILL: u32 = 33;
 /// `PR_MCE_KILL_GET`.
-pub const PR_MCE_KILL_GET: i32 = 34;
+pub const PR_MCE_KILL_GET: u32 = 34;
 /// `PR_SET_MM`.
-pub const PR_SET_MM: i32 = 35;
+pub const PR_SET_MM: u32 = 35;
 /// `PR_SET_CHILD_SUBREAPER`.
-pub const PR_SET_CHILD_SUBREAPER: i32 = 36;
+pub const PR_SET_CHILD_SUBREAPER: u32 = 36;
 /// `PR_GET_CHILD_SUBREAPER`.
-pub const PR_GET_CHILD_SUBREAPER: i32 = 37;
+pub const PR_GET_CHILD_SUBREAPER: u32 = 37;
 /// `PR_SET_NO_NEW_PRIVS`.
-pub const PR_SET_NO_NEW_PRIVS: i32 = 38;
+pub const PR_SET_NO_NEW_PRIVS: u32 = 38;
 /// `PR_GET_NO_NEW_PRIVS`.
-pub const PR_GET_NO_NEW_PRIVS: i32 = 39;
+pub const PR_GET_NO_NEW_PRIVS: u32 = 39;
 /// `PR_GET_TID_ADDRESS`.
-pub const PR_GET_TID_ADDRESS: i32 = 40;
+pub const PR_GET_TID_ADDRESS: u32 = 40;
 /// `PR_SET_THP_DISABLE`.
-pub const PR_SET_THP_DISABLE: i32 = 41;
+pub const PR_SET_THP_DISABLE: u32 = 41;
 /// `PR_GET_THP_DISABLE`.
-pub const PR_GET_THP_DISABLE: i32 = 42;
+pub const PR_GET_THP_DISABLE: u32 = 42;
 /// `PR_SET_FP_MODE`.
-pub const PR_SET_FP_MODE: i32 = 45;
+pub const PR_SET_FP_MODE: u32 = 45;
 /// `PR_GET_FP_MODE`.
-pub const PR_GET_FP_MODE: i32 = 46;
+pub const PR_GET_FP_MODE: u32 = 46;
 /// `PR_CAP_AMBIENT`.
-pub const PR_CAP_AMBIENT: i32 = 47;
+pub const PR_CAP_AMBIENT: u32 = 47;
 /// `PR_GET_SPECULATION_CTRL`.
-pub const PR_GET_SPECULATION_CTRL: i32 = 52;
+pub const PR_GET_SPECULATION_CTRL: u32 = 52;
 /// `PR_SET_SPECULATION_CTRL`.
-pub const PR_SET_SPECULATION_CTRL: i32 = 53;
+pub const PR_SET_SPECULATION_CTRL: u32 = 53;
 /// `PR_SET_TAGGED_ADDR_CTRL`.
-pub const PR_SET_TAGGED_ADDR_CTRL: i32 = 55;
+pub const PR_SET_TAGGED_ADDR_CTRL: u32 = 55;
 /// `PR_GET_TAGGED_ADDR_CTRL`.
-pub const PR_GET_TAGGED_ADDR_CTRL: i32 = 56;
+pub const PR_GET_TAGGED_ADDR_CTRL: u32 = 56;
 /// `PR_SET_IO_FLUSHER`.
-pub const PR_SET_IO_FLUSHER: i32 = 57;
+pub const PR_SET_IO_FLUSHER: u32 = 57;
 /// `PR_GET_IO_FLUSHER`.
-pub const PR_GET_IO_FLUSHER: i32 = 58;
+pub const PR_GET_IO_FLUSHER: u32 = 58;
 /// `PR_SET_SYSCALL_USER_DISPATCH`.
-pub const PR_SET_SYSCALL_USER_DISPATCH: i32 = 59;
+pub const PR_SET_SYSCALL_USER_DISPATCH: u32 = 59;
 /// `PR_SCHED_CORE`.
-pub const PR_SCHED_CORE: i32 = 62;
+pub const PR_SCHED_CORE: u32 = 62;
 /// `PR_SET_MDWE`: memory-deny-write-execute.
-pub const PR_SET_MDWE: i32 = 65;
+pub const PR_SET_MDWE: u32 = 65;
 /// `PR_GET_MDWE`.
-pub const PR_GET_MDWE: i32 = 66;
+pub const PR_GET_MDWE: u32 = 66;
 /// `PR_SET_VMA`: name anonymous mappings.
-pub const PR_SET_VMA: i32 = 0x53564d41;
+pub const PR_SET_VMA: u32 = 0x53564d41;
 /// `PR_SET_VMA_ANON_NAME`: the `PR_SET_VMA` sub-command.
-pub const PR_SET_VMA_ANON_NAME: i32 = 0;
+pub const PR_SET_VMA_ANON_NAME: u32 = 0;
 /// `PR_SET_PTRACER` (Yama).
-pub const PR_SET_PTRACER: i32 = 0x59616d61;
+pub const PR_SET_PTRACER: u32 = 0x59616d61;
 /// `TASK_COMM_LEN`: the size of a task name with its NUL (`PR_SET_NAME`).
 pub const TASK_COMM_LEN: usize = 16;
 
