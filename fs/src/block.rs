@@ -197,14 +197,65 @@ impl BlockCache {
         ages.sort_unstable();
         let mut victims: Vec<u64> = ages.iter().take(self.cap / 4 + 1).map(|x| x.1).collect();
         victims.sort_unstable();
+        let dirty: Vec<u64> = victims.iter().copied().filter(|b| self.map.get(b).is_some_and(|e| e.dirty)).collect();
+        self.write_runs(&dirty)?;
         for b in &victims {
-            if let Some(e) = self.map.get(b) {
-                if e.dirty {
-                    let off = self.byte_off(*b)?;
-                    self.dev.write_at(off, &e.data)?;
+            self.map.remove(b);
+        }
+        Ok(())
+    }
+
+    /// Writes the given (sorted) cached blocks, coalescing runs of adjacent blocks into single
+    /// writes, and marks them clean.
+    fn write_runs(&mut self, blocks: &[u64]) -> KResult<()> {
+        let mut i = 0;
+        while i < blocks.len() {
+            let mut j = i + 1;
+            while j < blocks.len() && blocks[j] == blocks[j - 1] + 1 && j - i < 256 {
+                j += 1;
+            }
+            let mut buf = Vec::with_capacity((j - i) * self.bs);
+            for b in &blocks[i..j] {
+                if let Some(e) = self.map.get(b) {
+                    buf.extend_from_slice(&e.data);
                 }
             }
-            self.map.remove(b);
+            if buf.len() == (j - i) * self.bs {
+                let off = self.byte_off(blocks[i])?;
+                self.dev.write_at(off, &buf)?;
+            }
+            for b in &blocks[i..j] {
+                if let Some(e) = self.map.get_mut(b) {
+                    e.dirty = false;
+                }
+            }
+            i = j;
+        }
+        Ok(())
+    }
+
+    /// Whether block `blk` is cached.
+    pub fn contains(&self, blk: u64) -> bool {
+        self.map.contains_key(&blk)
+    }
+
+    /// Reads `count` consecutive blocks from `blk` in one device read and caches those not
+    /// already cached (read-ahead for sequential file reads).
+    pub fn prefetch(&mut self, blk: u64, count: usize) -> KResult<()> {
+        let count = count.min(self.cap / 4).max(1);
+        let mut buf = vec![0u8; count * self.bs];
+        let off = self.byte_off(blk)?;
+        if self.dev.read_at(off, &mut buf).is_err() {
+            return Ok(()); // Fall back to block-by-block reads, which report the error.
+        }
+        for (k, chunk) in buf.chunks_exact(self.bs).enumerate() {
+            let b = blk + k as u64;
+            if !self.map.contains_key(&b) {
+                self.make_room()?;
+                self.tick += 1;
+                let tick = self.tick;
+                self.map.insert(b, Entry { data: chunk.to_vec().into_boxed_slice(), dirty: false, used: tick });
+            }
         }
         Ok(())
     }
@@ -303,28 +354,7 @@ impl BlockCache {
         let mut dirty: Vec<u64> =
             self.map.iter().filter(|(_, e)| e.dirty).map(|(b, _)| *b).collect();
         dirty.sort_unstable();
-        // Coalesce runs of adjacent blocks into one write.
-        let mut i = 0;
-        while i < dirty.len() {
-            let mut j = i + 1;
-            while j < dirty.len() && dirty[j] == dirty[j - 1] + 1 && j - i < 256 {
-                j += 1;
-            }
-            let mut buf = Vec::with_capacity((j - i) * self.bs);
-            for b in &dirty[i..j] {
-                if let Some(e) = self.map.get(b) {
-                    buf.extend_from_slice(&e.data);
-                }
-            }
-            let off = self.byte_off(dirty[i])?;
-            self.dev.write_at(off, &buf)?;
-            for b in &dirty[i..j] {
-                if let Some(e) = self.map.get_mut(b) {
-                    e.dirty = false;
-                }
-            }
-            i = j;
-        }
+        self.write_runs(&dirty)?;
         self.dev.sync()
     }
 

@@ -37,6 +37,17 @@ impl Fs {
             let n = (bs as usize - inb).min(len - done);
             match self.map_block(ino, i, lblk)? {
                 Some(p) => {
+                    if !self.cache.contains(p) && len - done > n {
+                        // Read ahead the physically contiguous run of this read.
+                        let want = ((len - done - n) as u64).div_ceil(bs).min(63);
+                        let mut run = 1u64;
+                        while run <= want && self.map_block(ino, i, lblk + run)? == Some(p + run) {
+                            run += 1;
+                        }
+                        if run > 1 {
+                            self.cache.prefetch(p, run as usize)?;
+                        }
+                    }
                     let b = self.cache.read(p)?;
                     buf[done..done + n].copy_from_slice(&b[inb..inb + n]);
                 }
