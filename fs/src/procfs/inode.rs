@@ -1,0 +1,397 @@
+//! procfs inodes: one small value type naming a node of the tree, with its content computed
+//! from the provider on demand.
+
+use std::any::Any;
+use std::sync::{Arc, Weak};
+
+use uapi::{Errno, KResult};
+
+use super::format;
+use super::provider::{PidBytes, PidLink};
+use super::ProcFs;
+use crate::abi::{OpenFlags, S_IFDIR, S_IFLNK, S_IFREG};
+use crate::file_like::FileLike;
+use crate::inode::{DirEntry, DirVisitor, FileSystem, FileType, Inode, InodeAttr};
+use crate::time::now;
+
+/// A system-wide file in `/proc`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SysFile {
+    Meminfo,
+    Cpuinfo,
+    Uptime,
+    Loadavg,
+    Mounts,
+    Filesystems,
+    Version,
+    Cmdline,
+    Stat,
+}
+
+const SYS_FILES: [(&str, SysFile); 9] = [
+    ("cmdline", SysFile::Cmdline),
+    ("cpuinfo", SysFile::Cpuinfo),
+    ("filesystems", SysFile::Filesystems),
+    ("loadavg", SysFile::Loadavg),
+    ("meminfo", SysFile::Meminfo),
+    ("mounts", SysFile::Mounts),
+    ("stat", SysFile::Stat),
+    ("uptime", SysFile::Uptime),
+    ("version", SysFile::Version),
+];
+
+/// A file in `/proc/<pid>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PidFile {
+    Stat,
+    Status,
+    Statm,
+    Comm,
+    Mounts,
+    Bytes(PidBytes),
+}
+
+/// What a name in `/proc/<pid>` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PidEntry {
+    File(PidFile),
+    Link(PidLink),
+    Fd,
+}
+
+const PID_ENTRIES: [(&str, PidEntry); 12] = [
+    ("cmdline", PidEntry::File(PidFile::Bytes(PidBytes::Cmdline))),
+    ("comm", PidEntry::File(PidFile::Comm)),
+    ("cwd", PidEntry::Link(PidLink::Cwd)),
+    ("environ", PidEntry::File(PidFile::Bytes(PidBytes::Environ))),
+    ("exe", PidEntry::Link(PidLink::Exe)),
+    ("fd", PidEntry::Fd),
+    ("maps", PidEntry::File(PidFile::Bytes(PidBytes::Maps))),
+    ("mounts", PidEntry::File(PidFile::Mounts)),
+    ("root", PidEntry::Link(PidLink::Root)),
+    ("stat", PidEntry::File(PidFile::Stat)),
+    ("statm", PidEntry::File(PidFile::Statm)),
+    ("status", PidEntry::File(PidFile::Status)),
+];
+
+/// Readdir position of the first pid in `/proc` (`FIRST_PROCESS_ENTRY` spirit): pid `p` is at
+/// `PID_POS + p`, so positions survive processes coming and going.
+const PID_POS: u64 = 0x1000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Node {
+    Root,
+    Sys(SysFile),
+    SelfLink,
+    ThreadSelf,
+    PidDir(u32),
+    Pid(u32, PidEntry),
+    FdLink(u32, u32),
+}
+
+/// One node of the proc tree.
+pub struct ProcInode {
+    fs: Weak<ProcFs>,
+    node: Node,
+}
+
+impl ProcInode {
+    pub(super) fn root(fs: Weak<ProcFs>) -> ProcInode {
+        ProcInode { fs, node: Node::Root }
+    }
+
+    fn child(&self, node: Node) -> Arc<dyn Inode> {
+        Arc::new(ProcInode { fs: self.fs.clone(), node })
+    }
+
+    fn procfs(&self) -> KResult<Arc<ProcFs>> {
+        self.fs.upgrade().ok_or(Errno::ENOENT)
+    }
+
+    fn pid_exists(&self, pid: u32) -> KResult<bool> {
+        Ok(self.procfs()?.provider.process(pid).is_some())
+    }
+
+    fn file_type(&self) -> FileType {
+        match self.node {
+            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd) => FileType::Directory,
+            Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) => FileType::Regular,
+            _ => FileType::Symlink,
+        }
+    }
+
+    fn ino(&self) -> u64 {
+        let pid_base = |p: u32| (u64::from(p) + 1) << 32;
+        let pid_index = |e: PidEntry| PID_ENTRIES.iter().position(|(_, x)| *x == e).unwrap_or(0) as u64;
+        match self.node {
+            Node::Root => 1,
+            Node::Sys(f) => 2 + SYS_FILES.iter().position(|(_, x)| *x == f).unwrap_or(0) as u64,
+            Node::SelfLink => 20,
+            Node::ThreadSelf => 21,
+            Node::PidDir(p) => pid_base(p),
+            Node::Pid(p, e) => pid_base(p) + 1 + pid_index(e),
+            Node::FdLink(p, fd) => pid_base(p) + 0x1000 + u64::from(fd),
+        }
+    }
+
+    fn pid(&self) -> Option<u32> {
+        match self.node {
+            Node::PidDir(p) | Node::Pid(p, _) | Node::FdLink(p, _) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn mode(&self) -> u32 {
+        match (self.file_type(), self.node) {
+            (FileType::Directory, Node::Pid(_, PidEntry::Fd)) => S_IFDIR | 0o500,
+            (FileType::Directory, _) => S_IFDIR | 0o555,
+            (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Bytes(PidBytes::Environ)))) => S_IFREG | 0o400,
+            (FileType::Regular, _) => S_IFREG | 0o444,
+            _ => S_IFLNK | 0o777,
+        }
+    }
+
+    /// Generates a file's text.
+    fn content(&self) -> KResult<Vec<u8>> {
+        let fs = self.procfs()?;
+        let p = &fs.provider;
+        let text = match self.node {
+            Node::Sys(f) => match f {
+                SysFile::Meminfo => format::meminfo(&p.meminfo()),
+                SysFile::Cpuinfo => format::cpuinfo(&p.cpuinfo()),
+                SysFile::Uptime => format::uptime(&p.uptime()),
+                SysFile::Loadavg => format::loadavg(&p.loadavg()),
+                SysFile::Mounts => self.mounts_text()?,
+                SysFile::Filesystems => format::filesystems(&fs.vfs.upgrade().ok_or(Errno::ENOENT)?.fs_types()),
+                SysFile::Version => format::version(&p.uname()),
+                SysFile::Cmdline => format::cmdline(&p.cmdline()),
+                SysFile::Stat => format::stat(&p.stat()),
+            },
+            Node::Pid(pid, PidEntry::File(f)) => {
+                if let PidFile::Bytes(b) = f {
+                    return p.pid_bytes(pid, b);
+                }
+                if f == PidFile::Mounts {
+                    return Ok(self.mounts_text()?.into_bytes());
+                }
+                let info = p.process(pid).ok_or(Errno::ESRCH)?;
+                match f {
+                    PidFile::Stat => format::pid_stat(&info),
+                    PidFile::Status => format::pid_status(&info),
+                    PidFile::Statm => format::pid_statm(&info),
+                    _ => format!("{}\n", info.comm),
+                }
+            }
+            _ => return Err(Errno::EISDIR),
+        };
+        Ok(text.into_bytes())
+    }
+
+    fn mounts_text(&self) -> KResult<String> {
+        let vfs = self.procfs()?.vfs.upgrade().ok_or(Errno::ENOENT)?;
+        Ok(vfs.mounts_text(&vfs.root()))
+    }
+
+    fn readdir_root(&self, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        let fs = self.procfs()?;
+        let mut fixed: Vec<(&str, Node)> = SYS_FILES.iter().map(|(n, f)| (*n, Node::Sys(*f))).collect();
+        fixed.push(("self", Node::SelfLink));
+        fixed.push(("thread-self", Node::ThreadSelf));
+        for (i, (name, node)) in fixed.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
+            let inode = ProcInode { fs: self.fs.clone(), node: *node };
+            let e = DirEntry { name: name.as_bytes(), ino: inode.ino(), file_type: inode.file_type(), next_pos: i as u64 + 3 };
+            if !visitor(&e) {
+                return Ok(());
+            }
+        }
+        let first_pid = pos.saturating_sub(PID_POS);
+        for pid in fs.provider.pids().into_iter().filter(|p| u64::from(*p) >= first_pid) {
+            let name = pid.to_string();
+            let ino = ProcInode { fs: self.fs.clone(), node: Node::PidDir(pid) }.ino();
+            let e = DirEntry { name: name.as_bytes(), ino, file_type: FileType::Directory, next_pos: PID_POS + u64::from(pid) + 1 };
+            if !visitor(&e) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    fn readdir_pid(&self, pid: u32, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        for (i, (name, entry)) in PID_ENTRIES.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
+            let inode = ProcInode { fs: self.fs.clone(), node: Node::Pid(pid, *entry) };
+            let e = DirEntry { name: name.as_bytes(), ino: inode.ino(), file_type: inode.file_type(), next_pos: i as u64 + 3 };
+            if !visitor(&e) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn readdir_fds(&self, pid: u32, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        let fds = self.procfs()?.provider.pid_fds(pid)?;
+        for fd in fds.into_iter().filter(|fd| u64::from(*fd) + 2 >= pos) {
+            let name = fd.to_string();
+            let ino = ProcInode { fs: self.fs.clone(), node: Node::FdLink(pid, fd) }.ino();
+            let e = DirEntry { name: name.as_bytes(), ino, file_type: FileType::Symlink, next_pos: u64::from(fd) + 3 };
+            if !visitor(&e) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_num(name: &[u8]) -> Option<u32> {
+    if name.first() == Some(&b'0') && name.len() > 1 {
+        return None;
+    }
+    std::str::from_utf8(name).ok()?.parse().ok()
+}
+
+impl Inode for ProcInode {
+    fn attr(&self) -> KResult<InodeAttr> {
+        let (uid, gid) = match self.pid() {
+            Some(p) => {
+                let info = self.procfs()?.provider.process(p).ok_or(Errno::ENOENT)?;
+                (info.uids[1], info.gids[1])
+            }
+            None => (0, 0),
+        };
+        let t = now();
+        let nlink = if self.file_type() == FileType::Directory { 2 } else { 1 };
+        Ok(InodeAttr { ino: self.ino(), mode: self.mode(), nlink, uid, gid, blksize: 1024, atime: t, mtime: t, ctime: t, ..InodeAttr::default() })
+    }
+
+    fn fs(&self) -> Option<Arc<dyn FileSystem>> {
+        self.fs.upgrade().map(|f| f as Arc<dyn FileSystem>)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn lookup(&self, name: &[u8]) -> KResult<Arc<dyn Inode>> {
+        match self.node {
+            Node::Root => {
+                if let Some((_, f)) = SYS_FILES.iter().find(|(n, _)| n.as_bytes() == name) {
+                    return Ok(self.child(Node::Sys(*f)));
+                }
+                match name {
+                    b"self" => return Ok(self.child(Node::SelfLink)),
+                    b"thread-self" => return Ok(self.child(Node::ThreadSelf)),
+                    _ => {}
+                }
+                let pid = parse_num(name).ok_or(Errno::ENOENT)?;
+                if !self.pid_exists(pid)? {
+                    return Err(Errno::ENOENT);
+                }
+                Ok(self.child(Node::PidDir(pid)))
+            }
+            Node::PidDir(pid) => {
+                let (_, e) = PID_ENTRIES.iter().find(|(n, _)| n.as_bytes() == name).ok_or(Errno::ENOENT)?;
+                if !self.pid_exists(pid)? {
+                    return Err(Errno::ENOENT);
+                }
+                Ok(self.child(Node::Pid(pid, *e)))
+            }
+            Node::Pid(pid, PidEntry::Fd) => {
+                let fd = parse_num(name).ok_or(Errno::ENOENT)?;
+                if !self.procfs()?.provider.pid_fds(pid)?.contains(&fd) {
+                    return Err(Errno::ENOENT);
+                }
+                Ok(self.child(Node::FdLink(pid, fd)))
+            }
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    fn readdir(&self, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        if self.file_type() != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        let ino = self.ino();
+        if pos == 0 && !visitor(&DirEntry { name: b".", ino, file_type: FileType::Directory, next_pos: 1 }) {
+            return Ok(());
+        }
+        if pos <= 1 && !visitor(&DirEntry { name: b"..", ino: 1, file_type: FileType::Directory, next_pos: 2 }) {
+            return Ok(());
+        }
+        match self.node {
+            Node::Root => self.readdir_root(pos, visitor),
+            Node::PidDir(p) => self.readdir_pid(p, pos, visitor),
+            Node::Pid(p, PidEntry::Fd) => self.readdir_fds(p, pos, visitor),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<usize> {
+        let data = self.content()?;
+        Ok(copy_at(&data, off, buf))
+    }
+
+    fn write_at(&self, _off: u64, _data: &[u8]) -> KResult<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    fn truncate(&self, _size: u64) -> KResult<()> {
+        Err(Errno::EPERM)
+    }
+
+    fn readlink(&self) -> KResult<Vec<u8>> {
+        let fs = self.procfs()?;
+        let p = &fs.provider;
+        match self.node {
+            Node::SelfLink => Ok(p.current_pid().to_string().into_bytes()),
+            Node::ThreadSelf => Ok(format!("{}/task/{}", p.current_pid(), p.current_tid()).into_bytes()),
+            Node::Pid(pid, PidEntry::Link(l)) => p.pid_link(pid, l),
+            Node::FdLink(pid, fd) => p.pid_fd_link(pid, fd),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn open(&self, _flags: OpenFlags) -> KResult<Option<Arc<dyn FileLike>>> {
+        if self.file_type() != FileType::Regular {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(SeqFile::new(self.content()?))))
+    }
+}
+
+fn copy_at(data: &[u8], off: u64, buf: &mut [u8]) -> usize {
+    let Ok(off) = usize::try_from(off) else { return 0 };
+    let Some(src) = data.get(off..) else { return 0 };
+    let n = src.len().min(buf.len());
+    buf[..n].copy_from_slice(&src[..n]);
+    n
+}
+
+/// A generated file's snapshot, taken at open (Linux's `seq_file` with `single_open`):
+/// seekable, read-only (`EINVAL` on write).
+pub struct SeqFile {
+    data: Vec<u8>,
+}
+
+impl SeqFile {
+    /// A snapshot of `data`.
+    pub fn new(data: Vec<u8>) -> Self {
+        SeqFile { data }
+    }
+}
+
+impl FileLike for SeqFile {
+    fn read(&self, buf: &mut [u8], offset: u64) -> KResult<usize> {
+        Ok(copy_at(&self.data, offset, buf))
+    }
+    fn write(&self, _data: &[u8], _offset: u64) -> KResult<usize> {
+        Err(Errno::EINVAL)
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+    fn size(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

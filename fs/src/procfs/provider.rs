@@ -1,0 +1,305 @@
+//! The procfs provider: the numbers and strings only the kernel knows (processes, memory,
+//! CPU time), which `kernel` supplies by implementing [`ProcProvider`]. fs formats them into
+//! Linux's text. Every method has a default so the kernel can fill them in one by one; a
+//! `()` provider serves a system with one process (pid 1) and zeroed counters.
+
+use uapi::{Errno, KResult};
+
+/// `/proc/meminfo` numbers, in KiB.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemInfo {
+    /// Usable RAM.
+    pub total_kb: u64,
+    /// Free RAM.
+    pub free_kb: u64,
+    /// RAM available for new work without swapping.
+    pub available_kb: u64,
+    /// Block-device buffers.
+    pub buffers_kb: u64,
+    /// Page cache.
+    pub cached_kb: u64,
+    /// Shared memory (tmpfs, shm).
+    pub shmem_kb: u64,
+    /// Anonymous pages in use.
+    pub anon_kb: u64,
+    /// File pages mapped into processes.
+    pub mapped_kb: u64,
+    /// Swap size (0: umbra has no swap).
+    pub swap_total_kb: u64,
+    /// Free swap.
+    pub swap_free_kb: u64,
+}
+
+/// `/proc/uptime`: seconds since boot and idle seconds, in hundredths.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Uptime {
+    /// Time since boot, 1/100 s.
+    pub up_centis: u64,
+    /// Total idle time of all CPUs, 1/100 s.
+    pub idle_centis: u64,
+}
+
+/// `/proc/loadavg` numbers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadAvg {
+    /// 1, 5 and 15 minute load averages in hundredths.
+    pub load_centis: [u64; 3],
+    /// Runnable tasks.
+    pub running: u32,
+    /// All tasks.
+    pub total: u32,
+    /// Most recently allocated pid.
+    pub last_pid: u32,
+}
+
+/// `/proc/cpuinfo` description of the (identical) CPUs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CpuInfo {
+    /// Number of virtual CPUs.
+    pub count: u32,
+    /// `vendor_id`.
+    pub vendor: String,
+    /// `model name`.
+    pub model_name: String,
+    /// `cpu family`, `model`, `stepping`.
+    pub family_model_stepping: (u32, u32, u32),
+    /// `cpu MHz`.
+    pub mhz: f64,
+    /// `cache size` in KiB.
+    pub cache_kb: u32,
+    /// `flags` (space-separated names).
+    pub flags: String,
+}
+
+impl Default for CpuInfo {
+    fn default() -> Self {
+        CpuInfo {
+            count: 1,
+            vendor: "GenuineIntel".into(),
+            model_name: "Umbra virtual CPU".into(),
+            family_model_stepping: (6, 0, 0),
+            mhz: 2000.0,
+            cache_kb: 0,
+            flags: "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 syscall nx lm".into(),
+        }
+    }
+}
+
+/// CPU time split as the `cpu` lines of `/proc/stat`, in clock ticks (USER_HZ = 100).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    /// User mode.
+    pub user: u64,
+    /// User mode at low priority.
+    pub nice: u64,
+    /// Kernel mode.
+    pub system: u64,
+    /// Idle.
+    pub idle: u64,
+    /// Waiting for I/O.
+    pub iowait: u64,
+    /// Hard interrupts.
+    pub irq: u64,
+    /// Soft interrupts.
+    pub softirq: u64,
+}
+
+/// `/proc/stat` numbers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KernelStat {
+    /// Per-CPU times (the `cpu` line is their sum).
+    pub cpus: Vec<CpuTimes>,
+    /// Context switches since boot.
+    pub ctxt: u64,
+    /// Boot time, seconds since the epoch.
+    pub btime: u64,
+    /// Forks since boot.
+    pub processes: u64,
+    /// Runnable tasks.
+    pub running: u32,
+    /// Tasks blocked on I/O.
+    pub blocked: u32,
+}
+
+/// `uname` strings for `/proc/version` and `/proc/sys/kernel/*`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Uname {
+    /// `sysname` ("Linux").
+    pub sysname: String,
+    /// `release` ("6.1.0-umbra").
+    pub release: String,
+    /// `version` ("#1 SMP ...").
+    pub version: String,
+    /// `nodename`.
+    pub nodename: String,
+}
+
+impl Default for Uname {
+    fn default() -> Self {
+        Uname { sysname: "Linux".into(), release: "6.1.0-umbra".into(), version: "#1 SMP PREEMPT_DYNAMIC".into(), nodename: "umbra".into() }
+    }
+}
+
+/// What `/proc/<pid>/{stat,status,statm}` report about one process (thread group leader).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// Thread group id.
+    pub pid: u32,
+    /// Command name (up to 15 bytes).
+    pub comm: String,
+    /// State letter: `R`, `S`, `D`, `T`, `t`, `Z`, `X`.
+    pub state: char,
+    /// Parent pid.
+    pub ppid: u32,
+    /// Process group.
+    pub pgrp: u32,
+    /// Session.
+    pub session: u32,
+    /// Controlling tty device number (encoded), 0 if none.
+    pub tty_nr: u32,
+    /// Foreground process group of the tty, -1 if none.
+    pub tpgid: i32,
+    /// Real, effective, saved and filesystem uid.
+    pub uids: [u32; 4],
+    /// Real, effective, saved and filesystem gid.
+    pub gids: [u32; 4],
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+    /// File mode creation mask.
+    pub umask: u32,
+    /// Threads in the group.
+    pub threads: u32,
+    /// Minor and major faults.
+    pub faults: (u64, u64),
+    /// User and system time, clock ticks.
+    pub utime: u64,
+    /// System time, clock ticks.
+    pub stime: u64,
+    /// Waited-for children's user and system time, clock ticks.
+    pub child_times: (u64, u64),
+    /// Kernel priority and nice value.
+    pub priority: i64,
+    /// Nice value.
+    pub nice: i64,
+    /// Start time after boot, clock ticks.
+    pub start_time: u64,
+    /// Virtual memory size, bytes.
+    pub vsize: u64,
+    /// Resident pages.
+    pub rss_pages: u64,
+    /// Peak virtual size, KiB.
+    pub vm_peak_kb: u64,
+    /// Peak resident size, KiB.
+    pub vm_hwm_kb: u64,
+    /// Data + stack, KiB.
+    pub vm_data_kb: u64,
+    /// Stack, KiB.
+    pub vm_stack_kb: u64,
+    /// Text, KiB.
+    pub vm_exe_kb: u64,
+    /// Shared libraries, KiB.
+    pub vm_lib_kb: u64,
+    /// Pending (thread), pending (shared), blocked, ignored, caught signal masks.
+    pub signals: [u64; 5],
+    /// Slots in the fd table.
+    pub fd_size: u32,
+    /// `start_code end_code start_stack start_data end_data start_brk arg_start arg_end
+    /// env_start env_end`.
+    pub layout: [u64; 10],
+    /// Signal sent to the parent on exit.
+    pub exit_signal: i32,
+    /// Exit code (zombies).
+    pub exit_code: i32,
+}
+
+/// A per-process byte file whose content the kernel produces as is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PidBytes {
+    /// `/proc/<pid>/cmdline`: NUL-separated arguments.
+    Cmdline,
+    /// `/proc/<pid>/environ`: NUL-separated environment.
+    Environ,
+    /// `/proc/<pid>/maps`: the mapping list in Linux's format.
+    Maps,
+}
+
+/// A per-process symlink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PidLink {
+    /// `exe`: the executable's path.
+    Exe,
+    /// `cwd`: the current directory.
+    Cwd,
+    /// `root`: the root directory.
+    Root,
+}
+
+/// What procfs asks the kernel. The caller of a procfs operation is "the current task".
+pub trait ProcProvider: Send + Sync {
+    /// The calling task's thread group id (`/proc/self`).
+    fn current_pid(&self) -> u32 {
+        1
+    }
+    /// The calling thread's id (`/proc/thread-self` → `<pid>/task/<tid>`).
+    fn current_tid(&self) -> u32 {
+        self.current_pid()
+    }
+    /// Every live thread group id, ascending.
+    fn pids(&self) -> Vec<u32> {
+        vec![1]
+    }
+    /// Information about process `pid`, `None` if it does not exist.
+    fn process(&self, pid: u32) -> Option<ProcessInfo> {
+        (pid == 1).then(|| ProcessInfo { pid: 1, comm: "init".into(), state: 'S', threads: 1, tpgid: -1, ..ProcessInfo::default() })
+    }
+    /// A per-process byte file.
+    fn pid_bytes(&self, _pid: u32, _what: PidBytes) -> KResult<Vec<u8>> {
+        Ok(Vec::new())
+    }
+    /// A per-process symlink target.
+    fn pid_link(&self, _pid: u32, what: PidLink) -> KResult<Vec<u8>> {
+        match what {
+            PidLink::Exe => Err(Errno::ENOENT),
+            PidLink::Cwd | PidLink::Root => Ok(b"/".to_vec()),
+        }
+    }
+    /// The open descriptors of `pid`, ascending.
+    fn pid_fds(&self, _pid: u32) -> KResult<Vec<u32>> {
+        Ok(Vec::new())
+    }
+    /// What descriptor `fd` of `pid` refers to (a path, `pipe:[ino]`, `/dev/tty`...).
+    fn pid_fd_link(&self, _pid: u32, _fd: u32) -> KResult<Vec<u8>> {
+        Err(Errno::ENOENT)
+    }
+    /// `/proc/meminfo` numbers.
+    fn meminfo(&self) -> MemInfo {
+        MemInfo::default()
+    }
+    /// `/proc/uptime` numbers.
+    fn uptime(&self) -> Uptime {
+        Uptime::default()
+    }
+    /// `/proc/loadavg` numbers.
+    fn loadavg(&self) -> LoadAvg {
+        LoadAvg { running: 1, total: 1, last_pid: 1, ..LoadAvg::default() }
+    }
+    /// `/proc/cpuinfo` description.
+    fn cpuinfo(&self) -> CpuInfo {
+        CpuInfo::default()
+    }
+    /// `/proc/stat` numbers.
+    fn stat(&self) -> KernelStat {
+        KernelStat { cpus: vec![CpuTimes::default()], ..KernelStat::default() }
+    }
+    /// `uname` strings.
+    fn uname(&self) -> Uname {
+        Uname::default()
+    }
+    /// The kernel command line (`/proc/cmdline`, without the newline).
+    fn cmdline(&self) -> String {
+        String::new()
+    }
+}
+
+/// The provider used before the kernel installs one: one process, zeroed counters.
+impl ProcProvider for () {}
