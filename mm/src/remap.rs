@@ -38,6 +38,15 @@ impl MemorySpace {
         }
         let old_len = page_ceil(old_len).ok_or(Errno::EINVAL)?;
         let new_len = page_ceil(new_len).filter(|&l| l != 0).ok_or(Errno::EINVAL)?;
+        if fixed {
+            check_fixed_target(old_addr, old_len, new_addr, new_len)?;
+        }
+        // Linux ≥ 6.16 (`check_prep_vma`) validates the VMA before changing anything; older
+        // kernels unmapped a MREMAP_FIXED target first.
+        self.vmas.find(old_addr).ok_or(Errno::EFAULT)?;
+        if fixed || dontunmap || new_len > old_len {
+            self.vma_to_resize(old_addr, old_len)?;
+        }
         if fixed || dontunmap {
             return self.mremap_to(old_addr, old_len, new_addr, new_len, fixed, dontunmap);
         }
@@ -68,21 +77,12 @@ impl MemorySpace {
         dontunmap: bool,
     ) -> KResult<u64> {
         if fixed {
-            if !new_addr.is_multiple_of(PAGE_SIZE) || new_len > arch_um::layout::TASK_SIZE {
-                return Err(Errno::EINVAL);
-            }
-            if new_addr > arch_um::layout::TASK_SIZE - new_len {
-                return Err(Errno::EINVAL);
-            }
-            let old_end = old_addr.checked_add(old_len).ok_or(Errno::EINVAL)?;
-            if old_addr < new_addr + new_len && new_addr < old_end {
-                return Err(Errno::EINVAL);
-            }
             self.get_unmapped_area(new_addr, new_len, true)?;
             self.unmap_range(new_addr, new_addr + new_len)?;
         }
         if old_len > new_len {
-            self.unmap_range(old_addr + new_len, old_addr + old_len)?;
+            let end = old_addr.checked_add(old_len).ok_or(Errno::EINVAL)?;
+            self.unmap_range(old_addr + new_len, end)?;
             old_len = new_len;
         }
         let vma = self.vma_to_resize(old_addr, old_len)?;
@@ -177,4 +177,18 @@ impl MemorySpace {
         }
         out
     }
+}
+
+/// The `MREMAP_FIXED` target checks of Linux's `check_mremap_params`: aligned, inside the
+/// address space, not overlapping the source.
+fn check_fixed_target(old_addr: u64, old_len: u64, new_addr: u64, new_len: u64) -> KResult<()> {
+    let task = arch_um::layout::TASK_SIZE;
+    if !new_addr.is_multiple_of(PAGE_SIZE) || new_len > task || new_addr > task - new_len {
+        return Err(Errno::EINVAL);
+    }
+    let old_end = old_addr.checked_add(old_len).ok_or(Errno::EINVAL)?;
+    if old_addr < new_addr + new_len && new_addr < old_end {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
 }
