@@ -182,3 +182,75 @@ impl FdTable {
         self.entries.drain(..).flatten().map(|e| e.file).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::OpenFlags;
+    use crate::devfs::{MemDevice, MemKind};
+
+    fn file() -> Arc<OpenFile> {
+        OpenFile::new_anonymous(Arc::new(MemDevice::new(MemKind::Null)), OpenFlags::RDWR)
+    }
+
+    #[test]
+    fn lowest_free_and_close() {
+        let mut t = FdTable::new();
+        assert_eq!(t.alloc(file(), FdFlags::empty()).unwrap(), 0);
+        assert_eq!(t.alloc(file(), FdFlags::empty()).unwrap(), 1);
+        assert_eq!(t.alloc(file(), FdFlags::empty()).unwrap(), 2);
+        t.close(1).unwrap();
+        assert_eq!(t.close(1).err(), Some(Errno::EBADF));
+        assert_eq!(t.alloc(file(), FdFlags::empty()).unwrap(), 1);
+        assert_eq!(t.get(7).err(), Some(Errno::EBADF));
+        assert_eq!(t.get(-1).err(), Some(Errno::EBADF));
+        assert_eq!(t.fds(), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn dup_family() {
+        let mut t = FdTable::new();
+        let f = file();
+        t.alloc(f.clone(), FdFlags::CLOEXEC).unwrap();
+        let d = t.dup(0).unwrap();
+        assert_eq!(d, 1);
+        assert!(Arc::ptr_eq(&t.get(1).unwrap(), &f));
+        assert_eq!(t.fd_flags(1).unwrap(), FdFlags::empty());
+        // The offset is shared between duplicates.
+        f.set_offset(5);
+        assert_eq!(t.get(1).unwrap().offset(), 5);
+        let (n, old) = t.dup2(0, 10).unwrap();
+        assert_eq!((n, old.is_none()), (10, true));
+        let (_, old) = t.dup2(1, 10).unwrap();
+        assert!(old.is_some());
+        assert_eq!(t.dup2(0, 0).unwrap().0, 0);
+        assert_eq!(t.dup2(5, 6).err(), Some(Errno::EBADF));
+        assert_eq!(t.dup3(0, 0, false).err(), Some(Errno::EINVAL));
+        assert_eq!(t.dup3(0, 1024, false).err(), Some(Errno::EBADF));
+        t.dup3(0, 3, true).unwrap();
+        assert_eq!(t.fd_flags(3).unwrap(), FdFlags::CLOEXEC);
+        assert_eq!(t.alloc_from(5, f.clone(), FdFlags::empty()).unwrap(), 5);
+        assert_eq!(t.alloc_from(1024, f, FdFlags::empty()).err(), Some(Errno::EINVAL));
+    }
+
+    #[test]
+    fn cloexec_sweep_limit_and_fork() {
+        let mut t = FdTable::new();
+        t.alloc(file(), FdFlags::empty()).unwrap();
+        t.alloc(file(), FdFlags::CLOEXEC).unwrap();
+        t.alloc(file(), FdFlags::empty()).unwrap();
+        let forked = t.clone();
+        assert_eq!(t.close_on_exec().len(), 1);
+        assert_eq!(t.fds(), vec![0, 2]);
+        assert_eq!(forked.fds(), vec![0, 1, 2]);
+        t.set_fd_flags(2, FdFlags::CLOEXEC).unwrap();
+        assert_eq!(t.fd_flags(2).unwrap(), FdFlags::CLOEXEC);
+        t.set_limit(4).unwrap();
+        t.alloc(file(), FdFlags::empty()).unwrap();
+        t.alloc(file(), FdFlags::empty()).unwrap();
+        assert_eq!(t.alloc(file(), FdFlags::empty()).err(), Some(Errno::EMFILE));
+        assert_eq!(t.dup2(0, 4).err(), Some(Errno::EBADF));
+        assert_eq!(t.set_limit(NR_OPEN + 1).err(), Some(Errno::EPERM));
+        assert_eq!(t.close_all().len(), 4);
+    }
+}

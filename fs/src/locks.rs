@@ -10,7 +10,12 @@ use std::collections::HashMap;
 
 use uapi::{Errno, KResult};
 
-use crate::abi::{F_RDLCK, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN};
+use std::sync::Arc;
+
+use uapi::structs::Flock;
+
+use crate::abi::{F_RDLCK, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, SEEK_CUR, SEEK_END, SEEK_SET};
+use crate::open_file::OpenFile;
 use crate::klock::KMutex;
 use crate::poll::{PollEvents, Pollee};
 
@@ -58,8 +63,8 @@ impl LockKind {
 /// means "to end of file", `l_len == 0`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordLock {
-    /// Owning process (tgid).
-    pub owner: u32,
+    /// Owner: a process (tgid) or, for OFD locks, [`ofd_owner`] of the open file.
+    pub owner: u64,
     /// First byte.
     pub start: u64,
     /// Last byte (inclusive).
@@ -113,7 +118,7 @@ impl InodeLocks {
         self.posix.is_empty() && self.flocks.is_empty()
     }
 
-    fn conflict(&self, owner: u32, start: u64, end: u64, kind: LockKind) -> Option<RecordLock> {
+    fn conflict(&self, owner: u64, start: u64, end: u64, kind: LockKind) -> Option<RecordLock> {
         self.posix
             .iter()
             .find(|l| l.owner != owner && l.overlaps(start, end) && l.kind.conflicts(kind))
@@ -121,7 +126,7 @@ impl InodeLocks {
     }
 
     /// Removes `owner`'s coverage of `start..=end`, splitting locks that straddle it.
-    fn carve(&mut self, owner: u32, start: u64, end: u64) {
+    fn carve(&mut self, owner: u64, start: u64, end: u64) {
         let mut kept = Vec::with_capacity(self.posix.len() + 1);
         for l in self.posix.drain(..) {
             if l.owner != owner || !l.overlaps(start, end) {
@@ -139,7 +144,7 @@ impl InodeLocks {
     }
 
     /// Merges `owner`'s adjacent or overlapping locks of the same kind.
-    fn coalesce(&mut self, owner: u32) {
+    fn coalesce(&mut self, owner: u64) {
         let (mut mine, others): (Vec<_>, Vec<_>) = self.posix.drain(..).partition(|l| l.owner == owner);
         mine.sort_by_key(|l| l.start);
         let mut merged: Vec<RecordLock> = Vec::with_capacity(mine.len());
@@ -179,13 +184,13 @@ impl LockManager {
     }
 
     /// `F_GETLK`: the first lock of another owner that would conflict, if any.
-    pub fn test_record(&self, key: InodeKey, owner: u32, start: u64, end: u64, kind: LockKind) -> Option<RecordLock> {
+    pub fn test_record(&self, key: InodeKey, owner: u64, start: u64, end: u64, kind: LockKind) -> Option<RecordLock> {
         self.table.lock().get(&key)?.conflict(owner, start, end, kind)
     }
 
     /// `F_SETLK`: locks (or with `None`, unlocks) `start..=end` for `owner`, replacing its
     /// existing locks over the range; `EAGAIN` if another owner holds a conflicting lock.
-    pub fn set_record(&self, key: InodeKey, owner: u32, start: u64, end: u64, kind: Option<LockKind>) -> KResult<()> {
+    pub fn set_record(&self, key: InodeKey, owner: u64, start: u64, end: u64, kind: Option<LockKind>) -> KResult<()> {
         let mut table = self.table.lock();
         let locks = table.entry(key).or_default();
         if let Some(k) = kind {
@@ -207,7 +212,7 @@ impl LockManager {
     }
 
     /// Drops every record lock `owner` holds on `key` (on `close` of any fd of the file).
-    pub fn release_owner(&self, key: InodeKey, owner: u32) {
+    pub fn release_owner(&self, key: InodeKey, owner: u64) {
         let mut table = self.table.lock();
         if let Some(locks) = table.get_mut(&key) {
             locks.posix.retain(|l| l.owner != owner);
@@ -220,7 +225,7 @@ impl LockManager {
     }
 
     /// Drops every record lock of `owner` on every file (process exit).
-    pub fn release_owner_everywhere(&self, owner: u32) {
+    pub fn release_owner_everywhere(&self, owner: u64) {
         let mut table = self.table.lock();
         for locks in table.values_mut() {
             locks.posix.retain(|l| l.owner != owner);
@@ -270,6 +275,68 @@ impl LockManager {
         }
         drop(table);
         self.released();
+    }
+}
+
+/// The owner of an open-file-description lock (`F_OFD_SETLK`): the description itself, kept
+/// apart from process ids by the top bit.
+pub fn ofd_owner(file: &Arc<OpenFile>) -> u64 {
+    (file.id() as u64) | (1 << 63)
+}
+
+/// The byte range a `struct flock` names for `file` (`SEEK_SET`/`SEEK_CUR`/`SEEK_END`).
+fn flock_range(file: &OpenFile, fl: &Flock) -> KResult<(u64, u64)> {
+    let base = match u32::try_from(fl.l_whence).map_err(|_| Errno::EINVAL)? {
+        SEEK_SET => 0,
+        SEEK_CUR => file.offset(),
+        SEEK_END => file.stat()?.size,
+        _ => return Err(Errno::EINVAL),
+    };
+    lock_range(base, fl.l_start, fl.l_len)
+}
+
+impl LockManager {
+    /// `fcntl(F_GETLK)` (or `F_OFD_GETLK` with an OFD owner): rewrites `fl` with the first
+    /// conflicting lock (`l_whence = SEEK_SET`, `l_pid` its process or -1 for OFD locks), or
+    /// sets `l_type = F_UNLCK` if the request would succeed. `EINVAL` for `F_UNLCK` requests.
+    pub fn fcntl_getlk(&self, file: &OpenFile, owner: u64, fl: &mut Flock) -> KResult<()> {
+        let kind = LockKind::from_l_type(fl.l_type)?.ok_or(Errno::EINVAL)?;
+        let (start, end) = flock_range(file, fl)?;
+        match self.test_record(file.lock_key()?, owner, start, end, kind) {
+            None => fl.l_type = F_UNLCK,
+            Some(l) => {
+                let (s, len) = l.start_len();
+                fl.l_type = l.kind.l_type();
+                fl.l_whence = SEEK_SET as i16;
+                fl.l_start = s;
+                fl.l_len = len;
+                fl.l_pid = if l.owner >> 63 == 1 { -1 } else { i32::try_from(l.owner).unwrap_or(-1) };
+            }
+        }
+        Ok(())
+    }
+
+    /// `fcntl(F_SETLK)`: takes or releases a record lock for `owner` (a pid, or an OFD owner).
+    /// A read lock needs the file open for reading and a write lock for writing (`EBADF`);
+    /// a conflict is `EAGAIN` (for `F_SETLKW` the kernel waits on [`LockManager::pollee`]
+    /// and retries).
+    pub fn fcntl_setlk(&self, file: &OpenFile, owner: u64, fl: &Flock) -> KResult<()> {
+        let kind = LockKind::from_l_type(fl.l_type)?;
+        let flags = file.flags();
+        match kind {
+            Some(LockKind::Read) if !flags.can_read() => return Err(Errno::EBADF),
+            Some(LockKind::Write) if !flags.can_write() => return Err(Errno::EBADF),
+            _ => {}
+        }
+        let (start, end) = flock_range(file, fl)?;
+        self.set_record(file.lock_key()?, owner, start, end, kind)
+    }
+
+    /// Drops `pid`'s record locks on `file`'s inode: what `close` of any fd does in Linux.
+    pub fn release_on_close(&self, file: &OpenFile, pid: u32) {
+        if let Ok(key) = file.lock_key() {
+            self.release_owner(key, u64::from(pid));
+        }
     }
 }
 

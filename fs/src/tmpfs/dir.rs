@@ -53,7 +53,7 @@ impl Dir {
     }
 
     /// Entries with cookie `>= pos`, in order, as (cookie, name, inode).
-    pub(super) fn from_pos(&self, pos: u64) -> Vec<(u64, Vec<u8>, Arc<TmpInode>)> {
+    pub(super) fn entries_from(&self, pos: u64) -> Vec<(u64, Vec<u8>, Arc<TmpInode>)> {
         self.by_cookie.range(pos.max(FIRST_COOKIE)..).map(|(c, (n, i))| (*c, n.clone(), i.clone())).collect()
     }
 }

@@ -242,7 +242,7 @@ impl Inode for TmpInode {
         let (parent, entries) = {
             let content = self.content.lock();
             let Content::Dir(d) = &*content else { return Err(Errno::ENOTDIR) };
-            (d.parent.upgrade(), d.from_pos(pos))
+            (d.parent.upgrade(), d.entries_from(pos))
         };
         if pos == 0 && !visitor(&DirEntry { name: b".", ino: self.ino, file_type: FileType::Directory, next_pos: 1 }) {
             return Ok(());

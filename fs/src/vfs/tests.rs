@@ -542,3 +542,32 @@ fn mknod_devices_and_fifo() {
     assert_eq!(t.vfs.mknod(&uc, &t.fsc.cwd, b"/t/c", crate::abi::S_IFCHR | 0o600, 0).err(), Some(Errno::EPERM));
     assert!(t.vfs.mknod(&uc, &t.fsc.cwd, b"/t/p", crate::abi::S_IFIFO | 0o600, 0).is_ok());
 }
+
+#[test]
+fn record_locks_and_flock_through_files() {
+    use crate::abi::{F_RDLCK, F_UNLCK, F_WRLCK, LOCK_EX, LOCK_NB};
+    use uapi::structs::Flock;
+    let t = T::new();
+    t.create("/f", b"0123456789");
+    let a = t.open("/f", OpenFlags::RDWR).unwrap();
+    let b = t.open("/f", OpenFlags::RDWR).unwrap();
+    let ro = t.open("/f", OpenFlags::empty()).unwrap();
+    let locks = t.vfs.locks().clone();
+    let wr = Flock { l_type: F_WRLCK, l_whence: 0, l_start: 2, l_len: 3, ..Flock::default() };
+    locks.fcntl_setlk(&a, 100, &wr).unwrap();
+    assert_eq!(locks.fcntl_setlk(&b, 200, &wr).err(), Some(Errno::EAGAIN));
+    assert_eq!(locks.fcntl_setlk(&ro, 200, &wr).err(), Some(Errno::EBADF));
+    let mut q = Flock { l_type: F_RDLCK, l_whence: 0, l_start: 0, l_len: 0, ..Flock::default() };
+    locks.fcntl_getlk(&b, 200, &mut q).unwrap();
+    assert_eq!((q.l_type, q.l_start, q.l_len, q.l_pid), (F_WRLCK, 2, 3, 100));
+    // Closing any fd of the file drops the process's record locks.
+    locks.release_on_close(&a, 100);
+    let mut q = Flock { l_type: F_WRLCK, l_whence: 0, l_start: 0, l_len: 0, ..Flock::default() };
+    locks.fcntl_getlk(&b, 200, &mut q).unwrap();
+    assert_eq!(q.l_type, F_UNLCK);
+    // flock belongs to the open file description and goes with its last reference.
+    a.flock(&locks, LOCK_EX).unwrap();
+    assert_eq!(b.flock(&locks, LOCK_EX | LOCK_NB).err(), Some(Errno::EWOULDBLOCK));
+    drop(a);
+    b.flock(&locks, LOCK_EX | LOCK_NB).unwrap();
+}
