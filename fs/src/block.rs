@@ -369,7 +369,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cache_writes_back_on_eviction_and_flush() {
+    fn ext2_block_cache_writes_back_on_eviction_and_flush() {
         let dev = Arc::new(MemBlockDevice::new(1024 * 100));
         let mut c = BlockCache::new(dev.clone(), 1024, 16);
         for b in 0..50u64 {

@@ -137,18 +137,18 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
-    fn corrupt_images_never_panic_read_only(muts in prop::collection::vec(mutation(), 1..24)) {
+    fn ext2_corrupt_images_never_panic_read_only(muts in prop::collection::vec(mutation(), 1..24)) {
         run_case(&muts, false);
     }
 
     #[test]
-    fn corrupt_images_never_panic_read_write(muts in prop::collection::vec(mutation(), 1..24)) {
+    fn ext2_corrupt_images_never_panic_read_write(muts in prop::collection::vec(mutation(), 1..24)) {
         run_case(&muts, true);
     }
 }
 
 #[test]
-fn base_image_is_sane() {
+fn ext2_base_image_is_sane() {
     let dev: Arc<dyn BlockDevice> = Arc::new(MemBlockDevice::from_vec(base_image().clone(), false));
     let fs = Ext2Fs::mount(dev, true).unwrap();
     let d = fs.lookup(fs.root_ino(), b"dir").unwrap();

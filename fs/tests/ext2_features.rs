@@ -56,7 +56,7 @@ fn small_tree() -> tempfile::TempDir {
 }
 
 #[test]
-fn unknown_incompat_refuses_any_mount() {
+fn ext2_unknown_incompat_refuses_any_mount() {
     if !have_e2fsprogs() {
         return;
     }
@@ -69,7 +69,7 @@ fn unknown_incompat_refuses_any_mount() {
 }
 
 #[test]
-fn unknown_ro_compat_mounts_read_only_only() {
+fn ext2_unknown_ro_compat_mounts_read_only_only() {
     if !have_e2fsprogs() {
         return;
     }
@@ -85,7 +85,7 @@ fn unknown_ro_compat_mounts_read_only_only() {
 }
 
 #[test]
-fn journal_needing_recovery_is_refused() {
+fn ext2_journal_needing_recovery_is_refused() {
     if !have_e2fsprogs() {
         return;
     }
@@ -97,7 +97,7 @@ fn journal_needing_recovery_is_refused() {
 }
 
 #[test]
-fn ext3_image_mounts_read_write() {
+fn ext2_ext3_image_mounts_read_write() {
     if !have_e2fsprogs() {
         return;
     }
@@ -123,7 +123,7 @@ fn inode_offset(img: &Path, path: &str, bs: u64) -> u64 {
 }
 
 #[test]
-fn ext4_inode_checksum_mismatch_is_an_error() {
+fn ext2_ext4_inode_checksum_mismatch_is_an_error() {
     if !have_e2fsprogs() {
         return;
     }
@@ -140,7 +140,7 @@ fn ext4_inode_checksum_mismatch_is_an_error() {
 }
 
 #[test]
-fn ext4_directory_block_checksum_mismatch_is_an_error() {
+fn ext2_ext4_directory_block_checksum_mismatch_is_an_error() {
     if !have_e2fsprogs() {
         return;
     }
@@ -155,7 +155,7 @@ fn ext4_directory_block_checksum_mismatch_is_an_error() {
 }
 
 #[test]
-fn ext4_group_descriptor_checksum_mismatch_refuses_mount() {
+fn ext2_ext4_group_descriptor_checksum_mismatch_refuses_mount() {
     if !have_e2fsprogs() {
         return;
     }
@@ -167,7 +167,7 @@ fn ext4_group_descriptor_checksum_mismatch_refuses_mount() {
 }
 
 #[test]
-fn ext4_inline_data_file_is_eio() {
+fn ext2_ext4_inline_data_file_is_eio() {
     if !have_e2fsprogs() {
         return;
     }
@@ -186,7 +186,7 @@ fn ext4_inline_data_file_is_eio() {
 }
 
 #[test]
-fn bad_magic_and_truncated_images_refuse_mount() {
+fn ext2_bad_magic_and_truncated_images_refuse_mount() {
     let (_d, img) = tmp_img();
     std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
     let e = try_mount(&img, true).err().unwrap();

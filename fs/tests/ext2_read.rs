@@ -224,7 +224,7 @@ fn ext2_htree_directory_reads_linearly() {
 }
 
 #[test]
-fn ext4_default_image_reads() {
+fn ext2_ext4_default_image_reads() {
     if !have_e2fsprogs() {
         return;
     }

@@ -201,22 +201,22 @@ fn write_roundtrip(bs: u32) {
 }
 
 #[test]
-fn write_ext2_1k() {
+fn ext2_write_ext2_1k() {
     write_roundtrip(1024);
 }
 
 #[test]
-fn write_ext2_4k() {
+fn ext2_write_ext2_4k() {
     write_roundtrip(4096);
 }
 
 #[test]
-fn write_ext2_2k() {
+fn ext2_write_ext2_2k() {
     write_roundtrip(2048);
 }
 
 #[test]
-fn write_to_htree_dir_clears_index() {
+fn ext2_write_to_htree_dir_clears_index() {
     if !have_e2fsprogs() {
         return;
     }
@@ -245,7 +245,7 @@ fn write_to_htree_dir_clears_index() {
 }
 
 #[test]
-fn enospc_leaves_clean_image() {
+fn ext2_enospc_leaves_clean_image() {
     if !have_e2fsprogs() {
         return;
     }
@@ -306,7 +306,7 @@ fn enospc_leaves_clean_image() {
 }
 
 #[test]
-fn read_only_mount_refuses_writes() {
+fn ext2_read_only_mount_refuses_writes() {
     let dev = Arc::new(MemBlockDevice::new(4 << 20));
     format(dev.clone(), &FormatOptions { block_size: 1024, ..Default::default() }).unwrap();
     let fs = Ext2Fs::mount(dev.clone(), true).unwrap();
@@ -317,7 +317,7 @@ fn read_only_mount_refuses_writes() {
 }
 
 #[test]
-fn format_makes_clean_images() {
+fn ext2_format_makes_clean_images() {
     for (bs, size, isz) in [(1024u32, 8u64 << 20, 256u32), (2048, 20 << 20, 128), (4096, 300 << 20, 256), (1024, 70 << 20, 128)] {
         let (_d, img) = tmp_img();
         let f = std::fs::File::create(&img).unwrap();
@@ -344,7 +344,7 @@ fn format_makes_clean_images() {
 }
 
 #[test]
-fn large_file_past_4g() {
+fn ext2_large_file_past_4g() {
     let dev = Arc::new(MemBlockDevice::new(8 << 20));
     format(dev.clone(), &FormatOptions { block_size: 4096, ..Default::default() }).unwrap();
     let fs = Ext2Fs::mount(dev.clone(), false).unwrap();
