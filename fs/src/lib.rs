@@ -23,6 +23,7 @@ pub mod klock;
 pub mod locks;
 pub mod mount;
 pub mod open_file;
+pub mod pagecache;
 pub mod path;
 pub mod poll;
 pub mod procfs;

@@ -13,6 +13,7 @@ use crate::inode::{DirEntry, FileType, Inode, InodeAttr};
 use crate::klock::KMutex;
 use crate::locks::{InodeKey, LockManager};
 use crate::mount::Path;
+use crate::pagecache::PageCache;
 use crate::poll::{PollEvents, Pollee};
 
 /// An open file description.
@@ -25,6 +26,8 @@ pub struct OpenFile {
     flock: KMutex<Option<(Arc<LockManager>, InodeKey)>>,
     /// True if `Inode::open` was called for this description (so `release` is owed).
     inode_opened: bool,
+    /// The page cache to keep coherent with writes and truncation.
+    cache: KMutex<Option<Arc<PageCache>>>,
 }
 
 impl OpenFile {
@@ -57,6 +60,7 @@ impl OpenFile {
             flags: KMutex::new(flags | OpenFlags::LARGEFILE),
             flock: KMutex::new(None),
             inode_opened,
+            cache: KMutex::new(None),
         })
     }
 
@@ -93,6 +97,15 @@ impl OpenFile {
     /// Sets the offset directly (no checks).
     pub fn set_offset(&self, off: u64) {
         *self.offset.lock() = off;
+    }
+
+    /// Connects the description to the namespace's page cache (done by `Vfs::open`).
+    pub fn attach_page_cache(&self, cache: Arc<PageCache>) {
+        *self.cache.lock() = Some(cache);
+    }
+
+    fn cache(&self) -> Option<Arc<PageCache>> {
+        self.cache.lock().clone()
     }
 
     fn is_path_only(&self) -> bool {
@@ -183,6 +196,9 @@ impl OpenFile {
         let off = if self.flags().contains(OpenFlags::APPEND) { attr.size } else { off };
         let len = clamp_to_max_size(off, data.len())?;
         let n = inode.write_at(off, &data[..len])?;
+        if let Some(c) = self.cache() {
+            c.written(inode, off, &data[..n.min(len)]);
+        }
         Ok((n, off.saturating_add(n as u64)))
     }
 
@@ -316,7 +332,11 @@ impl OpenFile {
         if self.path.as_ref().is_some_and(|p| p.mount.is_readonly()) {
             return Err(Errno::EROFS);
         }
-        inode.truncate(len)
+        inode.truncate(len)?;
+        if let Some(c) = self.cache() {
+            c.truncated(inode, len);
+        }
+        Ok(())
     }
 
     /// `fallocate(2)` mode 0: extends the file to cover `off..off+len`.

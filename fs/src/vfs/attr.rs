@@ -150,7 +150,9 @@ impl Vfs {
         if len > MAX_LFS_FILESIZE {
             return Err(Errno::EFBIG);
         }
-        p.inode().truncate(len)
+        p.inode().truncate(len)?;
+        self.pages.truncated(p.inode(), len);
+        Ok(())
     }
 
     /// `faccessat2(2)`: checks `mode` (`R_OK|W_OK|X_OK`, or `F_OK`) with the real ids, or the

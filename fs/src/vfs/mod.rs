@@ -24,6 +24,8 @@ use crate::klock::KMutex;
 use crate::locks::LockManager;
 use crate::mount::{Mount, MountFlags, Path};
 use crate::path::{resolve, Walker};
+use crate::open_file::OpenFile;
+use crate::pagecache::{FilePages, PageCache};
 use crate::procfs::ProcProvider;
 
 pub use attr::TimeArg;
@@ -56,6 +58,7 @@ pub struct Vfs {
     fs_types: KMutex<Vec<FsType>>,
     devices: Arc<DeviceRegistry>,
     locks: Arc<LockManager>,
+    pages: Arc<PageCache>,
     proc: KMutex<Option<Arc<dyn ProcProvider>>>,
 }
 
@@ -77,6 +80,7 @@ impl Vfs {
             fs_types: KMutex::new(Vec::new()),
             devices: Arc::new(DeviceRegistry::new()),
             locks: Arc::new(LockManager::new()),
+            pages: Arc::new(PageCache::new()),
             proc: KMutex::new(None),
         });
         vfs.register_builtin_types();
@@ -102,6 +106,22 @@ impl Vfs {
     /// The advisory lock table.
     pub fn locks(&self) -> &Arc<LockManager> {
         &self.locks
+    }
+
+    /// The page cache.
+    pub fn page_cache(&self) -> &Arc<PageCache> {
+        &self.pages
+    }
+
+    /// The pages of an open regular file for `mmap`/`execve` (`ENODEV` for anything else, as
+    /// Linux says for files without `mmap`); the name is the file's path from the namespace root.
+    pub fn file_pages(&self, file: &OpenFile, frames: &Arc<mm::FrameAllocator>) -> KResult<Arc<FilePages>> {
+        let (Some(path), None) = (file.path(), file.file_like()) else { return Err(Errno::ENODEV) };
+        if path.attr()?.file_type() != crate::inode::FileType::Regular {
+            return Err(Errno::ENODEV);
+        }
+        let name = String::from_utf8_lossy(&crate::path::path_string(path, &self.root())).into_owned();
+        Ok(self.pages.pages(path.inode(), frames, name))
     }
 
     /// Installs the kernel's procfs provider (used by `proc` mounts made afterwards).

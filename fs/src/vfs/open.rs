@@ -80,12 +80,15 @@ impl Vfs {
         }
         if flags.contains(OpenFlags::TRUNC) && ft == FileType::Regular && !created {
             p.inode().truncate(0)?;
+            self.pages.truncated(p.inode(), 0);
         }
         match self.open_special(&p, &attr, flags)? {
             Some(file) => Ok(OpenFile::new(p, Some(file), flags)),
             None => {
                 let file = p.inode().open(flags)?;
-                Ok(OpenFile::new_opened(p, file, flags))
+                let of = OpenFile::new_opened(p, file, flags);
+                of.attach_page_cache(self.pages.clone());
+                Ok(of)
             }
         }
     }
