@@ -77,25 +77,13 @@ impl MemorySpace {
         if self.vmas.len() > MAX_MAP_COUNT {
             return Err(Errno::ENOMEM);
         }
-        let growsdown = flags.contains(MapFlags::GROWSDOWN);
         let addr = self.get_unmapped_area(addr, len, fixed)?;
         let end = addr + len; // cannot overflow: checked against TASK_SIZE
         if flags.contains(MapFlags::FIXED_NOREPLACE) && !self.vmas.is_free(addr, end) {
             return Err(Errno::EEXIST);
         }
         let anon = matches!(backing, Backing::Anon);
-        let shared = match flags.bits() & MAP_TYPE {
-            t if t == MapFlags::SHARED.bits() => true,
-            t if t == MapFlags::SHARED_VALIDATE.bits() && !anon => true,
-            t if t == MapFlags::PRIVATE.bits() => false,
-            _ => return Err(Errno::EINVAL),
-        };
-        if shared && anon && growsdown {
-            return Err(Errno::EINVAL);
-        }
-        if flags.bits() & MAP_TYPE == MapFlags::SHARED_VALIDATE.bits() && flags.bits() & !VALIDATE_MASK != 0 {
-            return Err(Errno::EOPNOTSUPP);
-        }
+        let shared = map_type(flags, anon)?;
         let accountable = (shared && anon) || (!shared && prot.contains(Prot::WRITE));
         if accountable && !flags.contains(MapFlags::NORESERVE) && (len >> PAGE_SHIFT) > self.frames.total_frames() {
             return Err(Errno::ENOMEM);
@@ -361,6 +349,27 @@ impl MemorySpace {
     pub fn pte_at(&self, addr: u64) -> Pte {
         self.pt.lookup(addr >> PAGE_SHIFT)
     }
+}
+
+/// The sharing type of a mapping (Linux's `switch (flags & MAP_TYPE)` in `do_mmap`): true for
+/// shared. `EINVAL` for neither type (or `MAP_SHARED_VALIDATE` of anonymous memory, or a shared
+/// anonymous `MAP_GROWSDOWN`); `EOPNOTSUPP` for unknown flags with `MAP_SHARED_VALIDATE`.
+fn map_type(flags: MapFlags, anon: bool) -> KResult<bool> {
+    let t = flags.bits() & MAP_TYPE;
+    let shared = if t == MapFlags::SHARED.bits() || (t == MapFlags::SHARED_VALIDATE.bits() && !anon) {
+        true
+    } else if t == MapFlags::PRIVATE.bits() {
+        false
+    } else {
+        return Err(Errno::EINVAL);
+    };
+    if shared && anon && flags.contains(MapFlags::GROWSDOWN) {
+        return Err(Errno::EINVAL);
+    }
+    if t == MapFlags::SHARED_VALIDATE.bits() && flags.bits() & !VALIDATE_MASK != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(shared)
 }
 
 const MADV_REMOVE: i32 = 9;

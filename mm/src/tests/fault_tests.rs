@@ -195,3 +195,36 @@ fn out_of_memory_is_reported() {
     assert_eq!(ms.frames().free_frames(), 0);
     assert_eq!(ms.write(p, b"x"), Err(uapi::Errno::ENOMEM));
 }
+
+/// `cargo test -p mm --release -- --ignored mmap_touch_cost --nocapture`: mm's own cost per page
+/// for the `mmap_touch` benchmark (64 MiB: mmap, touch every page, munmap), host excluded.
+#[test]
+#[ignore]
+fn mmap_touch_cost() {
+    struct Null;
+    impl crate::host::HostMmu for Null {
+        fn map(&mut self, _: u64, _: u64, _: Prot, _: u64) {}
+        fn unmap(&mut self, _: u64, _: u64) {}
+        fn protect(&mut self, _: u64, _: u64, _: Prot) {}
+    }
+    let mut ms = space(128);
+    let len = 64u64 << 20;
+    for round in 0..4 {
+        let t = std::time::Instant::now();
+        let a = anon(&mut ms, len);
+        let mut faults = 0;
+        let mut p = a;
+        while p < a + len {
+            if !ms.pte_at(p).present() {
+                ms.handle_fault(p, 0, 1).unwrap();
+                ms.sync(&mut Null);
+                faults += 1;
+            }
+            p += P;
+        }
+        ms.munmap(a, len).unwrap();
+        ms.sync(&mut Null);
+        let ns = t.elapsed().as_nanos() as f64 / (len / P) as f64;
+        println!("round {round}: {faults} faults, {ns:.0} ns/page");
+    }
+}
