@@ -64,7 +64,7 @@ impl FilePages {
         let keep = size.div_ceil(PAGE_SIZE);
         let gone = pages.split_off(&keep);
         self.frames.decref_many(gone.into_values());
-        if size % PAGE_SIZE != 0 {
+        if !size.is_multiple_of(PAGE_SIZE) {
             if let Some(f) = pages.get(&(size / PAGE_SIZE)) {
                 let tail = size % PAGE_SIZE;
                 let _ = self.frames.phys().zero(f.offset() + tail, PAGE_SIZE - tail);
