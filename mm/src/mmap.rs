@@ -15,7 +15,7 @@ use crate::vma::{Backing, Vma, VmaFlags, MAX_MAP_COUNT};
 /// Extra attributes of a new mapping that `mmap(2)`'s arguments do not carry.
 #[derive(Clone, Debug)]
 pub struct MapOptions {
-    /// The name shown in /proc/<pid>/maps instead of the file's (e.g. `[vdso]`).
+    /// The name shown in `/proc/<pid>/maps` instead of the file's (e.g. `[vdso]`).
     pub name: Option<String>,
     /// What `mprotect` may later grant (Linux's `VM_MAY*`): drop `WRITE` for a `MAP_SHARED`
     /// mapping of a file opened read-only.

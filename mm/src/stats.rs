@@ -5,7 +5,7 @@ use uapi::mman::{Prot, PAGE_SIZE};
 use crate::space::MemorySpace;
 use crate::vma::VmaFlags;
 
-/// One line of /proc/<pid>/maps.
+/// One line of `/proc/<pid>/maps`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MapInfo {
     /// First address.
@@ -48,7 +48,7 @@ impl MapInfo {
     }
 }
 
-/// Memory statistics of one address space (for /proc/<pid>/status and statm).
+/// Memory statistics of one address space (for `/proc/<pid>/status` and statm).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MemStats {
     /// Total mapped size in bytes (`VmSize`).
@@ -62,7 +62,7 @@ pub struct MemStats {
 }
 
 impl MemorySpace {
-    /// The /proc/<pid>/maps lines, in address order.
+    /// The `/proc/<pid>/maps` lines, in address order.
     pub fn maps(&self) -> Vec<MapInfo> {
         self.vmas
             .iter()

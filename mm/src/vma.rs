@@ -27,7 +27,7 @@ pub trait PageSource: Send + Sync {
     fn page(&self, index: u64) -> KResult<FrameNo>;
     /// The file size in bytes: pages at or beyond `ceil(size / 4096)` fault with SIGBUS.
     fn size(&self) -> u64;
-    /// The path shown in /proc/<pid>/maps.
+    /// The path shown in `/proc/<pid>/maps`.
     fn name(&self) -> String;
 }
 
@@ -112,7 +112,7 @@ pub struct Vma {
     pub flags: VmaFlags,
     /// What is mapped.
     pub backing: Backing,
-    /// The special name shown in /proc/<pid>/maps (`[heap]`, `[stack]`), if any.
+    /// The special name shown in `/proc/<pid>/maps` (`[heap]`, `[stack]`), if any.
     pub name: Option<String>,
 }
 
@@ -162,7 +162,7 @@ impl Vma {
         }
     }
 
-    /// The name for /proc/<pid>/maps: the special name, else the file's path, else empty.
+    /// The name for `/proc/<pid>/maps`: the special name, else the file's path, else empty.
     pub fn display_name(&self) -> String {
         match (&self.name, &self.backing) {
             (Some(n), _) => n.clone(),
