@@ -1,7 +1,7 @@
 //! The root filesystem of a run: an image file or a host directory, plus the mounts a
 //! container runtime would add (devtmpfs on /dev, proc on /proc, tmpfs on /tmp).
 
-use fs::Vfs;
+use fs::{Credentials, Ctx, Vfs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,9 +25,17 @@ pub fn mount_root(root: Option<&Path>, ro: bool) -> Result<Arc<Vfs>, String> {
 
 /// devtmpfs on /dev, proc on /proc, tmpfs on /tmp — where the root has those directories.
 pub fn standard_mounts(vfs: &Arc<Vfs>) {
+    let root = vfs.root();
+    let cred = Credentials::root();
+    let ctx = Ctx { root: &root, cred: &cred, umask: 0o022 };
     for (target, fstype) in [("/dev", "devtmpfs"), ("/proc", "proc"), ("/tmp", "tmpfs")] {
-        if let Err(e) = vfs.mount_at(target.as_bytes(), fstype.as_bytes(), fstype.as_bytes(), 0) {
-            log::debug!("not mounting {fstype} on {target}: {e}");
+        let is_dir = vfs.lookup(&ctx, &root, target.as_bytes(), true).map(|p| fs::path::is_dir(&p)).unwrap_or(false);
+        if !is_dir {
+            continue;
+        }
+        let r = vfs.mount(&ctx, &root, fstype.as_bytes(), target.as_bytes(), fstype.as_bytes(), fs::abi::MsFlags::empty(), b"");
+        if let Err(e) = r {
+            log::warn!("cannot mount {fstype} on {target}: {e}");
         }
     }
 }
@@ -41,7 +49,10 @@ pub fn resolve_program(vfs: &Arc<Vfs>, prog: &[u8]) -> Option<Vec<u8>> {
     for dir in ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/"] {
         let mut p = dir.as_bytes().to_vec();
         p.extend_from_slice(prog);
-        if vfs.exists(&p) {
+        let root = vfs.root();
+        let cred = Credentials::root();
+        let ctx = Ctx { root: &root, cred: &cred, umask: 0o022 };
+        if vfs.lookup(&ctx, &root, &p, true).is_ok() {
             return Some(p);
         }
     }

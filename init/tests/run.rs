@@ -62,6 +62,9 @@ fn memory_syscalls_match_linux() {
     let native = run_native(&root().join("bin/memory"), &[]);
     assert_eq!(stdout(&o), stdout(&native), "stderr: {}", stderr(&o));
     assert_eq!(o.status.code(), Some(0));
+    let root = root().to_str().unwrap().to_string();
+    let o = run_umbra(&["run", "--root", &root, "--env", "CHECK_MIN_ADDR=1", "--", "/bin/memory"], Duration::from_secs(60));
+    assert!(stdout(&o).contains("mmap fixed low errno=1\n"), "{}", stdout(&o));
 }
 
 #[test]

@@ -25,8 +25,8 @@ pub fn scratch(name: &str) -> PathBuf {
 pub fn build_c(name: &str, out: &Path, extra: &[&str]) {
     let src = workspace().join("tests/guest").join(format!("{name}.c"));
     let st = Command::new("gcc")
-        .args(["-O1", "-static"])
-        .args(extra)
+        .arg("-O1")
+        .args(if extra.is_empty() { &["-static"][..] } else { extra })
         .arg("-o")
         .arg(out)
         .arg(&src)
