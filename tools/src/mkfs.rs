@@ -237,7 +237,11 @@ impl Copier<'_> {
                 }
             }
             let ino = if ft.is_dir() {
-                let ino = self.fs.mkdir(dir, name, perm, 0, 0).map_err(|e| fserr(&what, e))?;
+                // An existing directory (the image's own lost+found) is merged into.
+                let ino = match self.fs.mkdir(dir, name, perm, 0, 0) {
+                    Err(uapi::Errno::EEXIST) => self.fs.lookup(dir, name).map_err(|e| fserr(&what, e))?,
+                    r => r.map_err(|e| fserr(&what, e))?,
+                };
                 self.copy_dir(&p, ino)?;
                 ino
             } else if ft.is_symlink() {

@@ -25,6 +25,7 @@ fn tree(root: &Path) {
     std::fs::create_dir_all(root.join("etc")).unwrap();
     std::fs::create_dir_all(root.join("bin")).unwrap();
     std::fs::create_dir_all(root.join("dev")).unwrap();
+    std::fs::create_dir_all(root.join("lost+found")).unwrap();
     std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
     std::fs::write(root.join("etc/shadow"), "root::0:0:99999:7:::\n").unwrap();
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();

@@ -708,3 +708,66 @@ impl Drop for Ext2Fs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::dir::{dt_from_ft, ft_from_mode, rec_len_for};
+    use super::inode::{dev_major, dev_minor, makedev, Inode};
+    use super::superblock::group_has_super;
+    use super::*;
+
+    #[test]
+    fn ext2_fs_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Ext2Fs>();
+    }
+
+    #[test]
+    fn ext2_dir_rec_len_and_types() {
+        assert_eq!(rec_len_for(1), 12);
+        assert_eq!(rec_len_for(4), 12);
+        assert_eq!(rec_len_for(5), 16);
+        assert_eq!(rec_len_for(255), 264);
+        assert_eq!(dt_from_ft(ft_from_mode(0o120777)), dt::LNK);
+        assert_eq!(dt_from_ft(ft_from_mode(0o040755)), dt::DIR);
+    }
+
+    #[test]
+    fn ext2_sparse_super_groups() {
+        let with: Vec<u32> = (0..100).filter(|&g| group_has_super(true, g)).collect();
+        assert_eq!(with, vec![0, 1, 3, 5, 7, 9, 25, 27, 49, 81]);
+        assert!(group_has_super(false, 4));
+    }
+
+    #[test]
+    fn ext2_device_numbers_round_trip() {
+        for (ma, mi) in [(1, 3), (8, 17), (300, 5), (4095, 1 << 19)] {
+            let mut i = Inode::new(256);
+            i.set_rdev(makedev(ma, mi));
+            assert_eq!((dev_major(i.rdev()), dev_minor(i.rdev())), (ma, mi));
+        }
+        let mut i = Inode::new(128);
+        i.set_rdev(makedev(5, 1));
+        assert_eq!(i.block_ptr(0), 0x0501);
+    }
+
+    #[test]
+    fn ext2_timestamps_keep_nanoseconds_and_epochs() {
+        let mut i = Inode::new(256);
+        let t = Timespec { sec: (1i64 << 32) + 5, nsec: 999_999_999 };
+        i.mtime = t;
+        i.atime = Timespec { sec: -5, nsec: 1 };
+        let back = Inode::parse(&i.to_raw(), false, false);
+        assert_eq!(back.mtime, t);
+        assert_eq!(back.atime, Timespec { sec: -5, nsec: 1 });
+        let mut small = Inode::new(128);
+        small.mtime = Timespec { sec: 100, nsec: 5 };
+        assert_eq!(Inode::parse(&small.to_raw(), false, false).mtime, Timespec { sec: 100, nsec: 0 });
+    }
+
+    #[test]
+    fn ext2_crc32c_matches_linux_raw_form() {
+        // crc32c("123456789") = 0xE3069283 in the standard (inverted) form.
+        assert_eq!(!checksum::crc32c_raw(!0, b"123456789"), 0xE306_9283);
+    }
+}
