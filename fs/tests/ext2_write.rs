@@ -53,6 +53,20 @@ fn workload(fs: &Ext2Fs, bs: u32) -> Vec<(String, Vec<u8>)> {
     fs.set_attr(t0, &SetAttr { size: Some(0), ..Default::default() }).unwrap();
     assert_eq!(fs.stat(t0).unwrap().blocks, 0);
 
+    // fallocate: zeroed blocks, size grown unless KEEP_SIZE.
+    let fa = fs.create(root, b"falloc", REG | 0o644, 0, 0, 0).unwrap();
+    fs.fallocate(fa, 0, 0, 100_000).unwrap();
+    assert_eq!(fs.stat(fa).unwrap().size, 100_000);
+    let st = fs.stat(fa).unwrap();
+    assert!(st.blocks >= 100_000 / 512);
+    assert_eq!(fs.fallocate(fa, 1, 100_000, 50_000), Err(Errno::EOPNOTSUPP));
+    assert_eq!(fs.fallocate(fa, 2, 0, 10), Err(Errno::EOPNOTSUPP));
+    fs.write(fa, 99_999, b"!").unwrap();
+    let mut want = vec![0u8; 100_000];
+    want[99_999] = b'!';
+    assert_eq!(read_all(fs, fa), want);
+    expect.push(("/falloc".to_string(), want));
+
     // Directories.
     let d = fs.mkdir(root, b"dir", 0o755, 0, 0).unwrap();
     assert_eq!(fs.stat(root).unwrap().nlink, 4);
@@ -282,6 +296,11 @@ fn ext2_enospc_leaves_clean_image() {
     assert!(hit);
     assert_eq!(fs.statfs().bfree, 0);
     assert!(matches!(fs.mkdir(root, b"d", 0o755, 0, 0), Err(Errno::ENOSPC)));
+    if let Ok(f) = fs.lookup(root, b"f0") {
+        let size = fs.stat(f).unwrap().size;
+        assert_eq!(fs.fallocate(f, 0, size, 1 << 20), Err(Errno::ENOSPC));
+        assert_eq!(fs.stat(f).unwrap().size, size);
+    }
     // Inode exhaustion too.
     let mut n = 0;
     loop {

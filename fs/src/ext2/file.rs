@@ -146,6 +146,55 @@ impl Fs {
         }
     }
 
+    /// `fallocate` mode 0: allocates zeroed blocks for `off..off+len` and grows the size to
+    /// cover them. (Linux's ext2 has no fallocate at all; ext2 cannot hold blocks past EOF, so
+    /// `FALLOC_FL_KEEP_SIZE` and the other modes give `EOPNOTSUPP`.)
+    pub fn fallocate(&mut self, ino: u32, mode: u32, off: u64, len: u64) -> KResult<()> {
+        self.ensure_rw()?;
+        if mode != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut i = self.reg_inode(ino)?;
+        if i.flags & FL_IMMUTABLE != 0 {
+            return Err(Errno::EPERM);
+        }
+        let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
+        if end > self.max_file_size(false) {
+            return Err(Errno::EFBIG);
+        }
+        let bs = self.bs();
+        let mut goal = 0;
+        let mut res = Ok(());
+        for lblk in off / bs..end.div_ceil(bs) {
+            match self.map_alloc(ino, &mut i, lblk, goal) {
+                Ok((p, fresh)) => {
+                    if fresh {
+                        self.cache.zero(p)?;
+                    }
+                    goal = p + 1;
+                }
+                Err(e) => {
+                    res = Err(e);
+                    break;
+                }
+            }
+        }
+        if res.is_ok() && end > i.size {
+            i.size = end;
+            self.note_large_file(end);
+        } else if res.is_err() {
+            // No blocks may stay past EOF: give back what was allocated there.
+            let first = i.size.div_ceil(bs);
+            self.free_blocks_from(ino, &mut i, first)?;
+        }
+        i.ctime = Fs::now();
+        self.write_inode(ino, &i)?;
+        res
+    }
+
     /// Sets the size of regular file `ino` (`ext2_setsize`).
     pub fn truncate(&mut self, ino: u32, size: u64) -> KResult<()> {
         self.ensure_rw()?;

@@ -626,6 +626,12 @@ impl Ext2Fs {
         self.lock().truncate(ino, size)
     }
 
+    /// Preallocates zeroed blocks and grows the size (`fallocate` mode 0; other modes give
+    /// `EOPNOTSUPP`, as ext2 cannot keep blocks past EOF). On `ENOSPC` nothing past EOF stays.
+    pub fn fallocate(&self, ino: u32, mode: u32, off: u64, len: u64) -> KResult<()> {
+        self.lock().fallocate(ino, mode, off, len)
+    }
+
     /// Creates a regular file, device, FIFO or socket (by the type bits of `mode`; none means
     /// regular) named `name` in `dir`, as `ext2_create`/`ext2_mknod`. `rdev` uses the
     /// `st_rdev` encoding. Returns the new inode number.
