@@ -83,6 +83,10 @@ fn spawn_init(cfg: &BootConfig) -> Result<Current, BootError> {
         exit_status: KMutex::new(None),
         threads: KMutex::new(Vec::new()),
         rlimits: KMutex::new(default_rlimits()),
+        start_time_ns: k.uptime_ns(),
+        arg_range: KMutex::new((0, 0)),
+        env_range: KMutex::new((0, 0)),
+        cputime: KMutex::new(Default::default()),
     });
     let task = Arc::new(Task {
         tid: pid,
@@ -93,6 +97,9 @@ fn spawn_init(cfg: &BootConfig) -> Result<Current, BootError> {
         robust_list: Default::default(),
         comm: KMutex::new(b"init".to_vec()),
         exited: AtomicBool::new(false),
+        state: std::sync::atomic::AtomicU8::new(crate::task::TaskState::Running as u8),
+        user_ns: Default::default(),
+        system_ns: Default::default(),
     });
     process.threads.lock().push(Arc::downgrade(&task));
     k.tasks.lock().insert(pid, Arc::downgrade(&task));
@@ -125,8 +132,8 @@ fn console_fds() -> Result<FdTable, Errno> {
     let mut t = FdTable::new();
     let out: Arc<dyn fs::FileLike> = Arc::new(Console::stdout());
     let err: Arc<dyn fs::FileLike> = Arc::new(Console::stderr());
-    t.alloc(OpenFile::new_anonymous(out.clone(), OpenFlags::O_RDWR), FdFlags::empty())?;
-    t.alloc(OpenFile::new_anonymous(out, OpenFlags::O_RDWR), FdFlags::empty())?;
-    t.alloc(OpenFile::new_anonymous(err, OpenFlags::O_RDWR), FdFlags::empty())?;
+    t.alloc(OpenFile::new_anonymous(out.clone(), OpenFlags::RDWR), FdFlags::empty())?;
+    t.alloc(OpenFile::new_anonymous(out, OpenFlags::RDWR), FdFlags::empty())?;
+    t.alloc(OpenFile::new_anonymous(err, OpenFlags::RDWR), FdFlags::empty())?;
     Ok(t)
 }

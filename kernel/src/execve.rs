@@ -12,7 +12,7 @@
 //! A failure before step 5 leaves the caller's process untouched and returns the errno.
 
 use crate::current::Current;
-use crate::exec::elf::{self, ElfImage, ElfKind};
+use crate::exec::elf::{self, ElfImage};
 use crate::exec::stack;
 use crate::kernel::kernel;
 use crate::syscall::args::Fd;
@@ -160,6 +160,8 @@ fn parse_shebang(data: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>), ExecFailure>
 struct Loaded {
     mm: Mm,
     regs: UserContext,
+    arg_range: (u64, u64),
+    env_range: (u64, u64),
 }
 
 /// Maps one ELF image's segments at `bias`; returns the end of the highest segment.
@@ -205,10 +207,9 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
         ExecFailure::new(Errno::EAGAIN, "too many processes")
     })?;
     m.space.set_stack_limit(cur.process().rlimit_cur(f::RLIMIT_STACK).min(1 << 30));
-    let bias = match image.kind {
-        ElfKind::Static => 0,
-        _ => page_floor(ELF_ET_DYN_BASE),
-    };
+    // ET_EXEC loads where it says; a PIE (static-pie, or a PIE with an interpreter) at
+    // ELF_ET_DYN_BASE, as Linux's load_elf_binary does without randomisation.
+    let bias = if image.pie { page_floor(ELF_ET_DYN_BASE) } else { 0 };
     let end = map_image(&mut m, image, data, bias)?;
     m.space.set_brk_base(end);
     let mut entry = bias + image.entry;
@@ -254,7 +255,7 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
     regs.regs.eflags = 0x202;
     regs.fpu = Some(arch_um::XState(initial_fpu()));
     regs.fpu_dirty = true;
-    Ok(Loaded { mm: m, regs })
+    Ok(Loaded { mm: m, regs, arg_range: (st.arg_start, st.arg_end), env_range: (st.env_start, st.env_end) })
 }
 
 /// The FPU state a new program starts with: x87 control word 0x37f, MXCSR 0x1f80, everything
@@ -275,6 +276,8 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
     let p = cur.process().clone();
     *p.exe.lock() = Some(file);
     *p.exe_name.lock() = path.to_vec();
+    *p.arg_range.lock() = loaded.arg_range;
+    *p.env_range.lock() = loaded.env_range;
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
     *cur.task.comm.lock() = name[..name.len().min(15)].to_vec();
     let closed = p.files().lock().close_on_exec();

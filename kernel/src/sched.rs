@@ -14,7 +14,7 @@ use uapi::{Errno, KResult, UserAddr};
 pub fn io_read(_cur: &mut Current, file: &Arc<OpenFile>, buf: &mut [u8]) -> KResult<usize> {
     loop {
         match file.read(buf) {
-            Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::O_NONBLOCK) => {
+            Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::NONBLOCK) => {
                 std::thread::sleep(Duration::from_millis(1));
             }
             r => return r,
@@ -26,7 +26,7 @@ pub fn io_read(_cur: &mut Current, file: &Arc<OpenFile>, buf: &mut [u8]) -> KRes
 pub fn io_write(_cur: &mut Current, file: &Arc<OpenFile>, data: &[u8]) -> KResult<usize> {
     loop {
         match file.write(data) {
-            Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::O_NONBLOCK) => {
+            Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::NONBLOCK) => {
                 std::thread::sleep(Duration::from_millis(1));
             }
             r => return r,
@@ -47,7 +47,7 @@ fn poll_once(cur: &Current, fds: &mut [PollFd]) -> usize {
             Ok(f) => f.poll(),
             Err(_) => PollEvents::POLLNVAL,
         };
-        let wanted = PollEvents::from_bits_truncate(p.events as u16 as u32) | PollEvents::POLLERR | PollEvents::POLLHUP | PollEvents::POLLNVAL;
+        let wanted = PollEvents::from_bits_truncate(p.events as u16) | PollEvents::POLLERR | PollEvents::POLLHUP | PollEvents::POLLNVAL;
         p.revents = (ev & wanted).bits() as i16;
         if p.revents != 0 {
             n += 1;

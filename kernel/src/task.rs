@@ -77,6 +77,41 @@ pub struct Process {
     pub threads: KMutex<Vec<Weak<Task>>>,
     /// Resource limits, indexed by `RLIMIT_*`.
     pub rlimits: KMutex<[(u64, u64); 16]>,
+    /// When the process started, in nanoseconds since boot (`/proc/<pid>/stat` starttime).
+    pub start_time_ns: u64,
+    /// Where argv's strings lie on the initial stack (`/proc/<pid>/cmdline`): [start, end).
+    pub arg_range: KMutex<(u64, u64)>,
+    /// Where the environment strings lie (`/proc/<pid>/environ`): [start, end).
+    pub env_range: KMutex<(u64, u64)>,
+    /// CPU time of exited threads and waited-for children (`times`, `getrusage`).
+    pub cputime: KMutex<CpuTimes>,
+}
+
+/// Accumulated CPU time, in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    /// Time in guest code.
+    pub user_ns: u64,
+    /// Time in the kernel on the process's behalf.
+    pub system_ns: u64,
+    /// Sum over waited-for children (`RUSAGE_CHILDREN`, `tms_cutime`).
+    pub children_user_ns: u64,
+    /// Sum over waited-for children.
+    pub children_system_ns: u64,
+}
+
+/// A task's scheduling state, as `/proc/<pid>/stat` letters it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TaskState {
+    /// `R`: running or runnable.
+    Running = b'R',
+    /// `S`: sleeping in a syscall, wakeable by signals.
+    Sleeping = b'S',
+    /// `T`: stopped by a job-control signal.
+    Stopped = b'T',
+    /// `Z`: exited, not yet reaped.
+    Zombie = b'Z',
 }
 
 /// A thread.
@@ -97,6 +132,12 @@ pub struct Task {
     pub comm: KMutex<Vec<u8>>,
     /// Set once the thread has exited.
     pub exited: AtomicBool,
+    /// Scheduling state (a `TaskState` as u8).
+    pub state: std::sync::atomic::AtomicU8,
+    /// CPU time in guest code, nanoseconds.
+    pub user_ns: std::sync::atomic::AtomicU64,
+    /// CPU time in the kernel for this task, nanoseconds.
+    pub system_ns: std::sync::atomic::AtomicU64,
 }
 
 /// A `u64` cell with atomic access (for guest addresses recorded per thread).
@@ -162,6 +203,21 @@ impl Process {
 }
 
 impl Task {
+    /// The scheduling state.
+    pub fn state(&self) -> TaskState {
+        match self.state.load(Ordering::Relaxed) {
+            b'S' => TaskState::Sleeping,
+            b'T' => TaskState::Stopped,
+            b'Z' => TaskState::Zombie,
+            _ => TaskState::Running,
+        }
+    }
+
+    /// Sets the scheduling state.
+    pub fn set_state(&self, s: TaskState) {
+        self.state.store(s as u8, Ordering::Relaxed);
+    }
+
     /// The memory context.
     pub fn mm(&self) -> Arc<KMutex<Mm>> {
         self.mm.lock().clone()

@@ -219,7 +219,7 @@ pub fn sys_openat(cur: &mut Current, dirfd: Fd, path: UserCStr, flags: Flags, mo
     let path = cur.read_path(path.0)?;
     let flags = OpenFlags::from_bits_truncate(flags.0 as u32);
     let file = fs_glue::open(cur, dirfd, &path, flags, mode & 0o7777)?;
-    let fdflags = if flags.contains(OpenFlags::O_CLOEXEC) { FdFlags::CLOEXEC } else { FdFlags::empty() };
+    let fdflags = if flags.contains(OpenFlags::CLOEXEC) { FdFlags::CLOEXEC } else { FdFlags::empty() };
     let fd = cur.process().files().lock().alloc(file, fdflags)?;
     Ok(fd as usize)
 }
@@ -237,7 +237,7 @@ pub fn sys_close(cur: &mut Current, fd: Fd) -> KResult<usize> {
 }
 
 fn write_stat(cur: &mut Current, buf: UserAddr, a: &fs::InodeAttr) -> KResult<usize> {
-    cur.write_bytes(buf, &abi::encode_stat(a))?;
+    cur.write_val(buf, &abi::to_stat(a))?;
     Ok(0)
 }
 
@@ -286,7 +286,7 @@ pub fn sys_newfstatat(cur: &mut Current, dirfd: Fd, path: UserCStr, buf: UserAdd
 /// `statx(2)`: the basic stats.
 pub fn sys_statx(cur: &mut Current, dirfd: Fd, path: UserCStr, flags: u32, _mask: u32, buf: UserAddr) -> KResult<usize> {
     let a = stat_target(cur, dirfd, path, flags)?;
-    cur.write_bytes(buf, &abi::encode_statx(&a))?;
+    cur.write_val(buf, &abi::to_statx(&a, 0))?;
     Ok(0)
 }
 
@@ -318,7 +318,7 @@ pub fn sys_ioctl(cur: &mut Current, fd: Fd, cmd: u32, arg: u64) -> KResult<usize
         f::FIONBIO => {
             let on: i32 = cur.read_val(UserAddr(arg))?;
             let mut fl = f.flags();
-            fl.set(OpenFlags::O_NONBLOCK, on != 0);
+            fl.set(OpenFlags::NONBLOCK, on != 0);
             f.set_status_flags(fl);
             Ok(0)
         }
@@ -377,7 +377,7 @@ pub fn sys_dup2(cur: &mut Current, old: Fd, new: Fd) -> KResult<usize> {
 
 /// `dup3(2)`.
 pub fn sys_dup3(cur: &mut Current, old: Fd, new: Fd, flags: Flags) -> KResult<usize> {
-    if flags.0 & !(OpenFlags::O_CLOEXEC.bits() as u64) != 0 {
+    if flags.0 & !(OpenFlags::CLOEXEC.bits() as u64) != 0 {
         return Err(Errno::EINVAL);
     }
     let cloexec = flags.0 != 0;
