@@ -44,3 +44,4 @@ pub use time::Timespec;
 pub use vfs::Vfs;
 pub mod block;
 pub mod ext2;
+pub mod ext2vfs;
