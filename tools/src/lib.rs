@@ -7,3 +7,4 @@
 
 pub mod devtable;
 pub mod mkfs;
+pub mod rootfs;
