@@ -52,6 +52,7 @@ fn run(r: cli::RunArgs) -> ExitCode {
         }
     };
     root::standard_mounts(&root);
+    root::register_fs_types(&root);
     let mut env: Vec<Vec<u8>> = vec![b"PATH=/bin:/usr/bin:/sbin:/usr/sbin".to_vec(), b"HOME=/root".to_vec()];
     if let Ok(term) = std::env::var("TERM") {
         env.push(format!("TERM={term}").into_bytes());
@@ -62,11 +63,15 @@ fn run(r: cli::RunArgs) -> ExitCode {
         Some(p) => argv[0] = p,
         None => {
             eprintln!("umbra: {}: not found", r.argv[0]);
+            root::shutdown(&root);
             return ExitCode::from(EXIT_NOT_FOUND);
         }
     }
     let cmdline = std::iter::once("umbra".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
-    finish(kernel::boot(BootConfig { mem: r.common.mem, vfs: root, argv, envp: env, cmdline, strace: r.common.strace }))
+    let vfs = root.clone();
+    let status = kernel::boot(BootConfig { mem: r.common.mem, vfs: root, argv, envp: env, cmdline, strace: r.common.strace });
+    root::shutdown(&vfs);
+    finish(status)
 }
 
 /// `umbra boot`: until the boot work lands, boots the image's init with `umbra run` semantics.

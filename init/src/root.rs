@@ -20,7 +20,36 @@ pub fn mount_root(root: Option<&Path>, ro: bool) -> Result<Arc<Vfs>, String> {
         let hfs = fs::hostfs::HostFs::new(dir, ro).map_err(|e| format!("{}: cannot serve directory: {e}", root.display()))?;
         return Ok(Vfs::new(hfs));
     }
-    Err(format!("{}: disk images are not supported yet (use a directory)", root.display()))
+    mount_image(&root, ro)
+}
+
+/// The `mount` source the root image shows in `/proc/mounts` (UML's first block device).
+const ROOT_SOURCE: &[u8] = b"/dev/ubda";
+
+/// Mounts the ext2/ext4 image file `image` as `/`: read-only with `--ro`, else read-write,
+/// falling back to read-only (one warning) for a read-only image file or features umbra cannot
+/// write. A missing, unreadable or non-ext2/ext4 image, or unsupported features, give one
+/// error line naming the problem.
+fn mount_image(image: &Path, ro: bool) -> Result<Arc<Vfs>, String> {
+    use fs::ext2vfs::{Access, Ext2Vfs};
+    let access = if ro { Access::ReadOnly } else { Access::PreferReadWrite };
+    let fs = Ext2Vfs::open_image(image, access, None).map_err(|e| format!("{}: {}", image.display(), e.message))?;
+    let flags = if ro { fs::MountFlags::RDONLY } else { fs::MountFlags::empty() };
+    Ok(Vfs::with_root(fs, ROOT_SOURCE, flags))
+}
+
+/// Registers the filesystem types init provides beyond the VFS's built-in ones (`ext2`,
+/// `ext3`, `ext4`), so the guest's `mount -t ext4 IMAGE /mnt` works.
+pub fn register_fs_types(vfs: &Vfs) {
+    fs::ext2vfs::register(vfs);
+}
+
+/// At exit, after pid 1 is gone: syncs every filesystem and unmounts the ext2/ext4 ones, so
+/// images are left clean (as Linux's shutdown does). Failures are logged.
+pub fn shutdown(vfs: &Vfs) {
+    if let Err(e) = fs::ext2vfs::shutdown(vfs) {
+        log::warn!("shutdown: filesystems not cleanly unmounted: {e}");
+    }
 }
 
 /// devtmpfs on /dev, proc on /proc, tmpfs on /tmp — where the root has those directories.
