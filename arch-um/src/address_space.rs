@@ -57,8 +57,11 @@ pub struct AddressSpace {
     slot: u32,
     queued: usize,
     dead: bool,
-    /// Which `UserContext` (by the kernel's thread id) owns the FPU state currently in the stub.
+    /// Which `UserContext` (by id) owns the FPU state currently in the stub (0: none yet).
     pub fpu_owner: u64,
+    /// FPU states of other threads of this address space, saved when the stub switched to
+    /// another thread (threads share one stub; their FPU states take turns in it).
+    parked_fpu: std::collections::BTreeMap<u64, XState>,
     /// Number of batches flushed (for statistics and tests).
     pub flushes: u64,
 }
@@ -71,7 +74,7 @@ impl AddressSpace {
             .ok_or_else(|| io::Error::new(io::ErrorKind::WouldBlock, "too many address spaces"))?;
         match platform.spawn_stub(slot) {
             Ok(pid) => {
-                let a = AddressSpace { platform: platform.clone(), pid, slot, queued: 0, dead: false, fpu_owner: 0, flushes: 0 };
+                let a = AddressSpace { platform: platform.clone(), pid, slot, queued: 0, dead: false, fpu_owner: 0, parked_fpu: Default::default(), flushes: 0 };
                 a.write_header(0, 0, 0);
                 Ok(a)
             }
@@ -266,6 +269,45 @@ impl AddressSpace {
     /// Loads FPU state into the stub.
     pub fn set_fpu(&mut self, x: &XState) -> io::Result<()> {
         ptrace::set_xstate(self.pid, &x.0)
+    }
+
+    /// Makes the stub hold `ctx`'s FPU state: loads the kernel-provided state if `ctx` has one
+    /// (exec, sigreturn, a new thread), else the state parked when another thread took the stub.
+    /// Costs nothing when the stub already holds it (the single-threaded case).
+    pub(crate) fn load_fpu_for(&mut self, ctx: &mut crate::regs::UserContext) -> io::Result<()> {
+        if self.fpu_owner == ctx.id && !ctx.fpu_dirty {
+            return Ok(());
+        }
+        if self.fpu_owner != ctx.id && self.fpu_owner != 0 {
+            let current = self.get_fpu()?;
+            self.parked_fpu.insert(self.fpu_owner, current);
+        }
+        let mine = if ctx.fpu_dirty { ctx.fpu.take() } else { self.parked_fpu.remove(&ctx.id) };
+        ctx.fpu_dirty = false;
+        if let Some(x) = mine {
+            self.set_fpu(&x)?;
+        }
+        self.fpu_owner = ctx.id;
+        Ok(())
+    }
+
+    /// Drops whatever FPU state is kept for thread `id` (it exited).
+    pub fn forget_fpu(&mut self, id: u64) {
+        self.parked_fpu.remove(&id);
+        if self.fpu_owner == id {
+            self.fpu_owner = 0;
+        }
+    }
+
+    /// The FPU state of thread `id`: from the stub if it holds it, else the parked copy.
+    pub fn fpu_of(&mut self, id: u64) -> io::Result<XState> {
+        if self.fpu_owner == id || self.fpu_owner == 0 {
+            return self.get_fpu();
+        }
+        match self.parked_fpu.get(&id) {
+            Some(x) => Ok(x.clone()),
+            None => self.get_fpu(),
+        }
     }
 
     pub(crate) fn set_regs(&mut self, regs: &GpRegs) -> io::Result<()> {

@@ -68,14 +68,9 @@ impl Context {
             space.mark_dead();
             return Event::AddressSpaceDied;
         }
-        if ctx.fpu_dirty {
-            if let Some(x) = &ctx.fpu {
-                if space.set_fpu(x).is_err() {
-                    space.mark_dead();
-                    return Event::AddressSpaceDied;
-                }
-            }
-            ctx.fpu_dirty = false;
+        if space.load_fpu_for(ctx).is_err() {
+            space.mark_dead();
+            return Event::AddressSpaceDied;
         }
         self.sanitize(ctx, space);
         if space.set_regs(&ctx.regs).is_err() {

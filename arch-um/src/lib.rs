@@ -7,6 +7,7 @@ pub mod address_space;
 pub mod console;
 pub mod context;
 pub mod cpu;
+pub mod kstack;
 pub mod layout;
 pub mod physmem;
 pub mod platform;

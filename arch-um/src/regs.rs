@@ -71,6 +71,8 @@ impl std::fmt::Debug for XState {
 /// Everything umbra keeps of a guest thread's CPU state between runs.
 #[derive(Clone, Debug, Default)]
 pub struct UserContext {
+    /// Which guest thread this is (its tid): tells whose FPU state a shared stub holds.
+    pub id: u64,
     /// General-purpose registers, loaded with `PTRACE_SETREGS` before every run.
     pub regs: GpRegs,
     /// FPU state saved from the stub, if umbra has taken it (fork, signal frames, a switch to

@@ -5,12 +5,11 @@ use crate::console::Console;
 use crate::current::Current;
 use crate::kernel::{self, kernel};
 use crate::signal::{SigHandlers, SignalState};
-use crate::task::{default_rlimits, ExitStatus, Mm, Process, Task};
-use arch_um::{AddressSpace, Context, PhysMem, Platform, UserContext};
+use crate::task::{default_rlimits, ExitStatus, Mm, NewProcess, Process, Task};
+use arch_um::{AddressSpace, PhysMem, Platform, UserContext};
 use fs::abi::OpenFlags;
 use fs::klock::KMutex;
 use fs::{Credentials, FdFlags, FdTable, FsContext, OpenFile, Vfs};
-use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::sync::Arc;
 use uapi::Errno;
 
@@ -54,10 +53,20 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     crate::strace::set_enabled(cfg.strace);
     let (physmem, platform) = host_setup(cfg.mem)?;
     kernel::install(physmem, platform, cfg.vfs.clone(), cfg.cmdline.clone()).map_err(BootError::Host)?;
-    let mut cur = spawn_init(&cfg)?;
-    let mut cpu = Context::new();
-    crate::run::run_task(&mut cur, &mut cpu);
-    let status = cur.process().exit_status.lock().unwrap_or(ExitStatus::Exited(0));
+    let cur = spawn_init(&cfg)?;
+    let init = cur.process().clone();
+    crate::sched::set_input_pump(Box::new(crate::console::input_ready));
+    crate::sched::spawn(cur.task.clone(), cur.ctx.clone()).map_err(|e| BootError::Host(format!("cannot start pid 1: {e}")))?;
+    if let Err(e) = arch_um::timer::start_tick(crate::sched::TICK) {
+        log::warn!("no clock tick ({e}): CPU-bound guests will not be preempted");
+    }
+    crate::sched::run_until(|| init.is_zombie());
+    let status = init.exit_status.lock().unwrap_or(ExitStatus::Exited(0));
+    // Linux panics when init dies; umbra ends the run: every other process is killed and
+    // allowed to finish (their stubs die with them).
+    crate::exit::kill_all();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    crate::sched::run_until(|| std::time::Instant::now() > deadline);
     Ok(status)
 }
 
@@ -68,40 +77,25 @@ fn spawn_init(cfg: &BootConfig) -> Result<Current, BootError> {
     let mm = empty_mm().map_err(|e| BootError::Host(format!("cannot start the first stub: {e}")))?;
     let files = console_fds().map_err(|e| BootError::Host(format!("console: {e}")))?;
     let root = cfg.vfs.root();
-    let process = Arc::new(Process {
-        pid,
-        parent: KMutex::new(std::sync::Weak::new()),
-        pgid: AtomicU32::new(pid),
-        sid: AtomicU32::new(pid),
-        creds: KMutex::new(Credentials::root()),
-        files: KMutex::new(Arc::new(KMutex::new(files))),
-        fs: KMutex::new(Arc::new(KMutex::new(FsContext::new(root)))),
-        sighand: KMutex::new(Arc::new(KMutex::new(SigHandlers::default()))),
-        exe: KMutex::new(None),
-        exe_name: KMutex::new(Vec::new()),
-        exiting: AtomicBool::new(false),
-        exit_status: KMutex::new(None),
-        threads: KMutex::new(Vec::new()),
-        rlimits: KMutex::new(default_rlimits()),
-        start_time_ns: k.uptime_ns(),
-        arg_range: KMutex::new((0, 0)),
-        env_range: KMutex::new((0, 0)),
-        cputime: KMutex::new(Default::default()),
-    });
-    let task = Arc::new(Task {
-        tid: pid,
-        process: process.clone(),
-        mm: KMutex::new(Arc::new(KMutex::new(mm))),
-        signals: KMutex::new(SignalState::default()),
-        clear_child_tid: Default::default(),
-        robust_list: Default::default(),
-        comm: KMutex::new(b"init".to_vec()),
-        exited: AtomicBool::new(false),
-        state: std::sync::atomic::AtomicU8::new(crate::task::TaskState::Running as u8),
-        user_ns: Default::default(),
-        system_ns: Default::default(),
-    });
-    process.threads.lock().push(Arc::downgrade(&task));
+    let process = Process::new(
+        NewProcess {
+            pid,
+            parent: std::sync::Weak::new(),
+            pgid: pid,
+            sid: pid,
+            creds: Credentials::root(),
+            files: Arc::new(KMutex::new(files)),
+            fs: Arc::new(KMutex::new(FsContext::new(root))),
+            sighand: Arc::new(KMutex::new(SigHandlers::default())),
+            rlimits: default_rlimits(),
+            exit_signal: uapi::signal::SIGCHLD,
+            exe: None,
+            exe_name: Vec::new(),
+            ranges: ((0, 0), (0, 0)),
+        },
+        k.uptime_ns(),
+    );
+    let task = Task::new(pid, process.clone(), Arc::new(KMutex::new(mm)), SignalState::default(), b"init".to_vec(), 0);
     k.tasks.lock().insert(pid, Arc::downgrade(&task));
     k.processes.lock().insert(pid, Arc::downgrade(&process));
     let mut cur = Current::new(task, UserContext::default());
@@ -113,8 +107,6 @@ fn spawn_init(cfg: &BootConfig) -> Result<Current, BootError> {
             _ => BootError::CannotExecute(format!("{p}: cannot execute: {}", e.message())),
         }
     })?;
-    // Keep the process alive for the whole run: the kernel's tables hold only weak references.
-    std::mem::forget(process);
     Ok(cur)
 }
 

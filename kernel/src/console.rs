@@ -4,7 +4,7 @@
 //! The full line discipline and job control live in the tty (boot issue).
 
 use arch_um::console::{self, HostFd};
-use fs::FileLike;
+use fs::{FileLike, PollEvents, Pollee};
 use std::any::Any;
 use uapi::{flags as f, Errno, KResult};
 
@@ -34,9 +34,41 @@ impl Console {
     }
 }
 
+/// Readiness of console input: notified by the scheduler's input pump when host stdin has data.
+static INPUT: std::sync::OnceLock<Pollee> = std::sync::OnceLock::new();
+
+fn input_pollee() -> &'static Pollee {
+    INPUT.get_or_init(Pollee::default)
+}
+
+/// Called when host stdin may be readable: wakes console readers.
+pub fn input_ready() {
+    input_pollee().notify(PollEvents::POLLIN);
+}
+
+/// True if `file` is the console (its reads wait for host stdin).
+pub fn is_console_file(file: &std::sync::Arc<fs::OpenFile>) -> bool {
+    file.file_like().is_some_and(|f| f.as_any().is::<Console>())
+}
+
 impl FileLike for Console {
     fn read(&self, buf: &mut [u8], _offset: u64) -> KResult<usize> {
+        if !console::stdin_ready(0) {
+            return Err(Errno::EAGAIN);
+        }
         console::read_stdin(buf).map_err(|_| Errno::EIO)
+    }
+
+    fn poll(&self) -> PollEvents {
+        let mut ev = PollEvents::POLLOUT;
+        if console::stdin_ready(0) {
+            ev |= PollEvents::POLLIN;
+        }
+        ev
+    }
+
+    fn pollee(&self) -> Option<&Pollee> {
+        Some(input_pollee())
     }
 
     fn write(&self, data: &[u8], _offset: u64) -> KResult<usize> {

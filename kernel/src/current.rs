@@ -16,12 +16,18 @@ pub struct Current {
     pub task: Arc<Task>,
     /// Its registers (loaded into the stub before each run).
     pub ctx: UserContext,
+    /// The syscall that just returned a `-ERESTART*` code (number, code): signal delivery
+    /// decides whether it is restarted or fails with `EINTR`.
+    pub restart: Option<(u64, Errno)>,
+    /// What `restart_syscall` continues (an interrupted `nanosleep`'s deadline).
+    pub restart_block: Option<std::time::Instant>,
 }
 
 impl Current {
     /// Wraps a task and its initial registers.
-    pub fn new(task: Arc<Task>, ctx: UserContext) -> Current {
-        Current { task, ctx }
+    pub fn new(task: Arc<Task>, mut ctx: UserContext) -> Current {
+        ctx.id = task.tid as u64;
+        Current { task, ctx, restart: None, restart_block: None }
     }
 
     /// The thread group.

@@ -1,43 +1,145 @@
-//! Ending threads and processes (Linux's `do_exit`, `do_group_exit`), and choosing the
-//! targets of `kill`.
+//! Ending threads and processes (Linux's `do_exit`, `do_group_exit`, `exit_notify`), and
+//! choosing the targets of `kill`.
+//!
+//! A thread ends by returning from its run loop; the last thread of a process to end turns the
+//! process into a *zombie*: its memory and files are released, its children are handed to
+//! pid 1, and its parent gets `SIGCHLD` and wakes from `wait`. The zombie keeps only its exit
+//! status until the parent reaps it.
 
 use crate::current::Current;
 use crate::kernel::kernel;
-use crate::task::{ExitStatus, Process};
+use crate::task::{ExitStatus, Process, TaskState};
+use fs::PollEvents;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use uapi::signal::{self as sig, SigInfo};
 use uapi::{Errno, KResult};
 
-/// Ends the calling thread; the process ends with it when it was the last thread.
+/// `exit(2)`: ends the calling thread (the process, if it was the last one).
 pub fn exit_thread(cur: &mut Current, status: ExitStatus) {
-    cur.task.exited.store(true, Ordering::SeqCst);
     let p = cur.process();
-    let all_done = p.threads.lock().iter().filter_map(|t| t.upgrade()).all(|t| t.exited.load(Ordering::SeqCst));
-    if all_done {
-        finish_process(p, status);
+    let others = p.live_threads().into_iter().any(|t| t.tid != cur.task.tid);
+    if !others {
+        record_status(p, status);
     }
+    cur.task.exited.store(true, Ordering::SeqCst);
 }
 
-/// Ends every thread of the calling process with `status` (`exit_group`, fatal signals).
+/// `exit_group(2)` and fatal signals: ends every thread of the process with `status`.
 pub fn exit_group(cur: &mut Current, status: ExitStatus) {
     let p = cur.process().clone();
+    record_status(&p, status);
     p.exiting.store(true, Ordering::SeqCst);
-    for t in p.threads.lock().iter().filter_map(|t| t.upgrade()) {
+    for t in p.live_threads() {
         t.exited.store(true, Ordering::SeqCst);
+        if t.tid != cur.task.tid {
+            // Wake it (even if stopped) so it leaves its run loop.
+            crate::sched::wake(t.tid);
+        }
     }
-    finish_process(&p, status);
 }
 
-/// Records the exit status and releases what the process holds (files, memory).
-fn finish_process(p: &Arc<Process>, status: ExitStatus) {
-    let mut st = p.exit_status.lock();
-    if st.is_none() {
-        *st = Some(status);
+/// The first recorded status wins (a later thread's `exit` does not override `exit_group`).
+fn record_status(p: &Process, status: ExitStatus) {
+    let mut pending = p.pending_status.lock();
+    if pending.is_none() {
+        *pending = Some(status);
     }
-    drop(st);
-    let files = p.files();
-    let closed = files.lock().close_all();
+}
+
+/// Called on a task's own kernel stack after its run loop returned: clears `clear_child_tid`
+/// (and wakes futex waiters on it), and if it was the last thread, ends the process.
+pub fn task_finished(cur: &mut Current) {
+    let ctid = cur.task.clear_child_tid.get();
+    if ctid != 0 {
+        if cur.write_val(uapi::UserAddr(ctid), &0u32).is_ok() {
+            crate::futex::wake_address(cur, ctid, i32::MAX);
+        }
+    }
+    cur.mm().lock().host.forget_fpu(cur.task.tid as u64);
+    kernel().tasks.lock().remove(&cur.task.tid);
+    let p = cur.process().clone();
+    if p.live_threads().is_empty() && !p.is_zombie() {
+        let status = p.pending_status.lock().unwrap_or(ExitStatus::Exited(0));
+        process_exit(&p, status, cur);
+    }
+    cur.task.set_state(TaskState::Zombie);
+}
+
+/// Turns a process whose threads have all ended into a zombie and tells its parent.
+fn process_exit(p: &Arc<Process>, status: ExitStatus, cur: &mut Current) {
+    let closed = p.files().lock().close_all();
     drop(closed);
+    release_vfork_parent(p);
+    reparent_children(p);
+    *p.exit_status.lock() = Some(status);
+    let parent = p.parent.lock().upgrade();
+    let Some(parent) = parent else { return };
+    notify_parent_of_exit(&parent, p, status, cur);
+}
+
+/// Wakes a parent waiting in `vfork` (the child exec'd or exited).
+pub fn release_vfork_parent(p: &Process) {
+    if !p.vfork_done.swap(true, Ordering::SeqCst) {
+        p.vfork_event.notify(PollEvents::POLLIN);
+    }
+}
+
+/// Hands `p`'s children to pid 1 (Linux's `forget_original_parent`, without subreapers).
+fn reparent_children(p: &Arc<Process>) {
+    let children: Vec<Arc<Process>> = std::mem::take(&mut *p.children.lock());
+    if children.is_empty() {
+        return;
+    }
+    let Some(init) = kernel().process(1).filter(|i| !Arc::ptr_eq(i, p)) else { return };
+    let mut zombies = false;
+    for c in children {
+        *c.parent.lock() = Arc::downgrade(&init);
+        zombies |= c.is_zombie();
+        init.children.lock().push(c);
+    }
+    if zombies {
+        init.child_events.notify(PollEvents::POLLIN);
+    }
+}
+
+/// Sends the exit signal to the parent and wakes its `wait`; a parent that ignores SIGCHLD
+/// (or set `SA_NOCLDWAIT`) never sees the zombie: it is reaped at once, as Linux does.
+fn notify_parent_of_exit(parent: &Arc<Process>, p: &Arc<Process>, status: ExitStatus, cur: &Current) {
+    let action = parent.sighand().lock().get(sig::SIGCHLD);
+    let autoreap = p.exit_signal == sig::SIGCHLD && (action.is_ignore() || action.has_flag(sig::SA_NOCLDWAIT));
+    let (code, st) = match status {
+        ExitStatus::Exited(c) => (sig::CLD_EXITED, c),
+        ExitStatus::Killed { signo, core } => (if core { sig::CLD_DUMPED } else { sig::CLD_KILLED }, signo),
+    };
+    if p.exit_signal != 0 && !(autoreap && p.exit_signal == sig::SIGCHLD) {
+        let uid = p.creds.lock().uid;
+        let t = p.cputime.lock();
+        let info = SigInfo::child(code, p.pid as i32, uid, st, (t.user_ns / 10_000_000) as i64, (t.system_ns / 10_000_000) as i64);
+        drop(t);
+        crate::signal::send_to_process(parent, p.exit_signal, info);
+    }
+    if autoreap {
+        crate::wait::reap(parent, p);
+    }
+    let _ = cur;
+    parent.child_events.notify(PollEvents::POLLIN);
+}
+
+/// Kills every process (pid 1 has died: Linux panics; umbra ends the run cleanly).
+pub fn kill_all() {
+    let all: Vec<Arc<Process>> = kernel().processes.lock().values().filter_map(|p| p.upgrade()).collect();
+    for p in all {
+        if p.is_zombie() {
+            continue;
+        }
+        record_status(&p, ExitStatus::Killed { signo: sig::SIGKILL as i32, core: false });
+        p.exiting.store(true, Ordering::SeqCst);
+        for t in p.live_threads() {
+            t.exited.store(true, Ordering::SeqCst);
+            crate::sched::wake(t.tid);
+        }
+    }
 }
 
 /// The processes `kill(pid, …)` addresses: one (`pid > 0`), the caller's group (`0`), all
@@ -45,17 +147,16 @@ fn finish_process(p: &Arc<Process>, status: ExitStatus) {
 pub fn kill_targets(cur: &Current, pid: i32) -> KResult<Vec<Arc<Process>>> {
     let k = kernel();
     let all: Vec<Arc<Process>> = k.processes.lock().values().filter_map(|p| p.upgrade()).collect();
-    let live = |p: &&Arc<Process>| p.exit_status.lock().is_none();
     let v: Vec<Arc<Process>> = match pid {
-        p if p > 0 => all.into_iter().filter(|x| x.pid == p as u32).filter(|x| live(&x)).collect(),
+        p if p > 0 => all.into_iter().filter(|x| x.pid == p as u32).collect(),
         0 => {
             let g = cur.process().pgid.load(Ordering::Relaxed);
-            all.into_iter().filter(|x| x.pgid.load(Ordering::Relaxed) == g).filter(|x| live(&x)).collect()
+            all.into_iter().filter(|x| x.pgid.load(Ordering::Relaxed) == g && !x.is_zombie()).collect()
         }
-        -1 => all.into_iter().filter(|x| x.pid != 1 && x.pid != cur.pid()).filter(|x| live(&x)).collect(),
+        -1 => all.into_iter().filter(|x| x.pid != 1 && x.pid != cur.pid() && !x.is_zombie()).collect(),
         p => {
             let g = p.unsigned_abs();
-            all.into_iter().filter(|x| x.pgid.load(Ordering::Relaxed) == g).filter(|x| live(&x)).collect()
+            all.into_iter().filter(|x| x.pgid.load(Ordering::Relaxed) == g && !x.is_zombie()).collect()
         }
     };
     if v.is_empty() {

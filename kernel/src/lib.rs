@@ -6,12 +6,14 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod boot;
+pub mod clone;
 pub mod console;
 pub mod current;
 pub mod exec;
 pub mod execve;
 pub mod exit;
 pub mod fs_glue;
+pub mod futex;
 pub mod kernel;
 pub mod run;
 pub mod sched;
@@ -19,6 +21,8 @@ pub mod signal;
 pub mod strace;
 pub mod syscall;
 pub mod task;
+pub mod tty_glue;
+pub mod wait;
 
 pub use boot::{boot, BootConfig, BootError};
 pub use task::ExitStatus;

@@ -10,10 +10,12 @@ use crate::syscall;
 use arch_um::{Context, Event};
 use mm::fault::FaultError;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 use uapi::signal::{self as sig, SigInfo};
 
 /// Runs `cur` until it exits.
 pub fn run_task(cur: &mut Current, cpu: &mut Context) {
+    let mut kernel_since = Instant::now();
     loop {
         if cur.task.exited.load(Ordering::SeqCst) {
             return;
@@ -26,9 +28,24 @@ pub fn run_task(cur: &mut Current, cpu: &mut Context) {
             exit::exit_group(cur, status);
             return;
         }
+        if cur.process().stop.lock().stopped {
+            crate::signal::job::stop_until_continued(cur);
+            continue;
+        }
+        if arch_um::timer::take_ticks() > 0 {
+            crate::sched::maybe_preempt();
+        }
+        let start = Instant::now();
+        charge(&cur.task.system_ns, start.duration_since(kernel_since));
         let ev = run_guest(cur, cpu);
+        kernel_since = Instant::now();
+        charge(&cur.task.user_ns, kernel_since.duration_since(start));
         handle_event(cur, ev);
     }
+}
+
+fn charge(counter: &std::sync::atomic::AtomicU64, d: std::time::Duration) {
+    counter.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
 }
 
 /// Syncs the task's memory to its stub and runs guest code until the next event.
@@ -46,7 +63,7 @@ fn handle_event(cur: &mut Current, ev: Event) {
         Event::Syscall => syscall::handle(cur),
         Event::Fault { addr, ip, code } => handle_fault(cur, addr, ip, code),
         Event::Exception { signo, siginfo } => handle_exception(cur, signo, &siginfo),
-        Event::Interrupt => crate::sched::yield_now(),
+        Event::Interrupt => crate::sched::maybe_preempt(),
         Event::AddressSpaceDied => {
             let pid = cur.mm().lock().host.pid();
             log::error!(

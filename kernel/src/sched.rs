@@ -1,50 +1,321 @@
-//! Waiting: how a syscall that cannot finish yet (a read with no data, `nanosleep`, `poll`)
-//! waits. With one runnable task the kernel simply waits on the host; the scheduler proper
-//! (run queue, kernel stacks, wake-ups) replaces these bodies without changing their callers.
+//! The scheduler: which task runs next, how tasks sleep and wake, and what the kernel does
+//! when nothing is runnable (Linux's `kernel/sched/`, much smaller).
+//!
+//! Every task runs on its own kernel stack (`arch_um::kstack`). The scheduler loop
+//! (`run_until_idle_exit`) resumes one task at a time; a task gives the CPU back by blocking
+//! (`wait_until`), yielding, or being preempted at a clock tick. Choosing the next task is a
+//! small CFS: each task accumulates *virtual runtime* — real running time scaled by its `nice`
+//! weight (Linux's `sched_prio_to_weight`) — and the runnable task with the least runs next.
+//! Idle means waiting on the host (`ppoll` on the console and the next timer), so an idle
+//! umbra uses no CPU.
 
 use crate::current::Current;
-use fs::abi::OpenFlags;
-use fs::{OpenFile, PollEvents};
-use std::sync::Arc;
+use crate::task::{Task, TaskState};
+use arch_um::kstack::{self, KernelStack};
+use fs::{OpenFile, PollEvents, Pollee, Waker};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
-use uapi::structs::{PollFd, Timespec};
-use uapi::{Errno, KResult, UserAddr};
+use uapi::flags::OpenFlags;
+use uapi::structs::PollFd;
+use uapi::{Errno, KResult};
 
-/// Reads from `file`, waiting while it would block (unless `O_NONBLOCK`).
-pub fn io_read(_cur: &mut Current, file: &Arc<OpenFile>, buf: &mut [u8]) -> KResult<usize> {
-    loop {
-        match file.read(buf) {
-            Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::NONBLOCK) => {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            r => return r,
-        }
+/// How long a task runs before a tick may preempt it (Linux's minimum granularity, roughly).
+pub const TIME_SLICE: Duration = Duration::from_millis(4);
+/// The clock tick period.
+pub const TICK: Duration = Duration::from_millis(4);
+
+/// Linux's `sched_prio_to_weight`, indexed by nice + 20.
+const WEIGHTS: [u64; 40] = [
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904, 3906, 3121, 2501, 1991,
+    1586, 1277, 1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
+];
+
+/// The weight of a nice value.
+pub fn nice_weight(nice: i32) -> u64 {
+    WEIGHTS[(nice.clamp(-20, 19) + 20) as usize]
+}
+
+struct Sched {
+    /// Runnable tasks ordered by (vruntime, tid).
+    runnable: BTreeSet<(u64, u32)>,
+    /// Kernel stacks by tid (`None` while that task is running).
+    stacks: BTreeMap<u32, Option<KernelStack>>,
+    /// Live tasks by tid (strong references: the scheduler keeps tasks alive until they finish).
+    tasks: BTreeMap<u32, Arc<Task>>,
+    /// Sleep deadlines: (when, seq) → tid.
+    timers: BTreeMap<(Instant, u64), u32>,
+    timer_seq: u64,
+    /// The running task (0 on the scheduler's stack).
+    current: u32,
+    /// The smallest vruntime of any runnable task (woken sleepers are placed near it).
+    min_vruntime: u64,
+    /// When the running task was resumed.
+    slice_start: Option<Instant>,
+    /// Called when the console may have input (installed by the tty).
+    input_pump: Option<Box<dyn Fn()>>,
+    /// Whether the console has a reader waiting (then idle also watches host stdin).
+    watch_stdin: bool,
+}
+
+thread_local! {
+    static SCHED: RefCell<Sched> = RefCell::new(Sched {
+        runnable: BTreeSet::new(),
+        stacks: BTreeMap::new(),
+        tasks: BTreeMap::new(),
+        timers: BTreeMap::new(),
+        timer_seq: 0,
+        current: 0,
+        min_vruntime: 0,
+        slice_start: None,
+        input_pump: None,
+        watch_stdin: false,
+    });
+}
+
+fn with<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
+    SCHED.with(|s| f(&mut s.borrow_mut()))
+}
+
+/// Wakes a task from a `Pollee` or wait queue.
+pub struct TaskWaker(pub u32);
+
+impl Waker for TaskWaker {
+    fn wake(&self) {
+        wake(self.0);
     }
 }
 
-/// Writes to `file`, waiting while it would block (unless `O_NONBLOCK`).
-pub fn io_write(_cur: &mut Current, file: &Arc<OpenFile>, data: &[u8]) -> KResult<usize> {
-    loop {
-        match file.write(data) {
-            Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::NONBLOCK) => {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            r => return r,
-        }
+/// Starts a new task: its kernel stack runs `run_task` on `ctx` until it exits.
+pub fn spawn(task: Arc<Task>, ctx: arch_um::UserContext) -> KResult<()> {
+    let tid = task.tid;
+    let t = task.clone();
+    let stack = KernelStack::new(move || {
+        let mut cur = Current::new(t, ctx);
+        let mut cpu = arch_um::Context::new();
+        crate::run::run_task(&mut cur, &mut cpu);
+        crate::exit::task_finished(&mut cur);
+    })
+    .map_err(|e| {
+        log::warn!("cannot allocate a kernel stack: {e}");
+        Errno::EAGAIN
+    })?;
+    with(|s| {
+        let v = s.min_vruntime;
+        task.vruntime.store(v, Ordering::Relaxed);
+        s.stacks.insert(tid, Some(stack));
+        s.tasks.insert(tid, task.clone());
+        s.runnable.insert((v, tid));
+    });
+    task.set_state(TaskState::Running);
+    Ok(())
+}
+
+/// Number of live tasks.
+pub fn task_count() -> usize {
+    with(|s| s.tasks.len())
+}
+
+/// The tid of the running task (0 outside tasks).
+pub fn current_tid() -> u32 {
+    with(|s| s.current)
+}
+
+/// Installs the console input pump the idle loop calls when host stdin is readable.
+pub fn set_input_pump(f: Box<dyn Fn()>) {
+    with(|s| s.input_pump = Some(f));
+}
+
+/// Tells idle whether to watch host stdin (a task waits for console input).
+pub fn watch_stdin(on: bool) {
+    with(|s| s.watch_stdin = on);
+}
+
+/// Makes a sleeping or stopped task runnable (no-op for a running one).
+pub fn wake(tid: u32) {
+    let task = with(|s| s.tasks.get(&tid).cloned());
+    let Some(task) = task else { return };
+    if task.state() == TaskState::Running || task.state() == TaskState::Zombie {
+        return;
+    }
+    task.set_state(TaskState::Running);
+    with(|s| {
+        // A sleeper is placed at most a little behind the others (CFS's sleeper credit), so a
+        // task that slept long does not monopolise the CPU when it wakes.
+        let credit = TIME_SLICE.as_nanos() as u64;
+        let v = task.vruntime.load(Ordering::Relaxed).max(s.min_vruntime.saturating_sub(credit));
+        task.vruntime.store(v, Ordering::Relaxed);
+        s.runnable.insert((v, tid));
+    });
+}
+
+/// Wakes a task blocked in a syscall so it can take a newly sent signal (stopped tasks stay
+/// stopped unless the signal is SIGKILL or SIGCONT — their senders wake them).
+pub fn wake_task_for_signal(task: &Task) {
+    if task.state() == TaskState::Sleeping {
+        wake(task.tid);
     }
 }
 
-/// Fills in `revents` for each pollfd; returns how many are ready.
-fn poll_once(cur: &Current, fds: &mut [PollFd]) -> usize {
+/// Charges the running task for the time since it was resumed.
+fn charge_current(s: &mut Sched, now: Instant) {
+    let Some(start) = s.slice_start.take() else { return };
+    let Some(task) = s.tasks.get(&s.current) else { return };
+    let ran = now.duration_since(start).as_nanos() as u64;
+    let w = nice_weight(task.nice.load(Ordering::Relaxed));
+    let dv = ran.saturating_mul(1024) / w.max(1);
+    task.vruntime.fetch_add(dv, Ordering::Relaxed);
+}
+
+/// Gives up the CPU; the task stays runnable.
+pub fn yield_now() {
+    if !kstack::on_kernel_stack() {
+        return;
+    }
+    with(|s| {
+        charge_current(s, Instant::now());
+        let tid = s.current;
+        if let Some(t) = s.tasks.get(&tid) {
+            s.runnable.insert((t.vruntime.load(Ordering::Relaxed), tid));
+        }
+    });
+    kstack::switch_out();
+}
+
+/// At a clock tick: yield if the running task used its slice and another task is runnable.
+pub fn maybe_preempt() {
+    let should = with(|s| {
+        let used = s.slice_start.map(|t| t.elapsed() >= TIME_SLICE).unwrap_or(false);
+        used && !s.runnable.is_empty()
+    });
+    if should {
+        yield_now();
+    }
+}
+
+/// Puts the running task to sleep until `wake(tid)` (or a deadline). The caller re-checks its
+/// condition afterwards: wake-ups may be spurious.
+fn sleep(task: &Task, deadline: Option<Instant>) {
+    task.set_state(TaskState::Sleeping);
+    let key = deadline.map(|d| {
+        with(|s| {
+            s.timer_seq += 1;
+            let k = (d, s.timer_seq);
+            s.timers.insert(k, task.tid);
+            k
+        })
+    });
+    with(|s| charge_current(s, Instant::now()));
+    kstack::switch_out();
+    if let Some(k) = key {
+        with(|s| s.timers.remove(&k));
+    }
+    task.set_state(TaskState::Running);
+}
+
+/// Whether a signal the task does not block is pending (or it is being killed): a blocking
+/// syscall must return `ERESTARTSYS`/`EINTR` for it.
+pub fn signal_pending(cur: &Current) -> bool {
+    if cur.process().exiting.load(Ordering::Relaxed) || cur.task.exited.load(Ordering::Relaxed) {
+        return true;
+    }
+    let s = cur.task.signals.lock();
+    !s.pending.set.difference(s.mask).is_empty()
+}
+
+/// Blocks until `cond` returns `Some`, re-checking it whenever one of `pollees` signals any of
+/// `events`, a signal arrives (`Err(ERESTARTSYS)`), or `deadline` passes (`Err(ETIMEDOUT)`).
+/// This is the kernel's one sleeping primitive (Linux's `wait_event_interruptible_timeout`).
+pub fn wait_until<T>(
+    cur: &mut Current,
+    pollees: &[&Pollee],
+    events: PollEvents,
+    deadline: Option<Instant>,
+    mut cond: impl FnMut(&mut Current) -> Option<KResult<T>>,
+) -> KResult<T> {
+    let waker: Arc<dyn Waker> = Arc::new(TaskWaker(cur.task.tid));
+    let weak: Weak<dyn Waker> = Arc::downgrade(&waker);
+    let result = loop {
+        if let Some(r) = cond(cur) {
+            break r;
+        }
+        if signal_pending(cur) {
+            break Err(Errno::ERESTARTSYS);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break Err(Errno::ETIMEDOUT);
+        }
+        for p in pollees {
+            p.register(weak.clone(), events);
+        }
+        sleep(&cur.task, deadline);
+        for p in pollees {
+            p.unregister(&weak);
+        }
+    };
+    drop(waker);
+    result
+}
+
+/// Reads from `file`, sleeping while it would block (unless `O_NONBLOCK`).
+pub fn io_read(cur: &mut Current, file: &Arc<OpenFile>, buf: &mut [u8]) -> KResult<usize> {
+    match file.read(buf) {
+        Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::NONBLOCK) => {}
+        r => return r,
+    }
+    let Some(pollee) = file.pollee() else { return file.read(buf) };
+    let console = crate::console::is_console_file(file);
+    if console {
+        watch_stdin(true);
+    }
+    let r = wait_until(cur, &[pollee], PollEvents::POLLIN, None, |_| match file.read(buf) {
+        Err(Errno::EAGAIN) => None,
+        r => Some(r),
+    });
+    if console {
+        watch_stdin(false);
+    }
+    r
+}
+
+/// Writes to `file`, sleeping while it would block; `EPIPE` also sends SIGPIPE (Linux's pipe
+/// write does).
+pub fn io_write(cur: &mut Current, file: &Arc<OpenFile>, data: &[u8]) -> KResult<usize> {
+    let r = match file.write(data) {
+        Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::NONBLOCK) => match file.pollee() {
+            Some(p) => wait_until(cur, &[p], PollEvents::POLLOUT, None, |_| match file.write(data) {
+                Err(Errno::EAGAIN) => None,
+                r => Some(r),
+            }),
+            None => file.write(data),
+        },
+        r => r,
+    };
+    if r == Err(Errno::EPIPE) {
+        let info = uapi::signal::SigInfo::kill(uapi::signal::SIGPIPE, uapi::signal::SI_USER, cur.pid() as i32, 0);
+        crate::signal::send_to_task(&cur.task, uapi::signal::SIGPIPE, info);
+    }
+    r
+}
+
+/// Fills in `revents`; returns how many fds are ready.
+fn poll_once(cur: &Current, fds: &mut [PollFd], pollees: &mut Vec<Arc<OpenFile>>) -> usize {
     let files = cur.process().files();
     let mut n = 0;
+    pollees.clear();
     for p in fds.iter_mut() {
         p.revents = 0;
         if p.fd < 0 {
             continue;
         }
         let ev = match files.lock().get(p.fd) {
-            Ok(f) => f.poll(),
+            Ok(f) => {
+                let ev = f.poll();
+                pollees.push(f);
+                ev
+            }
             Err(_) => PollEvents::POLLNVAL,
         };
         let wanted = PollEvents::from_bits_truncate(p.events as u16) | PollEvents::POLLERR | PollEvents::POLLHUP | PollEvents::POLLNVAL;
@@ -56,34 +327,147 @@ fn poll_once(cur: &Current, fds: &mut [PollFd]) -> usize {
     n
 }
 
-/// `poll`'s wait: returns the number of ready fds, waiting up to `timeout_ns` (`None`: forever).
+/// `poll`'s wait: the number of ready fds, waiting up to `timeout_ns` (`None`: forever).
+/// A signal interrupts it with `EINTR` (poll is never restarted after a handler, as Linux).
 pub fn poll_wait(cur: &mut Current, fds: &mut [PollFd], timeout_ns: Option<u64>) -> KResult<usize> {
     let deadline = timeout_ns.map(|t| Instant::now() + Duration::from_nanos(t));
-    loop {
-        let n = poll_once(cur, fds);
-        if n > 0 || deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok(n);
-        }
-        std::thread::sleep(Duration::from_millis(1));
+    let mut files = Vec::new();
+    let n = poll_once(cur, fds, &mut files);
+    if n > 0 || timeout_ns == Some(0) {
+        return Ok(n);
+    }
+    let console = files.iter().any(crate::console::is_console_file);
+    if console {
+        watch_stdin(true);
+    }
+    let pollee_files = files.clone();
+    let pollees: Vec<&Pollee> = pollee_files.iter().filter_map(|f| f.pollee()).collect();
+    let all = PollEvents::all();
+    let r = wait_until(cur, &pollees, all, deadline, |cur| {
+        let n = poll_once(cur, fds, &mut files);
+        (n > 0).then_some(Ok(n))
+    });
+    if console {
+        watch_stdin(false);
+    }
+    match r {
+        Err(Errno::ETIMEDOUT) => Ok(0),
+        Err(Errno::ERESTARTSYS) => Err(Errno::ERESTARTNOHAND),
+        r => r,
     }
 }
 
-/// Sleeps for `ns` nanoseconds (`nanosleep`); writes the remaining time to `rem` if interrupted.
-pub fn sleep_for(_cur: &mut Current, ns: u64, _rem: UserAddr) -> KResult<usize> {
-    std::thread::sleep(Duration::from_nanos(ns));
-    let _ = Timespec::default();
-    Ok(0)
+/// Sleeps until `deadline` (`nanosleep`): `Ok` when it passed, `Err(ERESTARTSYS)` if a
+/// signal came first.
+pub fn sleep_until(cur: &mut Current, deadline: Instant) -> KResult<()> {
+    let r = wait_until(cur, &[], PollEvents::empty(), Some(deadline), |_| None::<KResult<()>>);
+    match r {
+        Err(Errno::ETIMEDOUT) => Ok(()),
+        Err(e) => Err(e),
+        Ok(()) => Ok(()),
+    }
 }
 
-/// `sched_yield`: lets other runnable tasks run.
-pub fn yield_now() {}
+/// Stops the running task (job control) until SIGCONT or SIGKILL wakes it.
+pub fn stop_current(cur: &Current) {
+    cur.task.set_state(TaskState::Stopped);
+    with(|s| charge_current(s, Instant::now()));
+    kstack::switch_out();
+    cur.task.set_state(TaskState::Running);
+}
 
-/// Wakes a task blocked in a syscall so it can take a newly sent signal.
-pub fn wake_task_for_signal(_task: &crate::task::Task) {}
+/// CPU time of a task in nanoseconds (user + system).
+pub fn cpu_time_ns(task: &Task) -> u64 {
+    task.user_ns.load(Ordering::Relaxed) + task.system_ns.load(Ordering::Relaxed)
+}
 
-/// CPU time of a task in nanoseconds (0 = the caller).
-pub fn cpu_time_ns(_tid: u32) -> u64 {
-    let mut ts = [0i64; 2];
-    let _ = &mut ts;
-    crate::kernel::kernel().uptime_ns()
+/// Moves every expired sleep deadline's task to the run queue.
+fn fire_timers(now: Instant) {
+    let expired: Vec<u32> = with(|s| {
+        let keys: Vec<(Instant, u64)> = s.timers.range(..=(now, u64::MAX)).map(|(k, _)| *k).collect();
+        keys.into_iter().filter_map(|k| s.timers.remove(&k)).collect()
+    });
+    for tid in expired {
+        wake(tid);
+    }
+}
+
+/// Runs one task until it switches out or finishes.
+fn run_one(tid: u32) {
+    let stack = with(|s| {
+        s.current = tid;
+        s.slice_start = Some(Instant::now());
+        s.stacks.get_mut(&tid).and_then(Option::take)
+    });
+    let Some(mut stack) = stack else {
+        with(|s| s.current = 0);
+        return;
+    };
+    let done = stack.resume();
+    with(|s| {
+        charge_current(s, Instant::now());
+        s.current = 0;
+        if done {
+            s.stacks.remove(&tid);
+            s.tasks.remove(&tid);
+        } else if let Some(slot) = s.stacks.get_mut(&tid) {
+            *slot = Some(stack);
+        }
+    });
+}
+
+/// Picks the runnable task with the least virtual runtime.
+fn pick_next() -> Option<u32> {
+    with(|s| {
+        let first = s.runnable.iter().next().copied()?;
+        s.runnable.remove(&first);
+        s.min_vruntime = s.min_vruntime.max(first.0);
+        Some(first.1)
+    })
+}
+
+/// Waits on the host until the next timer or console input.
+fn idle() {
+    let (deadline, watch) = with(|s| (s.timers.keys().next().map(|k| k.0), s.watch_stdin));
+    let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    if arch_um::timer::idle_wait(timeout, watch) == arch_um::timer::IdleWake::Input {
+        pump_input();
+    }
+}
+
+/// Lets the console read host input (called when stdin is readable).
+pub fn pump_input() {
+    let pump = with(|s| s.input_pump.take());
+    if let Some(p) = pump {
+        p();
+        with(|s| s.input_pump = Some(p));
+    }
+}
+
+/// The scheduler loop: runs tasks until `done()` says to stop (pid 1 has exited) or no task is
+/// left. Returns on the scheduler's own stack.
+pub fn run_until(mut done: impl FnMut() -> bool) {
+    let mut last_input_check = Instant::now();
+    loop {
+        if done() {
+            return;
+        }
+        let now = Instant::now();
+        fire_timers(now);
+        if with(|s| s.watch_stdin) && now.duration_since(last_input_check) >= TICK {
+            last_input_check = now;
+            if arch_um::console::stdin_ready(0) {
+                pump_input();
+            }
+        }
+        match pick_next() {
+            Some(tid) => run_one(tid),
+            None => {
+                if task_count() == 0 {
+                    return;
+                }
+                idle();
+            }
+        }
+    }
 }

@@ -71,8 +71,10 @@ pub struct Process {
     pub exe_name: KMutex<Vec<u8>>,
     /// Set when the whole group is exiting (`exit_group`, a fatal signal).
     pub exiting: AtomicBool,
-    /// How the process ended, once it has.
+    /// How the process ended, once it has (set when it becomes a zombie).
     pub exit_status: KMutex<Option<ExitStatus>>,
+    /// The status recorded by `exit_group`/a fatal signal, applied when the last thread ends.
+    pub pending_status: KMutex<Option<ExitStatus>>,
     /// Threads of this group.
     pub threads: KMutex<Vec<Weak<Task>>>,
     /// Resource limits, indexed by `RLIMIT_*`.
@@ -85,6 +87,29 @@ pub struct Process {
     pub env_range: KMutex<(u64, u64)>,
     /// CPU time of exited threads and waited-for children (`times`, `getrusage`).
     pub cputime: KMutex<CpuTimes>,
+    /// Children, alive or zombie (a zombie stays here until its parent waits for it).
+    pub children: KMutex<Vec<Arc<Process>>>,
+    /// The signal sent to the parent when this process exits (`SIGCHLD` for `fork`).
+    pub exit_signal: u32,
+    /// Where the parent sleeps in `wait4`: notified when a child exits, stops or continues.
+    pub child_events: fs::Pollee,
+    /// Job-control stop state of the whole thread group.
+    pub stop: KMutex<StopState>,
+    /// For a `vfork` child: set when it has exec'd or exited, releasing the parent.
+    pub vfork_done: AtomicBool,
+    /// Notified when `vfork_done` is set.
+    pub vfork_event: fs::Pollee,
+}
+
+/// A thread group's job-control state (Linux's `signal_struct` group-stop bits).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StopState {
+    /// The group is stopped.
+    pub stopped: bool,
+    /// The signal that stopped it, not yet reported to a `WUNTRACED` waiter.
+    pub report_stop: Option<u32>,
+    /// A continue not yet reported to a `WCONTINUED` waiter.
+    pub report_continue: bool,
 }
 
 /// Accumulated CPU time, in nanoseconds.
@@ -138,6 +163,10 @@ pub struct Task {
     pub user_ns: std::sync::atomic::AtomicU64,
     /// CPU time in the kernel for this task, nanoseconds.
     pub system_ns: std::sync::atomic::AtomicU64,
+    /// Virtual runtime: running time scaled by the nice weight (the scheduler's key).
+    pub vruntime: std::sync::atomic::AtomicU64,
+    /// The nice value, -20..=19.
+    pub nice: std::sync::atomic::AtomicI32,
 }
 
 /// A `u64` cell with atomic access (for guest addresses recorded per thread).
@@ -171,6 +200,16 @@ pub fn default_rlimits() -> [(u64, u64); 16] {
 }
 
 impl Process {
+    /// True once the process has exited (a zombie until reaped).
+    pub fn is_zombie(&self) -> bool {
+        self.exit_status.lock().is_some()
+    }
+
+    /// The live threads.
+    pub fn live_threads(&self) -> Vec<Arc<Task>> {
+        self.threads.lock().iter().filter_map(|t| t.upgrade()).filter(|t| !t.exited.load(Ordering::Relaxed)).collect()
+    }
+
     /// The parent's pid, or 0 for pid 1 (as Linux reports for init).
     pub fn ppid(&self) -> u32 {
         self.parent.lock().upgrade().map(|p| p.pid).unwrap_or(0)
@@ -221,5 +260,91 @@ impl Task {
     /// The memory context.
     pub fn mm(&self) -> Arc<KMutex<Mm>> {
         self.mm.lock().clone()
+    }
+}
+
+/// What a new process starts with (Linux's `copy_process` decides each from the clone flags).
+pub struct NewProcess {
+    /// Its pid.
+    pub pid: u32,
+    /// The parent.
+    pub parent: Weak<Process>,
+    /// Process group and session.
+    pub pgid: u32,
+    /// Session id.
+    pub sid: u32,
+    /// Credentials.
+    pub creds: Credentials,
+    /// fd table (shared or copied).
+    pub files: Arc<KMutex<FdTable>>,
+    /// Root/cwd/umask (shared or copied).
+    pub fs: Arc<KMutex<FsContext>>,
+    /// Signal dispositions (shared or copied).
+    pub sighand: Arc<KMutex<SigHandlers>>,
+    /// Limits.
+    pub rlimits: [(u64, u64); 16],
+    /// Signal to the parent at exit.
+    pub exit_signal: u32,
+    /// Program path (inherited until exec).
+    pub exe: Option<Path>,
+    /// Program name as exec'd.
+    pub exe_name: Vec<u8>,
+    /// argv/env ranges (inherited until exec: same memory image).
+    pub ranges: ((u64, u64), (u64, u64)),
+}
+
+impl Process {
+    /// Creates a process with no threads yet.
+    pub fn new(n: NewProcess, start_time_ns: u64) -> Arc<Process> {
+        Arc::new(Process {
+            pid: n.pid,
+            parent: KMutex::new(n.parent),
+            pgid: AtomicU32::new(n.pgid),
+            sid: AtomicU32::new(n.sid),
+            creds: KMutex::new(n.creds),
+            files: KMutex::new(n.files),
+            fs: KMutex::new(n.fs),
+            sighand: KMutex::new(n.sighand),
+            exe: KMutex::new(n.exe),
+            exe_name: KMutex::new(n.exe_name),
+            exiting: AtomicBool::new(false),
+            exit_status: KMutex::new(None),
+            pending_status: KMutex::new(None),
+            threads: KMutex::new(Vec::new()),
+            rlimits: KMutex::new(n.rlimits),
+            start_time_ns,
+            arg_range: KMutex::new(n.ranges.0),
+            env_range: KMutex::new(n.ranges.1),
+            cputime: KMutex::new(CpuTimes::default()),
+            children: KMutex::new(Vec::new()),
+            exit_signal: n.exit_signal,
+            child_events: fs::Pollee::default(),
+            stop: KMutex::new(StopState::default()),
+            vfork_done: AtomicBool::new(false),
+            vfork_event: fs::Pollee::default(),
+        })
+    }
+}
+
+impl Task {
+    /// Creates a thread of `process` running in `mm`.
+    pub fn new(tid: u32, process: Arc<Process>, mm: Arc<KMutex<Mm>>, signals: SignalState, comm: Vec<u8>, nice: i32) -> Arc<Task> {
+        let t = Arc::new(Task {
+            tid,
+            process: process.clone(),
+            mm: KMutex::new(mm),
+            signals: KMutex::new(signals),
+            clear_child_tid: AtomicU64Cell::default(),
+            robust_list: AtomicU64Cell::default(),
+            comm: KMutex::new(comm),
+            exited: AtomicBool::new(false),
+            state: std::sync::atomic::AtomicU8::new(TaskState::Running as u8),
+            user_ns: Default::default(),
+            system_ns: Default::default(),
+            vruntime: Default::default(),
+            nice: std::sync::atomic::AtomicI32::new(nice),
+        });
+        process.threads.lock().push(Arc::downgrade(&t));
+        t
     }
 }

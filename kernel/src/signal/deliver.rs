@@ -18,16 +18,24 @@ pub enum Outcome {
     Die(ExitStatus),
 }
 
-/// Delivers pending signals that the task does not block. Ignored signals are dropped, default
-/// actions applied; at most one handler frame is set up (the handler runs next).
+/// Delivers pending signals that the task does not block. Ignored signals are dropped,
+/// default actions applied (terminate, core, stop); at most one handler frame is set up (the
+/// handler runs next). Then finishes an interrupted syscall: restarted, or `EINTR`, as
+/// Linux's `arch_do_signal_or_restart` decides from the `-ERESTART*` code and `SA_RESTART`.
 pub fn deliver_pending(cur: &mut Current) -> Outcome {
+    let restart = cur.restart.take();
     loop {
         let next = {
             let mut s = cur.task.signals.lock();
             let mask = s.mask;
             s.pending.take(mask)
         };
-        let Some(p) = next else { return Outcome::Resume };
+        let Some(p) = next else {
+            if let Some((nr, code)) = restart {
+                restart_syscall(cur, nr, code);
+            }
+            return Outcome::Resume;
+        };
         let action = cur.process().sighand().lock().get(p.signo);
         if p.signo == sig::SIGKILL {
             return Outcome::Die(killed_by(sig::SIGKILL));
@@ -39,11 +47,14 @@ pub fn deliver_pending(cur: &mut Current) -> Outcome {
             match default_action(p.signo) {
                 DefaultAction::Ignore | DefaultAction::Continue => continue,
                 DefaultAction::Stop => {
-                    log::debug!("pid {}: stop signal {} ignored (no job control yet)", cur.pid(), p.signo);
+                    super::job::group_stop(cur, p.signo);
                     continue;
                 }
                 DefaultAction::Terminate | DefaultAction::CoreDump => return Outcome::Die(killed_by(p.signo)),
             }
+        }
+        if let Some((nr, code)) = restart {
+            interrupted_by_handler(cur, nr, code, &action);
         }
         if setup_frame(cur, &p, &action).is_err() {
             // Linux: a frame that cannot be written means SIGSEGV, forced.
@@ -54,14 +65,38 @@ pub fn deliver_pending(cur: &mut Current) -> Outcome {
     }
 }
 
+/// Re-executes the interrupted syscall: back up over the 2-byte `syscall` instruction with the
+/// number in `rax` again (`restart_syscall` for `ERESTART_RESTARTBLOCK`).
+fn restart_syscall(cur: &mut Current, nr: u64, code: Errno) {
+    let r = &mut cur.ctx.regs;
+    r.rax = if code == Errno::ERESTART_RESTARTBLOCK { uapi::syscalls::RESTART_SYSCALL } else { nr };
+    r.rip = r.rip.wrapping_sub(2);
+    if let Some(m) = cur.task.signals.lock().saved_mask.take() {
+        cur.task.signals.lock().mask = m;
+    }
+}
+
+/// A handler is about to run on a syscall that returned `code`: restart it (`SA_RESTART` for
+/// `ERESTARTSYS`; always for `ERESTARTNOINTR`) or make it fail with `EINTR`.
+fn interrupted_by_handler(cur: &mut Current, nr: u64, code: Errno, action: &KSigAction) {
+    let restart = code == Errno::ERESTARTNOINTR || (code == Errno::ERESTARTSYS && action.has_flag(sig::SA_RESTART));
+    if restart {
+        let r = &mut cur.ctx.regs;
+        r.rax = nr;
+        r.rip = r.rip.wrapping_sub(2);
+    } else {
+        cur.ctx.regs.rax = Errno::EINTR.as_syscall_return();
+    }
+}
+
 /// The FPU state as a full host XSAVE image: the kernel's saved copy, or read from the stub.
 fn current_fpu(cur: &mut Current) -> KResult<Vec<u8>> {
-    if let Some(x) = &cur.ctx.fpu {
+    if let (Some(x), true) = (&cur.ctx.fpu, cur.ctx.fpu_dirty) {
         return Ok(x.0.clone());
     }
     let mm = cur.mm();
     let mut g = mm.lock();
-    g.host.get_fpu().map(|x| x.0).map_err(|_| Errno::EFAULT)
+    g.host.fpu_of(cur.task.tid as u64).map(|x| x.0).map_err(|_| Errno::EFAULT)
 }
 
 /// Builds the `rt_sigframe` for `p` and points the registers at the handler.

@@ -7,6 +7,7 @@
 //! guest's handler on a signal frame.
 
 pub mod frame;
+pub mod job;
 
 use crate::task::{ExitStatus, Process, Task};
 use std::collections::VecDeque;
@@ -130,6 +131,14 @@ pub fn default_action(signo: u32) -> DefaultAction {
 
 /// Sends `signo` to one thread (`tgkill`, faults). SIGKILL also marks the process as dying.
 pub fn send_to_task(task: &Task, signo: u32, info: SigInfo) {
+    if let Some(arc) = crate::kernel::kernel().process(task.process.pid) {
+        job::on_send(&arc, signo);
+    }
+    queue_on(task, signo, info);
+}
+
+/// Queues a signal on a thread and wakes it if it sleeps in a syscall.
+fn queue_on(task: &Task, signo: u32, info: SigInfo) {
     task.signals.lock().pending.add(signo, info);
     crate::sched::wake_task_for_signal(task);
 }
@@ -138,13 +147,16 @@ pub fn send_to_task(task: &Task, signo: u32, info: SigInfo) {
 /// its first thread (Linux queues on the shared pending set; one queue per thread is enough
 /// here because any thread may take it).
 pub fn send_to_process(p: &Process, signo: u32, info: SigInfo) {
+    if let Some(arc) = crate::kernel::kernel().process(p.pid) {
+        job::on_send(&arc, signo);
+    }
     let threads: Vec<_> = p.threads.lock().iter().filter_map(|t| t.upgrade()).collect();
     let target = threads
         .iter()
         .find(|t| !t.exited.load(std::sync::atomic::Ordering::Relaxed) && !t.signals.lock().mask.contains(signo))
         .or_else(|| threads.first());
     if let Some(t) = target {
-        send_to_task(t, signo, info);
+        queue_on(t, signo, info);
     }
 }
 

@@ -7,11 +7,14 @@
 
 pub mod args;
 mod fs;
+pub mod ids;
 mod misc;
 mod mm;
 mod process;
 mod signal;
-mod time;
+pub mod time;
+
+pub use time::clock_now as time_now;
 
 use crate::current::Current;
 use args::Handler;
@@ -109,6 +112,34 @@ syscall_table! {
     SETRLIMIT => process::sys_setrlimit,
     SCHED_GETAFFINITY => process::sys_sched_getaffinity,
     SCHED_YIELD => process::sys_sched_yield,
+    CLONE => crate::clone::sys_clone,
+    CLONE3 => crate::clone::sys_clone3,
+    FORK => crate::clone::sys_fork,
+    VFORK => crate::clone::sys_vfork,
+    WAIT4 => crate::wait::sys_wait4,
+    WAITID => crate::wait::sys_waitid,
+    FUTEX => crate::futex::sys_futex,
+    SETPGID => ids::sys_setpgid,
+    GETPGID => ids::sys_getpgid,
+    GETPGRP => ids::sys_getpgrp,
+    SETSID => ids::sys_setsid,
+    GETSID => ids::sys_getsid,
+    SETUID => ids::sys_setuid,
+    SETGID => ids::sys_setgid,
+    SETREUID => ids::sys_setreuid,
+    SETREGID => ids::sys_setregid,
+    SETRESUID => ids::sys_setresuid,
+    SETRESGID => ids::sys_setresgid,
+    GETRESUID => ids::sys_getresuid,
+    GETRESGID => ids::sys_getresgid,
+    SETFSUID => ids::sys_setfsuid,
+    SETFSGID => ids::sys_setfsgid,
+    GETGROUPS => ids::sys_getgroups,
+    SETGROUPS => ids::sys_setgroups,
+    TIMES => ids::sys_times,
+    GETRUSAGE => ids::sys_getrusage,
+    GETPRIORITY => ids::sys_getpriority,
+    SETPRIORITY => ids::sys_setpriority,
     PRCTL => process::sys_prctl,
     EXECVE => process::sys_execve,
     // signals (signal.rs)
@@ -120,6 +151,11 @@ syscall_table! {
     TKILL => signal::sys_tkill,
     TGKILL => signal::sys_tgkill,
     RT_SIGPENDING => signal::sys_rt_sigpending,
+    RT_SIGSUSPEND => signal::sys_rt_sigsuspend,
+    RT_SIGTIMEDWAIT => signal::sys_rt_sigtimedwait,
+    RT_SIGQUEUEINFO => signal::sys_rt_sigqueueinfo,
+    PAUSE => signal::sys_pause,
+    RESTART_SYSCALL => signal::sys_restart_syscall,
     // time (time.rs)
     CLOCK_GETTIME => time::sys_clock_gettime,
     CLOCK_GETRES => time::sys_clock_getres,
@@ -185,6 +221,11 @@ fn run(cur: &mut Current, int80: bool) {
     }
     if process::skips_return_value(n, &result) {
         return;
+    }
+    if let Err(e) = result {
+        if matches!(e, Errno::ERESTARTSYS | Errno::ERESTARTNOINTR | Errno::ERESTARTNOHAND | Errno::ERESTART_RESTARTBLOCK) {
+            cur.restart = Some((n, e));
+        }
     }
     cur.ctx.regs.rax = match result {
         Ok(v) => v as u64,

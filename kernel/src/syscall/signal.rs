@@ -168,3 +168,86 @@ pub fn sys_rt_sigreturn(cur: &mut Current) -> KResult<usize> {
         }
     }
 }
+
+/// `pause(2)`: sleeps until a signal is delivered; always `EINTR` after a handler.
+pub fn sys_pause(cur: &mut Current) -> KResult<usize> {
+    crate::sched::wait_until(cur, &[], fs::PollEvents::empty(), None, |_| None::<KResult<usize>>).map_err(|_| Errno::ERESTARTNOHAND)
+}
+
+/// `rt_sigsuspend(2)`: waits with a temporary mask; the old mask comes back after the handler
+/// (the frame saves it: `saved_mask`).
+pub fn sys_rt_sigsuspend(cur: &mut Current, set: UserRef<u64>, size: usize) -> KResult<usize> {
+    check_sigsetsize(size)?;
+    let mask = SigSet::from_bits(cur.read_val::<u64>(set.addr())?).without_unblockable();
+    {
+        let mut s = cur.task.signals.lock();
+        let old = s.mask;
+        s.saved_mask = Some(old);
+        s.mask = mask;
+    }
+    let _ = crate::sched::wait_until(cur, &[], fs::PollEvents::empty(), None, |_| None::<KResult<usize>>);
+    Err(Errno::ERESTARTNOHAND)
+}
+
+/// `rt_sigtimedwait(2)`: takes a pending signal of `set` (waiting up to the timeout), returns
+/// its number and fills `info`.
+pub fn sys_rt_sigtimedwait(cur: &mut Current, set: UserRef<u64>, info: UserAddr, timeout: UserAddr, size: usize) -> KResult<usize> {
+    check_sigsetsize(size)?;
+    let want = SigSet::from_bits(cur.read_val::<u64>(set.addr())?).without_unblockable();
+    let deadline = if timeout.is_null() {
+        None
+    } else {
+        let ts: uapi::structs::Timespec = cur.read_val(timeout)?;
+        ts.validate()?;
+        Some(std::time::Instant::now() + std::time::Duration::from_nanos(ts.as_nanos() as u64))
+    };
+    let take = |cur: &mut Current| {
+        let mut s = cur.task.signals.lock();
+        let ready = s.pending.set.intersection(want);
+        let signo = ready.first()?;
+        s.pending.take_signal(signo)
+    };
+    let got = if let Some(p) = take(cur) {
+        p
+    } else {
+        // Like Linux, the waited-for signals are unblocked while sleeping so they wake us.
+        let old = cur.task.signals.lock().mask;
+        cur.task.signals.lock().mask = old.difference(want);
+        let r = crate::sched::wait_until(cur, &[], fs::PollEvents::empty(), deadline, |c| take(c).map(Ok));
+        cur.task.signals.lock().mask = old;
+        match r {
+            Ok(p) => p,
+            Err(Errno::ETIMEDOUT) => return Err(Errno::EAGAIN),
+            Err(_) => return Err(Errno::EINTR),
+        }
+    };
+    if !info.is_null() {
+        cur.write_bytes(info, got.info.as_bytes())?;
+    }
+    Ok(got.signo as usize)
+}
+
+/// `rt_sigqueueinfo(2)`: sends with caller-supplied siginfo (only negative si_codes may be
+/// forged by other processes, as Linux checks).
+pub fn sys_rt_sigqueueinfo(cur: &mut Current, tgid: i32, signo: i32, uinfo: UserAddr) -> KResult<usize> {
+    let mut raw = [0u8; 128];
+    cur.read_bytes(uinfo, &mut raw)?;
+    let signo = valid_signal(signo)?;
+    let mut info: SigInfo = uapi::user::from_bytes(&raw);
+    if (info.code >= 0 || info.code == sig::SI_TKILL) && tgid as u32 != cur.pid() {
+        return Err(Errno::EPERM);
+    }
+    info.signo = signo as i32;
+    let p = kernel().process(tgid as u32).filter(|p| !p.is_zombie()).ok_or(Errno::ESRCH)?;
+    crate::signal::send_from(cur, &p, signo, info);
+    Ok(0)
+}
+
+/// `restart_syscall(2)`: continues a syscall interrupted with `ERESTART_RESTARTBLOCK` (an
+/// interrupted `nanosleep` whose signal ran no handler sleeps out its remaining time).
+pub fn sys_restart_syscall(cur: &mut Current) -> KResult<usize> {
+    match cur.restart_block.take() {
+        Some(deadline) => crate::syscall::time::sleep_until_deadline(cur, deadline, UserAddr::NULL),
+        None => Err(Errno::EINTR),
+    }
+}

@@ -1,0 +1,201 @@
+//! `fork`, `vfork`, `clone` and `clone3` (Linux's `kernel/fork.c` `copy_process`): a new
+//! thread in the same process, or a new process whose memory is a copy-on-write copy of the
+//! parent's on a stub of its own. Which parts are shared and which copied is decided by the
+//! `CLONE_*` flags, one by one, as in Linux.
+
+use crate::current::Current;
+use crate::kernel::kernel;
+use crate::signal::SignalState;
+use crate::task::{Mm, NewProcess, Process, Task};
+use fs::klock::KMutex;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use uapi::flags::CloneFlags;
+use uapi::structs::CloneArgs;
+use uapi::{Errno, KResult, UserAddr};
+
+/// umbra's cap on live tasks: the guest is root, and Linux applies no `RLIMIT_NPROC` to root,
+/// so without it a fork bomb would exhaust the host. Beyond it `fork` fails with `EAGAIN`.
+pub const MAX_TASKS: usize = 1000;
+
+/// The namespace flags umbra does not implement.
+fn unsupported(f: CloneFlags) -> bool {
+    f.intersects(
+        CloneFlags::NEWNS | CloneFlags::NEWUTS | CloneFlags::NEWIPC | CloneFlags::NEWUSER | CloneFlags::NEWPID | CloneFlags::NEWNET | CloneFlags::NEWCGROUP | CloneFlags::NEWTIME,
+    )
+}
+
+/// Validates flag combinations in Linux's order (`copy_process`).
+fn check_flags(f: CloneFlags) -> KResult<()> {
+    if f.contains(CloneFlags::THREAD) && !f.contains(CloneFlags::SIGHAND) {
+        return Err(Errno::EINVAL);
+    }
+    if f.contains(CloneFlags::SIGHAND) && !f.contains(CloneFlags::VM) {
+        return Err(Errno::EINVAL);
+    }
+    if f.contains(CloneFlags::FS) && f.contains(CloneFlags::NEWNS) {
+        return Err(Errno::EINVAL);
+    }
+    if unsupported(f) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+/// The child's memory: shared (`CLONE_VM`) or a copy-on-write fork on a new stub.
+fn child_mm(cur: &Current, f: CloneFlags) -> KResult<Arc<KMutex<Mm>>> {
+    let mm = cur.mm();
+    if f.contains(CloneFlags::VM) {
+        return Ok(mm);
+    }
+    let host = arch_um::AddressSpace::new(&kernel().platform).map_err(|e| {
+        log::warn!("fork: cannot start a stub: {e}");
+        Errno::EAGAIN
+    })?;
+    let space = mm.lock().space.fork()?;
+    Ok(Arc::new(KMutex::new(Mm { space, host })))
+}
+
+/// The child's starting registers: the parent's, returning 0, on `stack` if given, with the
+/// parent's FPU state.
+fn child_context(cur: &Current, tid: u32, a: &CloneArgs, f: CloneFlags) -> KResult<arch_um::UserContext> {
+    let mut ctx = cur.ctx.clone();
+    ctx.id = tid as u64;
+    ctx.regs.rax = 0;
+    if a.stack != 0 {
+        ctx.regs.rsp = a.stack.checked_add(a.stack_size).ok_or(Errno::EINVAL)?;
+    }
+    if f.contains(CloneFlags::SETTLS) {
+        ctx.regs.fs_base = a.tls;
+    }
+    let fpu = match (&cur.ctx.fpu, cur.ctx.fpu_dirty) {
+        (Some(x), true) => x.clone(),
+        _ => cur.mm().lock().host.fpu_of(cur.task.tid as u64).map_err(|_| Errno::EAGAIN)?,
+    };
+    ctx.fpu = Some(fpu);
+    ctx.fpu_dirty = true;
+    Ok(ctx)
+}
+
+/// A new thread group for a `fork`-style clone, registered as a child of the parent.
+fn new_process(cur: &Current, pid: u32, a: &CloneArgs, f: CloneFlags) -> Arc<Process> {
+    let me = cur.process();
+    let parent = if f.contains(CloneFlags::PARENT) { me.parent.lock().clone() } else { Arc::downgrade(me) };
+    let files = if f.contains(CloneFlags::FILES) { me.files() } else { Arc::new(KMutex::new(me.files().lock().clone())) };
+    let fsc = if f.contains(CloneFlags::FS) { me.fs() } else { Arc::new(KMutex::new(me.fs().lock().clone())) };
+    let sighand = if f.contains(CloneFlags::SIGHAND) { me.sighand() } else { Arc::new(KMutex::new(me.sighand().lock().clone())) };
+    let p = Process::new(
+        NewProcess {
+            pid,
+            parent: parent.clone(),
+            pgid: me.pgid.load(Ordering::Relaxed),
+            sid: me.sid.load(Ordering::Relaxed),
+            creds: me.creds(),
+            files,
+            fs: fsc,
+            sighand,
+            rlimits: *me.rlimits.lock(),
+            exit_signal: (a.exit_signal & 0xff) as u32,
+            exe: me.exe.lock().clone(),
+            exe_name: me.exe_name.lock().clone(),
+            ranges: (*me.arg_range.lock(), *me.env_range.lock()),
+        },
+        kernel().uptime_ns(),
+    );
+    if let Some(pp) = parent.upgrade() {
+        pp.children.lock().push(p.clone());
+    }
+    kernel().processes.lock().insert(pid, Arc::downgrade(&p));
+    p
+}
+
+/// Creates the child and starts it; returns its tid (the parent's return value).
+pub fn do_clone(cur: &mut Current, a: CloneArgs) -> KResult<usize> {
+    let f = CloneFlags::from_bits_truncate(a.flags & !0xff);
+    check_flags(f)?;
+    if kernel().tasks.lock().len() >= MAX_TASKS {
+        log::info!("fork refused: umbra's task limit ({MAX_TASKS}) reached");
+        return Err(Errno::EAGAIN);
+    }
+    let mm = child_mm(cur, f)?;
+    let tid = kernel().alloc_pid();
+    let ctx = child_context(cur, tid, &a, f)?;
+    let process = if f.contains(CloneFlags::THREAD) { cur.process().clone() } else { new_process(cur, tid, &a, f) };
+    let signals = {
+        let s = cur.task.signals.lock();
+        let mut n = SignalState { mask: s.mask, ..Default::default() };
+        if !f.contains(CloneFlags::VM) || f.contains(CloneFlags::VFORK) {
+            n.altstack = s.altstack;
+        } else {
+            n.altstack.ss_flags = uapi::signal::SS_DISABLE;
+        }
+        n
+    };
+    let comm = cur.task.comm.lock().clone();
+    let nice = cur.task.nice.load(Ordering::Relaxed);
+    let task = Task::new(tid, process.clone(), mm.clone(), signals, comm, nice);
+    if f.contains(CloneFlags::CHILD_CLEARTID) {
+        task.clear_child_tid.set(a.child_tid);
+    }
+    if f.contains(CloneFlags::PARENT_SETTID) {
+        cur.write_val(UserAddr(a.parent_tid), &tid)?;
+    }
+    if f.contains(CloneFlags::CHILD_SETTID) {
+        mm.lock().space.write_val(a.child_tid, &tid)?;
+    }
+    kernel().tasks.lock().insert(tid, Arc::downgrade(&task));
+    crate::sched::spawn(task, ctx)?;
+    if f.contains(CloneFlags::VFORK) {
+        wait_for_vfork_child(cur, &process);
+    }
+    Ok(tid as usize)
+}
+
+/// The `vfork` parent sleeps until the child execs or exits (only SIGKILL cuts it short).
+fn wait_for_vfork_child(cur: &mut Current, child: &Arc<Process>) {
+    loop {
+        let r = crate::sched::wait_until(cur, &[&child.vfork_event], fs::PollEvents::all(), None, |_| {
+            child.vfork_done.load(Ordering::SeqCst).then_some(Ok(()))
+        });
+        if r.is_ok() || cur.process().exiting.load(Ordering::SeqCst) {
+            return;
+        }
+    }
+}
+
+/// `fork(2)`.
+pub fn sys_fork(cur: &mut Current) -> KResult<usize> {
+    do_clone(cur, CloneArgs { exit_signal: uapi::signal::SIGCHLD as u64, ..Default::default() })
+}
+
+/// `vfork(2)`.
+pub fn sys_vfork(cur: &mut Current) -> KResult<usize> {
+    let flags = (CloneFlags::VM | CloneFlags::VFORK).bits();
+    do_clone(cur, CloneArgs { flags, exit_signal: uapi::signal::SIGCHLD as u64, ..Default::default() })
+}
+
+/// `clone(2)` (x86-64 argument order: flags, stack, parent_tid, child_tid, tls).
+pub fn sys_clone(cur: &mut Current, flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u64) -> KResult<usize> {
+    let a = CloneArgs { flags: flags & !0xff, exit_signal: flags & 0xff, stack, parent_tid, child_tid, tls, ..Default::default() };
+    do_clone(cur, a)
+}
+
+/// `clone3(2)`.
+pub fn sys_clone3(cur: &mut Current, uargs: UserAddr, size: usize) -> KResult<usize> {
+    if size < uapi::structs::CLONE_ARGS_SIZE_VER0 || size > 4096 {
+        return Err(Errno::EINVAL);
+    }
+    let mut buf = vec![0u8; size];
+    cur.read_bytes(uargs, &mut buf)?;
+    let a: CloneArgs = uapi::user::from_bytes(&buf);
+    if buf.len() > std::mem::size_of::<CloneArgs>() && buf[std::mem::size_of::<CloneArgs>()..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    if a.exit_signal > 64 || a.set_tid != 0 || a.set_tid_size != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a.stack == 0 && a.stack_size != 0 || a.stack != 0 && a.stack_size == 0 {
+        return Err(Errno::EINVAL);
+    }
+    do_clone(cur, a)
+}
