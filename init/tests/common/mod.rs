@@ -125,3 +125,56 @@ pub fn stderr(o: &Output) -> String {
 pub fn run_native(prog: &Path, args: &[&str]) -> Output {
     Command::new(prog).args(args).stdin(Stdio::null()).output().unwrap()
 }
+
+/// Whether e2fsprogs (`mke2fs`, `e2fsck`, `debugfs`) can run; prints why a test is skipped
+/// otherwise.
+pub fn have_e2fsprogs() -> bool {
+    let ok = ["mke2fs", "e2fsck", "debugfs"].iter().all(|b| Command::new(b).arg("-V").output().is_ok());
+    if !ok {
+        eprintln!("SKIPPED: e2fsprogs (mke2fs, e2fsck, debugfs) is not installed");
+    }
+    ok
+}
+
+/// `mke2fs -q -F -t FSTYPE [extra] -d DIR IMG SIZE` (an image holding a copy of `dir`).
+pub fn mke2fs_from_dir(dir: &Path, img: &Path, fstype: &str, size: &str, extra: &[&str]) {
+    let out = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", fstype])
+        .args(extra)
+        .arg("-d")
+        .arg(dir)
+        .arg(img)
+        .arg(size)
+        .output()
+        .expect("running mke2fs");
+    assert!(out.status.success(), "mke2fs failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Asserts that `e2fsck -fn IMG` finds nothing to fix (exit 0).
+pub fn assert_e2fsck_clean(img: &Path) {
+    let out = Command::new("e2fsck").arg("-fn").arg(img).output().expect("running e2fsck");
+    assert!(
+        out.status.success(),
+        "e2fsck -fn {} exited {:?}:\n{}{}",
+        img.display(),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The contents of `path` inside the image, read on the host with `debugfs -R 'cat PATH'`.
+pub fn debugfs_cat(img: &Path, path: &str) -> Vec<u8> {
+    let out = Command::new("debugfs").arg("-R").arg(format!("cat {path}")).arg(img).output().expect("running debugfs");
+    out.stdout
+}
+
+/// The guest syscalls umbra reported as unimplemented on stderr (`unimplemented syscall X`).
+pub fn unimplemented_syscalls(o: &Output) -> Vec<String> {
+    stderr(o)
+        .lines()
+        .filter_map(|l| l.split("unimplemented syscall ").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
