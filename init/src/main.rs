@@ -8,7 +8,7 @@ mod logger;
 mod root;
 
 use cli::Command;
-use kernel::{BootConfig, BootError, ExitStatus};
+use kernel::{BootConfig, BootError, ExitStatus, Outcome, Shutdown};
 use std::process::ExitCode;
 
 /// umbra's own failures (bad flags, unreadable image, host problems).
@@ -69,22 +69,76 @@ fn run(r: cli::RunArgs) -> ExitCode {
     }
     let cmdline = std::iter::once("umbra".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
     let vfs = root.clone();
-    let status = kernel::boot(BootConfig { mem: r.common.mem, vfs: root, argv, envp: env, cmdline, strace: r.common.strace });
+    let outcome = kernel::boot(BootConfig { mem: r.common.mem, vfs: root, argv, envp: env, cmdline, strace: r.common.strace });
     root::shutdown(&vfs);
-    finish(status)
+    match outcome {
+        Ok(Outcome::InitExited(st)) => finish(Ok(st)),
+        Ok(Outcome::Shutdown(_)) => ExitCode::SUCCESS,
+        Err(e) => finish(Err(e)),
+    }
 }
 
-/// `umbra boot`: until the boot work lands, boots the image's init with `umbra run` semantics.
+/// `umbra boot` (and `umbra` alone): mounts the image as `/`, devtmpfs on `/dev` (Linux's
+/// `CONFIG_DEVTMPFS_MOUNT`; the image's init mounts the rest), and starts its init as pid 1.
+/// `poweroff`/`halt` end with status 0; `reboot` starts umbra again from the beginning.
 fn boot(b: cli::BootArgs) -> ExitCode {
     logger::init(b.common.log);
-    let image = b.image.clone().unwrap_or_else(root::default_image);
-    if !image.exists() {
-        eprintln!("umbra: {}: no such image (build the default one with the rootfs tool)", image.display());
-        return ExitCode::from(EXIT_UMBRA);
-    }
+    let image = match b.image.clone() {
+        Some(p) => p,
+        None => {
+            let p = tools::rootfs::default_image_path();
+            if let Err(e) = tools::rootfs::ensure_default_image(&p) {
+                eprintln!("umbra: cannot build the default image {}: {e}", p.display());
+                return ExitCode::from(EXIT_UMBRA);
+            }
+            p
+        }
+    };
+    let root = match root::mount_root(Some(&image), b.common.ro) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("umbra: {e}");
+            return ExitCode::from(EXIT_UMBRA);
+        }
+    };
+    root::register_fs_types(&root);
+    root::mount_devtmpfs(&root);
     let init = b.init.clone().unwrap_or_else(|| "/sbin/init".to_string());
-    let r = cli::RunArgs { common: b.common.clone(), root: Some(image), env: b.env.clone(), argv: vec![init] };
-    run(r)
+    let Some(init_path) = root::resolve_program(&root, init.as_bytes()).filter(|p| root::exists(&root, p)) else {
+        eprintln!("umbra: init {init} not found in {} (use --init PATH)", image.display());
+        root::shutdown(&root);
+        return ExitCode::from(EXIT_UMBRA);
+    };
+    let term = std::env::var("TERM").unwrap_or_else(|_| "linux".into());
+    let mut env: Vec<Vec<u8>> = vec![b"HOME=/".to_vec(), format!("TERM={term}").into_bytes()];
+    env.extend(b.env.iter().map(|e| e.clone().into_bytes()));
+    let cmdline = if b.cmdline.is_empty() { format!("ubd0={} root=/dev/ubda", image.display()) } else { b.cmdline.join(" ") };
+    let vfs = root.clone();
+    let cfg = BootConfig { mem: b.common.mem, vfs: root, argv: vec![init_path], envp: env, cmdline, strace: b.common.strace };
+    let outcome = kernel::boot(cfg);
+    root::shutdown(&vfs);
+    match outcome {
+        Ok(Outcome::Shutdown(Shutdown::Restart)) => reboot_self(),
+        Ok(Outcome::Shutdown(_)) => ExitCode::SUCCESS,
+        Ok(Outcome::InitExited(st)) => {
+            eprintln!("umbra: Kernel panic - not syncing: Attempted to kill init! exitcode={:#010x}", st.wait_status());
+            finish(Ok(st))
+        }
+        Err(BootError::NotFound(m) | BootError::CannotExecute(m) | BootError::Host(m)) => {
+            eprintln!("umbra: {m}");
+            ExitCode::from(EXIT_UMBRA)
+        }
+    }
+}
+
+/// `reboot`: runs umbra again with the same arguments (a fresh kernel, as a machine restarts).
+fn reboot_self() -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+    let err = std::process::Command::new(exe).args(args).exec();
+    eprintln!("umbra: reboot failed: {err}");
+    ExitCode::from(EXIT_UMBRA)
 }
 
 /// Maps how pid 1 ended to umbra's exit status, with one line for a fatal signal.

@@ -87,3 +87,21 @@ pub fn resolve_program(vfs: &Arc<Vfs>, prog: &[u8]) -> Option<Vec<u8>> {
     }
     None
 }
+
+/// devtmpfs on `/dev` (what Linux's `CONFIG_DEVTMPFS_MOUNT` does before starting init).
+pub fn mount_devtmpfs(vfs: &Arc<Vfs>) {
+    let root = vfs.root();
+    let cred = Credentials::root();
+    let ctx = Ctx { root: &root, cred: &cred, umask: 0o022 };
+    if let Err(e) = vfs.mount(&ctx, &root, b"devtmpfs", b"/dev", b"devtmpfs", fs::abi::MsFlags::empty(), b"") {
+        log::warn!("cannot mount devtmpfs on /dev: {e}");
+    }
+}
+
+/// Whether `path` exists in the guest's root.
+pub fn exists(vfs: &Arc<Vfs>, path: &[u8]) -> bool {
+    let root = vfs.root();
+    let cred = Credentials::root();
+    let ctx = Ctx { root: &root, cred: &cred, umask: 0o022 };
+    vfs.lookup(&ctx, &root, path, true).is_ok()
+}

@@ -29,6 +29,15 @@ pub struct BootConfig {
     pub strace: bool,
 }
 
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// pid 1 exited or was killed.
+    InitExited(ExitStatus),
+    /// `reboot(2)` asked to power off, halt or restart (the disks are synced).
+    Shutdown(crate::kernel::Shutdown),
+}
+
 /// Why the kernel could not start pid 1; `init` maps these to exit statuses.
 #[derive(Debug)]
 pub enum BootError {
@@ -48,8 +57,8 @@ pub fn host_setup(mem: u64) -> Result<(Arc<PhysMem>, Arc<Platform>), BootError> 
 }
 
 /// Boots: installs the kernel, starts pid 1 with the console as fds 0–2, runs it, and returns
-/// how pid 1 ended.
-pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
+/// how the run ended.
+pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     crate::strace::set_enabled(cfg.strace);
     let (physmem, platform) = host_setup(cfg.mem)?;
     kernel::install(physmem, platform, cfg.vfs.clone(), cfg.cmdline.clone()).map_err(BootError::Host)?;
@@ -60,14 +69,19 @@ pub fn boot(cfg: BootConfig) -> Result<ExitStatus, BootError> {
     if let Err(e) = arch_um::timer::start_tick(crate::sched::TICK) {
         log::warn!("no clock tick ({e}): CPU-bound guests will not be preempted");
     }
-    crate::sched::run_until(|| init.is_zombie());
+    crate::sched::run_until(|| init.is_zombie() || kernel().shutdown.lock().is_some() || crate::sched::host_shutdown_requested());
     let status = init.exit_status.lock().unwrap_or(ExitStatus::Exited(0));
+    let shutdown = *kernel().shutdown.lock();
     // Linux panics when init dies; umbra ends the run: every other process is killed and
     // allowed to finish (their stubs die with them).
     crate::exit::kill_all();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     crate::sched::run_until(|| std::time::Instant::now() > deadline);
-    Ok(status)
+    Ok(match shutdown {
+        Some(how) => Outcome::Shutdown(how),
+        None if !init.is_zombie() => Outcome::Shutdown(crate::kernel::Shutdown::PowerOff),
+        None => Outcome::InitExited(status),
+    })
 }
 
 /// Creates pid 1: a process with the console on fds 0, 1, 2, then `execve`s the program.

@@ -31,6 +31,19 @@ pub struct Kernel {
     pub next_pid: KMutex<u32>,
     /// The host name (`uname`, `sethostname`).
     pub hostname: KMutex<Vec<u8>>,
+    /// Set by `reboot(2)`: how the run should end.
+    pub shutdown: KMutex<Option<Shutdown>>,
+}
+
+/// What `reboot(2)` asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// `poweroff`: sync and exit 0.
+    PowerOff,
+    /// `halt`: as power off.
+    Halt,
+    /// `reboot`: boot again from the start.
+    Restart,
 }
 
 static KERNEL: OnceLock<Kernel> = OnceLock::new();
@@ -55,6 +68,7 @@ pub fn install(physmem: Arc<PhysMem>, platform: Arc<Platform>, vfs: Arc<Vfs>, cm
         processes: KMutex::new(BTreeMap::new()),
         next_pid: KMutex::new(1),
         hostname: KMutex::new(b"umbra".to_vec()),
+        shutdown: KMutex::new(None),
     };
     KERNEL.set(k).map_err(|_| "kernel already installed".to_string())
 }
@@ -81,6 +95,14 @@ impl Kernel {
     /// Looks up a live (or zombie) process.
     pub fn process(&self, pid: u32) -> Option<Arc<Process>> {
         self.processes.lock().get(&pid).and_then(Weak::upgrade)
+    }
+
+    /// Records a `reboot(2)` request; the scheduler loop ends the run.
+    pub fn request_shutdown(&self, how: Shutdown) {
+        let mut s = self.shutdown.lock();
+        if s.is_none() {
+            *s = Some(how);
+        }
     }
 
     /// Nanoseconds since boot (CLOCK_MONOTONIC).

@@ -24,5 +24,6 @@ pub mod task;
 pub mod tty_glue;
 pub mod wait;
 
-pub use boot::{boot, BootConfig, BootError};
+pub use boot::{boot, BootConfig, BootError, Outcome};
+pub use kernel::Shutdown;
 pub use task::ExitStatus;

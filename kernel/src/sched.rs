@@ -435,6 +435,15 @@ fn idle() {
     }
 }
 
+/// True once the host asked umbra to shut down (SIGTERM under the console's flag policy).
+pub fn host_shutdown_requested() -> bool {
+    arch_um::console::take_host_signal(libc_sigterm())
+}
+
+fn libc_sigterm() -> i32 {
+    15
+}
+
 /// Lets the console read host input (called when stdin is readable).
 pub fn pump_input() {
     let pump = with(|s| s.input_pump.take());

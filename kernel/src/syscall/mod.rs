@@ -167,6 +167,9 @@ syscall_table! {
     UNAME => misc::sys_uname,
     GETRANDOM => misc::sys_getrandom,
     SYSINFO => misc::sys_sysinfo,
+    REBOOT => misc::sys_reboot,
+    SYNC => misc::sys_sync,
+    SETHOSTNAME => misc::sys_sethostname,
 }
 
 /// Syscall numbers already reported as unimplemented (each is logged once).
