@@ -69,6 +69,11 @@ pub struct AddressSpace {
 impl AddressSpace {
     /// Starts a new, empty stub. `EAGAIN`-style failure (`None` slot) when `MAX_STUBS` exist.
     pub fn new(platform: &Arc<Platform>) -> io::Result<AddressSpace> {
+        if let Some((pid, slot)) = platform.take_pooled() {
+            let a = AddressSpace { platform: platform.clone(), pid, slot, queued: 0, dead: false, fpu_owner: 0, parked_fpu: Default::default(), flushes: 0 };
+            a.write_header(0, 0, 0);
+            return Ok(a);
+        }
         let slot = platform
             .take_slot()
             .ok_or_else(|| io::Error::new(io::ErrorKind::WouldBlock, "too many address spaces"))?;
@@ -316,9 +321,21 @@ impl AddressSpace {
 }
 
 impl Drop for AddressSpace {
+    /// A healthy stub is emptied (one `munmap` of the whole guest range, one round trip) and
+    /// kept for the next address space — `fork` and `execve` then start no host process
+    /// (gVisor's stub pool). A dead or failing one is killed and reaped.
     fn drop(&mut self) {
-        kill_and_reap(self.pid);
-        self.platform.return_slot(self.slot);
+        self.queued = 0;
+        let reusable = !self.dead
+            && self.platform.pool_has_room()
+            && self.unmap(0, crate::layout::STUB_START).is_ok()
+            && self.flush().is_ok();
+        if reusable {
+            self.platform.pool_stub(self.pid, self.slot);
+        } else {
+            kill_and_reap(self.pid);
+            self.platform.return_slot(self.slot);
+        }
     }
 }
 
