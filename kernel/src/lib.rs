@@ -15,6 +15,8 @@ pub mod exit;
 pub mod fs_glue;
 pub mod futex;
 pub mod kernel;
+pub mod pipe;
+pub mod procfs;
 pub mod run;
 pub mod sched;
 pub mod signal;

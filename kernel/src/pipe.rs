@@ -40,12 +40,12 @@
 //! - `O_RDWR`: counts both and never waits. Access mode 3 → `EINVAL`.
 //!
 //! "Must wait" is not an error: `open` returns the end already counted (so the partner can
-//! see it), and the kernel's open path asks [`fifo_must_wait`] on the new `OpenFile`. While
-//! it returns true the task sleeps on the file's pollee (any mask: partner arrivals notify
-//! every waiter) and re-checks. If a signal interrupts the wait, the kernel drops the
-//! `OpenFile` (its end uncounts itself) and fails the open with `ERESTARTSYS`/`EINTR`, as
-//! `wait_for_partner` does. The wait ends when the partner's counter moves, even if that
-//! partner has already closed again (Linux's `r_counter`/`w_counter`).
+//! see it), and the kernel's open path then calls [`wait_fifo_partner`] on the new
+//! `OpenFile` (built on [`fifo_must_wait`]): while the partner is missing the task sleeps on
+//! the file's pollee (partner arrivals notify every waiter) and re-checks. If a signal
+//! interrupts the wait, the open path drops the `OpenFile` (its end uncounts itself) and fails
+//! with `ERESTARTSYS`, as `wait_for_partner` does. The wait ends when the partner's counter
+//! moves, even if that partner has already closed again (Linux's `r_counter`/`w_counter`).
 
 use crate::current::Current;
 use fs::abi::{OpenFlags, S_IFIFO};
@@ -232,10 +232,12 @@ impl Pipe {
         };
         let old = self.pollee.events();
         self.pollee.del_events(old - new);
-        if !(new - old).is_empty() {
-            self.pollee.add_events(new - old);
+        let raised = new - old;
+        if !raised.is_empty() {
+            self.pollee.add_events(raised);
         }
-        if wake_all {
+        // Every registration includes POLLHUP|POLLERR, so raising one of them already woke all.
+        if wake_all && !raised.intersects(PollEvents::POLLHUP | PollEvents::POLLERR) {
             self.pollee.notify(PollEvents::all());
         }
         r
@@ -298,7 +300,7 @@ impl PipeEnd {
             return Err(Errno::EPERM);
         }
         let slots = bytes / PIPE_PAGE;
-        self.pipe.update(true, |st| {
+        self.pipe.update(false, |st| {
             if slots < st.slots.len() {
                 return Err(Errno::EBUSY);
             }
@@ -325,7 +327,7 @@ fn round_pipe_size(size: u64) -> Option<usize> {
         return None;
     }
     let size = usize::try_from(size).ok()?;
-    Some(size.max(PIPE_PAGE).checked_next_power_of_two()?)
+    size.max(PIPE_PAGE).checked_next_power_of_two()
 }
 
 impl Drop for PipeEnd {
@@ -470,6 +472,18 @@ pub fn fifo_must_wait(file: &OpenFile) -> bool {
     pipe_end(file).is_some_and(PipeEnd::must_wait)
 }
 
+/// The blocking-open wait of a FIFO (`wait_for_partner`): call right after `open` returned
+/// `file`. Returns at once for anything but a blocking FIFO open still missing its partner;
+/// otherwise sleeps until the partner's counter moves. `ERESTARTSYS` if a signal comes first:
+/// the caller then drops `file`, which uncounts its end.
+pub fn wait_fifo_partner(cur: &mut Current, file: &Arc<OpenFile>) -> KResult<()> {
+    let Some(end) = pipe_end(file) else { return Ok(()) };
+    if !end.must_wait() {
+        return Ok(());
+    }
+    crate::sched::wait_until(cur, &[&end.pipe.pollee], PollEvents::all(), None, |_| (!end.must_wait()).then_some(Ok(())))
+}
+
 /// `fcntl(F_GETPIPE_SZ/F_SETPIPE_SZ)` (`pipe_fcntl`): `None` for other commands; `EBADF` if
 /// `file` is not a pipe. `privileged` is `CAP_SYS_RESOURCE` (euid 0 here).
 pub fn pipe_fcntl(file: &OpenFile, cmd: u32, arg: u64, privileged: bool) -> Option<KResult<usize>> {
@@ -610,6 +624,7 @@ pub fn install_fifo_opener(vfs: &fs::Vfs) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;

@@ -9,11 +9,9 @@
 //! procfs shows.
 //!
 //! # Who is calling
-//! `/proc/self` names the calling task's process, but the kernel has no global "current
-//! task". The scheduler publishes it: it must call [`set_current_task`] (or
-//! [`set_current_pid`]) every time it switches to a task, before that task runs any kernel
-//! code; procfs reads it back with [`current_pid`]/[`current_tid`]. Before the first call the
-//! caller is taken to be pid 1.
+//! `/proc/self` names the calling task's process. Inside a task, procfs asks the scheduler
+//! (`sched::current_tid`, set on every switch). Outside any task (boot, tests) it falls back
+//! to what [`set_current_task`]/[`set_current_pid`] recorded, and to pid 1 before any call.
 //!
 //! # Approximations (documented, not hidden)
 //! umbra has no idle or context-switch accounting and no controlling tty yet: idle time is
@@ -39,16 +37,15 @@ pub const NS_PER_TICK: u64 = 10_000_000;
 pub const RELEASE: &str = "6.1.0-umbra";
 /// The version string (`uname -v`).
 pub const VERSION: &str = "#1 SMP PREEMPT_DYNAMIC umbra";
-/// The signal a process sends its parent at exit (`SIGCHLD`), shown in `stat` field 38.
-const EXIT_SIGNAL: i32 = 17;
 /// The largest argument or environment area read for `cmdline`/`environ`.
 const MAX_ARG_AREA: u64 = 16 << 20;
 
 static CURRENT_PID: AtomicU32 = AtomicU32::new(0);
 static CURRENT_TID: AtomicU32 = AtomicU32::new(0);
 
-/// Records that the task `tid` of process `pid` runs now (the scheduler calls this on every
-/// task switch): `/proc/self` and `/proc/thread-self` resolve through it.
+/// Records that the task `tid` of process `pid` is the caller when no scheduler task runs
+/// (the scheduler's own current task takes precedence): `/proc/self` and `/proc/thread-self`
+/// resolve through it.
 pub fn set_current_task(pid: u32, tid: u32) {
     CURRENT_PID.store(pid, Ordering::Relaxed);
     CURRENT_TID.store(tid, Ordering::Relaxed);
@@ -60,16 +57,32 @@ pub fn set_current_pid(pid: u32) {
     set_current_task(pid, 0);
 }
 
-/// The calling process (`/proc/self`): the last [`set_current_task`], 1 before any.
+/// The scheduler's running task as (pid, tid), if a task is running.
+fn running_task() -> Option<(u32, u32)> {
+    match crate::sched::current_tid() {
+        0 => None,
+        tid => kernel().task(tid).map(|t| (t.process.pid, tid)),
+    }
+}
+
+/// The calling process (`/proc/self`): the running task's, else the last
+/// [`set_current_task`], else 1.
 pub fn current_pid() -> u32 {
+    if let Some((pid, _)) = running_task() {
+        return pid;
+    }
     match CURRENT_PID.load(Ordering::Relaxed) {
         0 => 1,
         p => p,
     }
 }
 
-/// The calling thread (`/proc/thread-self`): the recorded tid, or the pid if none was given.
+/// The calling thread (`/proc/thread-self`): the running task, else the recorded tid, else
+/// the pid.
 pub fn current_tid() -> u32 {
+    if let Some((_, tid)) = running_task() {
+        return tid;
+    }
     match CURRENT_TID.load(Ordering::Relaxed) {
         0 => current_pid(),
         t => t,
@@ -128,6 +141,8 @@ pub struct ProcFacts {
     pub start_time_ns: u64,
     /// Nice value.
     pub nice: i32,
+    /// The signal the parent gets at exit (`SIGCHLD` for `fork`, 0 for threads).
+    pub exit_signal: i32,
     /// Memory, `None` for a zombie.
     pub mem: Option<MemFacts>,
     /// Pending (thread), pending (shared), blocked, ignored, caught signal sets.
@@ -211,7 +226,7 @@ pub fn process_info(f: &ProcFacts) -> ProcessInfo {
         start_time: f.start_time_ns / NS_PER_TICK,
         signals: f.signals,
         fd_size: fd_size(f.max_fd),
-        exit_signal: EXIT_SIGNAL,
+        exit_signal: f.exit_signal,
         exit_code: f.exit.map(ExitStatus::wait_status).unwrap_or(0),
         ..ProcessInfo::default()
     };
@@ -457,12 +472,6 @@ fn host_cpuid(leaf: u32, sub: u32) -> [u32; 4] {
 // ---------------------------------------------------------------------------------------------
 // Gathering facts from the kernel
 
-/// The threads of `p` that have not exited.
-fn live_threads(p: &Process) -> Vec<Arc<Task>> {
-    let all: Vec<Arc<Task>> = p.threads.lock().iter().filter_map(|t| t.upgrade()).collect();
-    all.into_iter().filter(|t| !t.exited.load(Ordering::Relaxed)).collect()
-}
-
 /// The thread that speaks for `p`: its leader if alive, else any live thread.
 fn representative(p: &Process, live: &[Arc<Task>]) -> Option<Arc<Task>> {
     live.iter().find(|t| t.tid == p.pid).or_else(|| live.first()).cloned()
@@ -523,7 +532,7 @@ fn exe_map_name(p: &Process) -> String {
 /// (`/proc/<tid>` of a non-leader thread).
 fn gather(p: &Arc<Process>, thread: Option<&Arc<Task>>) -> ProcFacts {
     let exit = *p.exit_status.lock();
-    let live = if exit.is_some() { Vec::new() } else { live_threads(p) };
+    let live = if exit.is_some() { Vec::new() } else { p.live_threads() };
     let rep = thread.cloned().or_else(|| representative(p, &live));
     let comm = match &rep {
         Some(t) => t.comm.lock().clone(),
@@ -563,7 +572,8 @@ fn gather(p: &Arc<Process>, thread: Option<&Arc<Task>>) -> ProcFacts {
         threads: u32::try_from(live.len()).unwrap_or(u32::MAX),
         times,
         start_time_ns: p.start_time_ns,
-        nice: 0,
+        nice: rep.as_ref().map(|t| t.nice.load(Ordering::Relaxed)).unwrap_or(0),
+        exit_signal: i32::try_from(p.exit_signal).unwrap_or(0),
         mem,
         signals: [pending, 0, blocked, ignored, caught],
         max_fd,
@@ -626,10 +636,10 @@ fn pid_area(id: u32, what: PidBytes) -> KResult<Vec<u8>> {
     if what == PidBytes::Environ && !may_inspect(&p.creds()) {
         return Err(Errno::EACCES);
     }
-    if p.exit_status.lock().is_some() {
+    if p.is_zombie() {
         return Ok(Vec::new());
     }
-    let live = live_threads(&p);
+    let live = p.live_threads();
     let Some(t) = thread.or_else(|| representative(&p, &live)) else { return Ok(Vec::new()) };
     let mm = t.mm();
     let (args, env) = (*p.arg_range.lock(), *p.env_range.lock());
@@ -675,7 +685,7 @@ fn busy_ns() -> (u64, u64) {
         let t: TaskCpuTimes = *p.cputime.lock();
         user = user.saturating_add(t.user_ns).saturating_add(t.children_user_ns);
         sys = sys.saturating_add(t.system_ns).saturating_add(t.children_system_ns);
-        for th in live_threads(&p) {
+        for th in p.live_threads() {
             user = user.saturating_add(th.user_ns.load(Ordering::Relaxed));
             sys = sys.saturating_add(th.system_ns.load(Ordering::Relaxed));
         }
@@ -720,7 +730,7 @@ impl ProcProvider for KernelProcProvider {
 
     fn pid_link(&self, pid: u32, what: PidLink) -> KResult<Vec<u8>> {
         let p = inspectable(pid)?;
-        if p.exit_status.lock().is_some() {
+        if p.is_zombie() {
             return Err(Errno::ENOENT);
         }
         let target = match what {
@@ -793,6 +803,7 @@ impl ProcProvider for KernelProcProvider {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use fs::procfs::format;
@@ -826,6 +837,7 @@ mod tests {
             times: TaskCpuTimes { user_ns: 250_000_000, system_ns: 30_000_000, children_user_ns: 1_000_000_000, children_system_ns: 0 },
             start_time_ns: 1_230_000_000,
             nice: 0,
+            exit_signal: 17,
             mem: Some(mem),
             signals: [0, 0, 1 << 1, 1 << 2, (1 << 16) | (1 << 1)],
             max_fd: Some(10),
@@ -970,7 +982,7 @@ mod tests {
         assert_eq!(l.avg[0], 164);
         assert_eq!(l.centis()[0], 8);
         l.advance(3600 * 1_000_000_000, 1);
-        assert_eq!(l.centis(), [100, 100, 99]);
+        assert_eq!(l.centis(), [100, 100, 100], "converged (calc_load rounds up while rising)");
         l.advance(u64::MAX, 0);
         assert_eq!(l.centis(), [0, 0, 0], "decays back to zero when idle");
         let text = format::loadavg(&LoadAvg { load_centis: [100, 100, 99], running: 1, total: 3, last_pid: 57 });
@@ -1006,7 +1018,7 @@ mod tests {
         assert_eq!(c.family_model_stepping, (6, 0x55, 7));
         assert_eq!(c.mhz, 2200.0);
         assert_eq!(c.cache_kb, 1024);
-        assert_eq!(c.flags, "fpu sse sse2 syscall nx lm pni avx avx2 xsaveopt md_clear");
+        assert_eq!(c.flags, "fpu sse sse2 syscall nx lm pni avx lahf_lm avx2 xsaveopt md_clear");
         let text = format::cpuinfo(&c);
         assert!(text.starts_with("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\n"));
         assert_eq!(text.matches("processor\t:").count(), 1);
