@@ -69,6 +69,7 @@ fn umbra_on(img: &Path, extra: &[&str], prog: &[&str]) -> Output {
 fn fileops_on(img: &Path, label: &str) {
     let o = umbra_on(img, &[], &["/bin/fileops", "/work"]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_unmounted_clean(img);
     assert_e2fsck_clean(img);
     let missing = unimplemented_syscalls(&o);
     if !missing.is_empty() {
@@ -83,6 +84,15 @@ fn fileops_on(img: &Path, label: &str) {
     assert_eq!(debugfs_cat(img, "/work/fo/dir/nested.txt"), b"nested data\n");
     assert_eq!(debugfs_cat(img, "/work/fo/y"), b"from x");
     assert_eq!(debugfs_cat(img, "/work/fo/b.txt"), b"hello");
+    assert_eq!(debugfs_cat(img, "/work/fo/tail.txt"), b"written back at exit\n");
+}
+
+/// Asserts the superblock says "clean" (`s_state` = `EXT2_VALID_FS`, no errors): umbra
+/// unmounted the image at exit.
+fn assert_unmounted_clean(img: &Path) {
+    let bytes = std::fs::read(img).unwrap();
+    let state = u16::from_le_bytes([bytes[1024 + 58], bytes[1024 + 59]]);
+    assert_eq!(state, 1, "s_state of {} after the run", img.display());
 }
 
 /// Asserts each `ro ...` line of `fileops --ro` reports EROFS (or ENOSYS for a syscall the
@@ -112,6 +122,7 @@ fn mke2fs_image_runs_a_program_and_stays_clean() {
     assert_eq!(stdout(&o), "hello from the guest\n", "stderr: {}", stderr(&o));
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(stderr(&o), "", "umbra is quiet on a successful run");
+    assert_unmounted_clean(&img);
     assert_e2fsck_clean(&img);
 }
 
