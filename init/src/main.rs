@@ -51,6 +51,7 @@ fn run(r: cli::RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_UMBRA);
         }
     };
+    kernel::procfs::install(&root);
     root::standard_mounts(&root);
     root::register_fs_types(&root);
     let mut env: Vec<Vec<u8>> = vec![b"PATH=/bin:/usr/bin:/sbin:/usr/sbin".to_vec(), b"HOME=/root".to_vec()];
@@ -101,6 +102,7 @@ fn boot(b: cli::BootArgs) -> ExitCode {
             return ExitCode::from(EXIT_UMBRA);
         }
     };
+    kernel::procfs::install(&root);
     root::register_fs_types(&root);
     root::mount_devtmpfs(&root);
     let init = b.init.clone().unwrap_or_else(|| "/sbin/init".to_string());

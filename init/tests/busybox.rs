@@ -47,7 +47,8 @@ fn run_script_native(root: &Path, script: &str) -> Option<std::process::Output> 
     if !is_root {
         return None;
     }
-    Command::new("chroot")
+    let chroot = ["/usr/sbin/chroot", "/usr/bin/chroot", "/sbin/chroot"].into_iter().find(|p| Path::new(p).exists())?;
+    Command::new(chroot)
         .arg(root)
         .args(["/usr/bin/env", "-i", "PATH=/bin:/usr/bin:/sbin:/usr/sbin", "HOME=/root", "/bin/sh"])
         .arg(format!("/scripts/{script}"))
@@ -63,7 +64,7 @@ fn check(script: &str) {
     let got = run_script_umbra(root, script);
     match run_script_native(root, script) {
         Some(want) => {
-            assert_eq!(stdout(&got), stdout(&want), "{script}: guest stderr:\n{}", stderr(&got));
+            assert_eq!(stdout(&got), stdout(&want), "{script}: guest stderr:\n{}\nnative stderr:\n{}", stderr(&got), stderr(&want));
             assert_eq!(got.status.code(), want.status.code(), "{script} exit status; stderr:\n{}", stderr(&got));
         }
         None => eprintln!("note: not root, {script} not compared with a native run"),

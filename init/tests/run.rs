@@ -289,3 +289,11 @@ fn children_of(pid: u32) -> Vec<u32> {
     }
     v
 }
+
+#[test]
+fn processes_match_linux() {
+    let o = run_guest(&["/bin/procs"]);
+    let native = run_native(&root().join("bin/procs"), &[]);
+    assert_eq!(stdout(&o), stdout(&native), "stderr: {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0));
+}

@@ -58,6 +58,17 @@ pub fn mmap_backing(cur: &Current, fd: Fd, _off: u64, _prot: Prot, _flags: MapFl
 
 /// The `fcntl` commands beyond flags and duplication: record locks (`F_GETLK`/`F_SETLK`/
 /// `F_SETLKW` and the OFD variants) through the VFS lock manager; `EINVAL` for unknown ones.
-pub fn fcntl_other(_cur: &mut Current, _fd: Fd, _cmd: i32, _arg: u64) -> KResult<usize> {
-    Err(Errno::EINVAL)
+pub fn fcntl_other(cur: &mut Current, fd: Fd, cmd: i32, arg: u64) -> KResult<usize> {
+    use uapi::flags as f;
+    match cmd as u32 {
+        f::F_GETLK | f::F_SETLK | f::F_SETLKW | f::F_OFD_GETLK | f::F_OFD_SETLK | f::F_OFD_SETLKW => {
+            crate::syscall::fs_names::fcntl_lock(cur, fd, cmd as u32, uapi::UserAddr(arg))
+        }
+        f::F_GETPIPE_SZ | f::F_SETPIPE_SZ => {
+            let fl = file(cur, fd)?;
+            let root = cur.process().creds.lock().euid == 0;
+            crate::pipe::pipe_fcntl(&fl, cmd as u32, arg, root).unwrap_or(Err(Errno::EINVAL))
+        }
+        _ => Err(Errno::EINVAL),
+    }
 }

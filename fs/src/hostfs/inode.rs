@@ -141,10 +141,12 @@ impl HostInode {
         f(&h.file).map_err(host_err)
     }
 
+    /// Opens the host file read-only unless a write needs it: a host file held open for
+    /// writing cannot be executed on the host (`ETXTBSY`), so reads never ask for more.
     fn open_host(&self, write: bool) -> KResult<Handle> {
         let path = self.host_path()?;
         let ro = self.hostfs()?.read_only;
-        if !ro {
+        if !ro && write {
             match OpenOptions::new().read(true).write(true).open(&path) {
                 Ok(file) => return Ok(Handle { file, writable: true }),
                 Err(e) if write => return Err(host_err(e)),

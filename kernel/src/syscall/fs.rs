@@ -219,6 +219,7 @@ pub fn sys_openat(cur: &mut Current, dirfd: Fd, path: UserCStr, flags: Flags, mo
     let path = cur.read_path(path.0)?;
     let flags = OpenFlags::from_bits_truncate(flags.0 as u32);
     let file = fs_glue::open(cur, dirfd, &path, flags, mode & 0o7777)?;
+    crate::pipe::wait_fifo_partner(cur, &file)?;
     let fdflags = if flags.contains(OpenFlags::CLOEXEC) { FdFlags::CLOEXEC } else { FdFlags::empty() };
     let fd = cur.process().files().lock().alloc(file, fdflags)?;
     Ok(fd as usize)

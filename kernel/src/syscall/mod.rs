@@ -7,6 +7,7 @@
 
 pub mod args;
 mod fs;
+pub mod fs_names;
 pub mod ids;
 mod misc;
 mod mm;
@@ -86,6 +87,44 @@ syscall_table! {
     NEWFSTATAT => fs::sys_newfstatat,
     STATX => fs::sys_statx,
     UMASK => fs::sys_umask,
+    PIPE => crate::pipe::sys_pipe,
+    PIPE2 => crate::pipe::sys_pipe2,
+    MKDIR => fs_names::sys_mkdir,
+    MKDIRAT => fs_names::sys_mkdirat,
+    MKNOD => fs_names::sys_mknod,
+    MKNODAT => fs_names::sys_mknodat,
+    CREAT => fs_names::sys_creat,
+    UNLINK => fs_names::sys_unlink,
+    UNLINKAT => fs_names::sys_unlinkat,
+    RMDIR => fs_names::sys_rmdir,
+    RENAME => fs_names::sys_rename,
+    RENAMEAT => fs_names::sys_renameat,
+    RENAMEAT2 => fs_names::sys_renameat2,
+    LINK => fs_names::sys_link,
+    LINKAT => fs_names::sys_linkat,
+    SYMLINK => fs_names::sys_symlink,
+    SYMLINKAT => fs_names::sys_symlinkat,
+    CHMOD => fs_names::sys_chmod,
+    FCHMOD => fs_names::sys_fchmod,
+    FCHMODAT => fs_names::sys_fchmodat,
+    CHOWN => fs_names::sys_chown,
+    FCHOWN => fs_names::sys_fchown,
+    LCHOWN => fs_names::sys_lchown,
+    FCHOWNAT => fs_names::sys_fchownat,
+    UTIMENSAT => fs_names::sys_utimensat,
+    UTIMES => fs_names::sys_utimes,
+    UTIME => fs_names::sys_utime,
+    TRUNCATE => fs_names::sys_truncate,
+    FTRUNCATE => fs_names::sys_ftruncate,
+    FALLOCATE => fs_names::sys_fallocate,
+    STATFS => fs_names::sys_statfs,
+    FSTATFS => fs_names::sys_fstatfs,
+    FSYNC => fs_names::sys_fsync,
+    FDATASYNC => fs_names::sys_fdatasync,
+    SYNCFS => fs_names::sys_syncfs,
+    MOUNT => fs_names::sys_mount,
+    UMOUNT2 => fs_names::sys_umount2,
+    FLOCK => fs_names::sys_flock,
     // memory (mm.rs)
     MMAP => mm::sys_mmap,
     MPROTECT => mm::sys_mprotect,
