@@ -87,6 +87,10 @@ pub fn stdin_ready(timeout_ms: i32) -> bool {
     let nfds = if fds[1].fd >= 0 { 2 } else { 1 };
     // SAFETY: `nfds` valid pollfds.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), nfds, timeout_ms) };
+    if n > 0 && fds[1].revents != 0 {
+        // Only a wake-up: the signals stay recorded for `take_*`.
+        drain_notify();
+    }
     n > 0 && fds[0].revents != 0
 }
 
@@ -221,14 +225,17 @@ pub fn enter_raw_mode() -> io::Result<RawModeGuard> {
 /// `SIGCONT` re-applies raw mode when umbra is back in the foreground. `SIGWINCH` sets the
 /// flag [`take_winch`] reads. When stdin is not a terminal nothing changes (the guard is
 /// inert) but the `Flag` policies still apply, so the kernel's clean shutdown works in CI.
+/// A second call while the terminal is raw also returns an inert guard (the first restores).
 pub fn enter_raw_mode_with(opts: RawModeOptions) -> io::Result<RawModeGuard> {
     create_notify_pipe();
     install_policy(libc::SIGTERM, opts.sigterm);
     install_policy(libc::SIGINT, opts.sigint);
-    if !is_tty(HostFd::Stdin) {
+    if !is_tty(HostFd::Stdin) || is_raw() {
+        // Not a terminal, or already raw under an earlier guard (which will restore).
         return Ok(RawModeGuard { active: false });
     }
     let saved = tcgetattr0()?;
+    SAVED_VALID.store(false, Ordering::Release);
     let mut raw = saved;
     // SAFETY: cfmakeraw only edits the struct.
     unsafe { libc::cfmakeraw(&mut raw) };

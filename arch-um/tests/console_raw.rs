@@ -1,7 +1,8 @@
 //! The host terminal is put back on every exit path: the test re-runs its own binary as a child
 //! whose stdin is the slave of a fresh pseudo-terminal, lets it enter raw mode, checks the
 //! terminal is raw, then makes it leave by each path (guard drop, `exit`, panic, a fatal signal,
-//! a `SIGSEGV` sent by `kill`, `SIGTERM` under the `Flag` policy) and compares the attributes
+//! a `SIGSEGV` sent by `kill`, `SIGTERM` under the `Flag` policy, where `SIGWINCH` is also
+//! checked to wake `stdin_ready` and set its flag) and compares the attributes
 //! with the ones from before. Skipped (with a note) when no pty can be opened.
 
 use std::io::{BufRead, BufReader, Write};
@@ -46,6 +47,12 @@ fn leave(mode: &str, guard: console::RawModeGuard) {
         "sighup" => raise(Signal::SIGHUP).expect("raise"),
         "segv" => raise(Signal::SIGSEGV).expect("raise"),
         "flag" => {
+            raise(Signal::SIGWINCH).expect("raise");
+            let t0 = std::time::Instant::now();
+            assert!(!console::stdin_ready(5000), "no input, but the signal wakes the wait");
+            assert!(t0.elapsed() < std::time::Duration::from_secs(2));
+            assert!(console::take_winch());
+            assert!(!console::take_winch());
             raise(Signal::SIGTERM).expect("raise");
             assert!(console::take_host_signal(libc::SIGTERM));
             assert!(!console::take_host_signal(libc::SIGTERM));
