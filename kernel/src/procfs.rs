@@ -373,6 +373,14 @@ const FLAGS_7_EBX: &[(u32, &str)] = &[
     (28, "avx512cd"), (29, "sha_ni"), (30, "avx512bw"), (31, "avx512vl"),
 ];
 const FLAGS_D1_EAX: &[(u32, &str)] = &[(0, "xsaveopt"), (1, "xsavec"), (2, "xgetbv1"), (3, "xsaves")];
+const FLAGS_X8_EBX: &[(u32, &str)] = &[
+    (0, "clzero"), (1, "irperf"), (2, "xsaveerptr"), (4, "rdpru"), (9, "wbnoinvd"), (25, "virt_ssbd"),
+    (27, "cppc"),
+];
+const FLAGS_6_EAX: &[(u32, &str)] = &[
+    (0, "dtherm"), (1, "ida"), (2, "arat"), (4, "pln"), (6, "pts"), (7, "hwp"), (8, "hwp_notify"),
+    (9, "hwp_act_window"), (10, "hwp_epp"), (11, "hwp_pkg_req"),
+];
 const FLAGS_7_ECX: &[(u32, &str)] = &[
     (1, "avx512vbmi"), (2, "umip"), (3, "pku"), (4, "ospke"), (5, "waitpkg"), (6, "avx512_vbmi2"),
     (8, "gfni"), (9, "vaes"), (10, "vpclmulqdq"), (11, "avx512_vnni"), (12, "avx512_bitalg"),
@@ -403,9 +411,17 @@ fn brand(q: Cpuid<'_>, max_ext: u32) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-/// The clock in MHz: leaf 0x16's base frequency, else the brand string's `@ x.yzGHz`.
-fn cpu_mhz(q: Cpuid<'_>, max_leaf: u32, brand: &str) -> f64 {
-    if max_leaf >= 0x16 {
+/// The clock in MHz: the hypervisor's TSC frequency (leaf 0x4000_0010, as KVM and VMware
+/// publish it), else leaf 0x16's base frequency, else the brand string's `@ x.yzGHz`, else
+/// 2000.
+fn cpu_mhz(q: Cpuid<'_>, l: &Leaves, brand: &str) -> f64 {
+    if l.l1[2] & (1 << 31) != 0 && q(0x4000_0000, 0)[0] >= 0x4000_0010 {
+        let khz = q(0x4000_0010, 0)[0];
+        if khz != 0 {
+            return f64::from(khz) / 1000.0;
+        }
+    }
+    if l.max_leaf >= 0x16 {
         let base = q(0x16, 0)[0] & 0xffff;
         if base != 0 {
             return f64::from(base);
@@ -427,39 +443,133 @@ fn family_model_stepping(eax: u32) -> (u32, u32, u32) {
     (family, model, eax & 0xf)
 }
 
+/// The CPUID leaves the flags and sizes come from (zero where the CPU lacks the leaf).
+struct Leaves {
+    max_leaf: u32,
+    vendor: String,
+    l1: [u32; 4],
+    l6: [u32; 4],
+    l7: [u32; 4],
+    d1: [u32; 4],
+    x1: [u32; 4],
+    x7: [u32; 4],
+    x8: [u32; 4],
+    x6: [u32; 4],
+    has_topology_leaf: bool,
+    hypervisor_tsc: bool,
+}
+
+impl Leaves {
+    fn read(q: Cpuid<'_>) -> Leaves {
+        let l0 = q(0, 0);
+        let max_leaf = l0[0];
+        let max_ext = q(0x8000_0000, 0)[0];
+        let std = |leaf: u32, sub: u32| if max_leaf >= leaf { q(leaf, sub) } else { [0; 4] };
+        let ext = |leaf: u32| if max_ext >= leaf { q(leaf, 0) } else { [0; 4] };
+        let l1 = std(1, 0);
+        let hv = l1[2] & (1 << 31) != 0 && q(0x4000_0000, 0)[0] >= 0x4000_0010 && q(0x4000_0010, 0)[0] != 0;
+        Leaves {
+            max_leaf,
+            vendor: [l0[1], l0[3], l0[2]].iter().flat_map(|r| r.to_le_bytes()).map(char::from).collect(),
+            l1,
+            l6: std(6, 0),
+            l7: std(7, 0),
+            d1: std(0xd, 1),
+            x1: ext(0x8000_0001),
+            x7: ext(0x8000_0007),
+            x8: ext(0x8000_0008),
+            x6: ext(0x8000_0006),
+            has_topology_leaf: std(0xb, 0)[1] != 0,
+            hypervisor_tsc: hv,
+        }
+    }
+
+    fn is_amd(&self) -> bool {
+        self.vendor == "AuthenticAMD" || self.vendor == "HygonGenuine"
+    }
+}
+
+/// Linux's synthetic capability word 3 (what it derives rather than reads): invariant TSC,
+/// `rep_good`/`nopl` (every x86-64 CPU), topology leaf, `cpuid`, hypervisor-known TSC.
+fn synthetic_flags(l: &Leaves) -> Vec<&'static str> {
+    let invariant_tsc = l.x7[3] & (1 << 8) != 0;
+    let mut out = Vec::new();
+    if invariant_tsc {
+        out.push("constant_tsc");
+    }
+    out.extend(["rep_good", "nopl"]);
+    if l.has_topology_leaf {
+        out.push("xtopology");
+    }
+    if invariant_tsc {
+        out.push("nonstop_tsc");
+    }
+    out.push("cpuid");
+    if l.hypervisor_tsc {
+        out.push("tsc_known_freq");
+    }
+    out
+}
+
+/// The `flags` line, in Linux's capability-word order.
+fn cpu_flags(l: &Leaves) -> String {
+    let mut flags = Vec::new();
+    push_flags(&mut flags, l.l1[3], FLAGS_1_EDX);
+    push_flags(&mut flags, l.x1[3], FLAGS_X1_EDX);
+    flags.extend(synthetic_flags(l));
+    push_flags(&mut flags, l.l1[2], FLAGS_1_ECX);
+    push_flags(&mut flags, l.x1[2], FLAGS_X1_ECX);
+    if l.is_amd() {
+        flags.push("vmmcall");
+    }
+    push_flags(&mut flags, l.l7[1], FLAGS_7_EBX);
+    push_flags(&mut flags, l.d1[0], FLAGS_D1_EAX);
+    push_flags(&mut flags, l.x8[1], FLAGS_X8_EBX);
+    push_flags(&mut flags, l.l6[0], FLAGS_6_EAX);
+    push_flags(&mut flags, l.l7[2], FLAGS_7_ECX);
+    push_flags(&mut flags, l.l7[3], FLAGS_7_EDX);
+    flags.join(" ")
+}
+
+/// `cache size` in KiB as Linux reports it: the last-level cache from leaf 4 on Intel, the
+/// L2 from leaf 0x8000_0006 elsewhere (`cpu_detect_cache_sizes`).
+fn cache_kb(q: Cpuid<'_>, l: &Leaves) -> u32 {
+    let l2 = l.x6[2] >> 16;
+    if l.is_amd() || l.max_leaf < 4 {
+        return l2;
+    }
+    let mut best = (0u32, 0u64);
+    for sub in 0..16 {
+        let [eax, ebx, ecx, _] = q(4, sub);
+        if eax & 0x1f == 0 {
+            break;
+        }
+        let level = (eax >> 5) & 7;
+        let size = u64::from((ebx >> 22) + 1) * u64::from(((ebx >> 12) & 0x3ff) + 1) * u64::from((ebx & 0xfff) + 1) * (u64::from(ecx) + 1);
+        if level >= best.0 {
+            best = (level, size);
+        }
+    }
+    match best.1 {
+        0 => l2,
+        b => u32::try_from(b / 1024).unwrap_or(u32::MAX),
+    }
+}
+
 /// The `cpuinfo` description of one virtual CPU from CPUID answers (the guest runs on the
 /// host CPU, so it reports the host's identity and features).
 pub fn describe_cpu(q: Cpuid<'_>) -> CpuInfo {
-    let l0 = q(0, 0);
-    let max_leaf = l0[0];
-    let vendor: String = [l0[1], l0[3], l0[2]].iter().flat_map(|r| r.to_le_bytes()).map(char::from).collect();
-    let l1 = q(1, 0);
+    let l = Leaves::read(q);
     let max_ext = q(0x8000_0000, 0)[0];
-    let ext = |leaf: u32| if max_ext >= leaf { q(leaf, 0) } else { [0; 4] };
-    let l7 = if max_leaf >= 7 { q(7, 0) } else { [0; 4] };
-    let d1 = if max_leaf >= 0xd { q(0xd, 1) } else { [0; 4] };
-    let x1 = ext(0x8000_0001);
-    let mut flags = Vec::new();
-    push_flags(&mut flags, l1[3], FLAGS_1_EDX);
-    push_flags(&mut flags, x1[3], FLAGS_X1_EDX);
-    push_flags(&mut flags, l1[2], FLAGS_1_ECX);
-    push_flags(&mut flags, x1[2], FLAGS_X1_ECX);
-    push_flags(&mut flags, l7[1], FLAGS_7_EBX);
-    push_flags(&mut flags, d1[0], FLAGS_D1_EAX);
-    push_flags(&mut flags, l7[2], FLAGS_7_ECX);
-    push_flags(&mut flags, l7[3], FLAGS_7_EDX);
-    let cache = ext(0x8000_0006);
-    let l3_kb = (cache[3] >> 18).saturating_mul(512);
-    let cache_kb = if l3_kb != 0 { l3_kb } else { cache[2] >> 16 };
     let model_name = brand(q, max_ext).unwrap_or_else(|| CpuInfo::default().model_name);
     CpuInfo {
         count: 1,
-        mhz: cpu_mhz(q, max_leaf, &model_name),
-        vendor,
+        mhz: cpu_mhz(q, &l, &model_name),
+        vendor: l.vendor.clone(),
         model_name,
-        family_model_stepping: family_model_stepping(l1[0]),
-        cache_kb,
-        flags: flags.join(" "),
+        family_model_stepping: family_model_stepping(l.l1[0]),
+        cache_kb: cache_kb(q, &l),
+        flags: cpu_flags(&l),
     }
 }
 
@@ -1006,6 +1116,10 @@ mod tests {
             (0x8000_0003, _) => brand_leaf(1),
             (0x8000_0004, _) => brand_leaf(2),
             (0x8000_0006, _) => [0, 0, 1024 << 16, 0],
+            // L1d (level 1, type 1) then L3 (level 3, type 3): 16 ways x 1 x 64 B x 2048 sets = 2 MiB
+            (4, 0) => [(1 << 5) | 1, (7 << 22) | 63, 63, 0],
+            (4, 1) => [(3 << 5) | 3, (15 << 22) | 63, 2047, 0],
+            (6, _) => [1 << 2, 0, 0, 0],
             _ => [0; 4],
         }
     }
@@ -1017,8 +1131,8 @@ mod tests {
         assert_eq!(c.model_name, "Intel(R) Xeon(R) CPU @ 2.20GHz");
         assert_eq!(c.family_model_stepping, (6, 0x55, 7));
         assert_eq!(c.mhz, 2200.0);
-        assert_eq!(c.cache_kb, 1024);
-        assert_eq!(c.flags, "fpu sse sse2 syscall nx lm pni avx lahf_lm avx2 xsaveopt md_clear");
+        assert_eq!(c.cache_kb, 2048, "Intel: the last level from leaf 4");
+        assert_eq!(c.flags, "fpu sse sse2 syscall nx lm rep_good nopl cpuid pni avx lahf_lm avx2 xsaveopt arat md_clear");
         let text = format::cpuinfo(&c);
         assert!(text.starts_with("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\n"));
         assert_eq!(text.matches("processor\t:").count(), 1);
