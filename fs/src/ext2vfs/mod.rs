@@ -131,10 +131,14 @@ impl Ext2Vfs {
             errno: e.raw_os_error().map(Errno::from_raw).unwrap_or(Errno::EIO),
             message: format!("cannot open the image: {e}"),
         })?;
-        let dev: Arc<dyn BlockDevice> = Arc::new(dev);
-        match Ext2Vfs::mount(dev.clone(), ro, name) {
+        Ext2Vfs::mount_with(Arc::new(dev), access, name, &path.display().to_string())
+    }
+
+    /// Mounts `dev` with the given [`Access`]; `label` names the image in the fallback warning.
+    pub fn mount_with(dev: Arc<dyn BlockDevice>, access: Access, name: Option<&'static str>, label: &str) -> Result<Arc<Ext2Vfs>, MountError> {
+        match Ext2Vfs::mount(dev.clone(), access == Access::ReadOnly, name) {
             Err(e) if e.errno == Errno::EROFS && access == Access::PreferReadWrite => {
-                log::warn!("{}: {}; mounting read-only", path.display(), e.message.trim_end_matches(" (mount read-only)"));
+                log::warn!("{label}: {}; mounting read-only", e.message.trim_end_matches(" (mount read-only)"));
                 Ext2Vfs::mount(dev, true, name)
             }
             r => r,

@@ -289,3 +289,18 @@ fn ext2vfs_unwritable_features_fall_back_to_read_only() {
     assert_eq!(fs.name(), "ext4");
     assert_eq!(fs.root().lookup(b"lost+found").unwrap().attr().unwrap().mode & 0o170000, 0o040000);
 }
+
+#[test]
+fn ext2vfs_read_only_device_falls_back_when_preferred() {
+    let data = fresh_dev(1024).contents();
+    let dev = Arc::new(MemBlockDevice::from_vec(data.clone(), true));
+    let e = Ext2Vfs::mount_with(dev.clone(), Access::ReadWrite, None, "img").err().unwrap();
+    assert_eq!(e.errno, Errno::EROFS);
+    assert!(e.message.contains("read-only"), "{}", e.message);
+    let fs = Ext2Vfs::mount_with(dev.clone(), Access::PreferReadWrite, None, "img").unwrap();
+    assert!(fs.read_only());
+    assert_eq!(fs.name(), "ext2");
+    assert_eq!(fs.root().create(b"f", 0o644, 0, 0).err(), Some(Errno::EROFS));
+    drop(fs);
+    assert!(dev.contents() == data);
+}
