@@ -70,7 +70,9 @@ fn run(r: cli::RunArgs) -> ExitCode {
     }
     let cmdline = std::iter::once("umbra".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
     let vfs = root.clone();
-    let outcome = kernel::boot(BootConfig { mem: r.common.mem, vfs: root, argv, envp: env, cmdline, strace: r.common.strace });
+    let guard = raw_console();
+    let outcome = kernel::boot(BootConfig { mem: r.common.mem, vfs: root, argv, envp: env, cmdline, strace: r.common.strace, stderr_to_host: true });
+    drop(guard);
     root::shutdown(&vfs);
     match outcome {
         Ok(Outcome::InitExited(st)) => finish(Ok(st)),
@@ -116,8 +118,10 @@ fn boot(b: cli::BootArgs) -> ExitCode {
     env.extend(b.env.iter().map(|e| e.clone().into_bytes()));
     let cmdline = if b.cmdline.is_empty() { format!("ubd0={} root=/dev/ubda", image.display()) } else { b.cmdline.join(" ") };
     let vfs = root.clone();
-    let cfg = BootConfig { mem: b.common.mem, vfs: root, argv: vec![init_path], envp: env, cmdline, strace: b.common.strace };
+    let cfg = BootConfig { mem: b.common.mem, vfs: root, argv: vec![init_path], envp: env, cmdline, strace: b.common.strace, stderr_to_host: false };
+    let guard = raw_console();
     let outcome = kernel::boot(cfg);
+    drop(guard);
     root::shutdown(&vfs);
     match outcome {
         Ok(Outcome::Shutdown(Shutdown::Restart)) => reboot_self(),
@@ -129,6 +133,20 @@ fn boot(b: cli::BootArgs) -> ExitCode {
         Err(BootError::NotFound(m) | BootError::CannotExecute(m) | BootError::Host(m)) => {
             eprintln!("umbra: {m}");
             ExitCode::from(EXIT_UMBRA)
+        }
+    }
+}
+
+/// Puts the host terminal in raw mode for the guest's line discipline (restored on every exit
+/// path); `SIGTERM` and `SIGINT` become requests the kernel handles (clean shutdown, the
+/// guest's `^C`).
+fn raw_console() -> Option<arch_um::console::RawModeGuard> {
+    use arch_um::console::{RawModeOptions, SigPolicy};
+    match arch_um::console::enter_raw_mode_with(RawModeOptions { sigterm: SigPolicy::Flag, sigint: SigPolicy::Flag }) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            log::warn!("cannot put the terminal in raw mode: {e}");
+            None
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct BootConfig {
     pub cmdline: String,
     /// Print every syscall.
     pub strace: bool,
+    /// pid 1's fd 2 is the host's stderr (`umbra run`) rather than the console tty (`boot`).
+    pub stderr_to_host: bool,
 }
 
 /// How a run ended.
@@ -62,9 +64,10 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     crate::strace::set_enabled(cfg.strace);
     let (physmem, platform) = host_setup(cfg.mem)?;
     kernel::install(physmem, platform, cfg.vfs.clone(), cfg.cmdline.clone()).map_err(BootError::Host)?;
+    crate::tty_glue::install(&cfg.vfs);
     let cur = spawn_init(&cfg)?;
     let init = cur.process().clone();
-    crate::sched::set_input_pump(Box::new(crate::console::input_ready));
+    crate::sched::set_input_pump(Box::new(crate::tty_glue::pump_input));
     crate::sched::spawn(cur.task.clone(), cur.ctx.clone()).map_err(|e| BootError::Host(format!("cannot start pid 1: {e}")))?;
     if let Err(e) = arch_um::timer::start_tick(crate::sched::TICK) {
         log::warn!("no clock tick ({e}): CPU-bound guests will not be preempted");
@@ -89,7 +92,7 @@ fn spawn_init(cfg: &BootConfig) -> Result<Current, BootError> {
     let k = kernel();
     let pid = k.alloc_pid();
     let mm = empty_mm().map_err(|e| BootError::Host(format!("cannot start the first stub: {e}")))?;
-    let files = console_fds().map_err(|e| BootError::Host(format!("console: {e}")))?;
+    let files = console_fds(cfg.stderr_to_host).map_err(|e| BootError::Host(format!("console: {e}")))?;
     let root = cfg.vfs.root();
     let process = Process::new(
         NewProcess {
@@ -106,6 +109,7 @@ fn spawn_init(cfg: &BootConfig) -> Result<Current, BootError> {
             exe: None,
             exe_name: Vec::new(),
             ranges: ((0, 0), (0, 0)),
+            has_ctty: false,
         },
         k.uptime_ns(),
     );
@@ -133,13 +137,15 @@ pub fn empty_mm() -> std::io::Result<Mm> {
     Ok(Mm { space, host })
 }
 
-/// fds 0, 1, 2 on the console: stdin and stdout on the host's, stderr on the host's stderr.
-fn console_fds() -> Result<FdTable, Errno> {
+/// fds 0, 1, 2 on the console tty (as Linux opens `/dev/console` for init); with
+/// `stderr_to_host`, fd 2 is the host's stderr instead, so a single program's error output
+/// stays apart from its output, as under a container runtime.
+fn console_fds(stderr_to_host: bool) -> Result<FdTable, Errno> {
     let mut t = FdTable::new();
-    let out: Arc<dyn fs::FileLike> = Arc::new(Console::stdout());
-    let err: Arc<dyn fs::FileLike> = Arc::new(Console::stderr());
-    t.alloc(OpenFile::new_anonymous(out.clone(), OpenFlags::RDWR), FdFlags::empty())?;
-    t.alloc(OpenFile::new_anonymous(out, OpenFlags::RDWR), FdFlags::empty())?;
+    let tty: Arc<dyn fs::FileLike> = crate::tty_glue::console().cloned().ok_or(Errno::ENODEV)?;
+    let err: Arc<dyn fs::FileLike> = if stderr_to_host { Arc::new(Console::stderr()) } else { tty.clone() };
+    t.alloc(OpenFile::new_anonymous(tty.clone(), OpenFlags::RDWR), FdFlags::empty())?;
+    t.alloc(OpenFile::new_anonymous(tty, OpenFlags::RDWR), FdFlags::empty())?;
     t.alloc(OpenFile::new_anonymous(err, OpenFlags::RDWR), FdFlags::empty())?;
     Ok(t)
 }

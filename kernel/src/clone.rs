@@ -99,6 +99,7 @@ fn new_process(cur: &Current, pid: u32, a: &CloneArgs, f: CloneFlags) -> Arc<Pro
             exe: me.exe.lock().clone(),
             exe_name: me.exe_name.lock().clone(),
             ranges: (*me.arg_range.lock(), *me.env_range.lock()),
+            has_ctty: me.has_ctty.load(Ordering::Relaxed),
         },
         kernel().uptime_ns(),
     );

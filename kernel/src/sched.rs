@@ -259,30 +259,54 @@ pub fn wait_until<T>(
     result
 }
 
-/// Reads from `file`, sleeping while it would block (unless `O_NONBLOCK`).
+/// Reads from `file`, sleeping while it would block (unless `O_NONBLOCK`). Console reads
+/// first pass the job-control check and may wake at the tty's `VTIME` deadline.
 pub fn io_read(cur: &mut Current, file: &Arc<OpenFile>, buf: &mut [u8]) -> KResult<usize> {
+    crate::tty_glue::check_read(cur, file)?;
+    let console = is_console_file(file);
+    if console {
+        crate::tty_glue::pump_input();
+    }
     match file.read(buf) {
         Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::NONBLOCK) => {}
+        Err(Errno::EAGAIN) => {
+            crate::tty_glue::read_abandoned(file);
+            return Err(Errno::EAGAIN);
+        }
         r => return r,
     }
     let Some(pollee) = file.pollee() else { return file.read(buf) };
-    let console = crate::console::is_console_file(file);
     if console {
         watch_stdin(true);
     }
-    let r = wait_until(cur, &[pollee], PollEvents::POLLIN, None, |_| match file.read(buf) {
-        Err(Errno::EAGAIN) => None,
-        r => Some(r),
-    });
+    let r = loop {
+        let deadline = crate::tty_glue::read_deadline(file);
+        let r = wait_until(cur, &[pollee], PollEvents::POLLIN, deadline, |_| match file.read(buf) {
+            Err(Errno::EAGAIN) => None,
+            r => Some(r),
+        });
+        if r != Err(Errno::ETIMEDOUT) {
+            break r;
+        }
+    };
     if console {
         watch_stdin(false);
+        if r.is_err() {
+            crate::tty_glue::read_abandoned(file);
+        }
     }
     r
+}
+
+/// True for the console (its input comes from the host's stdin).
+pub fn is_console_file(file: &Arc<OpenFile>) -> bool {
+    crate::tty_glue::tty_of(file).is_some() || crate::console::is_console_file(file)
 }
 
 /// Writes to `file`, sleeping while it would block; `EPIPE` also sends SIGPIPE (Linux's pipe
 /// write does).
 pub fn io_write(cur: &mut Current, file: &Arc<OpenFile>, data: &[u8]) -> KResult<usize> {
+    crate::tty_glue::check_write(cur, file)?;
     let r = match file.write(data) {
         Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::NONBLOCK) => match file.pollee() {
             Some(p) => wait_until(cur, &[p], PollEvents::POLLOUT, None, |_| match file.write(data) {
@@ -336,7 +360,10 @@ pub fn poll_wait(cur: &mut Current, fds: &mut [PollFd], timeout_ns: Option<u64>)
     if n > 0 || timeout_ns == Some(0) {
         return Ok(n);
     }
-    let console = files.iter().any(crate::console::is_console_file);
+    let console = files.iter().any(is_console_file);
+    if console {
+        crate::tty_glue::pump_input();
+    }
     if console {
         watch_stdin(true);
     }
@@ -436,12 +463,16 @@ fn idle() {
 }
 
 /// True once the host asked umbra to shut down (SIGTERM under the console's flag policy).
+/// Also forwards the other host signals the console records: a window-size change, and a
+/// host `SIGINT` (the user's `^C` when stdin is not a terminal) to the guest's foreground.
 pub fn host_shutdown_requested() -> bool {
-    arch_um::console::take_host_signal(libc_sigterm())
-}
-
-fn libc_sigterm() -> i32 {
-    15
+    if arch_um::console::take_winch() {
+        crate::tty_glue::window_changed();
+    }
+    if arch_um::console::take_host_signal(2) {
+        crate::tty_glue::host_interrupt();
+    }
+    arch_um::console::take_host_signal(15)
 }
 
 /// Lets the console read host input (called when stdin is readable).

@@ -99,6 +99,8 @@ pub struct Process {
     pub vfork_done: AtomicBool,
     /// Notified when `vfork_done` is set.
     pub vfork_event: fs::Pollee,
+    /// The console is this process's controlling terminal.
+    pub has_ctty: AtomicBool,
 }
 
 /// A thread group's job-control state (Linux's `signal_struct` group-stop bits).
@@ -291,6 +293,8 @@ pub struct NewProcess {
     pub exe_name: Vec<u8>,
     /// argv/env ranges (inherited until exec: same memory image).
     pub ranges: ((u64, u64), (u64, u64)),
+    /// Inherits the parent's controlling terminal.
+    pub has_ctty: bool,
 }
 
 impl Process {
@@ -322,6 +326,7 @@ impl Process {
             stop: KMutex::new(StopState::default()),
             vfork_done: AtomicBool::new(false),
             vfork_event: fs::Pollee::default(),
+            has_ctty: AtomicBool::new(n.has_ctty),
         })
     }
 }

@@ -1,5 +1,5 @@
 # ps lists the running processes (compared by command name; pids vary).
-sleep 5 & s=$!
+/bin/sleep 5 & s=$!
 ps -o pid,comm > /tmp/ps.out
 awk 'NR > 1 {print $2}' /tmp/ps.out | sort
 kill $s

@@ -160,9 +160,10 @@ pub fn send_to_process(p: &Process, signo: u32, info: SigInfo) {
     }
 }
 
-/// The status a process killed by `signo` reports.
+/// The status a process killed by `signo` reports. umbra writes no core files, so the
+/// "core dumped" bit stays clear, as on Linux with `RLIMIT_CORE` 0 (the default).
 pub fn killed_by(signo: u32) -> ExitStatus {
-    ExitStatus::Killed { signo: signo as i32, core: default_action(signo) == DefaultAction::CoreDump }
+    ExitStatus::Killed { signo: signo as i32, core: false }
 }
 
 pub mod deliver;

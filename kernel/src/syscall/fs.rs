@@ -324,6 +324,9 @@ pub fn sys_ioctl(cur: &mut Current, fd: Fd, cmd: u32, arg: u64) -> KResult<usize
             Ok(0)
         }
         _ => {
+            if let Some(r) = crate::tty_glue::ioctl(cur, &f, cmd, arg) {
+                return r;
+            }
             let mut mem = cur.user_memory();
             f.ioctl(cmd, arg, &mut mem)
         }

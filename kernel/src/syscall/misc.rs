@@ -98,3 +98,127 @@ pub fn sys_sethostname(cur: &mut Current, name: UserAddr, len: usize) -> KResult
     *kernel().hostname.lock() = buf;
     Ok(0)
 }
+
+/// `sched_getscheduler(2)`: every task is `SCHED_OTHER` (umbra's fair scheduler).
+pub fn sys_sched_getscheduler(_cur: &mut Current, pid: i32) -> KResult<usize> {
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// `sched_setscheduler(2)`: `SCHED_OTHER`/`SCHED_BATCH`/`SCHED_IDLE` with priority 0 are
+/// accepted (and all behave as `SCHED_OTHER`); real-time policies are refused with `EPERM`
+/// (umbra does not implement them), invalid ones with `EINVAL`.
+pub fn sys_sched_setscheduler(cur: &mut Current, pid: i32, policy: i32, param: UserAddr) -> KResult<usize> {
+    if pid < 0 || param.is_null() {
+        return Err(Errno::EINVAL);
+    }
+    let prio: i32 = cur.read_val(param)?;
+    match policy & !0x4000_0000 {
+        0 | 3 | 5 if prio == 0 => Ok(0),
+        1 | 2 | 6 => Err(Errno::EPERM),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `sched_getparam(2)`: priority 0.
+pub fn sys_sched_getparam(cur: &mut Current, pid: i32, param: UserAddr) -> KResult<usize> {
+    if pid < 0 || param.is_null() {
+        return Err(Errno::EINVAL);
+    }
+    cur.write_val(param, &0i32)?;
+    Ok(0)
+}
+
+/// `sched_get_priority_max(2)`/`min`: 99/1 for the real-time policies, 0 otherwise.
+pub fn sys_sched_get_priority_max(_cur: &mut Current, policy: i32) -> KResult<usize> {
+    match policy {
+        1 | 2 => Ok(99),
+        0 | 3 | 5 => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `sched_get_priority_min(2)`.
+pub fn sys_sched_get_priority_min(_cur: &mut Current, policy: i32) -> KResult<usize> {
+    match policy {
+        1 | 2 => Ok(1),
+        0 | 3 | 5 => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `sched_setaffinity(2)`: CPU 0 must be in the mask (there is one virtual CPU).
+pub fn sys_sched_setaffinity(cur: &mut Current, _pid: i32, len: usize, mask: UserAddr) -> KResult<usize> {
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let first: u8 = cur.read_val(mask)?;
+    if first & 1 == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// `getcpu(2)`: CPU 0, node 0.
+pub fn sys_getcpu(cur: &mut Current, cpu: UserAddr, node: UserAddr) -> KResult<usize> {
+    if !cpu.is_null() {
+        cur.write_val(cpu, &0u32)?;
+    }
+    if !node.is_null() {
+        cur.write_val(node, &0u32)?;
+    }
+    Ok(0)
+}
+
+/// `personality(2)`: only `PER_LINUX` (0); `0xffffffff` queries.
+pub fn sys_personality(_cur: &mut Current, persona: u32) -> KResult<usize> {
+    if persona == 0xffff_ffff || persona == 0 {
+        Ok(0)
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+/// `capget(2)`: root has every capability (version 3 header).
+pub fn sys_capget(cur: &mut Current, hdr: UserAddr, data: UserAddr) -> KResult<usize> {
+    let h: [u32; 2] = cur.read_val(hdr)?;
+    if h[0] != 0x2008_0522 && h[0] != 0x2007_1026 {
+        cur.write_val(hdr, &[0x2008_0522u32, h[1]])?;
+        return Err(Errno::EINVAL);
+    }
+    if !data.is_null() {
+        let all = if cur.process().creds.lock().euid == 0 { u32::MAX } else { 0 };
+        cur.write_val(data, &[all, all, 0u32, all, all, 0u32])?;
+    }
+    Ok(0)
+}
+
+/// `capset(2)`: accepted for root (capabilities are not modelled beyond root/non-root).
+pub fn sys_capset(cur: &mut Current, _hdr: UserAddr, _data: UserAddr) -> KResult<usize> {
+    if cur.process().creds.lock().euid == 0 {
+        Ok(0)
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
+/// `mlock`, `munlock`, `mlockall`, `munlockall`, `msync`: all guest memory is resident; accepted.
+pub fn sys_mlock(_cur: &mut Current, _addr: UserAddr, _len: usize) -> KResult<usize> {
+    Ok(0)
+}
+
+/// `mlockall(2)`/`munlockall(2)`.
+pub fn sys_mlockall(_cur: &mut Current, _flags: i32) -> KResult<usize> {
+    Ok(0)
+}
+
+/// `msync(2)`: `EINVAL` for an unaligned address or bad flags; shared file pages are written
+/// through the page cache already.
+pub fn sys_msync(_cur: &mut Current, addr: UserAddr, _len: usize, flags: i32) -> KResult<usize> {
+    if addr.0 % 4096 != 0 || flags & !7 != 0 || (flags & 1 != 0 && flags & 4 != 0) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}

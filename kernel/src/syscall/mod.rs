@@ -9,6 +9,7 @@ pub mod args;
 mod fs;
 pub mod fs_names;
 pub mod ids;
+mod io_more;
 mod misc;
 mod mm;
 mod process;
@@ -209,6 +210,27 @@ syscall_table! {
     REBOOT => misc::sys_reboot,
     SYNC => misc::sys_sync,
     SETHOSTNAME => misc::sys_sethostname,
+    SENDFILE => io_more::sys_sendfile,
+    SELECT => io_more::sys_select,
+    PSELECT6 => io_more::sys_pselect6,
+    PPOLL => io_more::sys_ppoll,
+    CLOSE_RANGE => io_more::sys_close_range,
+    FADVISE64 => io_more::sys_fadvise64,
+    SCHED_GETSCHEDULER => misc::sys_sched_getscheduler,
+    SCHED_SETSCHEDULER => misc::sys_sched_setscheduler,
+    SCHED_GETPARAM => misc::sys_sched_getparam,
+    SCHED_GET_PRIORITY_MAX => misc::sys_sched_get_priority_max,
+    SCHED_GET_PRIORITY_MIN => misc::sys_sched_get_priority_min,
+    SCHED_SETAFFINITY => misc::sys_sched_setaffinity,
+    GETCPU => misc::sys_getcpu,
+    PERSONALITY => misc::sys_personality,
+    CAPGET => misc::sys_capget,
+    CAPSET => misc::sys_capset,
+    MLOCK => misc::sys_mlock,
+    MUNLOCK => misc::sys_mlock,
+    MLOCKALL => misc::sys_mlockall,
+    MUNLOCKALL => misc::sys_mlockall,
+    MSYNC => misc::sys_msync,
 }
 
 /// Syscall numbers already reported as unimplemented (each is logged once).
