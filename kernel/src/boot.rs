@@ -74,6 +74,7 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     }
     crate::sched::run_until(|| init.is_zombie() || kernel().shutdown.lock().is_some() || crate::sched::host_shutdown_requested());
     let status = init.exit_status.lock().unwrap_or(ExitStatus::Exited(0));
+    let init_exited = init.is_zombie();
     let shutdown = *kernel().shutdown.lock();
     // Linux panics when init dies; umbra ends the run: every other process is killed and
     // allowed to finish (their stubs die with them).
@@ -82,7 +83,7 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     crate::sched::run_until(|| std::time::Instant::now() > deadline);
     Ok(match shutdown {
         Some(how) => Outcome::Shutdown(how),
-        None if !init.is_zombie() => Outcome::Shutdown(crate::kernel::Shutdown::PowerOff),
+        None if !init_exited => Outcome::Shutdown(crate::kernel::Shutdown::PowerOff),
         None => Outcome::InitExited(status),
     })
 }
@@ -98,8 +99,9 @@ fn spawn_init(cfg: &BootConfig) -> Result<Current, BootError> {
         NewProcess {
             pid,
             parent: std::sync::Weak::new(),
-            pgid: pid,
-            sid: pid,
+            // Linux's init starts in the kernel's session and group 0; its setsid() makes session 1.
+            pgid: 0,
+            sid: 0,
             creds: Credentials::root(),
             files: Arc::new(KMutex::new(files)),
             fs: Arc::new(KMutex::new(FsContext::new(root))),

@@ -213,5 +213,10 @@ pub fn send_to_thread_from(cur: &crate::current::Current, t: &Task, signo: u32, 
 }
 
 fn init_protected(cur: &crate::current::Current, p: &Process, signo: u32) -> bool {
-    p.pid == 1 && cur.pid() != 1 && p.sighand().lock().get(signo).is_default()
+    if p.pid != 1 || cur.pid() == 1 || !p.sighand().lock().get(signo).is_default() {
+        return false;
+    }
+    // Blocked signals are never ignored: the handler may change before they are unblocked, and
+    // sigtimedwait() may take them (Linux's `sig_ignored`; busybox init waits this way).
+    !p.live_threads().iter().any(|t| t.signals.lock().mask.contains(signo))
 }
