@@ -52,6 +52,7 @@ fn run(r: cli::RunArgs) -> ExitCode {
         }
     };
     kernel::procfs::install(&root);
+    kernel::pipe::install_fifo_opener(&root);
     root::standard_mounts(&root);
     root::register_fs_types(&root);
     let mut env: Vec<Vec<u8>> = vec![b"PATH=/bin:/usr/bin:/sbin:/usr/sbin".to_vec(), b"HOME=/root".to_vec()];
@@ -105,6 +106,7 @@ fn boot(b: cli::BootArgs) -> ExitCode {
         }
     };
     kernel::procfs::install(&root);
+    kernel::pipe::install_fifo_opener(&root);
     root::register_fs_types(&root);
     root::mount_devtmpfs(&root);
     let init = b.init.clone().unwrap_or_else(|| "/sbin/init".to_string());

@@ -303,19 +303,40 @@ pub fn is_console_file(file: &Arc<OpenFile>) -> bool {
     crate::tty_glue::tty_of(file).is_some() || crate::console::is_console_file(file)
 }
 
-/// Writes to `file`, sleeping while it would block; `EPIPE` also sends SIGPIPE (Linux's pipe
-/// write does).
+/// Writes all of `data` to `file`, sleeping while it would block (unless `O_NONBLOCK`), as
+/// Linux's pipe and tty writes do: a partial count is returned only when a signal interrupts
+/// after some bytes went through. `EPIPE` also sends SIGPIPE (Linux's pipe write does).
 pub fn io_write(cur: &mut Current, file: &Arc<OpenFile>, data: &[u8]) -> KResult<usize> {
     crate::tty_glue::check_write(cur, file)?;
-    let r = match file.write(data) {
-        Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::NONBLOCK) => match file.pollee() {
-            Some(p) => wait_until(cur, &[p], PollEvents::POLLOUT, None, |_| match file.write(data) {
-                Err(Errno::EAGAIN) => None,
-                r => Some(r),
-            }),
-            None => file.write(data),
-        },
-        r => r,
+    let nonblock = file.flags().contains(OpenFlags::NONBLOCK);
+    let mut done = 0usize;
+    let r = loop {
+        match file.write(&data[done..]) {
+            Ok(n) => {
+                done += n;
+                if done == data.len() || nonblock || n == 0 || file.pollee().is_none() {
+                    break Ok(done);
+                }
+            }
+            Err(Errno::EAGAIN) if !nonblock && file.pollee().is_some() => {}
+            Err(e) if done > 0 && e != Errno::EPIPE => break Ok(done),
+            Err(e) => break Err(e),
+        }
+        let Some(p) = file.pollee() else { break Ok(done) };
+        let rest = &data[done..];
+        match wait_until(cur, &[p], PollEvents::POLLOUT, None, |_| match file.write(rest) {
+            Err(Errno::EAGAIN) => None,
+            r => Some(r),
+        }) {
+            Ok(n) => {
+                done += n;
+                if done == data.len() {
+                    break Ok(done);
+                }
+            }
+            Err(_) if done > 0 => break Ok(done),
+            Err(e) => break Err(e),
+        }
     };
     if r == Err(Errno::EPIPE) {
         let info = uapi::signal::SigInfo::kill(uapi::signal::SIGPIPE, uapi::signal::SI_USER, cur.pid() as i32, 0);
