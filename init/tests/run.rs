@@ -297,3 +297,28 @@ fn processes_match_linux() {
     assert_eq!(stdout(&o), stdout(&native), "stderr: {}", stderr(&o));
     assert_eq!(o.status.code(), Some(0));
 }
+
+#[test]
+fn dynamic_glibc_program_with_ld_so() {
+    // A dynamically linked program with its libraries (found with ldd) in a root of its own.
+    let dir = scratch("dynamic-root");
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let st = std::process::Command::new("gcc")
+        .args(["-O1", "-o"])
+        .arg(dir.join("bin/dyn"))
+        .arg(workspace().join("tests/guest/args.c"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let ldd = std::process::Command::new("ldd").arg(dir.join("bin/dyn")).output().unwrap();
+    for lib in String::from_utf8_lossy(&ldd.stdout).split_whitespace().filter(|w| w.starts_with('/')) {
+        let dst = dir.join(lib.trim_start_matches('/'));
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::copy(lib, &dst).unwrap();
+    }
+    let root = dir.to_str().unwrap().to_string();
+    let o = run_umbra(&["run", "--root", &root, "--", "/bin/dyn", "x"], Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert!(stdout(&o).contains("argv[1]=x\n"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("entry_ok=1\n"));
+}

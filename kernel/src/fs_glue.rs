@@ -6,7 +6,7 @@ use crate::kernel::kernel;
 use crate::syscall::args::Fd;
 use fs::abi::OpenFlags;
 use fs::{Ctx, OpenFile, Path};
-use mm::Backing;
+use mm::{Backing, MapOptions};
 use std::sync::Arc;
 use uapi::mman::{MapFlags, Prot};
 use uapi::{Errno, KResult};
@@ -49,11 +49,23 @@ pub fn lookup(cur: &Current, dirfd: Fd, path: &[u8], follow: bool) -> KResult<Pa
     with_start(cur, dirfd, path, |ctx, start| vfs.lookup(ctx, start, path, follow))
 }
 
-/// The backing of a file mapping (`mmap` of an fd). File pages arrive with the page cache;
-/// until then `ENODEV` as for files that cannot be mapped.
-pub fn mmap_backing(cur: &Current, fd: Fd, _off: u64, _prot: Prot, _flags: MapFlags) -> KResult<Backing> {
-    let _f = file(cur, fd)?;
-    Err(Errno::ENODEV)
+/// The backing of a file mapping (`mmap` of an fd): the file's page-cache pages, with
+/// Linux's permission checks — the file must be open for reading (`EACCES`), and a writable
+/// `MAP_SHARED` mapping needs it open for writing; a shared mapping of a read-only fd may never
+/// become writable (`max_prot`). `ENODEV` for files that cannot be mapped (pipes, ttys).
+pub fn mmap_backing(cur: &Current, fd: Fd, off: u64, prot: Prot, flags: MapFlags) -> KResult<(Backing, MapOptions)> {
+    let f = file(cur, fd)?;
+    let fl = f.flags();
+    if !fl.can_read() {
+        return Err(Errno::EACCES);
+    }
+    let shared = flags.bits() & uapi::mman::MAP_TYPE != MapFlags::PRIVATE.bits();
+    if shared && prot.contains(Prot::WRITE) && !fl.can_write() {
+        return Err(Errno::EACCES);
+    }
+    let pages = kernel().vfs.file_pages(&f, &kernel().frames)?;
+    let max_prot = if shared && !fl.can_write() { Prot::READ | Prot::EXEC } else { Prot::READ | Prot::WRITE | Prot::EXEC };
+    Ok((Backing::File { source: pages, offset: off }, MapOptions { name: None, max_prot }))
 }
 
 /// The `fcntl` commands beyond flags and duplication: record locks (`F_GETLK`/`F_SETLK`/

@@ -18,13 +18,13 @@ pub fn sys_mmap(cur: &mut Current, addr: UserAddr, len: usize, prot: Flags, flag
     if off % uapi::mman::PAGE_SIZE != 0 {
         return Err(Errno::EINVAL);
     }
-    let backing = if flags.contains(MapFlags::ANONYMOUS) {
-        Backing::Anon
+    let (backing, opts) = if flags.contains(MapFlags::ANONYMOUS) {
+        (Backing::Anon, mm::MapOptions::default())
     } else {
         crate::fs_glue::mmap_backing(cur, fd, off, prot, flags)?
     };
     let mm = cur.mm();
-    let r = mm.lock().space.mmap(addr.0, len as u64, prot, flags, backing);
+    let r = mm.lock().space.mmap_with(addr.0, len as u64, prot, flags, backing, opts);
     r.map(|a| a as usize)
 }
 
