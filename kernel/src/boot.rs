@@ -69,6 +69,7 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     let init = cur.process().clone();
     crate::sched::set_input_pump(Box::new(crate::tty_glue::pump_input));
     crate::sched::spawn(cur.task.clone(), cur.ctx.clone()).map_err(|e| BootError::Host(format!("cannot start pid 1: {e}")))?;
+    schedule_writeback();
     if let Err(e) = arch_um::timer::start_tick(crate::sched::TICK) {
         log::warn!("no clock tick ({e}): CPU-bound guests will not be preempted");
     }
@@ -150,4 +151,20 @@ fn console_fds(stderr_to_host: bool) -> Result<FdTable, Errno> {
     t.alloc(OpenFile::new_anonymous(tty, OpenFlags::RDWR), FdFlags::empty())?;
     t.alloc(OpenFile::new_anonymous(err, OpenFlags::RDWR), FdFlags::empty())?;
     Ok(t)
+}
+
+/// How often dirty filesystem blocks are written back (Linux's `dirty_writeback_centisecs`).
+const WRITEBACK_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Writes every filesystem's dirty blocks back now and again (re-arms itself).
+fn schedule_writeback() {
+    crate::sched::add_timer(
+        std::time::Instant::now() + WRITEBACK_PERIOD,
+        Box::new(|| {
+            if let Err(e) = kernel().vfs.sync_all() {
+                log::warn!("periodic write-back failed: {e}");
+            }
+            schedule_writeback();
+        }),
+    );
 }

@@ -45,8 +45,8 @@ struct Sched {
     stacks: BTreeMap<u32, Option<KernelStack>>,
     /// Live tasks by tid (strong references: the scheduler keeps tasks alive until they finish).
     tasks: BTreeMap<u32, Arc<Task>>,
-    /// Sleep deadlines: (when, seq) → tid.
-    timers: BTreeMap<(Instant, u64), u32>,
+    /// Deadlines: (when, seq) → what to do (wake a sleeper, or run a kernel timer's callback).
+    timers: BTreeMap<(Instant, u64), TimerAction>,
     timer_seq: u64,
     /// The running task (0 on the scheduler's stack).
     current: u32,
@@ -77,6 +77,34 @@ thread_local! {
 
 fn with<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
     SCHED.with(|s| f(&mut s.borrow_mut()))
+}
+
+/// What happens when a deadline passes.
+enum TimerAction {
+    /// Wake a task sleeping with a timeout.
+    Wake(u32),
+    /// Run a kernel timer's callback (on the scheduler's stack: it must not block).
+    Call(Box<dyn FnOnce()>),
+}
+
+/// A kernel timer, as `add_timer` returns it (cancel with `cancel_timer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimerId(Instant, u64);
+
+/// Runs `f` at `deadline` (Linux's `hrtimer`): `alarm`, interval timers, POSIX timers and
+/// timerfds are built on it. `f` runs outside any task and must not block.
+pub fn add_timer(deadline: Instant, f: Box<dyn FnOnce()>) -> TimerId {
+    with(|s| {
+        s.timer_seq += 1;
+        let k = (deadline, s.timer_seq);
+        s.timers.insert(k, TimerAction::Call(f));
+        TimerId(k.0, k.1)
+    })
+}
+
+/// Cancels a timer that has not fired; `true` if it was pending.
+pub fn cancel_timer(id: TimerId) -> bool {
+    with(|s| s.timers.remove(&(id.0, id.1)).is_some())
 }
 
 /// Wakes a task from a `Pollee` or wait queue.
@@ -203,7 +231,7 @@ fn sleep(task: &Task, deadline: Option<Instant>) {
         with(|s| {
             s.timer_seq += 1;
             let k = (d, s.timer_seq);
-            s.timers.insert(k, task.tid);
+            s.timers.insert(k, TimerAction::Wake(task.tid));
             k
         })
     });
@@ -429,14 +457,17 @@ pub fn cpu_time_ns(task: &Task) -> u64 {
     task.user_ns.load(Ordering::Relaxed) + task.system_ns.load(Ordering::Relaxed)
 }
 
-/// Moves every expired sleep deadline's task to the run queue.
+/// Fires every expired deadline: sleepers are made runnable, kernel timers' callbacks run.
 fn fire_timers(now: Instant) {
-    let expired: Vec<u32> = with(|s| {
+    let expired: Vec<TimerAction> = with(|s| {
         let keys: Vec<(Instant, u64)> = s.timers.range(..=(now, u64::MAX)).map(|(k, _)| *k).collect();
         keys.into_iter().filter_map(|k| s.timers.remove(&k)).collect()
     });
-    for tid in expired {
-        wake(tid);
+    for action in expired {
+        match action {
+            TimerAction::Wake(tid) => wake(tid),
+            TimerAction::Call(f) => f(),
+        }
     }
 }
 

@@ -203,6 +203,8 @@ syscall_table! {
     TIME => time::sys_time,
     NANOSLEEP => time::sys_nanosleep,
     CLOCK_NANOSLEEP => time::sys_clock_nanosleep,
+    // timers (timers.rs): alarm, interval timers, POSIX timers, timerfd, eventfd
+    // (end of timers)
     // everything else (misc.rs)
     UNAME => misc::sys_uname,
     GETRANDOM => misc::sys_getrandom,
