@@ -279,6 +279,10 @@ pub fn take_winch() -> bool {
 /// `SIGINT` under [`SigPolicy::Flag`]).
 pub fn take_host_signal(sig: i32) -> bool {
     let Some(bit) = signal_bit(sig) else { return false };
+    // The scheduler asks on every pass: only touch the self-pipe when a signal did arrive.
+    if PENDING.load(Ordering::Acquire) & bit == 0 {
+        return false;
+    }
     drain_notify();
     PENDING.fetch_and(!bit, Ordering::AcqRel) & bit != 0
 }
