@@ -4,6 +4,7 @@
 //! timers and the console fd. It is the only crate with `unsafe`.
 
 pub mod address_space;
+pub mod checks;
 pub mod console;
 pub mod context;
 pub mod cpu;

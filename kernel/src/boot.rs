@@ -53,6 +53,12 @@ pub enum BootError {
 
 /// Creates physmem and the stub platform.
 pub fn host_setup(mem: u64) -> Result<(Arc<PhysMem>, Arc<Platform>), BootError> {
+    for failure in arch_um::checks::run(mem) {
+        if failure.fatal {
+            return Err(BootError::Host(failure.message));
+        }
+        log::warn!("{}", failure.message);
+    }
     let physmem = Arc::new(PhysMem::new(mem).map_err(|e| BootError::Host(format!("cannot create guest memory of {mem} bytes: {e}")))?);
     let platform = Platform::new(physmem.clone()).map_err(|e| BootError::Host(format!("cannot set up stubs: {e}")))?;
     Ok((physmem, platform))
