@@ -274,6 +274,8 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
     *cur.task.mm.lock() = Arc::new(KMutex::new(loaded.mm));
     cur.ctx = loaded.regs;
     let p = cur.process().clone();
+    // The borrowed memory is given back: a `vfork` parent runs again (Linux's exec_mm_release).
+    crate::exit::release_vfork_parent(&p);
     *p.exe.lock() = Some(file);
     *p.exe_name.lock() = path.to_vec();
     *p.arg_range.lock() = loaded.arg_range;

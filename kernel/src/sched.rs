@@ -508,6 +508,7 @@ fn pick_next() -> Option<u32> {
 /// Waits on the host until the next timer or console input.
 fn idle() {
     let (deadline, watch) = with(|s| (s.timers.keys().next().map(|k| k.0), s.watch_stdin));
+    let watch = watch || crate::tty_glue::wants_input();
     let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
     if arch_um::timer::idle_wait(timeout, watch) == arch_um::timer::IdleWake::Input {
         pump_input();
@@ -546,7 +547,7 @@ pub fn run_until(mut done: impl FnMut() -> bool) {
         }
         let now = Instant::now();
         fire_timers(now);
-        if with(|s| s.watch_stdin) && now.duration_since(last_input_check) >= TICK {
+        if (with(|s| s.watch_stdin) || crate::tty_glue::wants_input()) && now.duration_since(last_input_check) >= TICK {
             last_input_check = now;
             if arch_um::console::stdin_ready(0) {
                 pump_input();

@@ -44,6 +44,14 @@ pub fn kill_pgrp(pgrp: i32, signo: u32) {
     }
 }
 
+/// Whether the console tty can take host input now (it exists, its input has not ended and
+/// its buffer has room). Like Linux's tty, which receives keystrokes by interrupt whether or
+/// not anyone reads, the scheduler watches host stdin whenever this holds, so `^C` reaches a
+/// foreground job while its shell sits in `wait4`.
+pub fn wants_input() -> bool {
+    console().is_some_and(|t| !t.input_closed() && t.input_room() > 0)
+}
+
 /// Reads what the host console has for the tty and sends the signals typed (`^C`, `^Z`, `^\`).
 pub fn pump_input() {
     let Some(tty) = console() else { return };

@@ -210,11 +210,10 @@ pub fn sys_rt_sigtimedwait(cur: &mut Current, set: UserRef<u64>, info: UserAddr,
     let got = if let Some(p) = take(cur) {
         p
     } else {
-        // Like Linux, the waited-for signals are unblocked while sleeping so they wake us.
-        let old = cur.task.signals.lock().mask;
-        cur.task.signals.lock().mask = old.difference(want);
+        // The mask stays as it is: a sent signal wakes a sleeper whether or not it is blocked,
+        // and `take` finds it first. (Linux unblocks the set while sleeping but keeps it in
+        // `real_blocked`, so pid 1's blocked signals are still not dropped as ignored.)
         let r = crate::sched::wait_until(cur, &[], fs::PollEvents::empty(), deadline, |c| take(c).map(Ok));
-        cur.task.signals.lock().mask = old;
         match r {
             Ok(p) => p,
             Err(Errno::ETIMEDOUT) => return Err(Errno::EAGAIN),
