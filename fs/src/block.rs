@@ -6,7 +6,7 @@
 //! device, like Linux's buffer cache: dirty blocks reach the device on [`BlockCache::flush`]
 //! (sync, fsync, unmount) or when evicted.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -172,7 +172,7 @@ pub struct BlockCache {
 impl BlockCache {
     /// A cache of blocks of `block_size` bytes holding at most `capacity` blocks (min 16).
     pub fn new(dev: Arc<dyn BlockDevice>, block_size: usize, capacity: usize) -> BlockCache {
-        BlockCache { dev, bs: block_size, cap: capacity.max(16), map: HashMap::new(), tick: 0 }
+        BlockCache { dev, bs: block_size, cap: capacity.max(16), map: HashMap::default(), tick: 0 }
     }
 
     /// The block size in bytes.

@@ -186,7 +186,7 @@ pub struct Ext2Fs {
 }
 
 /// Cache size: 32 MiB of blocks.
-const CACHE_BYTES: usize = 32 << 20;
+const CACHE_BYTES: usize = 128 << 20;
 
 impl Fs {
     pub(crate) fn mount(dev: Arc<dyn BlockDevice>, read_only: bool, check_root: bool) -> Result<Fs, MountError> {
