@@ -2,6 +2,9 @@
 //! It is compiled with the C compiler the `cc` crate finds, with no libc and no extra Rust
 //! target, and embedded into umbra with `include_bytes!`. Its symbol addresses are extracted with
 //! goblin into `stub_syms.rs` so the Rust side never hard-codes them.
+//!
+//! It also builds the guest vDSO (see vdso/vdso.c): a small position-independent shared object
+//! that `src/vdso.rs` embeds the same way and the kernel maps into every guest.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -58,4 +61,50 @@ fn main() {
         elf.entry
     );
     std::fs::write(out.join("stub_syms.rs"), code).expect("writing stub_syms.rs");
+
+    build_vdso(&out, &compiler);
+}
+
+/// Compiles vdso/vdso.c into `OUT_DIR/umbra-vdso.so` and checks it needs no relocation (it is
+/// mapped read-only, shared by every guest, at any address).
+fn build_vdso(out: &std::path::Path, compiler: &cc::Tool) {
+    for f in ["vdso/vdso.c", "vdso/vdso_abi.h", "vdso/vdso.lds", "vdso/vdso.ver"] {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    let so = out.join("umbra-vdso.so");
+    let status = Command::new(compiler.path())
+        .args([
+            "-O2",
+            "-fPIC",
+            "-shared",
+            "-nostdlib",
+            "-ffreestanding",
+            "-fno-stack-protector",
+            "-fcf-protection=none",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-Wl,-soname=linux-vdso.so.1",
+            "-Wl,--hash-style=both",
+            "-Wl,--version-script=vdso/vdso.ver",
+            "-Wl,-T,vdso/vdso.lds",
+            "-Wl,--eh-frame-hdr",
+            "-Wl,--no-undefined",
+            "-Wl,-Bsymbolic",
+            "-Wl,-z,max-page-size=4096",
+            "-Wl,--build-id=sha1",
+            "-Wl,-z,noexecstack",
+            "-o",
+        ])
+        .arg(&so)
+        .arg("vdso/vdso.c")
+        .status()
+        .expect("running the C compiler for the vDSO");
+    assert!(status.success(), "building the vDSO failed");
+    let bytes = std::fs::read(&so).expect("reading the vDSO");
+    let elf = goblin::elf::Elf::parse(&bytes).expect("parsing the vDSO");
+    assert!(
+        elf.dynrelas.is_empty() && elf.dynrels.is_empty() && elf.pltrelocs.is_empty(),
+        "the vDSO must not need relocations"
+    );
 }

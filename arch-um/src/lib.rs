@@ -17,6 +17,7 @@ mod ptrace;
 pub mod regs;
 pub mod stub;
 pub mod timer;
+pub mod vdso;
 
 pub use address_space::{AddressSpace, HostMmuError};
 pub use context::{Context, Event};
