@@ -285,6 +285,7 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
     let closed = p.files().lock().close_on_exec();
     drop(closed);
     p.sighand().lock().reset_for_exec();
+    crate::timers::on_exec(&p);
     let mut s = cur.task.signals.lock();
     s.altstack = Default::default();
     s.altstack.ss_flags = uapi::signal::SS_DISABLE;

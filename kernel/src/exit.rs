@@ -71,6 +71,7 @@ fn process_exit(p: &Arc<Process>, status: ExitStatus, cur: &mut Current) {
     let closed = p.files().lock().close_all();
     drop(closed);
     release_vfork_parent(p);
+    crate::timers::on_exit(p);
     crate::tty_glue::process_exited(p);
     reparent_children(p);
     *p.exit_status.lock() = Some(status);

@@ -23,6 +23,7 @@ pub mod signal;
 pub mod strace;
 pub mod syscall;
 pub mod task;
+pub mod timers;
 pub mod tty;
 pub mod tty_glue;
 pub mod wait;

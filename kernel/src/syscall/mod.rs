@@ -15,6 +15,7 @@ mod mm;
 mod process;
 mod signal;
 pub mod time;
+mod timers;
 
 pub use time::clock_now as time_now;
 
@@ -204,6 +205,19 @@ syscall_table! {
     NANOSLEEP => time::sys_nanosleep,
     CLOCK_NANOSLEEP => time::sys_clock_nanosleep,
     // timers (timers.rs): alarm, interval timers, POSIX timers, timerfd, eventfd
+    ALARM => timers::sys_alarm,
+    SETITIMER => timers::sys_setitimer,
+    GETITIMER => timers::sys_getitimer,
+    TIMER_CREATE => timers::sys_timer_create,
+    TIMER_SETTIME => timers::sys_timer_settime,
+    TIMER_GETTIME => timers::sys_timer_gettime,
+    TIMER_GETOVERRUN => timers::sys_timer_getoverrun,
+    TIMER_DELETE => timers::sys_timer_delete,
+    TIMERFD_CREATE => timers::sys_timerfd_create,
+    TIMERFD_SETTIME => timers::sys_timerfd_settime,
+    TIMERFD_GETTIME => timers::sys_timerfd_gettime,
+    EVENTFD => timers::sys_eventfd,
+    EVENTFD2 => timers::sys_eventfd2,
     // (end of timers)
     // everything else (misc.rs)
     UNAME => misc::sys_uname,
