@@ -178,3 +178,27 @@ pub fn unimplemented_syscalls(o: &Output) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// A fresh copy of the default busybox root image at `dir/rootfs.img`. The image is built from
+/// the recipe in `rootfs/` with `tools::rootfs::build_default_image` once per test binary and
+/// copied for each caller, so every test boots a clean disk. `None` (with a SKIPPED line) if
+/// no static busybox can be had.
+pub fn fresh_boot_image(dir: &Path) -> Option<PathBuf> {
+    static TEMPLATE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| {
+        let d = scratch(&format!("boot-image-{}", std::process::id()));
+        let img = d.join("rootfs.img");
+        tools::rootfs::build_default_image(&img, &tools::rootfs::Options::default()).map(|()| img)
+    });
+    match template {
+        Ok(t) => {
+            let img = dir.join("rootfs.img");
+            std::fs::copy(t, &img).expect("copying the boot image");
+            Some(img)
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: cannot build the default root image: {e}");
+            None
+        }
+    }
+}
