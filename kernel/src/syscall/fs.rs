@@ -16,10 +16,49 @@ const CHUNK: usize = 1 << 20;
 /// Linux's `MAX_RW_COUNT`: one read/write moves at most this much.
 const MAX_RW: usize = 0x7fff_f000;
 
+/// Reads a regular file straight into guest memory (no kernel buffer): the file's data is
+/// copied into the physmem pages behind `buf`, faulted in first, piece by contiguous piece.
+fn read_direct(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
+    let mm = cur.mm();
+    let mut g = mm.lock();
+    let n = g.space.with_user_pages_mut(buf.0, count as u64, |slice| {
+        let n = match pos {
+            None => file.read(slice)?,
+            Some(p) => file.pread(slice, p)?,
+        };
+        if let Some(p) = pos.as_mut() {
+            *p += n as i64;
+        }
+        Ok(n)
+    })?;
+    Ok(n as usize)
+}
+
+/// Writes guest memory straight to a regular file (no kernel buffer).
+fn write_direct(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
+    let mm = cur.mm();
+    let mut g = mm.lock();
+    let n = g.space.with_user_pages(buf.0, count as u64, |slice| {
+        let n = match pos {
+            None => file.write(slice)?,
+            Some(p) => file.pwrite(slice, p)?,
+        };
+        if let Some(p) = pos.as_mut() {
+            *p += n as i64;
+        }
+        Ok(n)
+    })?;
+    Ok(n as usize)
+}
+
 /// Reads from `file` into guest memory at `buf`, in chunks; `pos` is `None` for the file
-/// offset, `Some(off)` for pread. Stops at a short read.
+/// offset, `Some(off)` for pread. Stops at a short read. Regular files (which never block)
+/// go straight into guest memory; pipes, ttys and devices through a kernel buffer.
 fn read_into(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
     let count = count.min(MAX_RW);
+    if file.file_like().is_none() && count > 0 {
+        return read_direct(cur, file, buf, count, pos);
+    }
     let mut done = 0usize;
     let mut tmp = vec![0u8; count.min(CHUNK)];
     while done < count {
@@ -48,6 +87,9 @@ fn read_into(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usiz
 /// Writes guest memory at `buf` to `file`, in chunks (pwrite when `pos` is given).
 fn write_from(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
     let count = count.min(MAX_RW);
+    if file.file_like().is_none() && count > 0 {
+        return write_direct(cur, file, buf, count, pos);
+    }
     let mut done = 0usize;
     let mut tmp = vec![0u8; count.min(CHUNK)];
     while done < count {
