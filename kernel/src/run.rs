@@ -15,7 +15,6 @@ use uapi::signal::{self as sig, SigInfo};
 
 /// Runs `cur` until it exits.
 pub fn run_task(cur: &mut Current, cpu: &mut Context) {
-    let mut kernel_since = Instant::now();
     loop {
         if cur.task.exited.load(Ordering::SeqCst) {
             return;
@@ -35,11 +34,12 @@ pub fn run_task(cur: &mut Current, cpu: &mut Context) {
         if arch_um::timer::take_ticks() > 0 {
             crate::sched::maybe_preempt();
         }
+        // User time here; the scheduler charges the rest as system time (time spent switched
+        // out between two guest runs is not this task's).
+        crate::sched::account_current();
         let start = Instant::now();
-        charge(&cur.task.system_ns, start.duration_since(kernel_since));
         let ev = run_guest(cur, cpu);
-        kernel_since = Instant::now();
-        charge(&cur.task.user_ns, kernel_since.duration_since(start));
+        charge(&cur.task.user_ns, start.elapsed());
         handle_event(cur, ev);
     }
 }

@@ -54,6 +54,9 @@ struct Sched {
     min_vruntime: u64,
     /// When the running task was resumed.
     slice_start: Option<Instant>,
+    /// CPU-time accounting of the running task: since when, and its user time then (the
+    /// rest of the stretch is system time). `None` while no task runs.
+    acct_since: Option<(Instant, u64)>,
     /// Called when the console may have input (installed by the tty).
     input_pump: Option<Box<dyn Fn()>>,
     /// Whether the console has a reader waiting (then idle also watches host stdin).
@@ -70,6 +73,7 @@ thread_local! {
         current: 0,
         min_vruntime: 0,
         slice_start: None,
+        acct_since: None,
         input_pump: None,
         watch_stdin: false,
     });
@@ -187,8 +191,29 @@ pub fn wake_task_for_signal(task: &Task) {
     }
 }
 
-/// Charges the running task for the time since it was resumed.
+/// Charges the running task's system time up to `now`: the time since the last accounting
+/// that it did not spend in guest code (`run_task` charges user time). Time spent switched out
+/// is nobody's CPU time.
+fn account(s: &mut Sched, now: Instant) {
+    let Some((since, user_then)) = s.acct_since else { return };
+    let Some(task) = s.tasks.get(&s.current) else { return };
+    let user_now = task.user_ns.load(Ordering::Relaxed);
+    let ran = now.saturating_duration_since(since).as_nanos() as u64;
+    task.system_ns.fetch_add(ran.saturating_sub(user_now.saturating_sub(user_then)), Ordering::Relaxed);
+    s.acct_since = Some((now, user_now));
+}
+
+/// Brings the running task's system time up to date (called before each return to guest code,
+/// so `times`, `getrusage` and the CPU-time clocks see it).
+pub fn account_current() {
+    with(|s| account(s, Instant::now()));
+}
+
+/// Charges the running task for the time since it was resumed (it is switching out): CPU time,
+/// and virtual runtime scaled by its nice weight.
 fn charge_current(s: &mut Sched, now: Instant) {
+    account(s, now);
+    s.acct_since = None;
     let Some(start) = s.slice_start.take() else { return };
     let Some(task) = s.tasks.get(&s.current) else { return };
     let ran = now.duration_since(start).as_nanos() as u64;
@@ -475,7 +500,9 @@ fn fire_timers(now: Instant) {
 fn run_one(tid: u32) {
     let stack = with(|s| {
         s.current = tid;
-        s.slice_start = Some(Instant::now());
+        let now = Instant::now();
+        s.slice_start = Some(now);
+        s.acct_since = Some((now, s.tasks.get(&tid).map_or(0, |t| t.user_ns.load(Ordering::Relaxed))));
         s.stacks.get_mut(&tid).and_then(Option::take)
     });
     let Some(mut stack) = stack else {
