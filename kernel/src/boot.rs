@@ -70,6 +70,7 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     crate::strace::set_enabled(cfg.strace);
     let (physmem, platform) = host_setup(cfg.mem)?;
     kernel::install(physmem, platform, cfg.vfs.clone(), cfg.cmdline.clone()).map_err(BootError::Host)?;
+    crate::vdso::init();
     crate::tty_glue::install(&cfg.vfs);
     let cur = spawn_init(&cfg)?;
     let init = cur.process().clone();

@@ -223,6 +223,7 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
     }
     let stack_size = cur.process().rlimit_cur(f::RLIMIT_STACK).clamp(128 * 1024, 8 << 20);
     m.space.map_stack(STACK_TOP, stack_size)?;
+    let vdso_base = crate::vdso::map_into(&mut m.space)?;
 
     let creds = cur.process().creds();
     let mut random = [0u8; 16];
@@ -244,6 +245,7 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
         (f::AT_HWCAP, arch_um::cpu::hwcap()),
         (f::AT_HWCAP2, 0),
         (f::AT_CLKTCK, 100),
+        (f::AT_SYSINFO_EHDR, vdso_base),
         (f::AT_MINSIGSTKSZ, (xsize as u64 + 4 + 64 + crate::signal::frame::off::SIZE + 128).next_multiple_of(16)),
     ];
     let st = stack::build_initial_stack(STACK_TOP, argv, envp, &auxv, random, execfn, b"x86_64")?;

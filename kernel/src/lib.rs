@@ -26,6 +26,7 @@ pub mod task;
 pub mod timers;
 pub mod tty;
 pub mod tty_glue;
+pub mod vdso;
 pub mod wait;
 
 pub use boot::{boot, BootConfig, BootError, Outcome};

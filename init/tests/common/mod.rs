@@ -202,3 +202,14 @@ pub fn fresh_boot_image(dir: &Path) -> Option<PathBuf> {
         }
     }
 }
+
+/// Copies the shared libraries a dynamically linked host program needs (its interpreter
+/// included, as `ldd` lists them) into the same paths under `root`.
+pub fn copy_libs(exe: &Path, root: &Path) {
+    let ldd = Command::new("ldd").arg(exe).output().expect("running ldd");
+    for lib in String::from_utf8_lossy(&ldd.stdout).split_whitespace().filter(|w| w.starts_with('/')) {
+        let dst = root.join(lib.trim_start_matches('/'));
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::copy(lib, &dst).unwrap();
+    }
+}
