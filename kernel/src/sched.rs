@@ -237,8 +237,11 @@ pub fn yield_now() {
     kstack::switch_out();
 }
 
-/// At a clock tick: yield if the running task used its slice and another task is runnable.
+/// At a clock tick: run expired kernel timers (a CPU-bound task never returns to the
+/// scheduler loop on its own, and `alarm` must still fire), then yield if the running task
+/// used its slice and another task is runnable.
 pub fn maybe_preempt() {
+    fire_timers(Instant::now());
     let should = with(|s| {
         let used = s.slice_start.map(|t| t.elapsed() >= TIME_SLICE).unwrap_or(false);
         used && !s.runnable.is_empty()
