@@ -53,7 +53,7 @@ struct ProcTimers {
 thread_local! {
     /// Timers by pid. The kernel runs on one host thread; callbacks and syscalls never hold
     /// the borrow across a call that could come back here.
-    static TABLE: RefCell<BTreeMap<u32, ProcTimers>> = RefCell::new(BTreeMap::new());
+    static TABLE: RefCell<BTreeMap<u32, ProcTimers>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// Runs `f` on `pid`'s timers, creating an empty set if it has none.
