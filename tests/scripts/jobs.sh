@@ -7,7 +7,7 @@ sleep 10 & s=$!
 kill $s; wait $s; echo "killed job status: $?"
 sleep 10 & s=$!
 kill -9 $s; wait $s; echo "kill -9 status: $?"
-for i in 1 2 3; do (sleep 0.0$i; echo "job $i done") & done; wait
+{ for i in 1 2 3; do (sleep 0.0$i; echo "job $i done") & done; wait; } | sort
 echo "all jobs done"
 trap 'echo "EXIT trap"' EXIT
 trap 'echo "got TERM"' TERM
