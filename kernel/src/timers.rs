@@ -3,7 +3,9 @@
 //! `fs/timerfd.c`, `fs/eventfd.c`). The syscall handlers are in `syscall::timers`.
 //!
 //! Every timer is built on the scheduler's kernel timers (`sched::add_timer`): a callback runs
-//! on the scheduler's stack at the deadline and sends the signal or counts the expiry. Each
+//! at the deadline — from the scheduler loop, or at a clock tick while a task computes — and
+//! sends the signal or counts the expiry. Callbacks never block and never run while this
+//! module holds its table or a timer's lock (ticks are taken between guest runs). Each
 //! timer carries a *generation*, bumped whenever it is set or deleted, which its callbacks
 //! capture: a callback of an older setting finds a newer generation and does nothing, so a
 //! cancelled timer can never fire late.
