@@ -287,6 +287,12 @@ pub fn take_host_signal(sig: i32) -> bool {
     PENDING.fetch_and(!bit, Ordering::AcqRel) & bit != 0
 }
 
+/// True if any console signal (`SIGTERM`, `SIGINT` under the flag policy, `SIGWINCH`) is
+/// waiting to be taken; does not consume it.
+pub fn host_signal_pending() -> bool {
+    PENDING.load(Ordering::Acquire) != 0
+}
+
 /// The read end of the console's self-pipe (non-blocking, close-on-exec): readable after a
 /// console signal, for the kernel's idle `poll`/`epoll` beside fd 0. `None` before
 /// [`enter_raw_mode_with`] created it.

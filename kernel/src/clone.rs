@@ -152,16 +152,10 @@ pub fn do_clone(cur: &mut Current, a: CloneArgs) -> KResult<usize> {
     Ok(tid as usize)
 }
 
-/// The `vfork` parent sleeps until the child execs or exits (only SIGKILL cuts it short).
+/// The `vfork` parent sleeps until the child execs or exits; ordinary signals wait until
+/// then (only SIGKILL cuts it short), as Linux's killable `wait_for_vfork_done`.
 fn wait_for_vfork_child(cur: &mut Current, child: &Arc<Process>) {
-    loop {
-        let r = crate::sched::wait_until(cur, &[&child.vfork_event], fs::PollEvents::all(), None, |_| {
-            child.vfork_done.load(Ordering::SeqCst).then_some(Ok(()))
-        });
-        if r.is_ok() || cur.process().exiting.load(Ordering::SeqCst) {
-            return;
-        }
-    }
+    crate::sched::wait_killable(cur, &[&child.vfork_event], || child.vfork_done.load(Ordering::SeqCst));
 }
 
 /// `fork(2)`.

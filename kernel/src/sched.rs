@@ -242,6 +242,12 @@ pub fn yield_now() {
 /// used its slice and another task is runnable.
 pub fn maybe_preempt() {
     fire_timers(Instant::now());
+    if arch_um::console::host_signal_pending() {
+        // SIGTERM, the user's ^C, a resize: the scheduler loop handles them, even while one
+        // CPU-bound task would otherwise keep the CPU.
+        yield_now();
+        return;
+    }
     let should = with(|s| {
         let used = s.slice_start.map(|t| t.elapsed() >= TIME_SLICE).unwrap_or(false);
         used && !s.runnable.is_empty()
@@ -313,6 +319,32 @@ pub fn wait_until<T>(
     };
     drop(waker);
     result
+}
+
+/// Blocks until `cond` holds, ignoring ordinary signals (they stay pending): only SIGKILL or
+/// the process exiting cuts the wait short (`false`). Linux's `TASK_KILLABLE` waits, as the
+/// `vfork` parent's.
+pub fn wait_killable(cur: &mut Current, pollees: &[&Pollee], mut cond: impl FnMut() -> bool) -> bool {
+    let waker: Arc<dyn Waker> = Arc::new(TaskWaker(cur.task.tid));
+    let weak: Weak<dyn Waker> = Arc::downgrade(&waker);
+    loop {
+        if cond() {
+            return true;
+        }
+        let killed = cur.process().exiting.load(Ordering::Relaxed)
+            || cur.task.exited.load(Ordering::Relaxed)
+            || cur.task.signals.lock().pending.set.contains(uapi::signal::SIGKILL);
+        if killed {
+            return false;
+        }
+        for p in pollees {
+            p.register(weak.clone(), PollEvents::all());
+        }
+        sleep(&cur.task, None);
+        for p in pollees {
+            p.unregister(&weak);
+        }
+    }
 }
 
 /// Reads from `file`, sleeping while it would block (unless `O_NONBLOCK`). Console reads
