@@ -1,6 +1,7 @@
 //! The boot acceptance tests (issue 5): `umbra boot IMAGE` driven through a pseudo-terminal as
-//! a person would drive it — prompt, everyday commands, `^C`, `^Z`/`fg`, `vi`, a file written
-//! and found on the disk after `poweroff` — plus the same boot fed a script through a pipe, the
+//! a person would drive it — prompt, everyday commands, `^C`, `^Z`/`fg`, line editing and `^D`,
+//! background readers and writers, the window size, `vi`, a file written and found on the disk
+//! after `poweroff` — plus the same boot fed a script through a pipe, the
 //! bad-input exits (125, one line, terminal restored) and an init that exits.
 //!
 //! Each test boots its own copy of the default image. The tests run one at a time (a lock):
@@ -282,6 +283,50 @@ fn check_job_control(s: &mut Session) {
     assert_eq!(s.run("jobs"), "", "no job left");
 }
 
+/// The line discipline's canonical mode (a program reading lines: erase, word-erase, kill,
+/// `^D`), background readers and writers (`SIGTTIN`, `SIGTTOU` under `tostop`).
+fn check_line_discipline(s: &mut Session) {
+    s.send("cat\r");
+    s.expect("cat\r\n", CMD_TIMEOUT);
+    s.send("abc\x7fd\r");
+    s.expect("abd\r\n", CMD_TIMEOUT);
+    s.send("one two\x17three\r");
+    s.expect("one three\r\n", CMD_TIMEOUT);
+    s.send("junk\x15ok\r");
+    s.expect("\r\nok\r\n", CMD_TIMEOUT);
+    s.send("\x04");
+    s.expect(PROMPT, CMD_TIMEOUT);
+    // A background job reading the terminal stops; fg gives it the terminal; ^D ends it.
+    s.run("cat &");
+    let out = s.run("jobs");
+    assert!(out.contains("Stopped (tty input)"), "background reader:\n{out}");
+    s.send("fg\r");
+    s.expect("fg\r\ncat\r\n", CMD_TIMEOUT);
+    s.send("typed\r");
+    s.expect("typed\r\ntyped\r\n", CMD_TIMEOUT);
+    s.send("\x04");
+    s.expect(PROMPT, CMD_TIMEOUT);
+    // With tostop, a background writer stops too.
+    s.run("stty tostop");
+    s.run("echo from the background &");
+    std::thread::sleep(Duration::from_millis(300));
+    let out = s.run("jobs");
+    assert!(out.contains("Stopped (tty output)"), "background writer with tostop:\n{out}");
+    let out = s.run("fg");
+    assert!(out.contains("from the background"), "fg:\n{out}");
+    s.run("stty -tostop");
+}
+
+/// The window size follows the host terminal's (`SIGWINCH`).
+fn check_window_size(s: &mut Session) {
+    assert_eq!(s.run("stty size"), "24 80\n");
+    let ws = libc::winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCSWINSZ reads a winsize; the kernel signals the pty's foreground (umbra).
+    unsafe { libc::ioctl(s.pty.master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(s.run("stty size"), "30 100\n");
+}
+
 fn check_vi(s: &mut Session) {
     s.send("vi /root/notes.txt\r");
     // Full screen: the alternate screen, the empty-line tildes, the status line with the name.
@@ -305,6 +350,8 @@ fn interactive_session_through_a_pty() {
     let (mut s, before) = boot_to_prompt(&img);
     check_everyday_commands(&mut s);
     check_job_control(&mut s);
+    check_line_discipline(&mut s);
+    check_window_size(&mut s);
     check_vi(&mut s);
     assert_eq!(s.run("echo data > /root/file"), "");
     assert_eq!(s.run("cat /root/file"), "data\n");

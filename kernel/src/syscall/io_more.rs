@@ -15,6 +15,11 @@ pub fn sys_sendfile(cur: &mut Current, out_fd: Fd, in_fd: Fd, offset: UserAddr, 
     if pos.is_some_and(|p| p < 0) {
         return Err(Errno::EINVAL);
     }
+    // Linux splices from the input, and ttys and pipes have no `splice_read`: EINVAL, and
+    // programs (busybox cat) fall back to read/write, which keeps each line and ^D apart.
+    if crate::tty_glue::tty_of(&input).is_some() || crate::pipe::is_pipe(&input) {
+        return Err(Errno::EINVAL);
+    }
     let count = count.min(0x7fff_f000);
     let mut buf = vec![0u8; count.min(1 << 16)];
     let mut done = 0usize;
