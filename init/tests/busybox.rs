@@ -27,6 +27,9 @@ fn busybox_root() -> Option<&'static Path> {
                 std::os::unix::fs::symlink("/bin/busybox", &dst).unwrap();
             }
         }
+        // The native (chroot) run needs /dev/null for background jobs (root only; umbra mounts
+        // its own devtmpfs over /dev).
+        let _ = Command::new("mknod").args(["-m", "666"]).arg(r.join("dev/null")).args(["c", "1", "3"]).status();
         std::fs::write(r.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
         std::fs::write(r.join("etc/group"), "root:x:0:\n").unwrap();
         for e in std::fs::read_dir(workspace().join("tests/scripts")).unwrap().flatten() {
