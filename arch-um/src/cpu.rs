@@ -31,3 +31,12 @@ pub fn user_xstate_layout(host_features: u64) -> (usize, u64) {
     }
     (size, features)
 }
+
+/// The XSAVE features the host OS enabled for user space (`XCR0`, read with `xgetbv`).
+pub fn xcr0() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: xgetbv(0) is available wherever XSAVE is enabled by the OS, which the host's
+    // NT_X86_XSTATE regset (probed before this is used) proves.
+    unsafe { core::arch::asm!("xgetbv", in("ecx") 0u32, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags)) };
+    ((hi as u64) << 32) | lo as u64
+}

@@ -167,8 +167,10 @@ impl Platform {
         let mut buf = vec![0u8; 1 << 16];
         let n = ptrace::get_xstate(pid, &mut buf)?;
         self.xstate_size.store(n, Ordering::Relaxed);
-        // fpx_sw_bytes.xfeatures (offset 464 + 8) names the features the host exposes.
-        let host_features = buf.get(472..480).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes).unwrap_or(3);
+        // fpx_sw_bytes.xfeatures (offset 464 + 8) names the features the host exposes when the
+        // host kernel fills it; otherwise XCR0 says which ones the OS enabled.
+        let sw = buf.get(472..480).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes).unwrap_or(0);
+        let host_features = if sw & 3 == 3 { sw } else { crate::cpu::xcr0() };
         if let Ok(mut u) = self.user_xstate.lock() {
             *u = crate::cpu::user_xstate_layout(host_features);
         }
