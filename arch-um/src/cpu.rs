@@ -40,3 +40,27 @@ pub fn xcr0() -> u64 {
     unsafe { core::arch::asm!("xgetbv", in("ecx") 0u32, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags)) };
     ((hi as u64) << 32) | lo as u64
 }
+
+/// Pins umbra (and so every stub it starts afterwards, which inherit the affinity) to the host
+/// CPU it is running on. umbra is one virtual CPU: every guest event is a ptrace stop that
+/// hands the CPU between umbra and a stub, and with both on one host CPU that hand-over is a
+/// direct switch instead of a cross-CPU wake-up (3-4x faster for a pipe ping-pong here).
+/// `UMBRA_NO_PIN=1` turns it off. Returns the CPU, or `None` if not pinned.
+pub fn pin_to_current_cpu() -> Option<usize> {
+    if std::env::var_os("UMBRA_NO_PIN").is_some() {
+        return None;
+    }
+    // SAFETY: plain syscalls on a local cpu_set_t.
+    unsafe {
+        let cpu = libc::sched_getcpu();
+        if cpu < 0 {
+            return None;
+        }
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu as usize, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return None;
+        }
+        Some(cpu as usize)
+    }
+}

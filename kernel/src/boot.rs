@@ -59,6 +59,9 @@ pub fn host_setup(mem: u64) -> Result<(Arc<PhysMem>, Arc<Platform>), BootError> 
         }
         log::warn!("{}", failure.message);
     }
+    if let Some(cpu) = arch_um::cpu::pin_to_current_cpu() {
+        log::debug!("umbra and its stubs run on host CPU {cpu}");
+    }
     let physmem = Arc::new(PhysMem::new(mem).map_err(|e| BootError::Host(format!("cannot create guest memory of {mem} bytes: {e}")))?);
     let platform = Platform::new(physmem.clone()).map_err(|e| BootError::Host(format!("cannot set up stubs: {e}")))?;
     Ok((physmem, platform))
