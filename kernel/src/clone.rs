@@ -114,6 +114,11 @@ fn new_process(cur: &Current, pid: u32, a: &CloneArgs, f: CloneFlags) -> Arc<Pro
 pub fn do_clone(cur: &mut Current, a: CloneArgs) -> KResult<usize> {
     let f = CloneFlags::from_bits_truncate(a.flags & !0xff);
     check_flags(f)?;
+    // A signal that arrived meanwhile (a group kill of a fork bomb) is taken first and the
+    // call restarted, so no child slips out of it (Linux's check in `copy_process`).
+    if crate::sched::signal_pending(cur) {
+        return Err(Errno::ERESTARTNOINTR);
+    }
     if kernel().tasks.lock().len() >= MAX_TASKS {
         log::info!("fork refused: umbra's task limit ({MAX_TASKS}) reached");
         return Err(Errno::EAGAIN);
@@ -177,7 +182,11 @@ pub fn sys_clone(cur: &mut Current, flags: u64, stack: u64, parent_tid: u64, chi
 
 /// `clone3(2)`.
 pub fn sys_clone3(cur: &mut Current, uargs: UserAddr, size: usize) -> KResult<usize> {
-    if size < uapi::structs::CLONE_ARGS_SIZE_VER0 || size > 4096 {
+    // Linux's `copy_struct_from_user`: larger than a page is E2BIG, smaller than VER0 EINVAL.
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    if size < uapi::structs::CLONE_ARGS_SIZE_VER0 {
         return Err(Errno::EINVAL);
     }
     let mut buf = vec![0u8; size];

@@ -26,8 +26,9 @@ use std::sync::Arc;
 use uapi::mman::{page_ceil, page_floor, MapFlags, Prot, PAGE_SIZE};
 use uapi::{flags as f, Errno, KResult};
 
-/// Linux's limit on nested `#!` interpreters (`BINPRM_MAX_RECURSION` is 4).
-const MAX_SCRIPT_DEPTH: usize = 4;
+/// Linux's limit on nested `#!` scripts: `exec_binprm` tries up to six binary handlers in a
+/// chain (depth 0..=5), so five scripts may lead to the final ELF program.
+const MAX_SCRIPT_DEPTH: usize = 5;
 /// The longest `#!` line Linux reads (`BINPRM_BUF_SIZE`).
 const SHEBANG_MAX: usize = 256;
 /// Largest executable umbra loads (a sanity bound on hostile files).
@@ -273,6 +274,7 @@ fn initial_fpu() -> Vec<u8> {
 
 /// The point of no return: install the new memory, registers and identity.
 fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
+    de_thread(cur);
     *cur.task.mm.lock() = Arc::new(KMutex::new(loaded.mm));
     cur.ctx = loaded.regs;
     let p = cur.process().clone();
@@ -291,4 +293,22 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
     let mut s = cur.task.signals.lock();
     s.altstack = Default::default();
     s.altstack.ss_flags = uapi::signal::SS_DISABLE;
+}
+
+/// Ends every other thread of the process (Linux's `de_thread`): they leave at their next
+/// scheduling point, on the old memory, which they keep until then. Signals sent to the
+/// process and queued on them move to the caller. (Linux also gives the caller the leader's
+/// tid; here a non-leader keeps its own.)
+fn de_thread(cur: &mut Current) {
+    for t in cur.process().live_threads() {
+        if t.tid == cur.task.tid {
+            continue;
+        }
+        let moved = t.signals.lock().pending.drain_shared();
+        for p in moved {
+            cur.task.signals.lock().pending.add_shared(p.signo, p.info);
+        }
+        t.exited.store(true, std::sync::atomic::Ordering::SeqCst);
+        crate::sched::wake(t.tid);
+    }
 }

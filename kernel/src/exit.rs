@@ -23,6 +23,7 @@ pub fn exit_thread(cur: &mut Current, status: ExitStatus) {
         record_status(p, status);
     }
     cur.task.exited.store(true, Ordering::SeqCst);
+    crate::signal::hand_over_process_signals(cur);
 }
 
 /// `exit_group(2)` and fatal signals: ends every thread of the process with `status`.
@@ -114,7 +115,9 @@ fn notify_parent_of_exit(parent: &Arc<Process>, p: &Arc<Process>, status: ExitSt
         ExitStatus::Exited(c) => (sig::CLD_EXITED, c),
         ExitStatus::Killed { signo, core } => (if core { sig::CLD_DUMPED } else { sig::CLD_KILLED }, signo),
     };
-    if p.exit_signal != 0 && !(autoreap && p.exit_signal == sig::SIGCHLD) {
+    // With SA_NOCLDWAIT the handler still runs; only SIG_IGN suppresses the signal.
+    let sent = p.exit_signal != 0 && !(p.exit_signal == sig::SIGCHLD && action.is_ignore());
+    if sent {
         let uid = p.creds.lock().uid;
         let t = p.cputime.lock();
         let info = SigInfo::child(code, p.pid as i32, uid, st, (t.user_ns / 10_000_000) as i64, (t.system_ns / 10_000_000) as i64);
@@ -145,7 +148,8 @@ pub fn kill_all() {
 }
 
 /// The processes `kill(pid, …)` addresses: one (`pid > 0`), the caller's group (`0`), all
-/// but init and the caller (`-1`), or group `-pid`. `ESRCH` if none exists.
+/// but init and the caller (`-1`), or group `-pid`. `ESRCH` if none exists. Zombies not yet
+/// reaped count (the signal is a no-op for them), as in Linux.
 pub fn kill_targets(cur: &Current, pid: i32) -> KResult<Vec<Arc<Process>>> {
     let k = kernel();
     let all: Vec<Arc<Process>> = k.processes.lock().values().filter_map(|p| p.upgrade()).collect();
@@ -153,12 +157,12 @@ pub fn kill_targets(cur: &Current, pid: i32) -> KResult<Vec<Arc<Process>>> {
         p if p > 0 => all.into_iter().filter(|x| x.pid == p as u32).collect(),
         0 => {
             let g = cur.process().pgid.load(Ordering::Relaxed);
-            all.into_iter().filter(|x| x.pgid.load(Ordering::Relaxed) == g && !x.is_zombie()).collect()
+            all.into_iter().filter(|x| x.pgid.load(Ordering::Relaxed) == g).collect()
         }
-        -1 => all.into_iter().filter(|x| x.pid != 1 && x.pid != cur.pid() && !x.is_zombie()).collect(),
+        -1 => all.into_iter().filter(|x| x.pid != 1 && x.pid != cur.pid()).collect(),
         p => {
             let g = p.unsigned_abs();
-            all.into_iter().filter(|x| x.pgid.load(Ordering::Relaxed) == g && !x.is_zombie()).collect()
+            all.into_iter().filter(|x| x.pgid.load(Ordering::Relaxed) == g).collect()
         }
     };
     if v.is_empty() {

@@ -33,6 +33,9 @@ pub fn run_task(cur: &mut Current, cpu: &mut Context) {
         }
         if arch_um::timer::take_ticks() > 0 {
             crate::sched::maybe_preempt();
+            // While switched out the task may have been sent a signal (even SIGKILL) or
+            // stopped: look again before running guest code.
+            continue;
         }
         // User time here; the scheduler charges the rest as system time (time spent switched
         // out between two guest runs is not this task's).

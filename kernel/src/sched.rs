@@ -135,7 +135,11 @@ pub fn spawn(task: Arc<Task>, ctx: arch_um::UserContext) -> KResult<()> {
         Errno::EAGAIN
     })?;
     with(|s| {
-        let v = s.min_vruntime;
+        // CFS's `task_fork_fair` + `place_entity(initial)`: a child starts no earlier than its
+        // parent's virtual runtime, and a slice behind the queue, so a fork bomb cannot keep
+        // starting tasks ahead of everyone else (the woken parent of it would starve).
+        let parent = s.tasks.get(&s.current).map_or(0, |t| t.vruntime.load(Ordering::Relaxed));
+        let v = s.min_vruntime.saturating_add(TIME_SLICE.as_nanos() as u64).max(parent);
         task.vruntime.store(v, Ordering::Relaxed);
         s.stacks.insert(tid, Some(stack));
         s.tasks.insert(tid, task.clone());

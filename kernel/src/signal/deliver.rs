@@ -19,27 +19,30 @@ pub enum Outcome {
 }
 
 /// Delivers pending signals that the task does not block. Ignored signals are dropped,
-/// default actions applied (terminate, core, stop); at most one handler frame is set up (the
-/// handler runs next). Then finishes an interrupted syscall: restarted, or `EINTR`, as
-/// Linux's `arch_do_signal_or_restart` decides from the `-ERESTART*` code and `SA_RESTART`.
+/// default actions applied (terminate, core, stop). A handler gets a frame, and — as Linux's
+/// exit-to-user loop does — delivery goes on under the handler's mask, so several pending
+/// signals stack their frames and the last one set up runs first. An interrupted syscall is
+/// finished once: restarted, or `EINTR`, as Linux's `arch_do_signal_or_restart` decides from
+/// the `-ERESTART*` code and `SA_RESTART`.
 pub fn deliver_pending(cur: &mut Current) -> Outcome {
-    let restart = cur.restart.take();
+    let mut restart = cur.restart.take();
     loop {
-        let next = {
+        let (own, mask) = {
             let mut s = cur.task.signals.lock();
             let mask = s.mask;
-            s.pending.take(mask)
+            (s.pending.take(mask), mask)
         };
+        let next = own.or_else(|| super::take_process_signal(cur, SigSet::from_bits(!mask.bits())));
         let Some(p) = next else {
             if let Some((nr, code)) = restart {
                 restart_syscall(cur, nr, code);
             }
             return Outcome::Resume;
         };
-        let action = cur.process().sighand().lock().get(p.signo);
         if p.signo == sig::SIGKILL {
             return Outcome::Die(killed_by(sig::SIGKILL));
         }
+        let action = cur.process().sighand().lock().get(p.signo);
         if action.is_ignore() {
             continue;
         }
@@ -53,16 +56,23 @@ pub fn deliver_pending(cur: &mut Current) -> Outcome {
                 DefaultAction::Terminate | DefaultAction::CoreDump => return Outcome::Die(killed_by(p.signo)),
             }
         }
-        if let Some((nr, code)) = restart {
+        if let Some((nr, code)) = restart.take() {
             interrupted_by_handler(cur, nr, code, &action);
         }
         if setup_frame(cur, &p, &action).is_err() {
-            // Linux: a frame that cannot be written means SIGSEGV, forced.
-            log::info!("pid {}: cannot build a signal frame for signal {}: SIGSEGV", cur.pid(), p.signo);
-            return Outcome::Die(killed_by(sig::SIGSEGV));
+            frame_failed(cur, p.signo);
         }
-        return Outcome::Resume;
     }
+}
+
+/// A handler frame could not be written (Linux's `force_sigsegv`): SIGSEGV is forced; if the
+/// failed frame was SIGSEGV's own, its handler is reset first so the process dies.
+fn frame_failed(cur: &mut Current, signo: u32) {
+    log::info!("pid {}: cannot build a signal frame for signal {signo}: SIGSEGV", cur.pid());
+    if signo == sig::SIGSEGV {
+        cur.process().sighand().lock().set(sig::SIGSEGV, KSigAction::default());
+    }
+    super::force_fault_signal(cur, SigInfo::fault(sig::SIGSEGV, sig::SI_KERNEL, 0));
 }
 
 /// Re-executes the interrupted syscall: back up over the 2-byte `syscall` instruction with the
@@ -99,6 +109,32 @@ fn current_fpu(cur: &mut Current) -> KResult<Vec<u8>> {
     g.host.fpu_of(cur.task.tid as u64).map(|x| x.0).map_err(|_| Errno::EFAULT)
 }
 
+/// The XSAVE layout of the guest's signal frames, `(size, features)`. The platform probes it;
+/// where the probe found no features (x87 and SSE are always there, so that means it read the
+/// wrong word of ptrace's `sw_reserved` area), the host's XCR0 is taken from that area's first
+/// word of a ptrace image, where Linux's ptrace ABI puts it.
+fn user_xstate(full: &[u8]) -> (usize, u64) {
+    let (size, features) = kernel().platform.user_xstate();
+    if features & 3 == 3 {
+        return (size, features);
+    }
+    let xcr0 = full.get(464..472).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes).unwrap_or(0) | 3;
+    let (size, features) = arch_um::cpu::user_xstate_layout(xcr0);
+    (size.min(full.len().max(576)), features)
+}
+
+/// Where the frame goes (Linux's `get_sigframe`): below the red zone of the current stack, or
+/// at the top of the alternate stack for an `SA_ONSTACK` handler when not already on it.
+/// `(sp, on the alternate stack)`.
+fn frame_stack(rsp: u64, altstack: &StackT, action: &KSigAction) -> KResult<(u64, bool)> {
+    let sp = rsp.checked_sub(128).ok_or(Errno::EFAULT)?;
+    let mode = frame::altstack_mode(altstack, sp);
+    if action.has_flag(sig::SA_ONSTACK) && mode == 0 {
+        return Ok((altstack.ss_sp.checked_add(altstack.ss_size).ok_or(Errno::EFAULT)?, true));
+    }
+    Ok((sp, mode == sig::SS_ONSTACK))
+}
+
 /// Builds the `rt_sigframe` for `p` and points the registers at the handler.
 fn setup_frame(cur: &mut Current, p: &PendingSignal, action: &KSigAction) -> KResult<()> {
     if !action.has_flag(sig::SA_RESTORER) {
@@ -109,23 +145,18 @@ fn setup_frame(cur: &mut Current, p: &PendingSignal, action: &KSigAction) -> KRe
         let s = cur.task.signals.lock();
         (s.altstack, s.saved_mask.unwrap_or(s.mask))
     };
-    let on_alt = frame::on_altstack(&altstack, regs.rsp);
-    let use_alt = action.has_flag(sig::SA_ONSTACK) && altstack.ss_size != 0 && !on_alt;
-    let sp = if use_alt { altstack.ss_sp.checked_add(altstack.ss_size).ok_or(Errno::EFAULT)? } else { regs.rsp.checked_sub(128).ok_or(Errno::EFAULT)? };
-
-    let (user_size, user_features) = kernel().platform.user_xstate();
+    let (sp, on_alt) = frame_stack(regs.rsp, &altstack, action)?;
     let full = current_fpu(cur)?;
+    let (user_size, user_features) = user_xstate(&full);
     let xs = frame::xstate_to_frame(&full, user_size, user_features);
     let (frame_addr, fp) = frame::layout(sp, xs.len() as u64).ok_or(Errno::EFAULT)?;
+    if on_alt && !frame::on_altstack(&StackT { ss_flags: 0, ..altstack }, frame_addr) {
+        return Err(Errno::EFAULT); // the frame would overflow the alternate stack
+    }
 
     let (trapno, err, cr2) = fault_details(&p.info);
     let sc = frame::save_regs(&regs, fp, trapno, err, cr2, oldmask);
-    let uc_stack = StackT {
-        ss_sp: altstack.ss_sp,
-        ss_flags: if on_alt { sig::SS_ONSTACK } else if altstack.ss_size == 0 { sig::SS_DISABLE } else { altstack.ss_flags },
-        _pad: 0,
-        ss_size: altstack.ss_size,
-    };
+    let uc_stack = StackT { ss_sp: altstack.ss_sp, ss_flags: frame::saved_altstack_flags(&altstack), _pad: 0, ss_size: altstack.ss_size };
     let uc_flags = frame::UC_FP_XSTATE | frame::UC_SIGCONTEXT_SS | frame::UC_STRICT_RESTORE_SS;
     let mut bytes = Vec::with_capacity(off::SIZE as usize);
     bytes.extend_from_slice(&action.restorer.to_le_bytes());
@@ -142,28 +173,43 @@ fn setup_frame(cur: &mut Current, p: &PendingSignal, action: &KSigAction) -> KRe
     r.rdx = frame_addr + off::UC;
     r.rax = 0;
     r.eflags &= !(0x400 | 0x100 | 0x10000); // DF, TF, RF cleared for the handler
-
-    let mut s = cur.task.signals.lock();
-    let mut mask = s.saved_mask.take().unwrap_or(s.mask).union(action.mask_set());
-    if !action.has_flag(sig::SA_NODEFER) {
-        mask.add(p.signo);
-    }
-    s.mask = mask.without_unblockable();
-    if action.has_flag(sig::SA_ONSTACK) && altstack.ss_flags & sig::SS_AUTODISARM != 0 {
-        s.altstack = StackT { ss_sp: 0, ss_flags: sig::SS_DISABLE, _pad: 0, ss_size: 0 };
-    }
-    drop(s);
-    if action.has_flag(sig::SA_RESETHAND) {
-        cur.process().sighand().lock().set(p.signo, KSigAction::default());
-    }
+    // The handler starts with a clean FPU (MXCSR 0x1f80, x87 control word 0x37f).
+    cur.ctx.fpu = Some(arch_um::XState(frame::init_fpu_image(&full)));
+    cur.ctx.fpu_dirty = true;
+    signal_delivered(cur, p.signo, action, &altstack);
     Ok(())
 }
 
-/// trapno/err/cr2 for a fault signal's sigcontext (page fault = 14, with cr2 = address).
+/// After a frame is set up (Linux's `signal_delivered`): the handler's mask is the old one
+/// plus `sa_mask` plus the signal itself (unless `SA_NODEFER`); an `SS_AUTODISARM` alternate
+/// stack is disarmed; `SA_RESETHAND` resets the handler (only the handler: flags and mask stay).
+fn signal_delivered(cur: &mut Current, signo: u32, action: &KSigAction, altstack: &StackT) {
+    let mut s = cur.task.signals.lock();
+    let mut mask = s.saved_mask.take().unwrap_or(s.mask).union(action.mask_set());
+    if !action.has_flag(sig::SA_NODEFER) {
+        mask.add(signo);
+    }
+    s.mask = mask.without_unblockable();
+    if altstack.ss_flags & sig::SS_AUTODISARM != 0 {
+        s.altstack = frame::NO_ALTSTACK;
+    }
+    drop(s);
+    if action.has_flag(sig::SA_RESETHAND) {
+        let sighand = cur.process().sighand();
+        let mut h = sighand.lock();
+        let mut a = h.get(signo);
+        a.handler = sig::SIG_DFL;
+        h.set(signo, a);
+    }
+}
+
+/// trapno/err/cr2 for a fault signal's sigcontext: a page fault (14, user-mode error code, cr2
+/// = address), a general-protection fault (13, for SIGSEGV with `SI_KERNEL`), divide error (0),
+/// invalid opcode (6), breakpoint (3).
 fn fault_details(info: &SigInfo) -> (u64, u64, u64) {
     match info.signo as u32 {
-        sig::SIGSEGV if info.code > 0 => (14, 4, info.addr()),
-        sig::SIGBUS if info.code > 0 => (14, 4, info.addr()),
+        sig::SIGSEGV if info.code == sig::SI_KERNEL => (13, 0, 0),
+        sig::SIGSEGV | sig::SIGBUS if info.code > 0 => (14, 4, info.addr()),
         sig::SIGFPE if info.code > 0 => (0, 0, 0),
         sig::SIGILL if info.code > 0 => (6, 0, 0),
         sig::SIGTRAP if info.code > 0 => (3, 0, 0),
@@ -172,8 +218,12 @@ fn fault_details(info: &SigInfo) -> (u64, u64, u64) {
 }
 
 /// `rt_sigreturn`: the frame starts 8 bytes below `rsp` (the handler's `ret` popped pretcode).
+/// In Linux's order: the mask, then the registers, then the FPU state (a bad `fpstate` fails
+/// after the registers were restored), then the alternate stack — checked against the stack
+/// pointer the call was made with, so a handler that changed the stack it runs on keeps it.
 pub fn sigreturn(cur: &mut Current) -> KResult<()> {
-    let frame_addr = cur.ctx.regs.rsp.checked_sub(8).ok_or(Errno::EFAULT)?;
+    let call_sp = cur.ctx.regs.rsp;
+    let frame_addr = call_sp.checked_sub(8).ok_or(Errno::EFAULT)?;
     let mut bytes = vec![0u8; off::SIZE as usize];
     cur.read_bytes(UserAddr(frame_addr), &mut bytes)?;
     let m = off::MCONTEXT as usize;
@@ -183,26 +233,39 @@ pub fn sigreturn(cur: &mut Current) -> KResult<()> {
     let k = off::SIGMASK as usize;
     let mask = SigSet::from_bits(u64::from_le_bytes(bytes[k..k + 8].try_into().map_err(|_| Errno::EFAULT)?));
 
-    let (user_size, user_features) = kernel().platform.user_xstate();
+    cur.task.signals.lock().mask = mask.without_unblockable();
+    frame::restore_regs(&mut cur.ctx.regs, &sc);
+    restore_fpu(cur, sc.fpstate)?;
+    restore_altstack(cur, &uc_stack, call_sp);
+    Ok(())
+}
+
+/// Loads the FPU state saved at `fpstate` (init state for a null pointer, as Linux).
+fn restore_fpu(cur: &mut Current, fpstate: u64) -> KResult<()> {
     let mut full = current_fpu(cur)?;
-    if sc.fpstate != 0 {
+    if fpstate == 0 {
+        full = frame::init_fpu_image(&full);
+    } else {
+        let (user_size, user_features) = user_xstate(&full);
         let mut xs = vec![0u8; user_size + 4];
-        cur.read_bytes(UserAddr(sc.fpstate), &mut xs)?;
+        cur.read_bytes(UserAddr(fpstate), &mut xs)?;
         frame::xstate_from_frame(&xs, &mut full, user_size, user_features);
     }
-    frame::restore_regs(&mut cur.ctx.regs, &sc);
     cur.ctx.fpu = Some(arch_um::XState(full));
     cur.ctx.fpu_dirty = true;
-    let mut st = cur.task.signals.lock();
-    st.mask = mask.without_unblockable();
-    // restore_altstack: like sigaltstack(&uc_stack, NULL), errors ignored as Linux does.
-    if !frame::on_altstack(&st.altstack, cur.ctx.regs.rsp) {
-        let mode = uc_stack.ss_flags & !sig::SS_FLAG_BITS;
-        if mode == sig::SS_DISABLE {
-            st.altstack = StackT { ss_sp: 0, ss_flags: sig::SS_DISABLE, _pad: 0, ss_size: 0 };
-        } else if uc_stack.ss_size >= sig::MINSIGSTKSZ {
-            st.altstack = StackT { ss_flags: uc_stack.ss_flags & sig::SS_FLAG_BITS, _pad: 0, ..uc_stack };
-        }
-    }
     Ok(())
+}
+
+/// `restore_altstack`: like `sigaltstack(&uc_stack, NULL)` made at `sp`, errors ignored.
+fn restore_altstack(cur: &mut Current, uc_stack: &StackT, sp: u64) {
+    let mut st = cur.task.signals.lock();
+    if frame::on_altstack(&st.altstack, sp) {
+        return; // EPERM
+    }
+    let mode = uc_stack.ss_flags & !sig::SS_FLAG_BITS;
+    if mode == sig::SS_DISABLE {
+        st.altstack = StackT { ss_sp: 0, ss_flags: uc_stack.ss_flags, _pad: 0, ss_size: 0 };
+    } else if (mode == 0 || mode == sig::SS_ONSTACK) && uc_stack.ss_size >= sig::MINSIGSTKSZ {
+        st.altstack = StackT { _pad: 0, ..*uc_stack };
+    }
 }

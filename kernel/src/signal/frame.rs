@@ -13,7 +13,7 @@
 //! which calls `rt_sigreturn` with `rsp` just past `pretcode`.
 
 use arch_um::GpRegs;
-use uapi::signal::{SigSet, StackT};
+use uapi::signal::{SigSet, StackT, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK};
 
 /// `uc_flags` bits (`arch/x86/include/uapi/asm/ucontext.h`).
 pub const UC_FP_XSTATE: u64 = 0x1;
@@ -152,10 +152,39 @@ pub fn layout(sp: u64, xstate_len: u64) -> Option<(u64, u64)> {
     Some((frame, fp))
 }
 
-/// Whether `sp` lies on the alternate stack `ss` (`on_sig_stack`).
+/// Whether `sp` lies on the alternate stack `ss` (Linux's `on_sig_stack`). A stack armed with
+/// `SS_AUTODISARM` never counts as "on": it is disarmed while a handler uses it.
 pub fn on_altstack(ss: &StackT, sp: u64) -> bool {
+    if ss.ss_flags & SS_AUTODISARM != 0 {
+        return false;
+    }
     ss.ss_size != 0 && sp > ss.ss_sp && sp.wrapping_sub(ss.ss_sp) <= ss.ss_size
 }
+
+/// The alternate stack's state as seen from `sp` (Linux's `sas_ss_flags`): `SS_DISABLE` when
+/// there is none, `SS_ONSTACK` while running on it, else 0.
+pub fn altstack_mode(ss: &StackT, sp: u64) -> i32 {
+    if ss.ss_size == 0 {
+        SS_DISABLE
+    } else if on_altstack(ss, sp) {
+        SS_ONSTACK
+    } else {
+        0
+    }
+}
+
+/// The flags a frame's `uc_stack` records (`__save_altstack`): the stored `ss_flags`, with
+/// `SS_DISABLE` for a thread that never set a stack.
+pub fn saved_altstack_flags(ss: &StackT) -> i32 {
+    if ss.ss_size == 0 && ss.ss_flags == 0 {
+        SS_DISABLE
+    } else {
+        ss.ss_flags
+    }
+}
+
+/// No alternate stack (Linux's `sas_ss_reset`).
+pub const NO_ALTSTACK: StackT = StackT { ss_sp: 0, ss_flags: SS_DISABLE, _pad: 0, ss_size: 0 };
 
 /// Writes the ucontext header fields and returns its bytes (everything before `info`).
 pub fn ucontext_bytes(uc_flags: u64, stack: &StackT, sc: &SigContext, mask: SigSet) -> Vec<u8> {
@@ -186,6 +215,19 @@ pub fn xstate_to_frame(full: &[u8], user_size: usize, user_features: u64) -> Vec
     v[sw + 16..sw + 20].copy_from_slice(&(user_size as u32).to_le_bytes());
     v[sw + 20..sw + 48].fill(0);
     v[user_size..user_size + 4].copy_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
+    v
+}
+
+/// The FPU state a handler starts with (Linux's `fpu__clear_user_states`): x87 and SSE in
+/// their init state (FCW 0x37f, MXCSR 0x1f80, registers zero), every other component init,
+/// in a full-size image shaped like `full` (its `MXCSR_MASK` kept).
+pub fn init_fpu_image(full: &[u8]) -> Vec<u8> {
+    let mut v = vec![0u8; full.len().max(576)];
+    v[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+    v[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+    let mask = full.get(28..32).map(|b| [b[0], b[1], b[2], b[3]]).unwrap_or([0xff, 0xff, 0, 0]);
+    v[28..32].copy_from_slice(&mask);
+    v[512..520].copy_from_slice(&3u64.to_le_bytes()); // x87 + SSE present, in init values
     v
 }
 
@@ -243,5 +285,30 @@ mod tests {
         xstate_from_frame(&f, &mut back, 2816, user_features);
         assert_eq!(back[160], 9);
         assert_eq!(back[512], 0xff);
+    }
+
+    #[test]
+    fn altstack_flags_follow_linux() {
+        let ss = StackT { ss_sp: 0x1000, ss_flags: 0, _pad: 0, ss_size: 0x4000 };
+        assert_eq!(altstack_mode(&ss, 0x2000), SS_ONSTACK);
+        assert_eq!(altstack_mode(&ss, 0x9000), 0);
+        assert_eq!(altstack_mode(&NO_ALTSTACK, 0x2000), SS_DISABLE);
+        let armed = StackT { ss_flags: SS_AUTODISARM, ..ss };
+        assert!(!on_altstack(&armed, 0x2000), "an SS_AUTODISARM stack is never 'on'");
+        assert_eq!(saved_altstack_flags(&armed), SS_AUTODISARM);
+        assert_eq!(saved_altstack_flags(&StackT::default()), SS_DISABLE);
+    }
+
+    #[test]
+    fn handlers_start_with_the_init_fpu_state() {
+        let mut full = vec![0xaau8; 832];
+        full[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
+        let init = init_fpu_image(&full);
+        assert_eq!(init.len(), 832);
+        assert_eq!(&init[0..2], &0x037fu16.to_le_bytes());
+        assert_eq!(&init[24..28], &0x1f80u32.to_le_bytes());
+        assert_eq!(&init[28..32], &0xffffu32.to_le_bytes());
+        assert!(init[160..416].iter().all(|&b| b == 0), "xmm registers are zero");
+        assert_eq!(u64::from_le_bytes(init[512..520].try_into().unwrap()), 3);
     }
 }

@@ -11,6 +11,7 @@ pub mod job;
 
 use crate::task::{ExitStatus, Process, Task};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use uapi::signal::{self as sig, KSigAction, SigInfo, SigSet, StackT};
 
 /// Per-process signal dispositions (Linux's `sighand_struct`), indexed by signal - 1.
@@ -59,6 +60,9 @@ pub struct PendingSignal {
     pub signo: u32,
     /// What the receiver's handler gets.
     pub info: SigInfo,
+    /// Sent to the process (`kill`), not to this thread: any thread of the process that does
+    /// not block it may take it (Linux's shared pending queue).
+    pub shared: bool,
 }
 
 /// A set of pending signals: standard signals coalesce (one instance each), real-time
@@ -71,16 +75,25 @@ pub struct PendingSet {
 }
 
 impl PendingSet {
-    /// Adds a signal; a standard signal already pending is not queued twice.
+    /// Adds a thread-directed signal; a standard signal already pending is not queued twice.
     pub fn add(&mut self, signo: u32, info: SigInfo) {
-        if !sig::is_rt_signal(signo) && self.set.contains(signo) {
+        self.push(PendingSignal { signo, info, shared: false });
+    }
+
+    /// Adds a process-directed signal (see `PendingSignal::shared`).
+    pub fn add_shared(&mut self, signo: u32, info: SigInfo) {
+        self.push(PendingSignal { signo, info, shared: true });
+    }
+
+    fn push(&mut self, p: PendingSignal) {
+        if !sig::is_rt_signal(p.signo) && self.set.contains(p.signo) {
             return;
         }
         if self.queue.len() >= 4096 {
             return; // RLIMIT_SIGPENDING-style bound on queued signals
         }
-        self.set.add(signo);
-        self.queue.push_back(PendingSignal { signo, info });
+        self.set.add(p.signo);
+        self.queue.push_back(p);
     }
 
     /// Removes and returns the lowest-numbered pending signal not in `blocked`
@@ -94,11 +107,43 @@ impl PendingSet {
     /// Removes one instance of `signo`.
     pub fn take_signal(&mut self, signo: u32) -> Option<PendingSignal> {
         let idx = self.queue.iter().position(|p| p.signo == signo)?;
+        self.remove_at(idx)
+    }
+
+    fn remove_at(&mut self, idx: usize) -> Option<PendingSignal> {
         let p = self.queue.remove(idx)?;
-        if !self.queue.iter().any(|q| q.signo == signo) {
-            self.set.remove(signo);
+        if !self.queue.iter().any(|q| q.signo == p.signo) {
+            self.set.remove(p.signo);
         }
         Some(p)
+    }
+
+    /// The process-directed signals pending here.
+    pub fn shared_set(&self) -> SigSet {
+        let mut s = SigSet::default();
+        for p in self.queue.iter().filter(|p| p.shared) {
+            s.add(p.signo);
+        }
+        s
+    }
+
+    /// Removes the lowest-numbered process-directed signal in `wanted`.
+    pub fn take_shared(&mut self, wanted: SigSet) -> Option<PendingSignal> {
+        let ready = self.shared_set().intersection(wanted);
+        let signo = ready.intersection(SigSet::SYNCHRONOUS_MASK).first().or_else(|| ready.first())?;
+        let idx = self.queue.iter().position(|p| p.shared && p.signo == signo)?;
+        self.remove_at(idx)
+    }
+
+    /// Removes every process-directed signal (a thread exits: they go to another thread).
+    pub fn drain_shared(&mut self) -> Vec<PendingSignal> {
+        let (shared, own): (VecDeque<_>, VecDeque<_>) = self.queue.drain(..).partition(|p| p.shared);
+        self.queue = own;
+        self.set = SigSet::default();
+        for p in &self.queue {
+            self.set.add(p.signo);
+        }
+        shared.into_iter().collect()
     }
 
     /// Drops every pending instance of the signals in `set`.
@@ -119,6 +164,17 @@ pub struct SignalState {
     pub altstack: StackT,
     /// The mask to restore after `rt_sigsuspend`/`ppoll` return through a handler.
     pub saved_mask: Option<SigSet>,
+    /// The signals the thread is waiting for in `rt_sigtimedwait` (they stay blocked, but a
+    /// process-directed one is sent to this thread, as Linux's temporarily unblocked mask does).
+    pub waiting: SigSet,
+}
+
+impl SignalState {
+    /// Whether a process-directed `signo` may be queued on this thread to be taken (Linux's
+    /// `wants_signal`): it does not block it, or it waits for it.
+    pub fn accepts(&self, signo: u32) -> bool {
+        !self.mask.contains(signo) || self.waiting.contains(signo)
+    }
 }
 
 /// What the default action of a signal is (`signal(7)`).
@@ -143,20 +199,81 @@ fn queue_on(task: &Task, signo: u32, info: SigInfo) {
     crate::sched::wake_task_for_signal(task);
 }
 
-/// Sends `signo` to a process (`kill`): queued on its first thread that does not block it, or
-/// its first thread (Linux queues on the shared pending set; one queue per thread is enough
-/// here because any thread may take it).
+/// Sends `signo` to a process (`kill`): queued, marked process-directed, on its first thread
+/// that does not block it (that thread is woken), or on its first thread if all block it;
+/// any thread may take it later (`take_process_signal`).
 pub fn send_to_process(p: &Process, signo: u32, info: SigInfo) {
     if let Some(arc) = crate::kernel::kernel().process(p.pid) {
         job::on_send(&arc, signo);
     }
     let threads: Vec<_> = p.threads.lock().iter().filter_map(|t| t.upgrade()).collect();
+    let live = |t: &&Arc<Task>| !t.exited.load(std::sync::atomic::Ordering::Relaxed);
     let target = threads
         .iter()
-        .find(|t| !t.exited.load(std::sync::atomic::Ordering::Relaxed) && !t.signals.lock().mask.contains(signo))
+        .filter(live)
+        .find(|t| t.signals.lock().accepts(signo))
+        .or_else(|| threads.iter().find(live))
         .or_else(|| threads.first());
     if let Some(t) = target {
-        queue_on(t, signo, info);
+        t.signals.lock().pending.add_shared(signo, info);
+        crate::sched::wake_task_for_signal(t);
+    }
+}
+
+/// The other live threads of the caller's process (none for a single-threaded one, cheaply).
+fn siblings(cur: &crate::current::Current) -> Vec<Arc<Task>> {
+    let p = cur.process();
+    if p.threads.lock().len() < 2 {
+        return Vec::new();
+    }
+    p.live_threads().into_iter().filter(|t| t.tid != cur.task.tid).collect()
+}
+
+/// Takes a process-directed signal in `wanted` that another thread of the caller's process
+/// holds (it was queued there while the caller blocked it, or that thread blocks it).
+pub fn take_process_signal(cur: &crate::current::Current, wanted: SigSet) -> Option<PendingSignal> {
+    if wanted.is_empty() {
+        return None;
+    }
+    siblings(cur).iter().find_map(|t| t.signals.lock().pending.take_shared(wanted))
+}
+
+/// The signals pending for the calling thread: its own and its process's (`sigpending`).
+pub fn pending_for(cur: &crate::current::Current) -> SigSet {
+    let mut set = cur.task.signals.lock().pending.set;
+    for t in siblings(cur) {
+        set = set.union(t.signals.lock().pending.shared_set());
+    }
+    set
+}
+
+/// Moves the process-directed signals the caller does not block from the other threads to it
+/// (it is about to sleep until a signal comes: `rt_sigsuspend`), so it sees them as pending.
+pub fn claim_process_signals(cur: &crate::current::Current) {
+    let mask = cur.task.signals.lock().mask;
+    let wanted = SigSet::from_bits(!mask.bits());
+    while let Some(p) = take_process_signal(cur, wanted) {
+        cur.task.signals.lock().pending.add_shared(p.signo, p.info);
+    }
+}
+
+/// Drops pending instances of `set` from every thread of `p` (a signal set to be ignored).
+pub fn discard_from_process(p: &Process, set: SigSet) {
+    for t in p.threads.lock().iter().filter_map(|t| t.upgrade()) {
+        t.signals.lock().pending.discard(set);
+    }
+}
+
+/// A thread is ending: the process-directed signals queued on it move to another live thread
+/// (woken if it does not block them), so none is lost.
+pub fn hand_over_process_signals(cur: &crate::current::Current) {
+    let others = siblings(cur);
+    let Some(first) = others.first() else { return };
+    let moved = cur.task.signals.lock().pending.drain_shared();
+    for p in moved {
+        let t = others.iter().find(|t| t.signals.lock().accepts(p.signo)).unwrap_or(first);
+        t.signals.lock().pending.add_shared(p.signo, p.info);
+        crate::sched::wake_task_for_signal(t);
     }
 }
 
@@ -219,4 +336,51 @@ fn init_protected(cur: &crate::current::Current, p: &Process, signo: u32) -> boo
     // Blocked signals are never ignored: the handler may change before they are unblocked, and
     // sigtimedwait() may take them (Linux's `sig_ignored`; busybox init waits this way).
     !p.live_threads().iter().any(|t| t.signals.lock().mask.contains(signo))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(signo: u32, value: u64) -> SigInfo {
+        SigInfo::rt(signo, sig::SI_QUEUE, 1, 0, value)
+    }
+
+    #[test]
+    fn standard_signals_coalesce_realtime_ones_queue_in_order() {
+        let mut p = PendingSet::default();
+        p.add(sig::SIGUSR1, info(sig::SIGUSR1, 1));
+        p.add_shared(sig::SIGUSR1, info(sig::SIGUSR1, 2));
+        let rt = 35;
+        for v in 0..3 {
+            p.add_shared(rt, info(rt, v));
+        }
+        assert_eq!(p.take(SigSet::default()).map(|s| (s.signo, s.shared)), Some((sig::SIGUSR1, false)));
+        let values: Vec<u64> = std::iter::from_fn(|| p.take(SigSet::default())).map(|s| s.info.value()).collect();
+        assert_eq!(values, vec![0, 1, 2]);
+        assert!(p.set.is_empty());
+    }
+
+    #[test]
+    fn shared_signals_are_taken_and_drained_apart_from_private_ones() {
+        let mut p = PendingSet::default();
+        p.add(sig::SIGUSR2, info(sig::SIGUSR2, 0));
+        p.add_shared(sig::SIGTERM, info(sig::SIGTERM, 0));
+        p.add_shared(sig::SIGHUP, info(sig::SIGHUP, 0));
+        assert_eq!(p.shared_set(), SigSet::single(sig::SIGTERM).union(SigSet::single(sig::SIGHUP)));
+        assert_eq!(p.take_shared(SigSet::single(sig::SIGTERM)).map(|s| s.signo), Some(sig::SIGTERM));
+        assert!(p.take_shared(SigSet::single(sig::SIGUSR2)).is_none(), "private signals are not taken by others");
+        let drained: Vec<u32> = p.drain_shared().iter().map(|s| s.signo).collect();
+        assert_eq!(drained, vec![sig::SIGHUP]);
+        assert_eq!(p.set, SigSet::single(sig::SIGUSR2));
+    }
+
+    #[test]
+    fn a_thread_waiting_in_sigtimedwait_accepts_blocked_signals() {
+        let mut s = SignalState { mask: SigSet::single(sig::SIGUSR1), ..Default::default() };
+        assert!(!s.accepts(sig::SIGUSR1));
+        assert!(s.accepts(sig::SIGUSR2));
+        s.waiting = SigSet::single(sig::SIGUSR1);
+        assert!(s.accepts(sig::SIGUSR1));
+    }
 }

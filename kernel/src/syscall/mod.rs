@@ -195,6 +195,7 @@ syscall_table! {
     RT_SIGSUSPEND => signal::sys_rt_sigsuspend,
     RT_SIGTIMEDWAIT => signal::sys_rt_sigtimedwait,
     RT_SIGQUEUEINFO => signal::sys_rt_sigqueueinfo,
+    RT_TGSIGQUEUEINFO => signal::sys_rt_tgsigqueueinfo,
     PAUSE => signal::sys_pause,
     RESTART_SYSCALL => signal::sys_restart_syscall,
     // time (time.rs)

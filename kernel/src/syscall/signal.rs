@@ -3,6 +3,7 @@
 use crate::current::Current;
 use crate::kernel::kernel;
 use crate::signal as ksig;
+use crate::signal::frame;
 use uapi::signal::{self as sig, KSigAction, SigInfo, SigSet, StackT};
 use uapi::{Errno, KResult, UserAddr, UserRef};
 
@@ -20,27 +21,28 @@ fn valid_signal(signo: i32) -> KResult<u32> {
     Ok(signo as u32)
 }
 
-/// `rt_sigaction(2)`: reads the new action before writing the old one (all reads before
-/// writes); `EINVAL` for SIGKILL/SIGSTOP or a bad sigset size, as Linux.
+/// `rt_sigaction(2)`, in Linux's order: the sigset size (`EINVAL`), reading the new action
+/// (`EFAULT`), the signal number (`EINVAL`, also for changing SIGKILL/SIGSTOP), setting it,
+/// and only then writing the old one (`EFAULT` there leaves the new action set).
 pub fn sys_rt_sigaction(cur: &mut Current, signo: i32, act: UserRef<KSigAction>, oact: UserRef<KSigAction>, size: usize) -> KResult<usize> {
     check_sigsetsize(size)?;
-    let signo = valid_signal(signo)?;
     let new = if act.is_null() { None } else { Some(cur.read_val::<KSigAction>(act.addr())?) };
+    let signo = valid_signal(signo)?;
     if new.is_some() && (signo == sig::SIGKILL || signo == sig::SIGSTOP) {
         return Err(Errno::EINVAL);
     }
     let sighand = cur.process().sighand();
     let old = sighand.lock().get(signo);
-    if !oact.is_null() {
-        cur.write_val(oact.addr(), &old)?;
-    }
     if let Some(mut a) = new {
         a.mask = SigSet::from_bits(a.mask).without_unblockable().bits();
         sighand.lock().set(signo, a);
         // Setting SIG_IGN (or SIG_DFL for a signal whose default is to ignore) discards it.
         if a.is_ignore() || (a.is_default() && ksig::default_action(signo) == sig::DefaultAction::Ignore) {
-            cur.task.signals.lock().pending.discard(SigSet::single(signo));
+            ksig::discard_from_process(cur.process(), SigSet::single(signo));
         }
+    }
+    if !oact.is_null() {
+        cur.write_val(oact.addr(), &old)?;
     }
     Ok(0)
 }
@@ -65,45 +67,47 @@ pub fn sys_rt_sigprocmask(cur: &mut Current, how: i32, set: UserRef<u64>, oset: 
     Ok(0)
 }
 
-/// `rt_sigpending(2)`.
+/// `rt_sigpending(2)`: the blocked signals pending for the thread or its process; `size`
+/// bytes of the set are written (`EINVAL` above 8).
 pub fn sys_rt_sigpending(cur: &mut Current, set: UserRef<u64>, size: usize) -> KResult<usize> {
     if size > sig::SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
-    let s = cur.task.signals.lock();
-    let pending = s.pending.set.intersection(s.mask);
-    drop(s);
-    cur.write_val(set.addr(), &pending.bits())?;
+    let mask = cur.task.signals.lock().mask;
+    let pending = ksig::pending_for(cur).intersection(mask);
+    let bytes = pending.bits().to_le_bytes();
+    cur.write_bytes(set.addr(), &bytes[..size])?;
     Ok(0)
 }
 
-/// `sigaltstack(2)`: `EPERM` while running on it, `ENOMEM` below `MINSIGSTKSZ`, as Linux.
+/// `sigaltstack(2)` in Linux's order (`do_sigaltstack`): the old stack is taken first; setting
+/// fails with `EPERM` while running on the current one, `EINVAL` for a bad mode, `ENOMEM`
+/// below `MINSIGSTKSZ`; the old one is written only after a successful set.
 pub fn sys_sigaltstack(cur: &mut Current, ss: UserRef<StackT>, old: UserRef<StackT>) -> KResult<usize> {
     let new = if ss.is_null() { None } else { Some(cur.read_val::<StackT>(ss.addr())?) };
     let sp = cur.ctx.regs.rsp;
     let current = cur.task.signals.lock().altstack;
-    let on = crate::signal::frame::on_altstack(&current, sp);
-    if !old.is_null() {
-        let mut o = current;
-        o.ss_flags = if on { sig::SS_ONSTACK } else if current.ss_size == 0 { sig::SS_DISABLE } else { current.ss_flags };
-        cur.write_val(old.addr(), &o)?;
-    }
+    let flags = frame::altstack_mode(&current, sp) | (current.ss_flags & sig::SS_FLAG_BITS);
+    let o = StackT { ss_sp: current.ss_sp, ss_flags: flags, _pad: 0, ss_size: current.ss_size };
     if let Some(n) = new {
-        if on {
+        if frame::on_altstack(&current, sp) {
             return Err(Errno::EPERM);
         }
         let mode = n.ss_flags & !sig::SS_FLAG_BITS;
         let st = if mode == sig::SS_DISABLE {
-            StackT { ss_sp: 0, ss_flags: sig::SS_DISABLE, _pad: 0, ss_size: 0 }
+            StackT { ss_sp: 0, ss_flags: n.ss_flags, _pad: 0, ss_size: 0 }
         } else if mode == 0 || mode == sig::SS_ONSTACK {
             if n.ss_size < sig::MINSIGSTKSZ {
                 return Err(Errno::ENOMEM);
             }
-            StackT { ss_sp: n.ss_sp, ss_flags: n.ss_flags & sig::SS_FLAG_BITS, _pad: 0, ss_size: n.ss_size }
+            StackT { _pad: 0, ..n }
         } else {
             return Err(Errno::EINVAL);
         };
         cur.task.signals.lock().altstack = st;
+    }
+    if !old.is_null() {
+        cur.write_val(old.addr(), &o)?;
     }
     Ok(0)
 }
@@ -163,8 +167,11 @@ pub fn sys_rt_sigreturn(cur: &mut Current) -> KResult<usize> {
     match crate::signal::deliver::sigreturn(cur) {
         Ok(()) => Ok(cur.ctx.regs.rax as usize),
         Err(_) => {
+            // Linux's `signal_fault`: SIGSEGV forced, and the call returns 0 in whatever
+            // registers were restored before the frame turned out bad.
             crate::signal::force_sigsegv(cur, UserAddr(cur.ctx.regs.rsp));
-            Err(Errno::EFAULT)
+            cur.ctx.regs.rax = 0;
+            Ok(0)
         }
     }
 }
@@ -185,6 +192,7 @@ pub fn sys_rt_sigsuspend(cur: &mut Current, set: UserRef<u64>, size: usize) -> K
         s.saved_mask = Some(old);
         s.mask = mask;
     }
+    ksig::claim_process_signals(cur);
     let _ = crate::sched::wait_until(cur, &[], fs::PollEvents::empty(), None, |_| None::<KResult<usize>>);
     Err(Errno::ERESTARTNOHAND)
 }
@@ -202,10 +210,12 @@ pub fn sys_rt_sigtimedwait(cur: &mut Current, set: UserRef<u64>, info: UserAddr,
         Some(std::time::Instant::now() + std::time::Duration::from_nanos(ts.as_nanos() as u64))
     };
     let take = |cur: &mut Current| {
-        let mut s = cur.task.signals.lock();
-        let ready = s.pending.set.intersection(want);
-        let signo = ready.first()?;
-        s.pending.take_signal(signo)
+        let own = {
+            let mut s = cur.task.signals.lock();
+            let ready = s.pending.set.intersection(want);
+            ready.first().and_then(|signo| s.pending.take_signal(signo))
+        };
+        own.or_else(|| ksig::take_process_signal(cur, want))
     };
     let got = if let Some(p) = take(cur) {
         p
@@ -213,7 +223,9 @@ pub fn sys_rt_sigtimedwait(cur: &mut Current, set: UserRef<u64>, info: UserAddr,
         // The mask stays as it is: a sent signal wakes a sleeper whether or not it is blocked,
         // and `take` finds it first. (Linux unblocks the set while sleeping but keeps it in
         // `real_blocked`, so pid 1's blocked signals are still not dropped as ignored.)
+        cur.task.signals.lock().waiting = want;
         let r = crate::sched::wait_until(cur, &[], fs::PollEvents::empty(), deadline, |c| take(c).map(Ok));
+        cur.task.signals.lock().waiting = SigSet::default();
         match r {
             Ok(p) => p,
             Err(Errno::ETIMEDOUT) => return Err(Errno::EAGAIN),
@@ -226,20 +238,44 @@ pub fn sys_rt_sigtimedwait(cur: &mut Current, set: UserRef<u64>, info: UserAddr,
     Ok(got.signo as usize)
 }
 
-/// `rt_sigqueueinfo(2)`: sends with caller-supplied siginfo (only negative si_codes may be
-/// forged by other processes, as Linux checks).
+/// `rt_sigqueueinfo(2)`: sends with caller-supplied siginfo to a process. In Linux's order:
+/// `EFAULT`, `EPERM` for a forged kernel code, `ESRCH`, then `EINVAL` for a bad signal
+/// number; signal 0 only checks that the process exists.
 pub fn sys_rt_sigqueueinfo(cur: &mut Current, tgid: i32, signo: i32, uinfo: UserAddr) -> KResult<usize> {
-    let mut raw = [0u8; 128];
-    cur.read_bytes(uinfo, &mut raw)?;
-    let signo = valid_signal(signo)?;
-    let mut info: SigInfo = uapi::user::from_bytes(&raw);
-    if (info.code >= 0 || info.code == sig::SI_TKILL) && tgid as u32 != cur.pid() {
-        return Err(Errno::EPERM);
-    }
+    let mut info = read_queued_info(cur, tgid, uinfo)?;
+    let p = kernel().process(tgid as u32).filter(|p| tgid > 0 && p.pid == tgid as u32).ok_or(Errno::ESRCH)?;
+    let signo = if signo == 0 { return Ok(0) } else { valid_signal(signo)? };
     info.signo = signo as i32;
-    let p = kernel().process(tgid as u32).filter(|p| !p.is_zombie()).ok_or(Errno::ESRCH)?;
     crate::signal::send_from(cur, &p, signo, info);
     Ok(0)
+}
+
+/// `rt_tgsigqueueinfo(2)`: as `rt_sigqueueinfo`, to thread `tid` of group `tgid` (`EINVAL`
+/// for non-positive ids, after the siginfo is read).
+pub fn sys_rt_tgsigqueueinfo(cur: &mut Current, tgid: i32, tid: i32, signo: i32, uinfo: UserAddr) -> KResult<usize> {
+    cur.read_bytes(uinfo, &mut [0u8; 128])?;
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut info = read_queued_info(cur, tid, uinfo)?;
+    let task = kernel().task(tid as u32).filter(|t| t.process.pid == tgid as u32).ok_or(Errno::ESRCH)?;
+    let signo = if signo == 0 { return Ok(0) } else { valid_signal(signo)? };
+    info.signo = signo as i32;
+    crate::signal::send_to_thread_from(cur, &task, signo, info);
+    Ok(0)
+}
+
+/// Reads the siginfo of `rt_(tg)sigqueueinfo` (`EFAULT`); `EPERM` if it forges a kernel code
+/// (`si_code >= 0` or `SI_TKILL`) and `target` is not the caller (Linux compares the pid
+/// argument: the tgid for `rt_sigqueueinfo`, the tid for `rt_tgsigqueueinfo`).
+fn read_queued_info(cur: &mut Current, target: i32, uinfo: UserAddr) -> KResult<SigInfo> {
+    let mut raw = [0u8; 128];
+    cur.read_bytes(uinfo, &mut raw)?;
+    let info: SigInfo = uapi::user::from_bytes(&raw);
+    if (info.code >= 0 || info.code == sig::SI_TKILL) && target as u32 != cur.task.tid {
+        return Err(Errno::EPERM);
+    }
+    Ok(info)
 }
 
 /// `restart_syscall(2)`: continues a syscall interrupted with `ERESTART_RESTARTBLOCK` (an
