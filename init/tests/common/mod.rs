@@ -213,3 +213,51 @@ pub fn copy_libs(exe: &Path, root: &Path) {
         std::fs::copy(lib, &dst).unwrap();
     }
 }
+
+/// Runs a program natively as pid 1 of a new pid namespace (`unshare -p -f`), the oracle for
+/// programs that rely on init's signal semantics; `None` (with a note) where that is not
+/// possible (not root, no `unshare`).
+pub fn run_native_pid1(prog: &Path, args: &[&str]) -> Option<Output> {
+    let unshare = ["/usr/bin/unshare", "/bin/unshare"].into_iter().find(|p| Path::new(p).exists())?;
+    let probe = Command::new(unshare).args(["-p", "-f", "true"]).stdin(Stdio::null()).output().ok()?;
+    if !probe.status.success() {
+        eprintln!("note: cannot create a pid namespace here; not compared with Linux");
+        return None;
+    }
+    Command::new(unshare).args(["-p", "-f", "--kill-child"]).arg(prog).args(args).stdin(Stdio::null()).output().ok()
+}
+
+/// Starts `umbra ARGS` with stdin from /dev/null and piped output, without waiting.
+pub fn spawn_umbra(args: &[&str]) -> std::process::Child {
+    Command::new(umbra_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting umbra")
+}
+
+/// The host pids whose parent is `pid` (from /proc/*/stat).
+pub fn host_children_of(pid: u32) -> Vec<u32> {
+    let mut v = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return v };
+    for e in dir.flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+        let after = stat.rsplit(')').next().unwrap_or("");
+        let ppid: u32 = after.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0);
+        if ppid == pid {
+            v.push(p);
+        }
+    }
+    v
+}
+
+/// Whether host process `pid` exists and is not a zombie.
+pub fn host_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Err(_) => false,
+    }
+}
