@@ -253,10 +253,20 @@ syscall_table! {
 /// Syscall numbers already reported as unimplemented (each is logged once).
 static REPORTED: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
 
+/// Networking is not part of umbra yet: socket calls get `ENOSYS`, as on a Linux built without
+/// `CONFIG_NET`, and are logged at debug level only (busybox's syslog tries one on every boot).
+fn is_networking(n: u64) -> bool {
+    matches!(n, nr::SOCKET | nr::SOCKETPAIR | nr::CONNECT | nr::BIND | nr::LISTEN | nr::ACCEPT | nr::ACCEPT4 | nr::SENDTO | nr::RECVFROM | nr::SENDMSG | nr::RECVMSG | nr::SHUTDOWN | nr::GETSOCKNAME | nr::GETPEERNAME | nr::SETSOCKOPT | nr::GETSOCKOPT)
+}
+
 fn report_unimplemented(n: u64) {
     if let Ok(mut seen) = REPORTED.lock() {
         if seen.insert(n) {
-            log::warn!("unimplemented syscall {} ({n}): returning ENOSYS", crate::strace::name(n));
+            if is_networking(n) {
+                log::debug!("no networking: syscall {} ({n}) returns ENOSYS", crate::strace::name(n));
+            } else {
+                log::warn!("unimplemented syscall {} ({n}): returning ENOSYS", crate::strace::name(n));
+            }
         }
     }
 }
