@@ -400,6 +400,12 @@ static void on_trap(int sig, siginfo_t *si, void *ucv) {
     trap_rip = ((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RIP];
 }
 
+__attribute__((noinline)) static int recurse(int n) {
+    volatile char pad[1024];
+    pad[0] = (char)n;
+    return n > 1000000000 ? pad[0] : recurse(n + 1) + pad[0];
+}
+
 static volatile int segv_fixed;
 static char *fix_page;
 static void fix_segv(int sig, siginfo_t *si, void *ucv) {
@@ -461,6 +467,26 @@ static void sec_faults(void) {
     install(SIGSEGV, fix_segv, 0, NULL);
     fix_page[10] = 42;
     printf("fixed=%d value=%d\n", segv_fixed, fix_page[10]);
+    /* stack overflow: the SIGSEGV handler runs on the alternate stack and jumps out */
+    static char segv_stack[1 << 16];
+    stack_t ss = {.ss_sp = segv_stack, .ss_size = sizeof segv_stack, .ss_flags = 0};
+    sigaltstack(&ss, NULL);
+    install(SIGSEGV, on_fault, SA_ONSTACK, NULL);
+    if (!sigsetjmp(fault_env, 1)) { printf("recursed %d\n", recurse(1)); }
+    printf("stack overflow: signo=%d code=%d on altstack ok\n", fault_info.si_signo, fault_info.si_code);
+    /* the same without an alternate stack: the frame cannot be written, the process dies */
+    pid_t c0 = fork();
+    if (c0 == 0) {
+        stack_t dis = {.ss_flags = SS_DISABLE};
+        sigaltstack(&dis, NULL);
+        install(SIGSEGV, on_fault, 0, NULL);
+        if (!sigsetjmp(fault_env, 1)) recurse(1);
+        _exit(1);
+    }
+    int st0;
+    waitpid(c0, &st0, 0);
+    report("stack overflow without altstack", st0);
+    install(SIGSEGV, on_fault, 0, NULL);
     /* a fault while its signal is blocked or ignored kills (forced), even with a handler */
     int st;
     pid_t c = fork();
