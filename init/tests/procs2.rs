@@ -100,6 +100,11 @@ fn sigsuspend_sigtimedwait_match_linux() {
 }
 
 #[test]
+fn wait_corner_cases_match_linux() {
+    compare("sigcorner", &["waits"]);
+}
+
+#[test]
 fn init_semantics_and_kill_minus_one_match_linux_pid_namespace() {
     let got = guest(&["/bin/sigcorner", "pid1"]);
     assert_eq!(got.status.code(), Some(0), "stderr: {}", stderr(&got));

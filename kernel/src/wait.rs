@@ -48,6 +48,18 @@ fn matches(which: Which, c: &Process) -> bool {
     }
 }
 
+/// Linux's `eligible_child`: with `__WALL` every child; otherwise "clone" children (whose
+/// exit signal is not SIGCHLD) only with `__WCLONE`, and the others only without it.
+fn eligible(which: Which, opts: WaitOptions, c: &Process) -> bool {
+    if !matches(which, c) {
+        return false;
+    }
+    if opts.contains(WaitOptions::__WALL) {
+        return true;
+    }
+    (c.exit_signal != sig::SIGCHLD) == opts.contains(WaitOptions::__WCLONE)
+}
+
 /// Removes a zombie child from its parent and the process table, and adds its CPU time to the
 /// parent's children totals.
 pub fn reap(parent: &Process, child: &Arc<Process>) {
@@ -62,7 +74,7 @@ pub fn reap(parent: &Process, child: &Arc<Process>) {
 /// One pass over the children: `Ok(Some)` if one is reportable, `Ok(None)` if some match but
 /// none is ready, `Err(ECHILD)` if none match.
 fn scan(parent: &Process, which: Which, opts: WaitOptions) -> KResult<Option<Found>> {
-    let children: Vec<Arc<Process>> = parent.children.lock().iter().filter(|c| matches(which, c)).cloned().collect();
+    let children: Vec<Arc<Process>> = parent.children.lock().iter().filter(|c| eligible(which, opts, c)).cloned().collect();
     if children.is_empty() {
         return Err(Errno::ECHILD);
     }

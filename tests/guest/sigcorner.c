@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -763,6 +765,82 @@ static void sec_wait_signals(void) {
     sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* ---- wait corner cases ---- */
+static int clone_child_fn(void *arg) { (void)arg; return 9; }
+static void sec_waits(void) {
+    int st;
+    siginfo_t si;
+    pid_t c = fork();
+    if (c == 0) _exit(3);
+    memset(&si, 0, sizeof si);
+    TRY("waitid WNOWAIT", waitid(P_PID, c, &si, WEXITED | WNOWAIT));
+    printf("  code=%d status=%d pid_ok=%d\n", si.si_code, si.si_status, si.si_pid == c);
+    TRY("kill zombie", kill(c, 0));
+    TRY("waitpid after WNOWAIT == child", waitpid(c, &st, 0) == c);
+    report("  status", st);
+    /* stopped and continued through waitid */
+    c = fork();
+    if (c == 0) { raise(SIGSTOP); _exit(4); }
+    memset(&si, 0, sizeof si);
+    TRY("waitid WSTOPPED", waitid(P_PID, c, &si, WSTOPPED));
+    printf("  code=%d status=%d\n", si.si_code, si.si_status);
+    memset(&si, 0x55, sizeof si);
+    TRY("waitid WSTOPPED again WNOHANG", waitid(P_PID, c, &si, WSTOPPED | WNOHANG));
+    printf("  pid=%d\n", si.si_pid);
+    kill(c, SIGCONT);
+    memset(&si, 0, sizeof si);
+    TRY("waitid WCONTINUED", waitid(P_PID, c, &si, WCONTINUED));
+    printf("  code=%d status=%d\n", si.si_code, si.si_status);
+    TRY("waitid WEXITED", waitid(P_PID, c, &si, WEXITED));
+    printf("  code=%d status=%d\n", si.si_code, si.si_status);
+    /* killed while stopped */
+    c = fork();
+    if (c == 0) { raise(SIGSTOP); _exit(4); }
+    waitpid(c, &st, WUNTRACED);
+    kill(c, SIGKILL);
+    waitpid(c, &st, 0);
+    report("killed while stopped", st);
+    /* rusage */
+    c = fork();
+    if (c == 0) { volatile long x = 0; for (long i = 0; i < 20000000; i++) x += i; _exit(0); }
+    struct rusage ru;
+    memset(&ru, 0xff, sizeof ru);
+    TRY("wait4 with rusage == child", wait4(c, &st, 0, &ru) == c);
+    printf("  utime sane=%d\n", ru.ru_utime.tv_sec >= 0 && ru.ru_utime.tv_sec < 100 && ru.ru_utime.tv_usec >= 0 && ru.ru_utime.tv_usec < 1000000);
+    /* a clone child with exit signal 0 is waited for only with __WALL/__WCLONE */
+    static char cstack[65536];
+    c = clone(clone_child_fn, cstack + sizeof cstack, 0, NULL);
+    msleep(100);
+    TRY("waitpid(-1) no __WCLONE", waitpid(-1, &st, WNOHANG));
+    TRY("waitpid(c) no __WCLONE", waitpid(c, &st, WNOHANG));
+    TRY("waitpid(c, __WCLONE) == c", waitpid(c, &st, __WCLONE) == c);
+    report("  clone child", st);
+    /* an exit signal other than SIGCHLD is sent as that signal */
+    signal(SIGUSR2, count_usr1);
+    usr1_hits = 0;
+    c = clone(clone_child_fn, cstack + sizeof cstack, SIGUSR2, NULL);
+    msleep(100);
+    TRY("waitpid(c, __WALL) == c", waitpid(c, &st, __WALL) == c);
+    report("  clone child SIGUSR2", st);
+    printf("  SIGUSR2 on exit=%d\n", usr1_hits);
+    usr1_hits = 0;
+    c = clone(clone_child_fn, cstack + sizeof cstack, SIGUSR2, NULL);
+    TRY("waitpid(c, __WCLONE) == c", waitpid(c, &st, __WCLONE) == c);
+    printf("  SIGUSR2 on exit=%d\n", usr1_hits);
+    signal(SIGUSR2, SIG_DFL);
+    /* wait for a group: only its members */
+    c = fork();
+    if (c == 0) { setpgid(0, 0); msleep(100); _exit(5); }
+    pid_t d = fork();
+    if (d == 0) { _exit(6); }
+    setpgid(c, c);
+    TRY("waitpid(-c) == c", waitpid(-c, &st, 0) == c);
+    report("  group member", st);
+    TRY("waitpid(-c) again", waitpid(-c, &st, WNOHANG));
+    TRY("waitpid(d) == d", waitpid(d, &st, 0) == d);
+    TRY("waitid P_PGID none", waitid(P_PGID, 999999, &si, WEXITED | WNOHANG));
+}
+
 /* ---- as pid 1 (run under umbra, or natively in a new pid namespace) ---- */
 static void on_term_exit(int sig) { (void)sig; _exit(20); }
 static void sec_pid1(void) {
@@ -821,7 +899,7 @@ struct section { const char *name; void (*fn)(void); };
 static const struct section sections[] = {
     {"siginfo", sec_siginfo}, {"masks", sec_masks}, {"altstack", sec_altstack}, {"registers", sec_registers},
 {"faults", sec_faults}, {"rt", sec_rt}, {"sigchld", sec_sigchld}, {"pgrp", sec_pgrp}, {"pgrp_exec", sec_pgrp_exec},
-    {"waitsig", sec_wait_signals},
+    {"waitsig", sec_wait_signals}, {"waits", sec_waits},
 };
 
 int main(int argc, char **argv) {
