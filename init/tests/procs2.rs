@@ -135,6 +135,11 @@ fn thread_exit_paths_match_linux() {
 }
 
 #[test]
+fn a_group_stop_stops_every_thread() {
+    compare("threads", &["stop"]);
+}
+
+#[test]
 #[ignore = "a non-leader thread that execs keeps its tid: Task::tid (task.rs) is fixed, Linux gives it the leader's"]
 fn execve_from_a_thread_takes_the_leaders_tid() {
     compare("threads", &["exec_thread"]);

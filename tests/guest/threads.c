@@ -6,11 +6,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -291,10 +293,48 @@ static void case_exec_thread(void) {
     report("execve from a thread", st);
 }
 
+/* ---- a group stop stops every thread ---- */
+static volatile long *counters;
+static void *counting(void *arg) {
+    long i = (long)arg;
+    for (;;) { counters[i]++; if ((counters[i] & 0xfff) == 0) sched_yield(); }
+    return NULL;
+}
+static void stop_target(void) {
+    pthread_t t[3];
+    for (long i = 0; i < 3; i++) pthread_create(&t[i], NULL, counting, (void *)i);
+    for (;;) pause();
+}
+static void case_stop(void) {
+    counters = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pid_t c = in_child(stop_target);
+    msleep(200);
+    int st;
+    kill(c, SIGSTOP);
+    waitpid(c, &st, WUNTRACED);
+    printf("stopped=%d\n", WIFSTOPPED(st));
+    msleep(50);
+    long a[3], b[3];
+    for (int i = 0; i < 3; i++) a[i] = counters[i];
+    msleep(200);
+    for (int i = 0; i < 3; i++) b[i] = counters[i];
+    printf("all threads ran before=%d, none ran while stopped=%d\n", a[0] > 0 && a[1] > 0 && a[2] > 0, a[0] == b[0] && a[1] == b[1] && a[2] == b[2]);
+    kill(c, SIGCONT);
+    waitpid(c, &st, WCONTINUED);
+    printf("continued=%d\n", WIFCONTINUED(st));
+    msleep(200);
+    int moved = 0;
+    for (int i = 0; i < 3; i++) moved += counters[i] != b[i];
+    printf("threads running again=%d\n", moved);
+    kill(c, SIGTERM);
+    waitpid(c, &st, 0);
+    report("stop target", st);
+}
+
 struct section { const char *name; void (*fn)(void); };
 static const struct section sections[] = {
     {"work", case_work}, {"signals", case_signals}, {"sigwait", case_sigwait}, {"ending", case_ending},
-    {"exec_thread", case_exec_thread},
+    {"exec_thread", case_exec_thread}, {"stop", case_stop},
 };
 
 int main(int argc, char **argv) {
