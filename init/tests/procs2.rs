@@ -135,6 +135,11 @@ fn thread_exit_paths_match_linux() {
 }
 
 #[test]
+fn futexes_shared_across_processes_and_robust_mutexes() {
+    compare("threads", &["futex"]);
+}
+
+#[test]
 fn a_group_stop_stops_every_thread() {
     compare("threads", &["stop"]);
 }

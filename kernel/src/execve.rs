@@ -275,6 +275,9 @@ fn initial_fpu() -> Vec<u8> {
 /// The point of no return: install the new memory, registers and identity.
 fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
     de_thread(cur);
+    // Robust mutexes held in the old image are released (Linux's `exec_mm_release`).
+    crate::futex::exit_robust_list(cur);
+    cur.task.robust_list.set(0);
     *cur.task.mm.lock() = Arc::new(KMutex::new(loaded.mm));
     cur.ctx = loaded.regs;
     let p = cur.process().clone();

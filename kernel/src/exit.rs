@@ -48,9 +48,11 @@ fn record_status(p: &Process, status: ExitStatus) {
     }
 }
 
-/// Called on a task's own kernel stack after its run loop returned: clears `clear_child_tid`
-/// (and wakes futex waiters on it), and if it was the last thread, ends the process.
+/// Called on a task's own kernel stack after its run loop returned: releases the robust
+/// mutexes it held, clears `clear_child_tid` (and wakes futex waiters on it), and if it was
+/// the last thread, ends the process.
 pub fn task_finished(cur: &mut Current) {
+    crate::futex::exit_robust_list(cur);
     let ctid = cur.task.clear_child_tid.get();
     if ctid != 0 {
         if cur.write_val(uapi::UserAddr(ctid), &0u32).is_ok() {

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use uapi::structs::Timespec;
 use uapi::{flags as f, Errno, KResult, UserAddr};
 
-/// A futex's identity: the address space (by the identity of its `Mm`) and the address.
+/// A futex's identity: the address space (by the identity of its `Mm`) and the address, or,
+/// for a word in shared memory used without `FUTEX_PRIVATE_FLAG`, tag 0 and the word's
+/// physical place (frame and offset), which every process mapping it agrees on.
 type Key = (usize, u64);
 
 struct Waiter {
@@ -23,12 +25,39 @@ struct Waiter {
 
 static WAITERS: KMutex<BTreeMap<Key, Vec<Waiter>>> = KMutex::new(BTreeMap::new());
 
+/// The key of a process-private futex (or one in private memory).
 fn key(cur: &Current, addr: u64) -> Key {
     (Arc::as_ptr(&cur.mm()) as usize, addr)
 }
 
+/// The key of a futex used without `FUTEX_PRIVATE_FLAG` (Linux's `get_futex_key` with
+/// `FLAGS_SHARED`): the word is faulted in (`EFAULT` if it cannot be read); in a shared
+/// mapping the key is its frame, so processes sharing the memory meet on it.
+fn shared_key(cur: &mut Current, addr: u64) -> KResult<Key> {
+    let _: u32 = cur.read_val(UserAddr(addr))?;
+    let mm = cur.mm();
+    let g = mm.lock();
+    let shared = g.space.find_vma(addr).is_some_and(|v| v.is_shared());
+    let pte = g.space.page_table().lookup(addr >> 12);
+    if shared && pte.present() {
+        let phys = pte.frame().0.checked_mul(4096).and_then(|b| b.checked_add(addr & 0xfff)).ok_or(Errno::EFAULT)?;
+        return Ok((0, phys));
+    }
+    drop(g);
+    Ok(key(cur, addr))
+}
+
+/// The key for `op`: private with `FUTEX_PRIVATE_FLAG`, else `shared_key`.
+fn key_for(cur: &mut Current, op: u32, addr: u64) -> KResult<Key> {
+    if op & f::FUTEX_PRIVATE_FLAG != 0 {
+        Ok(key(cur, addr))
+    } else {
+        shared_key(cur, addr)
+    }
+}
+
 /// `FUTEX_WAIT(_BITSET)`: sleeps if `*addr == val` until woken, a signal, or the timeout.
-fn wait(cur: &mut Current, addr: u64, val: u32, deadline: Option<Instant>, bitset: u32) -> KResult<usize> {
+fn wait(cur: &mut Current, op: u32, addr: u64, val: u32, deadline: Option<Instant>, bitset: u32) -> KResult<usize> {
     if addr % 4 != 0 {
         return Err(Errno::EINVAL);
     }
@@ -39,7 +68,7 @@ fn wait(cur: &mut Current, addr: u64, val: u32, deadline: Option<Instant>, bitse
     if now != val {
         return Err(Errno::EAGAIN);
     }
-    let k = key(cur, addr);
+    let k = key_for(cur, op, addr)?;
     let woken = Arc::new(AtomicBool::new(false));
     WAITERS.lock().entry(k).or_default().push(Waiter { tid: cur.task.tid, bitset, woken: woken.clone() });
     let r = crate::sched::wait_until(cur, &[], fs::PollEvents::empty(), deadline, |_| woken.load(Ordering::SeqCst).then_some(Ok(0)));
@@ -85,9 +114,12 @@ fn wake_key(k: Key, n: i32, bitset: u32) -> usize {
     woken.len()
 }
 
-/// Wakes up to `n` waiters on `addr` in the caller's address space (`clear_child_tid`).
-pub fn wake_address(cur: &Current, addr: u64, n: i32) -> usize {
-    wake_key(key(cur, addr), n, u32::MAX)
+/// Wakes up to `n` waiters on `addr` (`clear_child_tid`: a shared-flag wake, as Linux's).
+pub fn wake_address(cur: &mut Current, addr: u64, n: i32) -> usize {
+    match shared_key(cur, addr) {
+        Ok(k) => wake_key(k, n, u32::MAX),
+        Err(_) => 0,
+    }
 }
 
 /// Moves up to `n` waiters from `from` to `to` (`FUTEX_REQUEUE`).
@@ -128,31 +160,32 @@ pub fn sys_futex(cur: &mut Current, addr: UserAddr, op: i32, val: u32, timeout: 
     match cmd {
         f::FUTEX_WAIT => {
             let d = timeout_deadline(cur, f::FUTEX_WAIT, timeout)?;
-            wait(cur, addr.0, val, d, u32::MAX).map_err(timeout_to_etimedout)
+            wait(cur, op, addr.0, val, d, u32::MAX).map_err(timeout_to_etimedout)
         }
         f::FUTEX_WAIT_BITSET => {
             let d = timeout_deadline(cur, op, timeout)?;
-            wait(cur, addr.0, val, d, val3).map_err(timeout_to_etimedout)
+            wait(cur, op, addr.0, val, d, val3).map_err(timeout_to_etimedout)
         }
-        f::FUTEX_WAKE => Ok(wake_key(key(cur, addr.0), val as i32, u32::MAX)),
+        f::FUTEX_WAKE => Ok(wake_key(key_for(cur, op, addr.0)?, val as i32, u32::MAX)),
         f::FUTEX_WAKE_BITSET => {
             if val3 == 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(wake_key(key(cur, addr.0), val as i32, val3))
+            Ok(wake_key(key_for(cur, op, addr.0)?, val as i32, val3))
         }
         f::FUTEX_REQUEUE | f::FUTEX_CMP_REQUEUE => {
+            let (from, to) = (key_for(cur, op, addr.0)?, key_for(cur, op, addr2.0)?);
             if cmd == f::FUTEX_CMP_REQUEUE {
                 let now: u32 = cur.read_val(addr)?;
                 if now != val3 {
                     return Err(Errno::EAGAIN);
                 }
             }
-            let woken = wake_key(key(cur, addr.0), val as i32, u32::MAX);
-            let moved = requeue(key(cur, addr.0), key(cur, addr2.0), timeout.0 as i32);
+            let woken = wake_key(from, val as i32, u32::MAX);
+            let moved = requeue(from, to, timeout.0 as i32);
             Ok(woken + moved)
         }
-        f::FUTEX_WAKE_OP => wake_op(cur, addr, val, timeout.0 as u32, addr2, val3),
+        f::FUTEX_WAKE_OP => wake_op(cur, op, addr, val, timeout.0 as u32, addr2, val3),
         _ => Err(Errno::ENOSYS),
     }
 }
@@ -167,7 +200,8 @@ fn timeout_to_etimedout(e: Errno) -> Errno {
 
 /// `FUTEX_WAKE_OP`: atomically updates `*addr2`, wakes on `addr`, and also on `addr2` if the
 /// old value of `*addr2` satisfies the comparison encoded in `val3`.
-fn wake_op(cur: &mut Current, addr: UserAddr, n1: u32, n2: u32, addr2: UserAddr, val3: u32) -> KResult<usize> {
+fn wake_op(cur: &mut Current, fop: u32, addr: UserAddr, n1: u32, n2: u32, addr2: UserAddr, val3: u32) -> KResult<usize> {
+    let (k1, k2) = (key_for(cur, fop, addr.0)?, key_for(cur, fop, addr2.0)?);
     let op = (val3 >> 28) & 0xf;
     let cmp = (val3 >> 24) & 0xf;
     let mut oparg = (val3 >> 12) & 0xfff;
@@ -185,7 +219,7 @@ fn wake_op(cur: &mut Current, addr: UserAddr, n1: u32, n2: u32, addr2: UserAddr,
         _ => return Err(Errno::ENOSYS),
     };
     cur.write_val(addr2, &new)?;
-    let mut n = wake_key(key(cur, addr.0), n1 as i32, u32::MAX);
+    let mut n = wake_key(k1, n1 as i32, u32::MAX);
     let c = match cmp {
         0 => old == cmparg,
         1 => old != cmparg,
@@ -196,7 +230,58 @@ fn wake_op(cur: &mut Current, addr: UserAddr, n1: u32, n2: u32, addr2: UserAddr,
         _ => return Err(Errno::ENOSYS),
     };
     if c {
-        n += wake_key(key(cur, addr2.0), n2 as i32, u32::MAX);
+        n += wake_key(k2, n2 as i32, u32::MAX);
     }
     Ok(n)
+}
+
+/// How many robust-list entries are walked at most (Linux's `ROBUST_LIST_LIMIT`).
+const ROBUST_LIST_LIMIT: usize = 2048;
+
+/// A thread is ending (Linux's `exit_robust_list`): every robust mutex on its
+/// `set_robust_list` list (and the one in `list_op_pending`) that it still owns is marked
+/// `FUTEX_OWNER_DIED` and one waiter is woken, so the next locker gets `EOWNERDEAD`. The list
+/// is guest memory: a bad pointer just ends the walk.
+pub fn exit_robust_list(cur: &mut Current) {
+    let head = cur.task.robust_list.get();
+    if head == 0 {
+        return;
+    }
+    let Ok([first, offset, pending]) = cur.read_val::<[u64; 3]>(UserAddr(head)) else { return };
+    let mut entry = first;
+    for _ in 0..ROBUST_LIST_LIMIT {
+        if entry == head {
+            break;
+        }
+        let Ok(next) = cur.read_val::<u64>(UserAddr(entry & !1)) else { return };
+        if entry != pending {
+            owner_died(cur, entry, offset);
+        }
+        entry = next;
+    }
+    if pending != 0 {
+        owner_died(cur, pending, offset);
+    }
+}
+
+/// Linux's `handle_futex_death` for the robust entry at `entry` (low bit: a PI futex).
+fn owner_died(cur: &mut Current, entry: u64, offset: u64) {
+    // `futex_offset` is a signed long (the lock word usually lies before the list node).
+    let uaddr = (entry & !1).wrapping_add(offset);
+    if uaddr % 4 != 0 {
+        return;
+    }
+    let Ok(word) = cur.read_val::<u32>(UserAddr(uaddr)) else { return };
+    if word & f::FUTEX_TID_MASK != cur.task.tid {
+        return;
+    }
+    let died = (word & f::FUTEX_WAITERS) | f::FUTEX_OWNER_DIED;
+    if cur.write_val(UserAddr(uaddr), &died).is_err() {
+        return;
+    }
+    if entry & 1 == 0 && word & f::FUTEX_WAITERS != 0 {
+        if let Ok(k) = shared_key(cur, uaddr) {
+            wake_key(k, 1, u32::MAX);
+        }
+    }
 }

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -331,10 +333,100 @@ static void case_stop(void) {
     report("stop target", st);
 }
 
+/* ---- futexes: errors, thread wake-ups, shared across processes, robust mutexes ---- */
+#define TRY(what, expr) do { errno = 0; long r_ = (long)(expr); int e_ = errno; printf("%s: %ld %s\n", what, r_, r_ < 0 ? strerrorname_np(e_) : "ok"); } while (0)
+static long futex(void *addr, int op, uint32_t val, const struct timespec *ts, void *addr2, uint32_t val3) {
+    return syscall(SYS_futex, addr, op, val, ts, addr2, val3);
+}
+static uint32_t fword;
+static void *futex_waiter(void *arg) {
+    (void)arg;
+    long r = futex(&fword, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+    return (void *)r;
+}
+static pthread_mutex_t robust_mu;
+static void *lock_and_die(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&robust_mu);
+    return NULL; /* ends holding it */
+}
+static void case_futex(void) {
+    struct timespec t50 = {0, 50 * 1000000L};
+    uint32_t w = 5;
+    TRY("wait value mismatch", futex(&w, FUTEX_WAIT_PRIVATE, 4, NULL, NULL, 0));
+    TRY("wait timeout", futex(&w, FUTEX_WAIT_PRIVATE, 5, &t50, NULL, 0));
+    TRY("wait unaligned", futex((char *)&w + 1, FUTEX_WAIT_PRIVATE, 5, NULL, NULL, 0));
+    TRY("wait unmapped", futex((void *)8, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0));
+    TRY("wait bitset 0", futex(&w, FUTEX_WAIT_BITSET_PRIVATE, 5, NULL, NULL, 0));
+    struct timespec bad = {0, 2000000000L};
+    TRY("wait bad timeout", futex(&w, FUTEX_WAIT_PRIVATE, 5, &bad, NULL, 0));
+    TRY("wake nobody", futex(&w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0));
+    TRY("wake unmapped private", futex((void *)8, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0));
+    TRY("wake unmapped shared", futex((void *)8, FUTEX_WAKE, 1, NULL, NULL, 0));
+    TRY("bad op", futex(&w, 99, 0, NULL, NULL, 0));
+    TRY("cmp_requeue mismatch", futex(&w, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)1, &fword, 4));
+    /* a thread waits, main wakes it */
+    pthread_t t;
+    pthread_create(&t, NULL, futex_waiter, NULL);
+    msleep(50);
+    TRY("wake the thread", futex(&fword, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0));
+    void *r;
+    pthread_join(t, &r);
+    printf("waiter returned %ld\n", (long)r);
+    /* a shared futex across fork (MAP_SHARED memory, no PRIVATE flag) */
+    uint32_t *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    *sh = 0;
+    pid_t c = fork();
+    if (c == 0) {
+        while (*sh == 0) futex(sh, FUTEX_WAIT, 0, NULL, NULL, 0);
+        _exit(*sh == 7 ? 0 : 1);
+    }
+    msleep(100);
+    *sh = 7;
+    TRY("wake across processes", futex(sh, FUTEX_WAKE, 1, NULL, NULL, 0));
+    int st;
+    waitpid(c, &st, 0);
+    report("shared futex child", st);
+    /* a process-shared semaphore */
+    sem_t *sem = (sem_t *)(sh + 16);
+    sem_init(sem, 1, 0);
+    c = fork();
+    if (c == 0) { _exit(sem_wait(sem) == 0 ? 0 : 1); }
+    msleep(100);
+    sem_post(sem);
+    waitpid(c, &st, 0);
+    report("pshared semaphore child", st);
+    /* robust mutexes: the owner ends holding it */
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&robust_mu, &a);
+    pthread_create(&t, NULL, lock_and_die, NULL);
+    pthread_join(t, NULL);
+    int lr = pthread_mutex_lock(&robust_mu);
+    printf("robust lock after the owner thread ended: %s\n", lr == EOWNERDEAD ? "EOWNERDEAD" : lr == 0 ? "0" : "?");
+    if (lr == EOWNERDEAD) pthread_mutex_consistent(&robust_mu);
+    pthread_mutex_unlock(&robust_mu);
+    /* ...and across processes, the owner process killed while the parent waits */
+    pthread_mutex_t *pm = (pthread_mutex_t *)(sh + 64);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(pm, &a);
+    c = fork();
+    if (c == 0) { pthread_mutex_lock(pm); for (;;) pause(); }
+    msleep(100);
+    pid_t killer = fork();
+    if (killer == 0) { msleep(100); kill(c, SIGKILL); _exit(0); }
+    lr = pthread_mutex_lock(pm);
+    printf("pshared robust lock after the owner was killed: %s\n", lr == EOWNERDEAD ? "EOWNERDEAD" : lr == 0 ? "0" : "?");
+    waitpid(c, &st, 0);
+    waitpid(killer, NULL, 0);
+    report("owner", st);
+}
+
 struct section { const char *name; void (*fn)(void); };
 static const struct section sections[] = {
     {"work", case_work}, {"signals", case_signals}, {"sigwait", case_sigwait}, {"ending", case_ending},
-    {"exec_thread", case_exec_thread}, {"stop", case_stop},
+    {"exec_thread", case_exec_thread}, {"stop", case_stop}, {"futex", case_futex},
 };
 
 int main(int argc, char **argv) {
