@@ -140,6 +140,11 @@ fn futexes_shared_across_processes_and_robust_mutexes() {
 }
 
 #[test]
+fn signals_interrupt_blocked_threads_and_name_them_by_tid() {
+    compare("threads", &["eintr"]);
+}
+
+#[test]
 fn a_group_stop_stops_every_thread() {
     compare("threads", &["stop"]);
 }

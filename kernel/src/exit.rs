@@ -149,6 +149,15 @@ pub fn kill_all() {
     }
 }
 
+/// The process `kill(id, …)` or `rt_sigqueueinfo` addresses: any thread's id names its
+/// process (Linux's `kill_pid_info` finds the task by pid), an unreaped zombie included.
+pub fn process_of_id(id: u32) -> Option<Arc<Process>> {
+    match kernel().task(id) {
+        Some(t) => Some(t.process.clone()),
+        None => kernel().process(id).filter(|p| p.pid == id),
+    }
+}
+
 /// The processes `kill(pid, …)` addresses: one (`pid > 0`), the caller's group (`0`), all
 /// but init and the caller (`-1`), or group `-pid`. `ESRCH` if none exists. Zombies not yet
 /// reaped count (the signal is a no-op for them), as in Linux.
@@ -156,7 +165,7 @@ pub fn kill_targets(cur: &Current, pid: i32) -> KResult<Vec<Arc<Process>>> {
     let k = kernel();
     let all: Vec<Arc<Process>> = k.processes.lock().values().filter_map(|p| p.upgrade()).collect();
     let v: Vec<Arc<Process>> = match pid {
-        p if p > 0 => all.into_iter().filter(|x| x.pid == p as u32).collect(),
+        p if p > 0 => process_of_id(p as u32).into_iter().collect(),
         0 => {
             let g = cur.process().pgid.load(Ordering::Relaxed);
             all.into_iter().filter(|x| x.pgid.load(Ordering::Relaxed) == g).collect()

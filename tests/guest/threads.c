@@ -154,6 +154,15 @@ static void case_signals(void) {
     pthread_sigmask(SIG_UNBLOCK, &s, NULL);
 }
 
+static void *mask_reporter(void *arg) {
+    (void)arg;
+    sigset_t m, p;
+    pthread_sigmask(SIG_SETMASK, NULL, &m);
+    sigpending(&p);
+    printf("new thread: USR2 blocked=%d pending=%d\n", sigismember(&m, SIGUSR2), sigismember(&p, SIGUSR2));
+    return NULL;
+}
+
 /* sigwait in a dedicated thread, the signal sent before it starts waiting */
 static volatile int waited_sig;
 static void *sigwaiter(void *arg) {
@@ -423,10 +432,81 @@ static void case_futex(void) {
     report("owner", st);
 }
 
+/* ---- signals interrupting blocked threads ---- */
+static int eintr_pipe[2];
+static volatile int eintr_hits;
+static void count_hit(int s) { (void)s; eintr_hits++; }
+static void *blocked_reader(void *arg) {
+    (void)arg;
+    char c;
+    errno = 0;
+    long r = read(eintr_pipe[0], &c, 1);
+    return (void *)(r < 0 ? -(long)errno : r);
+}
+static void *pipe_writer(void *arg) {
+    (void)arg;
+    errno = 0;
+    long r = write(eintr_pipe[1], "x", 1);
+    return (void *)(r < 0 ? -(long)errno : r);
+}
+static void case_eintr(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_hit;
+    sigaction(SIGUSR1, &sa, NULL);
+    if (pipe(eintr_pipe)) return;
+    pthread_t t;
+    void *r;
+    pthread_create(&t, NULL, blocked_reader, NULL);
+    msleep(50);
+    pthread_kill(t, SIGUSR1);
+    pthread_join(t, &r);
+    printf("read without SA_RESTART: %ld (EINTR=%d) hits=%d\n", (long)r, -EINTR, eintr_hits);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    pthread_create(&t, NULL, blocked_reader, NULL);
+    msleep(50);
+    pthread_kill(t, SIGUSR1);
+    msleep(50);
+    if (write(eintr_pipe[1], "y", 1) != 1) printf("write failed\n");
+    pthread_join(t, &r);
+    printf("read with SA_RESTART: %ld hits=%d\n", (long)r, eintr_hits);
+    /* SIGPIPE goes to the thread that wrote */
+    close(eintr_pipe[0]);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    pthread_create(&t, NULL, pipe_writer, NULL);
+    pthread_join(t, &r);
+    printf("write to a closed pipe: %ld (EPIPE=%d)\n", (long)r, -EPIPE);
+    /* kill(tid of a non-leader thread) */
+    spinner_tid = 0;
+    stop_spin = 0;
+    pthread_create(&t, NULL, spinner, NULL);
+    while (!spinner_tid) msleep(1);
+    errno = 0;
+    int kr = kill(spinner_tid, 0);
+    printf("kill(thread tid, 0): %d errno=%d\n", kr, errno);
+    errno = 0;
+    kr = (int)syscall(SYS_tgkill, getppid(), spinner_tid, 0);
+    printf("tgkill(other process, our tid, 0): %d errno=%d\n", kr, errno);
+    stop_spin = 1;
+    pthread_join(t, NULL);
+    /* the mask is inherited by a new thread, pending signals are not */
+    sigset_t b, got;
+    sigemptyset(&b);
+    sigaddset(&b, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &b, NULL);
+    pthread_kill(pthread_self(), SIGUSR2);
+    pthread_create(&t, NULL, mask_reporter, NULL);
+    pthread_join(t, NULL);
+    sigpending(&got);
+    printf("main still has SIGUSR2 pending=%d\n", sigismember(&got, SIGUSR2));
+}
+
 struct section { const char *name; void (*fn)(void); };
 static const struct section sections[] = {
     {"work", case_work}, {"signals", case_signals}, {"sigwait", case_sigwait}, {"ending", case_ending},
-    {"exec_thread", case_exec_thread}, {"stop", case_stop}, {"futex", case_futex},
+    {"exec_thread", case_exec_thread}, {"stop", case_stop}, {"futex", case_futex}, {"eintr", case_eintr},
 };
 
 int main(int argc, char **argv) {

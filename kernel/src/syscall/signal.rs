@@ -243,7 +243,7 @@ pub fn sys_rt_sigtimedwait(cur: &mut Current, set: UserRef<u64>, info: UserAddr,
 /// number; signal 0 only checks that the process exists.
 pub fn sys_rt_sigqueueinfo(cur: &mut Current, tgid: i32, signo: i32, uinfo: UserAddr) -> KResult<usize> {
     let mut info = read_queued_info(cur, tgid, uinfo)?;
-    let p = kernel().process(tgid as u32).filter(|p| tgid > 0 && p.pid == tgid as u32).ok_or(Errno::ESRCH)?;
+    let p = u32::try_from(tgid).ok().and_then(crate::exit::process_of_id).ok_or(Errno::ESRCH)?;
     let signo = if signo == 0 { return Ok(0) } else { valid_signal(signo)? };
     info.signo = signo as i32;
     crate::signal::send_from(cur, &p, signo, info);
