@@ -11,6 +11,7 @@ pub mod job;
 
 use crate::task::{ExitStatus, Process, Task};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use uapi::signal::{self as sig, KSigAction, SigInfo, SigSet, StackT};
 
@@ -65,13 +66,34 @@ pub struct PendingSignal {
     pub shared: bool,
 }
 
+/// How many process-directed signals are queued on any thread: while none is, a thread need
+/// not look at its siblings' queues on its way back to guest code.
+static SHARED_QUEUED: AtomicUsize = AtomicUsize::new(0);
+
+fn shared_queued_sub(n: usize) {
+    let _ = SHARED_QUEUED.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| Some(v.saturating_sub(n)));
+}
+
 /// A set of pending signals: standard signals coalesce (one instance each), real-time
 /// signals queue (Linux's `sigpending`).
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct PendingSet {
     /// Which signals are pending.
     pub set: SigSet,
     queue: VecDeque<PendingSignal>,
+}
+
+impl Clone for PendingSet {
+    fn clone(&self) -> Self {
+        SHARED_QUEUED.fetch_add(self.queue.iter().filter(|p| p.shared).count(), Ordering::Relaxed);
+        PendingSet { set: self.set, queue: self.queue.clone() }
+    }
+}
+
+impl Drop for PendingSet {
+    fn drop(&mut self) {
+        shared_queued_sub(self.queue.iter().filter(|p| p.shared).count());
+    }
 }
 
 impl PendingSet {
@@ -93,6 +115,9 @@ impl PendingSet {
             return; // RLIMIT_SIGPENDING-style bound on queued signals
         }
         self.set.add(p.signo);
+        if p.shared {
+            SHARED_QUEUED.fetch_add(1, Ordering::Relaxed);
+        }
         self.queue.push_back(p);
     }
 
@@ -112,6 +137,9 @@ impl PendingSet {
 
     fn remove_at(&mut self, idx: usize) -> Option<PendingSignal> {
         let p = self.queue.remove(idx)?;
+        if p.shared {
+            shared_queued_sub(1);
+        }
         if !self.queue.iter().any(|q| q.signo == p.signo) {
             self.set.remove(p.signo);
         }
@@ -138,6 +166,7 @@ impl PendingSet {
     /// Removes every process-directed signal (a thread exits: they go to another thread).
     pub fn drain_shared(&mut self) -> Vec<PendingSignal> {
         let (shared, own): (VecDeque<_>, VecDeque<_>) = self.queue.drain(..).partition(|p| p.shared);
+        shared_queued_sub(shared.len());
         self.queue = own;
         self.set = SigSet::default();
         for p in &self.queue {
@@ -148,6 +177,7 @@ impl PendingSet {
 
     /// Drops every pending instance of the signals in `set`.
     pub fn discard(&mut self, set: SigSet) {
+        shared_queued_sub(self.queue.iter().filter(|p| p.shared && set.contains(p.signo)).count());
         self.queue.retain(|p| !set.contains(p.signo));
         self.set = self.set.difference(set);
     }
@@ -232,7 +262,7 @@ fn siblings(cur: &crate::current::Current) -> Vec<Arc<Task>> {
 /// Takes a process-directed signal in `wanted` that another thread of the caller's process
 /// holds (it was queued there while the caller blocked it, or that thread blocks it).
 pub fn take_process_signal(cur: &crate::current::Current, wanted: SigSet) -> Option<PendingSignal> {
-    if wanted.is_empty() {
+    if wanted.is_empty() || SHARED_QUEUED.load(Ordering::Relaxed) == 0 {
         return None;
     }
     siblings(cur).iter().find_map(|t| t.signals.lock().pending.take_shared(wanted))
