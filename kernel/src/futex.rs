@@ -268,7 +268,7 @@ pub fn exit_robust_list(cur: &mut Current) {
 fn owner_died(cur: &mut Current, entry: u64, offset: u64) {
     // `futex_offset` is a signed long (the lock word usually lies before the list node).
     let uaddr = (entry & !1).wrapping_add(offset);
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return;
     }
     let Ok(word) = cur.read_val::<u32>(UserAddr(uaddr)) else { return };
