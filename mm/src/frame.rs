@@ -265,7 +265,7 @@ impl Inner {
     fn fit_slot_end(&self, n: u64) -> Option<u64> {
         self.free.iter().rev().find_map(|(&s, &len)| {
             let e = (s + len) / SLOT * SLOT;
-            (e >= s.checked_add(n)?).then_some(e - n)
+            (e >= s.checked_add(n)?).then(|| e - n)
         })
     }
 
