@@ -285,6 +285,7 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
     crate::exit::release_vfork_parent(&p);
     *p.exe.lock() = Some(file);
     *p.exe_name.lock() = path.to_vec();
+    p.did_exec.store(true, std::sync::atomic::Ordering::Relaxed);
     *p.arg_range.lock() = loaded.arg_range;
     *p.env_range.lock() = loaded.env_range;
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);

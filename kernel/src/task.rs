@@ -101,6 +101,9 @@ pub struct Process {
     pub vfork_event: fs::Pollee,
     /// The console is this process's controlling terminal.
     pub has_ctty: AtomicBool,
+    /// The process has called `execve` since it was forked (its parent may no longer change
+    /// its process group: `setpgid` gives `EACCES`, as Linux's `PF_FORKNOEXEC` check).
+    pub did_exec: AtomicBool,
 }
 
 /// A thread group's job-control state (Linux's `signal_struct` group-stop bits).
@@ -327,6 +330,7 @@ impl Process {
             vfork_done: AtomicBool::new(false),
             vfork_event: fs::Pollee::default(),
             has_ctty: AtomicBool::new(n.has_ctty),
+            did_exec: AtomicBool::new(false),
         })
     }
 }

@@ -31,6 +31,9 @@ pub fn sys_setpgid(cur: &mut Current, pid: i32, pgid: i32) -> KResult<usize> {
     if !Arc::ptr_eq(&target, &me) && !is_child {
         return Err(Errno::ESRCH);
     }
+    if is_child && target.did_exec.load(Ordering::Relaxed) {
+        return Err(Errno::EACCES);
+    }
     let sid = me.sid.load(Ordering::Relaxed);
     if target.sid.load(Ordering::Relaxed) != sid {
         return Err(Errno::EPERM);
