@@ -80,6 +80,7 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     crate::sched::set_input_pump(Box::new(crate::tty_glue::pump_input));
     crate::sched::spawn(cur.task.clone(), cur.ctx.clone()).map_err(|e| BootError::Host(format!("cannot start pid 1: {e}")))?;
     schedule_writeback();
+    schedule_load_sample();
     if let Err(e) = arch_um::timer::start_tick(crate::sched::TICK) {
         log::warn!("no clock tick ({e}): CPU-bound guests will not be preempted");
     }
@@ -175,6 +176,18 @@ fn schedule_writeback() {
                 log::warn!("periodic write-back failed: {e}");
             }
             schedule_writeback();
+    schedule_load_sample();
+        }),
+    );
+}
+
+/// Samples the number of runnable tasks for `/proc/loadavg` every 5 s (Linux's `LOAD_FREQ`).
+fn schedule_load_sample() {
+    crate::sched::add_timer(
+        std::time::Instant::now() + std::time::Duration::from_secs(5),
+        Box::new(|| {
+            crate::procfs::sample_load(kernel().uptime_ns(), crate::sched::runnable_count());
+            schedule_load_sample();
         }),
     );
 }

@@ -149,6 +149,11 @@ pub fn spawn(task: Arc<Task>, ctx: arch_um::UserContext) -> KResult<()> {
     Ok(())
 }
 
+/// Number of tasks that are runnable or running now (the load average's sample).
+pub fn runnable_count() -> u32 {
+    with(|s| s.runnable.len() as u32 + u32::from(s.current != 0))
+}
+
 /// Number of live tasks.
 pub fn task_count() -> usize {
     with(|s| s.tasks.len())
