@@ -13,8 +13,11 @@ use uapi::structs::{Stat, Statx, StatxTimestamp};
 
 pub use uapi::flags::{OpenFlags, RenameFlags, O_ACCMODE};
 
-/// `AT_FDCWD`: the dirfd meaning "the current working directory".
-pub const AT_FDCWD: i32 = -100;
+/// The Linux constants shared with `uapi` (one definition of each in the workspace).
+pub use uapi::flags::{
+    AT_FDCWD, R_OK, W_OK, X_OK, F_OK, S_IFMT, S_IFSOCK, S_IFLNK, S_IFREG, S_IFBLK, S_IFDIR, S_IFCHR, S_IFIFO, S_ISUID, S_ISGID, S_ISVTX, S_IXGRP, SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE, UTIME_NOW, UTIME_OMIT, STATX_BASIC_STATS, STATX_MNT_ID, MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW, RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT, F_RDLCK, F_WRLCK, F_UNLCK, LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN,
+};
+
 /// `AT_SYMLINK_NOFOLLOW`: do not follow a final symlink.
 pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
 /// `AT_REMOVEDIR`: `unlinkat` removes a directory.
@@ -28,57 +31,8 @@ pub const AT_NO_AUTOMOUNT: u32 = 0x800;
 /// `AT_EMPTY_PATH`: an empty path names the dirfd itself.
 pub const AT_EMPTY_PATH: u32 = 0x1000;
 
-/// `access(2)` mode bits.
-pub const R_OK: u32 = 4;
-/// Write permission.
-pub const W_OK: u32 = 2;
-/// Execute/search permission.
-pub const X_OK: u32 = 1;
-/// Existence only.
-pub const F_OK: u32 = 0;
-
-/// File type mask of `st_mode`.
-pub const S_IFMT: u32 = 0o170000;
-/// Socket.
-pub const S_IFSOCK: u32 = 0o140000;
-/// Symbolic link.
-pub const S_IFLNK: u32 = 0o120000;
-/// Regular file.
-pub const S_IFREG: u32 = 0o100000;
-/// Block device.
-pub const S_IFBLK: u32 = 0o060000;
-/// Directory.
-pub const S_IFDIR: u32 = 0o040000;
-/// Character device.
-pub const S_IFCHR: u32 = 0o020000;
-/// FIFO.
-pub const S_IFIFO: u32 = 0o010000;
-/// Set-user-id bit.
-pub const S_ISUID: u32 = 0o4000;
-/// Set-group-id bit.
-pub const S_ISGID: u32 = 0o2000;
-/// Sticky bit.
-pub const S_ISVTX: u32 = 0o1000;
-/// Group execute bit.
-pub const S_IXGRP: u32 = 0o010;
 /// Any execute bit.
 pub const S_IXUGO: u32 = 0o111;
-
-/// `lseek` whence: absolute.
-pub const SEEK_SET: u32 = 0;
-/// `lseek` whence: relative to the current offset.
-pub const SEEK_CUR: u32 = 1;
-/// `lseek` whence: relative to the end.
-pub const SEEK_END: u32 = 2;
-/// `lseek` whence: next data at or after the offset.
-pub const SEEK_DATA: u32 = 3;
-/// `lseek` whence: next hole at or after the offset.
-pub const SEEK_HOLE: u32 = 4;
-
-/// `utimensat` special nanoseconds: set to the current time.
-pub const UTIME_NOW: i64 = (1 << 30) - 1;
-/// `utimensat` special nanoseconds: leave unchanged.
-pub const UTIME_OMIT: i64 = (1 << 30) - 2;
 
 /// Linux's `MAX_LFS_FILESIZE` on 64-bit: the largest file offset.
 pub const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
@@ -115,11 +69,6 @@ pub mod magic {
     /// UML's hostfs.
     pub const HOSTFS: i64 = 0x00c0_ffee;
 }
-
-/// `statx` mask bits for the basic stats (`STATX_BASIC_STATS`).
-pub const STATX_BASIC_STATS: u32 = 0x7ff;
-/// `statx` mask bit for the mount id (`STATX_MNT_ID`).
-pub const STATX_MNT_ID: u32 = 0x1000;
 
 /// `struct stat` as x86-64 Linux fills it (`cp_new_stat`).
 pub fn to_stat(a: &InodeAttr) -> Stat {
@@ -222,34 +171,3 @@ bitflags! {
     }
 }
 
-/// `umount2` flag: force.
-pub const MNT_FORCE: u32 = 1;
-/// `umount2` flag: lazy detach.
-pub const MNT_DETACH: u32 = 2;
-/// `umount2` flag: expire.
-pub const MNT_EXPIRE: u32 = 4;
-/// `umount2` flag: do not follow a final symlink.
-pub const UMOUNT_NOFOLLOW: u32 = 8;
-
-/// `renameat2` flag: fail if the target exists.
-pub const RENAME_NOREPLACE: u32 = 1;
-/// `renameat2` flag: exchange the two names.
-pub const RENAME_EXCHANGE: u32 = 2;
-/// `renameat2` flag: leave a whiteout (unsupported).
-pub const RENAME_WHITEOUT: u32 = 4;
-
-/// `struct flock.l_type`: read lock.
-pub const F_RDLCK: i16 = 0;
-/// Write lock.
-pub const F_WRLCK: i16 = 1;
-/// Unlock.
-pub const F_UNLCK: i16 = 2;
-
-/// `flock(2)` operation: shared.
-pub const LOCK_SH: u32 = 1;
-/// Exclusive.
-pub const LOCK_EX: u32 = 2;
-/// Non-blocking.
-pub const LOCK_NB: u32 = 4;
-/// Unlock.
-pub const LOCK_UN: u32 = 8;
