@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
         if (!first_failure && read(pfd[0], &first_failure, 1) != 1) first_failure = 0;
         if ((first_failure && now - start >= bomb_ms) || now - start > 60000) break;
     }
-    printf("parent ran during the bomb (no stall over 5 s): %d\n", max_gap < 5000);
+    printf("parent ran during the bomb (no stall over 20 s): %d\n", max_gap < 20000);
     printf("fork failed with EAGAIN/ENOMEM: %d\n", first_failure == 'A' || first_failure == 'M');
     long killed_at = now_ms();
     kill(-leader, SIGKILL);
