@@ -41,20 +41,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// Mounts the root (an image or a directory) and installs what the kernel provides to the
+/// VFS before anything is mounted on it: the procfs provider, the FIFO opener, the ext2/3/4
+/// filesystem types. A failure is one line on stderr and exit status 125.
+fn open_root(path: Option<&std::path::Path>, ro: bool) -> Result<std::sync::Arc<fs::Vfs>, ExitCode> {
+    let root = root::mount_root(path, ro).map_err(|e| {
+        eprintln!("umbra: {e}");
+        ExitCode::from(EXIT_UMBRA)
+    })?;
+    kernel::procfs::install(&root);
+    kernel::pipe::install_fifo_opener(&root);
+    root::register_fs_types(&root);
+    Ok(root)
+}
+
 /// `umbra run`.
 fn run(r: cli::RunArgs) -> ExitCode {
     logger::init(r.common.log);
-    let root = match root::mount_root(r.root.as_deref(), r.common.ro) {
+    let root = match open_root(r.root.as_deref(), r.common.ro) {
         Ok(v) => v,
-        Err(e) => {
-            eprintln!("umbra: {e}");
-            return ExitCode::from(EXIT_UMBRA);
-        }
+        Err(code) => return code,
     };
-    kernel::procfs::install(&root);
-    kernel::pipe::install_fifo_opener(&root);
     root::standard_mounts(&root);
-    root::register_fs_types(&root);
     let mut env: Vec<Vec<u8>> = vec![b"PATH=/bin:/usr/bin:/sbin:/usr/sbin".to_vec(), b"HOME=/root".to_vec()];
     if let Ok(term) = std::env::var("TERM") {
         env.push(format!("TERM={term}").into_bytes());
@@ -98,16 +106,10 @@ fn boot(b: cli::BootArgs) -> ExitCode {
             p
         }
     };
-    let root = match root::mount_root(Some(&image), b.common.ro) {
+    let root = match open_root(Some(&image), b.common.ro) {
         Ok(v) => v,
-        Err(e) => {
-            eprintln!("umbra: {e}");
-            return ExitCode::from(EXIT_UMBRA);
-        }
+        Err(code) => return code,
     };
-    kernel::procfs::install(&root);
-    kernel::pipe::install_fifo_opener(&root);
-    root::register_fs_types(&root);
     root::mount_devtmpfs(&root);
     let init = b.init.clone().unwrap_or_else(|| "/sbin/init".to_string());
     let Some(init_path) = root::resolve_program(&root, init.as_bytes()).filter(|p| root::exists(&root, p)) else {
