@@ -44,6 +44,7 @@ pub enum Event {
 
 /// A virtual CPU: the object that runs guest contexts on stubs. Keep it an object (not a
 /// global) so several vCPUs, each a host thread tracing its own stubs, stay possible.
+#[derive(Clone, Debug)]
 pub struct Context {
     umbra_pid: i32,
 }

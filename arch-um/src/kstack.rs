@@ -24,7 +24,15 @@ thread_local! {
 pub struct KernelStack {
     co: ManuallyDrop<Coroutine<(), (), (), DefaultStack>>,
     finished: bool,
+    /// The host thread that created the stack: the only one that may resume it.
+    owner: std::thread::ThreadId,
 }
+
+// SAFETY: a kernel stack is only ever resumed on the host thread that created it (`resume`
+// checks and panics otherwise), so moving the handle between threads cannot run the coroutine
+// on a foreign thread; it lets the kernel keep stacks in its `Send + Sync` vCPU object, whose
+// wakers may be reached from any kernel object.
+unsafe impl Send for KernelStack {}
 
 impl KernelStack {
     /// A new stack that will run `f` when first resumed.
@@ -34,7 +42,7 @@ impl KernelStack {
             CURRENT.with(|c| c.set(y as *const _));
             f();
         });
-        Ok(KernelStack { co: ManuallyDrop::new(co), finished: false })
+        Ok(KernelStack { co: ManuallyDrop::new(co), finished: false, owner: std::thread::current().id() })
     }
 
     /// Runs the task until it switches out or returns; `true` once it has returned.
@@ -42,6 +50,7 @@ impl KernelStack {
         if self.finished {
             return true;
         }
+        assert_eq!(self.owner, std::thread::current().id(), "a kernel stack resumed on a foreign host thread");
         let r = self.co.resume(());
         CURRENT.with(|c| c.set(std::ptr::null()));
         self.finished = matches!(r, CoroutineResult::Return(()));

@@ -13,6 +13,7 @@ pub mod layout;
 pub mod physmem;
 pub mod platform;
 pub mod random;
+pub mod reactor;
 mod ptrace;
 pub mod regs;
 pub mod stub;

@@ -28,6 +28,8 @@ struct Waiter {
 struct PolleeInner {
     events: PollEvents,
     waiters: Vec<Waiter>,
+    /// Length of `waiters` after the last pruning of dead registrations.
+    pruned_len: usize,
 }
 
 /// Current readiness of a file plus the wakers waiting for some of its events.
@@ -44,7 +46,7 @@ impl Default for Pollee {
 impl Pollee {
     /// A pollee with the given initial events.
     pub fn new(events: PollEvents) -> Self {
-        Pollee { inner: KMutex::new(PolleeInner { events, waiters: Vec::new() }) }
+        Pollee { inner: KMutex::new(PolleeInner { events, waiters: Vec::new(), pruned_len: 0 }) }
     }
 
     /// The current events.
@@ -53,10 +55,17 @@ impl Pollee {
     }
 
     /// Registers `waker` for the events in `mask` (`POLLERR|POLLHUP` are always included, as
-    /// Linux reports them unasked). A dead `Weak` is pruned on the next notify.
+    /// Linux reports them unasked). A registration whose waker was dropped is dead: it is
+    /// pruned on the next notify, or here once dead ones could have doubled the list (so a
+    /// file polled in a loop but never ready does not grow it without bound).
     pub fn register(&self, waker: Weak<dyn Waker>, mask: PollEvents) {
         let mask = mask | PollEvents::POLLERR | PollEvents::POLLHUP;
-        self.inner.lock().waiters.push(Waiter { waker, mask });
+        let mut inner = self.inner.lock();
+        if inner.waiters.len() >= inner.pruned_len.saturating_mul(2).max(8) {
+            inner.waiters.retain(|w| w.waker.strong_count() > 0);
+            inner.pruned_len = inner.waiters.len();
+        }
+        inner.waiters.push(Waiter { waker, mask });
     }
 
     /// Removes every registration of `waker`.
@@ -81,6 +90,7 @@ impl Pollee {
         let to_wake: Vec<Arc<dyn Waker>> = {
             let mut inner = self.inner.lock();
             inner.waiters.retain(|w| w.waker.strong_count() > 0);
+            inner.pruned_len = inner.waiters.len();
             inner
                 .waiters
                 .iter()

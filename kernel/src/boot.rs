@@ -2,11 +2,10 @@
 //! mounts, pid 1, and the loop that runs until pid 1 is gone.
 
 use crate::console::Console;
-use crate::current::Current;
-use crate::kernel::{self, kernel};
-use crate::signal::{SigHandlers, SignalState};
-use crate::task::{default_rlimits, ExitStatus, Mm, NewProcess, Process, Task};
-use arch_um::{AddressSpace, PhysMem, Platform, UserContext};
+use crate::sched::{Cpu, Current};
+use crate::task::kernel::{self, kernel};
+use crate::task::{SigHandlers, SignalState, default_rlimits, ExitStatus, Mm, NewProcess, Process, Task};
+use arch_um::{PhysMem, Platform, UserContext};
 use fs::abi::OpenFlags;
 use fs::klock::KMutex;
 use fs::{Credentials, FdFlags, FdTable, FsContext, OpenFile, Vfs};
@@ -37,7 +36,7 @@ pub enum Outcome {
     /// pid 1 exited or was killed.
     InitExited(ExitStatus),
     /// `reboot(2)` asked to power off, halt or restart (the disks are synced).
-    Shutdown(crate::kernel::Shutdown),
+    Shutdown(crate::task::kernel::Shutdown),
 }
 
 /// Why the kernel could not start pid 1; `init` maps these to exit statuses.
@@ -73,18 +72,19 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     crate::strace::set_enabled(cfg.strace);
     let (physmem, platform) = host_setup(cfg.mem)?;
     kernel::install(physmem, platform, cfg.vfs.clone(), cfg.cmdline.clone()).map_err(BootError::Host)?;
-    crate::vdso::init();
+    let cpu = Cpu::new(crate::run::task_main).map_err(|e| BootError::Host(format!("cannot create the vCPU: {e}")))?;
+    crate::vdso::init(&cpu);
     crate::tty_glue::install(&cfg.vfs);
-    let cur = spawn_init(&cfg)?;
+    watch_host_input(&cpu);
+    let cur = spawn_init(&cfg, &cpu)?;
     let init = cur.process().clone();
-    crate::sched::set_input_pump(Box::new(crate::tty_glue::pump_input));
-    crate::sched::spawn(cur.task.clone(), cur.ctx.clone()).map_err(|e| BootError::Host(format!("cannot start pid 1: {e}")))?;
-    schedule_writeback();
-    schedule_load_sample();
+    cpu.spawn(cur.task.clone(), cur.ctx.clone()).map_err(|e| BootError::Host(format!("cannot start pid 1: {e}")))?;
+    schedule_writeback(&cpu);
+    schedule_load_sample(&cpu);
     if let Err(e) = arch_um::timer::start_tick(crate::sched::TICK) {
         log::warn!("no clock tick ({e}): CPU-bound guests will not be preempted");
     }
-    crate::sched::run_until(|| init.is_zombie() || kernel().shutdown.lock().is_some() || crate::sched::host_shutdown_requested());
+    cpu.run_until(|| init.is_zombie() || kernel().shutdown.lock().is_some() || host_shutdown_requested());
     let status = init.exit_status.lock().unwrap_or(ExitStatus::Exited(0));
     let init_exited = init.is_zombie();
     let shutdown = *kernel().shutdown.lock();
@@ -92,19 +92,48 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     // allowed to finish (their stubs die with them).
     crate::exit::kill_all();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    crate::sched::run_until(|| std::time::Instant::now() > deadline);
+    cpu.run_until(|| std::time::Instant::now() > deadline);
     Ok(match shutdown {
         Some(how) => Outcome::Shutdown(how),
-        None if !init_exited => Outcome::Shutdown(crate::kernel::Shutdown::PowerOff),
+        None if !init_exited => Outcome::Shutdown(crate::task::Shutdown::PowerOff),
         None => Outcome::InitExited(status),
     })
 }
 
+/// Registers the host fds the kernel takes input from with the vCPU's reactor: the console
+/// (host stdin, watched while the tty has room for input, so `^C` reaches a foreground job
+/// while its shell sits in `wait4`) and the console's signal self-pipe (SIGTERM, SIGWINCH).
+fn watch_host_input(cpu: &Arc<Cpu>) {
+    let console = cpu.watch_host_fd(0, Box::new(crate::tty_glue::wants_input), Box::new(crate::tty_glue::pump_input));
+    if let Err(e) = console {
+        log::warn!("cannot watch the console's input: {e}");
+    }
+    if let Some(fd) = arch_um::console::notify_fd() {
+        // Only wakes idle: the loop's `host_shutdown_requested` takes the signals.
+        if let Err(e) = cpu.watch_host_fd(fd, Box::new(|| true), Box::new(|| {})) {
+            log::warn!("cannot watch the console's signals: {e}");
+        }
+    }
+}
+
+/// True once the host asked umbra to shut down (SIGTERM under the console's flag policy).
+/// Also forwards the other host signals the console records: a window-size change, and a host
+/// `SIGINT` (the user's `^C` when stdin is not a terminal) to the guest's foreground.
+fn host_shutdown_requested() -> bool {
+    if arch_um::console::take_winch() {
+        crate::tty_glue::window_changed();
+    }
+    if arch_um::console::take_host_signal(2) {
+        crate::tty_glue::host_interrupt();
+    }
+    arch_um::console::take_host_signal(15)
+}
+
 /// Creates pid 1: a process with the console on fds 0, 1, 2, then `execve`s the program.
-fn spawn_init(cfg: &BootConfig) -> Result<Current, BootError> {
+fn spawn_init(cfg: &BootConfig, cpu: &Arc<Cpu>) -> Result<Current, BootError> {
     let k = kernel();
     let pid = k.alloc_pid();
-    let mm = empty_mm().map_err(|e| BootError::Host(format!("cannot start the first stub: {e}")))?;
+    let mm = Mm::new_empty().map_err(|e| BootError::Host(format!("cannot start the first stub: {e}")))?;
     let files = console_fds(cfg.stderr_to_host).map_err(|e| BootError::Host(format!("console: {e}")))?;
     let root = cfg.vfs.root();
     let process = Process::new(
@@ -130,7 +159,7 @@ fn spawn_init(cfg: &BootConfig) -> Result<Current, BootError> {
     let task = Task::new(pid, process.clone(), Arc::new(KMutex::new(mm)), SignalState::default(), b"init".to_vec(), 0);
     k.tasks.lock().insert(pid, Arc::downgrade(&task));
     k.processes.lock().insert(pid, Arc::downgrade(&process));
-    let mut cur = Current::new(task, UserContext::default());
+    let mut cur = Current::new(task, UserContext::default(), cpu.clone());
     let path = cfg.argv.first().cloned().unwrap_or_default();
     crate::execve::execve_initial(&mut cur, &path, cfg.argv.clone(), cfg.envp.clone()).map_err(|e| {
         let p = String::from_utf8_lossy(&path).into_owned();
@@ -142,14 +171,6 @@ fn spawn_init(cfg: &BootConfig) -> Result<Current, BootError> {
     Ok(cur)
 }
 
-/// A memory context with a fresh, empty stub.
-pub fn empty_mm() -> std::io::Result<Mm> {
-    let k = kernel();
-    let host = AddressSpace::new(&k.platform)?;
-    let mut space = mm::MemorySpace::new(k.frames.clone());
-    space.set_stack_limit(8 << 20);
-    Ok(Mm { space, host })
-}
 
 /// fds 0, 1, 2 on the console tty (as Linux opens `/dev/console` for init); with
 /// `stderr_to_host`, fd 2 is the host's stderr instead, so a single program's error output
@@ -167,27 +188,27 @@ fn console_fds(stderr_to_host: bool) -> Result<FdTable, Errno> {
 /// How often dirty filesystem blocks are written back (Linux's `dirty_writeback_centisecs`).
 const WRITEBACK_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Writes every filesystem's dirty blocks back now and again (re-arms itself).
-fn schedule_writeback() {
-    crate::sched::add_timer(
+/// Writes every filesystem's dirty blocks back now and again (re-arms itself, and only itself:
+/// one timer chain, however long umbra runs).
+fn schedule_writeback(cpu: &Arc<Cpu>) {
+    cpu.add_timer(
         std::time::Instant::now() + WRITEBACK_PERIOD,
-        Box::new(|| {
+        Box::new(|cpu| {
             if let Err(e) = kernel().vfs.sync_all() {
                 log::warn!("periodic write-back failed: {e}");
             }
-            schedule_writeback();
-    schedule_load_sample();
+            schedule_writeback(cpu);
         }),
     );
 }
 
 /// Samples the number of runnable tasks for `/proc/loadavg` every 5 s (Linux's `LOAD_FREQ`).
-fn schedule_load_sample() {
-    crate::sched::add_timer(
+fn schedule_load_sample(cpu: &Arc<Cpu>) {
+    cpu.add_timer(
         std::time::Instant::now() + std::time::Duration::from_secs(5),
-        Box::new(|| {
-            crate::procfs::sample_load(kernel().uptime_ns(), crate::sched::runnable_count());
-            schedule_load_sample();
+        Box::new(|cpu| {
+            crate::procfs::sample_load(kernel().uptime_ns(), cpu.runnable_count());
+            schedule_load_sample(cpu);
         }),
     );
 }

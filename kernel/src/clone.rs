@@ -3,8 +3,8 @@
 //! parent's on a stub of its own. Which parts are shared and which copied is decided by the
 //! `CLONE_*` flags, one by one, as in Linux.
 
-use crate::current::Current;
-use crate::kernel::kernel;
+use crate::sched::Current;
+use crate::task::kernel::kernel;
 use crate::signal::SignalState;
 use crate::task::{Mm, NewProcess, Process, Task};
 use fs::klock::KMutex;
@@ -17,6 +17,26 @@ use uapi::{Errno, KResult, UserAddr};
 /// umbra's cap on live tasks: the guest is root, and Linux applies no `RLIMIT_NPROC` to root,
 /// so without it a fork bomb would exhaust the host. Beyond it `fork` fails with `EAGAIN`.
 pub const MAX_TASKS: usize = 1000;
+
+/// The part of `MAX_TASKS` one session may hold: the rest stays free for other sessions, so a
+/// fork bomb in one session still leaves the shell of another room to start `kill` or `ps`
+/// (as Linux keeps the last threads for root while `RLIMIT_NPROC` stops the others).
+pub const MAX_SESSION_TASKS: usize = MAX_TASKS * 9 / 10;
+
+/// Whether umbra's task cap refuses a new task for `cur` (checked before any host work, so a
+/// refused fork is cheap).
+fn task_cap_reached(cur: &Current) -> bool {
+    let tasks = kernel().tasks.lock();
+    if tasks.len() >= MAX_TASKS {
+        return true;
+    }
+    if tasks.len() < MAX_SESSION_TASKS {
+        return false;
+    }
+    let sid = cur.process().sid.load(Ordering::Relaxed);
+    let in_session = tasks.values().filter_map(std::sync::Weak::upgrade).filter(|t| t.process.sid.load(Ordering::Relaxed) == sid).count();
+    in_session >= MAX_SESSION_TASKS
+}
 
 /// The namespace flags umbra does not implement.
 fn unsupported(f: CloneFlags) -> bool {
@@ -119,8 +139,8 @@ pub fn do_clone(cur: &mut Current, a: CloneArgs) -> KResult<usize> {
     if crate::sched::signal_pending(cur) {
         return Err(Errno::ERESTARTNOINTR);
     }
-    if kernel().tasks.lock().len() >= MAX_TASKS {
-        log::info!("fork refused: umbra's task limit ({MAX_TASKS}) reached");
+    if task_cap_reached(cur) {
+        log::info!("fork refused: umbra's task limit ({MAX_TASKS}, {MAX_SESSION_TASKS} per session) reached");
         return Err(Errno::EAGAIN);
     }
     let mm = child_mm(cur, f)?;
@@ -150,7 +170,7 @@ pub fn do_clone(cur: &mut Current, a: CloneArgs) -> KResult<usize> {
         mm.lock().space.write_val(a.child_tid, &tid)?;
     }
     kernel().tasks.lock().insert(tid, Arc::downgrade(&task));
-    crate::sched::spawn(task, ctx)?;
+    cur.cpu().spawn(task, ctx)?;
     if f.contains(CloneFlags::VFORK) {
         wait_for_vfork_child(cur, &process);
     }

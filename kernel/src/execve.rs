@@ -11,11 +11,11 @@
 //!    signals to default, and start at the entry point.
 //! A failure before step 5 leaves the caller's process untouched and returns the errno.
 
-use crate::current::Current;
+use crate::sched::Current;
 use crate::exec::elf::{self, ElfImage};
 use crate::exec::stack;
-use crate::kernel::kernel;
-use crate::syscall::args::Fd;
+use crate::task::kernel::kernel;
+use crate::fs_glue::Fd;
 use crate::task::Mm;
 use arch_um::layout::{ELF_ET_DYN_BASE, STACK_TOP};
 use arch_um::UserContext;
@@ -203,7 +203,7 @@ fn reserve_span(m: &mut Mm, image: &ElfImage) -> Result<u64, ExecFailure> {
 }
 
 fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8]) -> Result<Loaded, ExecFailure> {
-    let mut m = crate::boot::empty_mm().map_err(|e| {
+    let mut m = crate::task::Mm::new_empty().map_err(|e| {
         log::warn!("execve: cannot start a stub: {e}");
         ExecFailure::new(Errno::EAGAIN, "too many processes")
     })?;
@@ -313,6 +313,6 @@ fn de_thread(cur: &mut Current) {
             cur.task.signals.lock().pending.add_shared(p.signo, p.info);
         }
         t.exited.store(true, std::sync::atomic::Ordering::SeqCst);
-        crate::sched::wake(t.tid);
+        crate::sched::wake(&t);
     }
 }

@@ -6,8 +6,8 @@
 //! pid 1, and its parent gets `SIGCHLD` and wakes from `wait`. The zombie keeps only its exit
 //! status until the parent reaps it.
 
-use crate::current::Current;
-use crate::kernel::kernel;
+use crate::sched::Current;
+use crate::task::kernel::kernel;
 use crate::task::{ExitStatus, Process, TaskState};
 use fs::PollEvents;
 use std::sync::atomic::Ordering;
@@ -35,7 +35,7 @@ pub fn exit_group(cur: &mut Current, status: ExitStatus) {
         t.exited.store(true, Ordering::SeqCst);
         if t.tid != cur.task.tid {
             // Wake it (even if stopped) so it leaves its run loop.
-            crate::sched::wake(t.tid);
+            crate::sched::wake(&t);
         }
     }
 }
@@ -144,7 +144,7 @@ pub fn kill_all() {
         p.exiting.store(true, Ordering::SeqCst);
         for t in p.live_threads() {
             t.exited.store(true, Ordering::SeqCst);
-            crate::sched::wake(t.tid);
+            crate::sched::wake(&t);
         }
     }
 }

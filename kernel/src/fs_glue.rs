@@ -1,15 +1,18 @@
 //! How the kernel reaches the VFS for a task: its fd table, its root/cwd, and the start
 //! directory of `*at` syscalls (`AT_FDCWD` or a directory fd), as Linux's `path_init` decides.
 
-use crate::current::Current;
-use crate::kernel::kernel;
-use crate::syscall::args::Fd;
+use crate::sched::Current;
+use crate::task::kernel::kernel;
 use fs::abi::OpenFlags;
 use fs::{Ctx, OpenFile, Path};
 use mm::{Backing, MapOptions};
 use std::sync::Arc;
 use uapi::mman::{MapFlags, Prot};
 use uapi::{Errno, KResult};
+
+/// A file-descriptor argument (`int fd`); `AT_FDCWD` (-100) prints as such.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fd(pub i32);
 
 /// The open file behind `fd` (`EBADF` if none).
 pub fn file(cur: &Current, fd: Fd) -> KResult<Arc<OpenFile>> {
@@ -66,21 +69,4 @@ pub fn mmap_backing(cur: &Current, fd: Fd, off: u64, prot: Prot, flags: MapFlags
     let pages = kernel().vfs.file_pages(&f, &kernel().frames)?;
     let max_prot = if shared && !fl.can_write() { Prot::READ | Prot::EXEC } else { Prot::READ | Prot::WRITE | Prot::EXEC };
     Ok((Backing::File { source: pages, offset: off }, MapOptions { name: None, max_prot }))
-}
-
-/// The `fcntl` commands beyond flags and duplication: record locks (`F_GETLK`/`F_SETLK`/
-/// `F_SETLKW` and the OFD variants) through the VFS lock manager; `EINVAL` for unknown ones.
-pub fn fcntl_other(cur: &mut Current, fd: Fd, cmd: i32, arg: u64) -> KResult<usize> {
-    use uapi::flags as f;
-    match cmd as u32 {
-        f::F_GETLK | f::F_SETLK | f::F_SETLKW | f::F_OFD_GETLK | f::F_OFD_SETLK | f::F_OFD_SETLKW => {
-            crate::syscall::fs_names::fcntl_lock(cur, fd, cmd as u32, uapi::UserAddr(arg))
-        }
-        f::F_GETPIPE_SZ | f::F_SETPIPE_SZ => {
-            let fl = file(cur, fd)?;
-            let root = cur.process().creds.lock().euid == 0;
-            crate::pipe::pipe_fcntl(&fl, cmd as u32, arg, root).unwrap_or(Err(Errno::EINVAL))
-        }
-        _ => Err(Errno::EINVAL),
-    }
 }

@@ -3,7 +3,7 @@
 //! wakes a number of sleepers on it. glibc's mutexes, condition variables, `pthread_join`
 //! (through `clear_child_tid`) and semaphores are built on this.
 
-use crate::current::Current;
+use crate::sched::Current;
 use fs::klock::KMutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -109,7 +109,7 @@ fn wake_key(k: Key, n: i32, bitset: u32) -> usize {
         }
     }
     for tid in &woken {
-        crate::sched::wake(*tid);
+        crate::sched::wake_tid(*tid);
     }
     woken.len()
 }
@@ -149,7 +149,7 @@ fn timeout_deadline(cur: &mut Current, op: u32, timeout: UserAddr) -> KResult<Op
     }
     // FUTEX_WAIT_BITSET takes an absolute time on CLOCK_MONOTONIC (or REALTIME with the flag).
     let clock = if op & f::FUTEX_CLOCK_REALTIME != 0 { f::CLOCK_REALTIME } else { f::CLOCK_MONOTONIC };
-    let now = crate::syscall::time_now(clock)?.as_nanos() as u64;
+    let now = crate::timers::clock::clock_now(clock)?.as_nanos() as u64;
     Ok(Some(Instant::now() + Duration::from_nanos(ns.saturating_sub(now))))
 }
 

@@ -1,6 +1,11 @@
-//! `kernel`: Umbra's guest kernel — tasks and processes, the syscall table, signals, `execve`,
+//! `kernel`: Umbra's guest kernel — tasks and processes, the scheduler, signals, `execve`,
 //! the console, and the loop that runs guest code on stubs. It reaches the host only through
 //! `arch-um`, memory through `mm` and files through `fs` (DESIGN.md's crate graph).
+//!
+//! Inside, the modules form one-way layers (ARCHITECTURE.md; `tests/layering.rs` checks them):
+//! the task model (`task`) → scheduling (`sched`) → kernel objects (`signal`, `futex`, `pipe`,
+//! `tty`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) → process life (`clone`, `exec`,
+//! `exit`, `wait`) → `syscall` → the task loop (`run`) and `boot`.
 
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -8,14 +13,14 @@
 pub mod boot;
 pub mod clone;
 pub mod console;
-pub mod current;
 pub mod exec;
 pub mod execve;
 pub mod exit;
+pub mod fileio;
 pub mod fs_glue;
 pub mod futex;
-pub mod kernel;
 pub mod pipe;
+pub mod poll;
 pub mod procfs;
 pub mod run;
 pub mod sched;
@@ -30,5 +35,4 @@ pub mod vdso;
 pub mod wait;
 
 pub use boot::{boot, BootConfig, BootError, Outcome};
-pub use kernel::Shutdown;
-pub use task::ExitStatus;
+pub use task::{ExitStatus, Shutdown};

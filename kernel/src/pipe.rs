@@ -47,7 +47,7 @@
 //! with `ERESTARTSYS`, as `wait_for_partner` does. The wait ends when the partner's counter
 //! moves, even if that partner has already closed again (Linux's `r_counter`/`w_counter`).
 
-use crate::current::Current;
+use crate::sched::Current;
 use fs::abi::{OpenFlags, S_IFIFO};
 use fs::devfs::FifoOpen;
 use fs::klock::KMutex;

@@ -10,7 +10,7 @@
 //!
 //! # Who is calling
 //! `/proc/self` names the calling task's process. Inside a task, procfs asks the scheduler
-//! (`sched::current_tid`, set on every switch). Outside any task (boot, tests) it falls back
+//! (`Kernel::running_tid`, set by the vCPU on every switch). Outside any task (boot, tests) it falls back
 //! to what [`set_current_task`]/[`set_current_pid`] recorded, and to pid 1 before any call.
 //!
 //! # Approximations (documented, not hidden)
@@ -20,7 +20,7 @@
 //! [`sample_load`] if the scheduler calls it and otherwise caught up on each read as if the
 //! current runnable count had held since the last sample.
 
-use crate::kernel::kernel;
+use crate::task::kernel::kernel;
 use crate::task::{CpuTimes as TaskCpuTimes, ExitStatus, Mm, Process, Task};
 use fs::klock::KMutex;
 use fs::procfs::{CpuInfo, CpuTimes, KernelStat, LoadAvg, MemInfo, PidBytes, PidLink, ProcProvider, ProcessInfo, Uname, Uptime};
@@ -59,9 +59,10 @@ pub fn set_current_pid(pid: u32) {
 
 /// The scheduler's running task as (pid, tid), if a task is running.
 fn running_task() -> Option<(u32, u32)> {
-    match crate::sched::current_tid() {
+    let k = crate::task::kernel::try_kernel()?;
+    match k.running_tid.load(Ordering::Relaxed) {
         0 => None,
-        tid => kernel().task(tid).map(|t| (t.process.pid, tid)),
+        tid => k.task(tid).map(|t| (t.process.pid, tid)),
     }
 }
 

@@ -2,7 +2,7 @@
 //! `userspace()`): deliver signals, sync the page table to the stub, run guest code until an
 //! event, handle it, repeat.
 
-use crate::current::Current;
+use crate::sched::Current;
 use crate::exit;
 use crate::signal::deliver::{deliver_pending, Outcome};
 use crate::signal::{self as ksig};
@@ -12,6 +12,15 @@ use mm::fault::FaultError;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use uapi::signal::{self as sig, SigInfo};
+
+/// A task's life on its kernel stack (the CPU's task entry): run it until it exits, then end
+/// it as a thread (and its process if it was the last thread).
+pub fn task_main(cpu: std::sync::Arc<crate::sched::Cpu>, task: std::sync::Arc<crate::task::Task>, ctx: arch_um::UserContext) {
+    let mut host = cpu.host();
+    let mut cur = Current::new(task, ctx, cpu);
+    run_task(&mut cur, &mut host);
+    exit::task_finished(&mut cur);
+}
 
 /// Runs `cur` until it exits.
 pub fn run_task(cur: &mut Current, cpu: &mut Context) {
@@ -32,14 +41,14 @@ pub fn run_task(cur: &mut Current, cpu: &mut Context) {
             continue;
         }
         if arch_um::timer::take_ticks() > 0 {
-            crate::sched::maybe_preempt();
+            cur.cpu().clone().tick();
             // While switched out the task may have been sent a signal (even SIGKILL) or
             // stopped: look again before running guest code.
             continue;
         }
         // User time here; the scheduler charges the rest as system time (time spent switched
         // out between two guest runs is not this task's).
-        crate::sched::account_current();
+        cur.cpu().account_current();
         let start = Instant::now();
         let ev = run_guest(cur, cpu);
         charge(&cur.task.user_ns, start.elapsed());
@@ -66,7 +75,7 @@ fn handle_event(cur: &mut Current, ev: Event) {
         Event::Syscall => syscall::handle(cur),
         Event::Fault { addr, ip, code } => handle_fault(cur, addr, ip, code),
         Event::Exception { signo, siginfo } => handle_exception(cur, signo, &siginfo),
-        Event::Interrupt => crate::sched::maybe_preempt(),
+        Event::Interrupt => cur.cpu().clone().tick(),
         Event::AddressSpaceDied => {
             let pid = cur.mm().lock().host.pid();
             log::error!(

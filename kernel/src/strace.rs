@@ -1,7 +1,7 @@
 //! `--strace`: every guest syscall printed on umbra's stderr as strace prints it,
 //! `[pid] name(args...) = result`, so a developer can watch what a guest asks of the kernel.
 
-use crate::current::Current;
+use crate::sched::Current;
 use std::sync::atomic::{AtomicBool, Ordering};
 use uapi::{Errno, KResult, UserAddr};
 

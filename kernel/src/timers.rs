@@ -97,7 +97,7 @@ pub fn on_exit(p: &Process) {
 /// Sends a kernel-generated signal (`SEND_SIG_PRIV`: `si_code = SI_KERNEL`, pid and uid 0) to
 /// process `pid`, as `ITIMER_*` and `alarm` expiries do.
 fn send_kernel_signal(pid: u32, signo: u32) {
-    if let Some(p) = crate::kernel::kernel().process(pid).filter(|p| !p.is_zombie()) {
+    if let Some(p) = crate::task::kernel::kernel().process(pid).filter(|p| !p.is_zombie()) {
         let info = uapi::signal::SigInfo::kill(signo, uapi::signal::SI_KERNEL, 0, 0);
         crate::signal::send_to_process(&p, signo, info);
     }

@@ -3,8 +3,8 @@
 //! group, controlling terminals, and hang-up when a session leader exits. The line discipline
 //! itself is `crate::tty`.
 
-use crate::current::Current;
-use crate::kernel::kernel;
+use crate::sched::Current;
+use crate::task::kernel::kernel;
 use crate::task::Process;
 use crate::tty::{Ctty, TtyCaller};
 use crate::tty::Tty;

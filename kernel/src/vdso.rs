@@ -17,7 +17,7 @@
 //! With no invariant TSC the vvar says "unusable" and every call falls back to the syscall.
 //! The kernel command-line word `vdso=0` (as Linux's) gives guests no vDSO at all.
 
-use crate::kernel::kernel;
+use crate::task::kernel::kernel;
 use arch_um::vdso::{self as hw, ClockSample, TscScale, Vvar, VDSO_IMAGE, VDSO_PAGES, VVAR_PAGES};
 use fs::klock::KMutex;
 use mm::{Backing, FrameAllocator, FrameNo, MapOptions, MemorySpace, PageSource};
@@ -90,7 +90,7 @@ static VDSO: OnceLock<Vdso> = OnceLock::new();
 
 /// Sets up the vDSO at boot (after `kernel::install`): frames for the image and the vvar, the
 /// TSC calibration, and the rebase timer. On failure guests simply get no vDSO.
-pub fn init() {
+pub fn init(cpu: &std::sync::Arc<crate::sched::Cpu>) {
     if disabled_on_cmdline(&kernel().cmdline) {
         log::info!("vdso: disabled (vdso=0)");
         return;
@@ -99,7 +99,7 @@ pub fn init() {
         Ok(v) => {
             let usable = v.clock.lock().is_some();
             if VDSO.set(v).is_ok() && usable {
-                schedule_rebase(0);
+                schedule_rebase(cpu, 0);
             }
         }
         Err(e) => log::warn!("vdso: disabled: cannot set it up ({e:?})"),
@@ -151,14 +151,14 @@ fn start_clock() -> Option<Timekeeper> {
 }
 
 /// Rebases now and re-arms the timer (`n` counts the rebases so far).
-fn schedule_rebase(n: usize) {
+fn schedule_rebase(cpu: &std::sync::Arc<crate::sched::Cpu>, n: usize) {
     let delay = EARLY_REBASES.get(n).copied().unwrap_or(REBASE_PERIOD);
-    crate::sched::add_timer(
+    cpu.add_timer(
         Instant::now() + delay,
-        Box::new(move || {
+        Box::new(move |cpu| {
             let next = EARLY_REBASES.get(n + 1).copied().unwrap_or(REBASE_PERIOD);
             rebase(next);
-            schedule_rebase(n + 1);
+            schedule_rebase(cpu, n + 1);
         }),
     );
 }

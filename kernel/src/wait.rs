@@ -2,8 +2,8 @@
 //! children that exited (reaping the zombie), stopped (`WUNTRACED`) or continued
 //! (`WCONTINUED`), sleeping on its `child_events` until one does.
 
-use crate::current::Current;
-use crate::kernel::kernel;
+use crate::sched::Current;
+use crate::task::kernel::kernel;
 use crate::task::{CpuTimes, ExitStatus, Process};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

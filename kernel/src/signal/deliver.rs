@@ -3,8 +3,8 @@
 
 use super::frame::{self, off, SigContext};
 use super::{default_action, killed_by, DefaultAction, PendingSignal};
-use crate::current::Current;
-use crate::kernel::kernel;
+use crate::sched::Current;
+use crate::task::kernel::kernel;
 use crate::task::ExitStatus;
 use uapi::signal::{self as sig, KSigAction, SigInfo, SigSet, StackT};
 use uapi::{Errno, KResult, UserAddr};

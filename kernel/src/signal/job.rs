@@ -1,7 +1,7 @@
 //! Job control: stopping and continuing whole thread groups (Linux's group stop,
 //! `do_signal_stop`, and SIGCONT's side effects in `prepare_signal`), and telling the parent.
 
-use crate::current::Current;
+use crate::sched::Current;
 use crate::task::Process;
 use std::sync::Arc;
 use uapi::signal::{self as sig, SigInfo, SigSet};
@@ -32,7 +32,7 @@ pub fn stop_until_continued(cur: &mut Current) {
         if cur.task.signals.lock().pending.set.contains(sig::SIGKILL) {
             return;
         }
-        crate::sched::stop_current(cur);
+        cur.cpu().stop(&cur.task);
     }
 }
 
@@ -67,7 +67,7 @@ pub fn on_send(p: &Arc<Process>, signo: u32) {
         if signo == sig::SIGCONT {
             t.signals.lock().pending.discard(stop_set);
         }
-        crate::sched::wake(t.tid);
+        crate::sched::wake(&t);
     }
     if was_stopped && signo == sig::SIGCONT {
         notify_parent(p, sig::CLD_CONTINUED, sig::SIGCONT as i32);

@@ -2,13 +2,11 @@
 //! `buf: UserAddr`, `count: usize`); the table converts the six raw registers into them, and
 //! `--strace` prints each according to its type, as strace does.
 
-use crate::current::Current;
+use crate::sched::Current;
 use crate::strace;
 use uapi::{KResult, UserAddr, UserCStr};
 
-/// A file-descriptor argument (`int fd`); `AT_FDCWD` (-100) prints as such.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fd(pub i32);
+pub use crate::fs_glue::Fd;
 
 /// A pointer to a buffer the guest passes *in*, whose length is the next argument
 /// (`write(fd, buf, count)`): strace prints its contents.

@@ -2,9 +2,9 @@
 //! buffers. Paths are read once, structures written once, in Linux's argument order.
 
 use super::args::{Fd, Flags, InBuf, OutBuf};
-use crate::current::Current;
+use crate::sched::Current;
 use crate::fs_glue::{self, file};
-use crate::kernel::kernel;
+use crate::task::kernel::kernel;
 use fs::abi::{self, OpenFlags};
 use fs::{FdFlags, OpenFile};
 use std::sync::Arc;
@@ -64,7 +64,7 @@ fn read_into(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usiz
     while done < count {
         let want = (count - done).min(CHUNK);
         let n = match pos {
-            None => crate::sched::io_read(cur, file, &mut tmp[..want]),
+            None => crate::fileio::read(cur, file, &mut tmp[..want]),
             Some(off) => file.pread(&mut tmp[..want], off),
         };
         let n = match n {
@@ -101,7 +101,7 @@ fn write_from(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usi
             break;
         }
         let n = match pos {
-            None => crate::sched::io_write(cur, file, &tmp[..want]),
+            None => crate::fileio::write(cur, file, &tmp[..want]),
             Some(off) => file.pwrite(&tmp[..want], off),
         };
         let n = match n {
@@ -207,7 +207,7 @@ fn writev_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Op
             cur.read_bytes(UserAddr(v.iov_base), &mut data[start..])?;
         }
         return match pos {
-            None => crate::sched::io_write(cur, &file, &data),
+            None => crate::fileio::write(cur, &file, &data),
             Some(off) => file.pwrite(&data, off),
         };
     }
@@ -383,7 +383,7 @@ pub fn sys_poll(cur: &mut Current, fds: UserAddr, nfds: u32, timeout_ms: i32) ->
     let mut v = vec![PollFd::default(); nfds as usize];
     cur.read_bytes(fds, bytemuck::cast_slice_mut(&mut v))?;
     let timeout = (timeout_ms >= 0).then(|| timeout_ms as u64 * 1_000_000);
-    let n = crate::sched::poll_wait(cur, &mut v, timeout)?;
+    let n = crate::poll::poll_wait(cur, &mut v, timeout)?;
     cur.write_bytes(fds, bytemuck::cast_slice(&v))?;
     Ok(n)
 }
@@ -453,7 +453,7 @@ pub fn sys_fcntl(cur: &mut Current, fd: Fd, cmd: i32, arg: u64) -> KResult<usize
             file.set_status_flags(OpenFlags::from_bits_truncate(arg as u32));
             Ok(0)
         }
-        _ => crate::fs_glue::fcntl_other(cur, fd, cmd, arg),
+        _ => super::fs_names::fcntl_other(cur, fd, cmd, arg),
     }
 }
 

@@ -3,9 +3,9 @@
 //! arguments in Linux's order and hands the operation to the VFS.
 
 use super::args::{Fd, Flags};
-use crate::current::Current;
+use crate::sched::Current;
 use crate::fs_glue::{self, file, with_start};
-use crate::kernel::kernel;
+use crate::task::kernel::kernel;
 use fs::abi::{self, MsFlags};
 use fs::vfs::TimeArg;
 use std::sync::Arc;
@@ -362,3 +362,21 @@ pub fn fcntl_lock(cur: &mut Current, fd: Fd, cmd: u32, arg: UserAddr) -> KResult
         }
     }
 }
+
+/// The `fcntl` commands beyond flags and duplication: record locks (`F_GETLK`/`F_SETLK`/
+/// `F_SETLKW` and the OFD variants) through the VFS lock manager; `EINVAL` for unknown ones.
+pub fn fcntl_other(cur: &mut Current, fd: Fd, cmd: i32, arg: u64) -> KResult<usize> {
+    use uapi::flags as f;
+    match cmd as u32 {
+        f::F_GETLK | f::F_SETLK | f::F_SETLKW | f::F_OFD_GETLK | f::F_OFD_SETLK | f::F_OFD_SETLKW => {
+            fcntl_lock(cur, fd, cmd as u32, uapi::UserAddr(arg))
+        }
+        f::F_GETPIPE_SZ | f::F_SETPIPE_SZ => {
+            let fl = crate::fs_glue::file(cur, fd)?;
+            let root = cur.process().creds.lock().euid == 0;
+            crate::pipe::pipe_fcntl(&fl, cmd as u32, arg, root).unwrap_or(Err(Errno::EINVAL))
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+

@@ -1,8 +1,8 @@
 //! Identity syscalls: process groups and sessions (job control's bookkeeping), user and group
 //! ids with Linux's `set*id` rules, supplementary groups, priorities, and CPU usage.
 
-use crate::current::Current;
-use crate::kernel::kernel;
+use crate::sched::Current;
+use crate::task::kernel::kernel;
 use crate::task::Process;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -250,21 +250,10 @@ fn ticks(ns: u64) -> i64 {
     (ns / 10_000_000) as i64
 }
 
-/// A process's CPU times: exited threads' plus live threads'.
-pub fn process_times(p: &Process) -> (u64, u64) {
-    let t = *p.cputime.lock();
-    let (mut u, mut s) = (t.user_ns, t.system_ns);
-    for th in p.live_threads() {
-        u += th.user_ns.load(Ordering::Relaxed);
-        s += th.system_ns.load(Ordering::Relaxed);
-    }
-    (u, s)
-}
-
 /// `times(2)`: CPU times in clock ticks; returns ticks since boot.
 pub fn sys_times(cur: &mut Current, buf: UserAddr) -> KResult<usize> {
     let p = cur.process().clone();
-    let (u, s) = process_times(&p);
+    let (u, s) = p.cpu_times();
     let c = *p.cputime.lock();
     if !buf.is_null() {
         let tms = Tms { tms_utime: ticks(u), tms_stime: ticks(s), tms_cutime: ticks(c.children_user_ns), tms_cstime: ticks(c.children_system_ns) };
@@ -277,7 +266,7 @@ pub fn sys_times(cur: &mut Current, buf: UserAddr) -> KResult<usize> {
 pub fn sys_getrusage(cur: &mut Current, who: i32, ru: UserAddr) -> KResult<usize> {
     let p = cur.process().clone();
     let (u, s) = match who {
-        uapi::structs::RUSAGE_SELF => process_times(&p),
+        uapi::structs::RUSAGE_SELF => p.cpu_times(),
         uapi::structs::RUSAGE_CHILDREN => {
             let c = *p.cputime.lock();
             (c.children_user_ns, c.children_system_ns)

@@ -1,7 +1,7 @@
 //! More I/O syscalls: `sendfile`, `select`/`pselect6`, `ppoll`, `close_range`, advice calls.
 
 use super::args::Fd;
-use crate::current::Current;
+use crate::sched::Current;
 use crate::fs_glue::file;
 use uapi::structs::{PollFd, Timespec, Timeval};
 use uapi::{Errno, KResult, UserAddr};
@@ -27,7 +27,7 @@ pub fn sys_sendfile(cur: &mut Current, out_fd: Fd, in_fd: Fd, offset: UserAddr, 
         let want = (count - done).min(buf.len());
         let n = match pos {
             Some(p) => input.pread(&mut buf[..want], p),
-            None => crate::sched::io_read(cur, &input, &mut buf[..want]),
+            None => crate::fileio::read(cur, &input, &mut buf[..want]),
         };
         let n = match n {
             Ok(0) => break,
@@ -35,7 +35,7 @@ pub fn sys_sendfile(cur: &mut Current, out_fd: Fd, in_fd: Fd, offset: UserAddr, 
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
-        let w = match crate::sched::io_write(cur, &output, &buf[..n]) {
+        let w = match crate::fileio::write(cur, &output, &buf[..n]) {
             Ok(w) => w,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
@@ -91,7 +91,7 @@ fn do_select(cur: &mut Current, nfds: i32, sets: [UserAddr; 3], timeout_ns: Opti
     if pfds.iter().any(|p| file(cur, Fd(p.fd)).is_err()) {
         return Err(Errno::EBADF);
     }
-    crate::sched::poll_wait(cur, &mut pfds, timeout_ns)?;
+    crate::poll::poll_wait(cur, &mut pfds, timeout_ns)?;
     let mut out = [vec![0u64; words], vec![0u64; words], vec![0u64; words]];
     let mut count = 0;
     for p in &pfds {
@@ -184,7 +184,7 @@ pub fn sys_ppoll(cur: &mut Current, fds: UserAddr, nfds: u32, ts: UserAddr, sigm
     let mut v = vec![PollFd::default(); nfds as usize];
     cur.read_bytes(fds, bytemuck::cast_slice_mut(&mut v))?;
     temp_mask(cur, sigmask)?;
-    let res = crate::sched::poll_wait(cur, &mut v, timeout);
+    let res = crate::poll::poll_wait(cur, &mut v, timeout);
     restore_mask_unless_interrupted(cur, &res);
     let n = res?;
     cur.write_bytes(fds, bytemuck::cast_slice(&v))?;

@@ -1,7 +1,7 @@
 //! Syscalls that belong to no family: `uname`, `getrandom`, `sysinfo`.
 
-use crate::current::Current;
-use crate::kernel::kernel;
+use crate::sched::Current;
+use crate::task::kernel::kernel;
 use uapi::structs::{SysInfo, UtsName};
 use uapi::{Errno, KResult, UserAddr, UserRef};
 
@@ -65,9 +65,9 @@ pub fn sys_reboot(cur: &mut Current, magic1: u32, magic2: u32, cmd: u32, _arg: U
         return Err(Errno::EPERM);
     }
     let how = match cmd {
-        f::LINUX_REBOOT_CMD_POWER_OFF => crate::kernel::Shutdown::PowerOff,
-        f::LINUX_REBOOT_CMD_HALT => crate::kernel::Shutdown::Halt,
-        f::LINUX_REBOOT_CMD_RESTART | f::LINUX_REBOOT_CMD_RESTART2 => crate::kernel::Shutdown::Restart,
+        f::LINUX_REBOOT_CMD_POWER_OFF => crate::task::kernel::Shutdown::PowerOff,
+        f::LINUX_REBOOT_CMD_HALT => crate::task::kernel::Shutdown::Halt,
+        f::LINUX_REBOOT_CMD_RESTART | f::LINUX_REBOOT_CMD_RESTART2 => crate::task::kernel::Shutdown::Restart,
         f::LINUX_REBOOT_CMD_CAD_ON | f::LINUX_REBOOT_CMD_CAD_OFF => return Ok(0),
         _ => return Err(Errno::EINVAL),
     };

@@ -2,7 +2,7 @@
 //! page-table entries are synced to the stub in one batch before the guest runs again.
 
 use super::args::{Fd, Flags};
-use crate::current::Current;
+use crate::sched::Current;
 use mm::Backing;
 use uapi::mman::{MapFlags, MremapFlags, Prot, MAP_TYPE};
 use uapi::{Errno, KResult, UserAddr};

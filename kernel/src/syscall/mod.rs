@@ -17,9 +17,9 @@ mod signal;
 pub mod time;
 mod timers;
 
-pub use time::clock_now as time_now;
+pub use crate::timers::clock::clock_now as time_now;
 
-use crate::current::Current;
+use crate::sched::Current;
 use args::Handler;
 use std::collections::BTreeSet;
 use std::sync::Mutex;

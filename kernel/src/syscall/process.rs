@@ -1,7 +1,7 @@
 //! Process and thread syscalls: identities, exit, limits, `arch_prctl`, `prctl`, `execve`.
 
 use super::args::{Fd, Flags};
-use crate::current::Current;
+use crate::sched::Current;
 use crate::task::ExitStatus;
 use uapi::flags as f;
 use uapi::structs::RLimit;
@@ -119,7 +119,7 @@ pub fn sys_prlimit64(cur: &mut Current, pid: i32, resource: u32, new: UserRef<RL
     let target = if pid == 0 || pid as u32 == cur.pid() {
         cur.process().clone()
     } else {
-        crate::kernel::kernel().process(pid as u32).ok_or(Errno::ESRCH)?
+        crate::task::kernel::kernel().process(pid as u32).ok_or(Errno::ESRCH)?
     };
     let new_val = if new.is_null() { None } else { Some(cur.read_val::<RLimit>(new.addr())?) };
     let prev = target.rlimits.lock()[idx];
@@ -168,8 +168,8 @@ pub fn sys_sched_getaffinity(cur: &mut Current, pid: i32, len: usize, mask: User
 }
 
 /// `sched_yield(2)`.
-pub fn sys_sched_yield(_cur: &mut Current) -> KResult<usize> {
-    crate::sched::yield_now();
+pub fn sys_sched_yield(cur: &mut Current) -> KResult<usize> {
+    cur.cpu().yield_now();
     Ok(0)
 }
 

@@ -1,7 +1,7 @@
 //! Signal syscalls: dispositions, masks, the alternate stack, sending, and `rt_sigreturn`.
 
-use crate::current::Current;
-use crate::kernel::kernel;
+use crate::sched::Current;
+use crate::task::kernel::kernel;
 use crate::signal as ksig;
 use crate::signal::frame;
 use uapi::signal::{self as sig, KSigAction, SigInfo, SigSet, StackT};

@@ -1,37 +1,18 @@
 //! Time syscalls. No host vDSO reaches the guest, so `clock_gettime` and friends arrive here
 //! as real syscalls; the clocks come from the host's (read through std, never guest-visible).
 
-use crate::current::Current;
-use crate::kernel::kernel;
+use crate::sched::Current;
 use uapi::structs::{Timespec, Timeval};
 use std::time::{Duration, Instant};
 use uapi::{flags as f, Errno, KResult, UserAddr, UserRef};
 
-fn realtime_ns() -> i128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or(0)
-}
-
-
-/// Reads a clock (Linux's clock ids; `EINVAL` for unknown ones).
-pub fn clock_now(clock: i32) -> KResult<Timespec> {
-    let ns = match clock {
-        f::CLOCK_REALTIME | f::CLOCK_REALTIME_COARSE | f::CLOCK_TAI => realtime_ns(),
-        f::CLOCK_MONOTONIC | f::CLOCK_MONOTONIC_RAW | f::CLOCK_MONOTONIC_COARSE | f::CLOCK_BOOTTIME => {
-            kernel().uptime_ns() as i128
-        }
-        _ => return Err(Errno::EINVAL),
-    };
-    Ok(Timespec::from_nanos(ns))
-}
+pub use crate::timers::clock::clock_now;
 
 /// Reads a clock for the calling task (adds the CPU-time clocks to `clock_now`'s).
 pub fn clock_now_for(cur: &Current, clock: i32) -> KResult<Timespec> {
     match clock {
         f::CLOCK_PROCESS_CPUTIME_ID => {
-            let (u, s) = crate::syscall::ids::process_times(cur.process());
+            let (u, s) = cur.process().cpu_times();
             Ok(Timespec::from_nanos((u + s) as i128))
         }
         f::CLOCK_THREAD_CPUTIME_ID => Ok(Timespec::from_nanos(crate::sched::cpu_time_ns(&cur.task) as i128)),
@@ -62,7 +43,7 @@ pub fn sys_clock_getres(cur: &mut Current, clock: i32, res: UserRef<Timespec>) -
 /// `gettimeofday(2)`: the timezone argument is zeroed, as Linux reports UTC.
 pub fn sys_gettimeofday(cur: &mut Current, tv: UserRef<Timeval>, tz: UserAddr) -> KResult<usize> {
     if !tv.is_null() {
-        let t = Timespec::from_nanos(realtime_ns());
+        let t = Timespec::from_nanos(crate::timers::clock::realtime_now());
         cur.write_val(tv.addr(), &Timeval { tv_sec: t.tv_sec, tv_usec: t.tv_nsec / 1000 })?;
     }
     if !tz.is_null() {
@@ -73,7 +54,7 @@ pub fn sys_gettimeofday(cur: &mut Current, tv: UserRef<Timeval>, tz: UserAddr) -
 
 /// `time(2)`.
 pub fn sys_time(cur: &mut Current, tloc: UserRef<i64>) -> KResult<usize> {
-    let secs = (realtime_ns() / 1_000_000_000) as i64;
+    let secs = (crate::timers::clock::realtime_now() / 1_000_000_000) as i64;
     if !tloc.is_null() {
         cur.write_val(tloc.addr(), &secs)?;
     }

@@ -3,7 +3,7 @@
 //! in `crate::timers`.
 
 use super::args::Fd;
-use crate::current::Current;
+use crate::sched::Current;
 use crate::timers::clock::{self, TimerClock, TimerValue};
 use crate::timers::eventfd::{EventFd, EFD_SEMAPHORE};
 use crate::timers::posix::{self, SigEvent, SIGEVENT_SIZE};
@@ -126,7 +126,7 @@ pub fn sys_timerfd_create(cur: &mut Current, clock_id: i32, flags: i32) -> KResu
         _ => None,
     };
     let clock = clock.ok_or(Errno::EINVAL)?;
-    let tfd = TimerFd::new(clock, owner(cur));
+    let tfd = TimerFd::new(clock, owner(cur), cur.cpu());
     install(cur, tfd, flags)
 }
 

@@ -1,7 +1,8 @@
 //! What a timer measures, the expiry arithmetic every timer shares (Linux's `hrtimer_forward`),
 //! and conversions between guest time structures and nanoseconds.
 
-use crate::sched::TimerId;
+use crate::sched::{Cpu, TimerHandle};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uapi::structs::{Itimerspec, Itimerval, Timespec, Timeval};
 use uapi::{flags as f, KResult};
@@ -56,12 +57,12 @@ impl TimerClock {
         match *self {
             TimerClock::Wall { .. } => Some(mono_now()),
             TimerClock::ProcessCpu { pid, user_only } => {
-                let p = crate::kernel::kernel().process(pid).filter(|p| !p.is_zombie())?;
-                let (u, s) = crate::syscall::ids::process_times(&p);
+                let p = crate::task::kernel::kernel().process(pid).filter(|p| !p.is_zombie())?;
+                let (u, s) = p.cpu_times();
                 Some(if user_only { u } else { u.saturating_add(s) })
             }
             TimerClock::ThreadCpu { tid, user_only } => {
-                let t = crate::kernel::kernel().task(tid)?;
+                let t = crate::task::kernel::kernel().task(tid)?;
                 let u = t.user_ns.load(std::sync::atomic::Ordering::Relaxed);
                 Some(if user_only { u } else { crate::sched::cpu_time_ns(&t) })
             }
@@ -84,10 +85,10 @@ impl TimerClock {
     /// reading): exactly then for wall clocks; for CPU clocks, after the wall time the CPU time
     /// still needs (at least `MIN_REARM` when already due). `None` if the time is beyond what
     /// an `Instant` holds: such a timer never fires.
-    pub fn schedule(&self, expires: u64, now: u64, f: Box<dyn FnOnce()>) -> Option<TimerId> {
+    pub fn schedule(&self, cpu: &Arc<Cpu>, expires: u64, now: u64, f: Box<dyn FnOnce() + Send>) -> Option<TimerHandle> {
         let at = match self {
             TimerClock::Wall { .. } => {
-                let boot = crate::kernel::kernel().boot_instant;
+                let boot = crate::task::kernel::kernel().boot_instant;
                 boot.checked_add(Duration::from_nanos(expires))?.max(Instant::now() + Duration::from_nanos(1))
             }
             _ => {
@@ -95,18 +96,29 @@ impl TimerClock {
                 Instant::now().checked_add(wait)?
             }
         };
-        Some(crate::sched::add_timer(at, f))
+        Some(cpu.add_timer(at, Box::new(move |_| f())))
     }
 }
 
 /// `CLOCK_MONOTONIC` now, in nanoseconds since boot.
 pub fn mono_now() -> u64 {
-    crate::kernel::kernel().uptime_ns()
+    crate::task::kernel::kernel().uptime_ns()
 }
 
 /// `CLOCK_REALTIME` now, in nanoseconds since the epoch.
-fn realtime_now() -> i128 {
-    crate::syscall::time::clock_now(f::CLOCK_REALTIME).map(|t| t.as_nanos()).unwrap_or(0)
+pub fn realtime_now() -> i128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i128).unwrap_or(0)
+}
+
+/// Reads a clock that needs no caller (Linux's clock ids; `EINVAL` for unknown ones and for
+/// the CPU-time clocks, which `syscall::time::clock_now_for` reads for the caller).
+pub fn clock_now(clock: i32) -> uapi::KResult<Timespec> {
+    let ns = match clock {
+        f::CLOCK_REALTIME | f::CLOCK_REALTIME_COARSE | f::CLOCK_TAI => realtime_now(),
+        f::CLOCK_MONOTONIC | f::CLOCK_MONOTONIC_RAW | f::CLOCK_MONOTONIC_COARSE | f::CLOCK_BOOTTIME => i128::from(mono_now()),
+        _ => return Err(uapi::Errno::EINVAL),
+    };
+    Ok(Timespec::from_nanos(ns))
 }
 
 /// A timer's setting in nanoseconds: time to (or, absolute, time of) the next expiry (0 =

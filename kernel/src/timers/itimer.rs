@@ -3,7 +3,7 @@
 //! user + system CPU time) — with Linux's value/interval semantics (`kernel/time/itimer.c`).
 
 use super::clock::{forward, mono_now, TimerClock, TimerValue, MIN_REARM};
-use crate::sched::{cancel_timer, TimerId};
+use crate::sched::TimerHandle;
 use uapi::flags::{ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL};
 use uapi::signal::{SIGALRM, SIGPROF, SIGVTALRM};
 use uapi::{Errno, KResult};
@@ -26,7 +26,7 @@ struct RealTimer {
     /// Reload interval (`it_real_incr`).
     interval: u64,
     gen: u64,
-    kid: Option<TimerId>,
+    kid: Option<TimerHandle>,
 }
 
 /// `ITIMER_VIRTUAL` or `ITIMER_PROF` (Linux's `cpu_itimer`).
@@ -37,7 +37,7 @@ struct CpuItimer {
     /// Reload interval.
     incr: u64,
     gen: u64,
-    kid: Option<TimerId>,
+    kid: Option<TimerHandle>,
 }
 
 /// A process's three interval timers.
@@ -62,7 +62,7 @@ impl RealTimer {
     /// Drops the pending callback; older callbacks become stale.
     fn cancel(&mut self) {
         if let Some(k) = self.kid.take() {
-            cancel_timer(k);
+            k.cancel();
         }
         self.gen = super::next_gen();
     }
@@ -77,21 +77,23 @@ impl RealTimer {
     fn arm(&mut self, pid: u32, not_before: u64) {
         let Some(exp) = self.expires else { return };
         let gen = self.gen;
-        self.kid = TimerClock::Wall { realtime: false }.schedule(exp.max(not_before), 0, Box::new(move || real_fired(pid, gen)));
+        let Some(cpu) = crate::sched::cpu_of_process(pid) else { return };
+        self.kid = TimerClock::Wall { realtime: false }.schedule(&cpu, exp.max(not_before), 0, Box::new(move || real_fired(pid, gen)));
     }
 }
 
 impl CpuItimer {
     fn cancel(&mut self) {
         if let Some(k) = self.kid.take() {
-            cancel_timer(k);
+            k.cancel();
         }
         self.gen = super::next_gen();
     }
 
     fn arm(&mut self, pid: u32, which: i32, now: u64) {
         let gen = self.gen;
-        self.kid = cpu_clock(pid, which).schedule(self.expires, now, Box::new(move || cpu_fired(pid, which, gen)));
+        let Some(cpu) = crate::sched::cpu_of_process(pid) else { return };
+        self.kid = cpu_clock(pid, which).schedule(&cpu, self.expires, now, Box::new(move || cpu_fired(pid, which, gen)));
     }
 }
 

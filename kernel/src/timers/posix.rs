@@ -9,9 +9,9 @@
 
 use super::clock::{forward, TimerClock, TimerValue, MIN_REARM};
 use super::pending::find_queued;
-use crate::current::Current;
-use crate::kernel::kernel;
-use crate::sched::{cancel_timer, TimerId};
+use crate::sched::Current;
+use crate::task::kernel::kernel;
+use crate::sched::TimerHandle;
 use crate::task::Task;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -154,7 +154,7 @@ struct PosixTimer {
     armed: bool,
     interval: u64,
     gen: u64,
-    kid: Option<TimerId>,
+    kid: Option<TimerHandle>,
     /// A signal of this timer was queued and not yet seen taken.
     queued: bool,
     /// The `si_overrun` of that queued signal.
@@ -170,7 +170,7 @@ impl PosixTimer {
 
     fn cancel(&mut self) {
         if let Some(k) = self.kid.take() {
-            cancel_timer(k);
+            k.cancel();
         }
         self.gen = super::next_gen();
     }
@@ -195,7 +195,8 @@ impl PosixTimer {
     fn arm(&mut self, pid: u32, id: i32, now: u64, not_before: u64) {
         let gen = self.gen;
         let f = Box::new(move || fired(pid, id, gen));
-        self.kid = self.clock.schedule(self.expires.max(not_before), now, f);
+        let Some(cpu) = crate::sched::cpu_of_process(pid) else { return };
+        self.kid = self.clock.schedule(&cpu, self.expires.max(not_before), now, f);
     }
 }
 

@@ -8,7 +8,7 @@
 //! `poll` reports `POLLIN` while expirations are pending. `write` is `EINVAL`.
 
 use super::clock::{forward, TimerClock, TimerValue};
-use crate::sched::{cancel_timer, TimerId};
+use crate::sched::{Cpu, TimerHandle};
 use fs::klock::KMutex;
 use fs::{FileLike, InodeAttr, PollEvents, Pollee};
 use std::any::Any;
@@ -27,7 +27,7 @@ struct State {
     /// The timer fired and a periodic one awaits re-arming.
     expired: bool,
     gen: u64,
-    kid: Option<TimerId>,
+    kid: Option<TimerHandle>,
 }
 
 /// A timerfd.
@@ -37,12 +37,15 @@ pub struct TimerFd {
     state: KMutex<State>,
     pollee: Pollee,
     owner: (u32, u32),
+    /// The CPU its expiries fire on (its creator's).
+    cpu: Weak<Cpu>,
 }
 
 impl TimerFd {
     /// A disarmed timerfd on `clock` (a wall clock), owned by `owner` (uid, gid) for `fstat`.
-    pub fn new(clock: TimerClock, owner: (u32, u32)) -> Arc<TimerFd> {
-        Arc::new_cyclic(|me| TimerFd { me: me.clone(), clock, state: KMutex::new(State::default()), pollee: Pollee::default(), owner })
+    pub fn new(clock: TimerClock, owner: (u32, u32), cpu: &Arc<Cpu>) -> Arc<TimerFd> {
+        let cpu = Arc::downgrade(cpu);
+        Arc::new_cyclic(|me| TimerFd { me: me.clone(), clock, state: KMutex::new(State::default()), pollee: Pollee::default(), owner, cpu })
     }
 
     /// `timerfd_settime`: returns the old setting, then arms (value ≠ 0; `abs` for
@@ -56,7 +59,7 @@ impl TimerFd {
         }
         let old = remaining(&s, now);
         if let Some(k) = s.kid.take() {
-            cancel_timer(k);
+            k.cancel();
         }
         s.gen = super::next_gen();
         s.ticks = 0;
@@ -97,7 +100,8 @@ impl TimerFd {
     /// Schedules the expiry callback.
     fn arm(&self, s: &mut State, now: u64) {
         let (me, gen) = (self.me.clone(), s.gen);
-        s.kid = self.clock.schedule(s.expires, now, Box::new(move || fired(&me, gen)));
+        let Some(cpu) = self.cpu.upgrade() else { return };
+        s.kid = self.clock.schedule(&cpu, s.expires, now, Box::new(move || fired(&me, gen)));
     }
 }
 

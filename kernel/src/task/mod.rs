@@ -6,13 +6,17 @@
 //! filesystem context, signal dispositions and exit status. Every guest thread of a process
 //! whose threads share an address space runs on the same stub (DESIGN.md).
 
-use crate::signal::{SigHandlers, SignalState};
+pub mod kernel;
+pub mod sigstate;
+
+pub use kernel::{kernel, Kernel, Shutdown};
+pub use sigstate::{SigHandlers, SignalState};
 use arch_um::AddressSpace;
 use fs::klock::KMutex;
 use fs::{Credentials, FdTable, FsContext, Path};
 use mm::MemorySpace;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 /// A memory context: mm's page tables and VMAs (the truth) plus the stub that caches them as
 /// host mappings. Shared by threads (`CLONE_VM`) through `Arc`.
@@ -21,6 +25,17 @@ pub struct Mm {
     pub space: MemorySpace,
     /// The stub process.
     pub host: AddressSpace,
+}
+
+impl Mm {
+    /// A memory context with a fresh, empty stub (for pid 1 and `execve`).
+    pub fn new_empty() -> std::io::Result<Mm> {
+        let k = kernel::kernel();
+        let host = AddressSpace::new(&k.platform)?;
+        let mut space = MemorySpace::new(k.frames.clone());
+        space.set_stack_limit(8 << 20);
+        Ok(Mm { space, host })
+    }
 }
 
 /// How a process ended, as `wait` reports it.
@@ -172,6 +187,11 @@ pub struct Task {
     pub vruntime: std::sync::atomic::AtomicU64,
     /// The nice value, -20..=19.
     pub nice: std::sync::atomic::AtomicI32,
+    /// The session whose run-queue group the task was last queued in (the scheduler's).
+    pub sched_group: AtomicU32,
+    /// The CPU the task runs on, set when it is spawned (type-erased: the task model sits
+    /// below the scheduler; `sched::cpu_of` recovers it).
+    pub cpu: OnceLock<Weak<dyn std::any::Any + Send + Sync>>,
 }
 
 /// A `u64` cell with atomic access (for guest addresses recorded per thread).
@@ -205,6 +225,18 @@ pub fn default_rlimits() -> [(u64, u64); 16] {
 }
 
 impl Process {
+    /// The user and system time of the process so far: its exited threads' (and waited-for
+    /// children's are kept apart) plus its live threads'.
+    pub fn cpu_times(&self) -> (u64, u64) {
+        let t = *self.cputime.lock();
+        let (mut u, mut s) = (t.user_ns, t.system_ns);
+        for th in self.live_threads() {
+            u = u.saturating_add(th.user_ns.load(Ordering::Relaxed));
+            s = s.saturating_add(th.system_ns.load(Ordering::Relaxed));
+        }
+        (u, s)
+    }
+
     /// True once the process has exited (a zombie until reaped).
     pub fn is_zombie(&self) -> bool {
         self.exit_status.lock().is_some()
@@ -352,6 +384,8 @@ impl Task {
             system_ns: Default::default(),
             vruntime: Default::default(),
             nice: std::sync::atomic::AtomicI32::new(nice),
+            sched_group: AtomicU32::new(0),
+            cpu: OnceLock::new(),
         });
         process.threads.lock().push(Arc::downgrade(&t));
         t

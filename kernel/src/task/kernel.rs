@@ -1,6 +1,6 @@
 //! The kernel's global state: one per umbra process, created at boot and never freed.
 
-use crate::task::{Process, Task};
+use super::{Process, Task};
 use arch_um::{PhysMem, Platform};
 use fs::klock::KMutex;
 use fs::Vfs;
@@ -33,6 +33,10 @@ pub struct Kernel {
     pub hostname: KMutex<Vec<u8>>,
     /// Set by `reboot(2)`: how the run should end.
     pub shutdown: KMutex<Option<Shutdown>>,
+    /// The tid running on the (single) vCPU now, 0 on its scheduler stack: for the few lookups
+    /// made without a caller at hand (`/proc/self` inside fs's path walk). The vCPU sets it on
+    /// every switch; with several vCPUs this becomes the caller's context passed down.
+    pub running_tid: std::sync::atomic::AtomicU32,
 }
 
 /// What `reboot(2)` asked for.
@@ -54,6 +58,11 @@ pub fn kernel() -> &'static Kernel {
     KERNEL.get().expect("kernel used before boot")
 }
 
+/// The global kernel, if it is installed (code that may run before boot).
+pub fn try_kernel() -> Option<&'static Kernel> {
+    KERNEL.get()
+}
+
 /// Creates the global kernel (once per host process).
 pub fn install(physmem: Arc<PhysMem>, platform: Arc<Platform>, vfs: Arc<Vfs>, cmdline: String) -> Result<(), String> {
     let frames = Arc::new(FrameAllocator::new(physmem));
@@ -69,6 +78,7 @@ pub fn install(physmem: Arc<PhysMem>, platform: Arc<Platform>, vfs: Arc<Vfs>, cm
         next_pid: KMutex::new(1),
         hostname: KMutex::new(b"umbra".to_vec()),
         shutdown: KMutex::new(None),
+        running_tid: std::sync::atomic::AtomicU32::new(0),
     };
     KERNEL.set(k).map_err(|_| "kernel already installed".to_string())
 }

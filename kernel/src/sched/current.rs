@@ -3,7 +3,7 @@
 //! through it: `read_*`/`write_*` walk the guest's page table and copy through umbra's own view
 //! of guest RAM — never a host syscall per access (REFERENCES B.10).
 
-use crate::kernel::kernel;
+use super::Cpu;
 use crate::task::{Mm, Process, Task};
 use arch_um::UserContext;
 use fs::klock::KMutex;
@@ -21,13 +21,20 @@ pub struct Current {
     pub restart: Option<(u64, Errno)>,
     /// What `restart_syscall` continues (an interrupted `nanosleep`'s deadline).
     pub restart_block: Option<std::time::Instant>,
+    /// The virtual CPU the task runs on.
+    cpu: Arc<Cpu>,
 }
 
 impl Current {
     /// Wraps a task and its initial registers.
-    pub fn new(task: Arc<Task>, mut ctx: UserContext) -> Current {
+    pub fn new(task: Arc<Task>, mut ctx: UserContext, cpu: Arc<Cpu>) -> Current {
         ctx.id = task.tid as u64;
-        Current { task, ctx, restart: None, restart_block: None }
+        Current { task, ctx, restart: None, restart_block: None, cpu }
+    }
+
+    /// The virtual CPU this task runs on (its run queue, timers, reactor).
+    pub fn cpu(&self) -> &Arc<Cpu> {
+        &self.cpu
     }
 
     /// The thread group.
@@ -118,9 +125,4 @@ impl fs::UserMemory for TaskMemory {
     fn write(&mut self, addr: u64, data: &[u8]) -> KResult<()> {
         self.0.lock().space.write(addr, data)
     }
-}
-
-/// Shorthand used by handlers for the global kernel.
-pub fn k() -> &'static crate::kernel::Kernel {
-    kernel()
 }
