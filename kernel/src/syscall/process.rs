@@ -131,12 +131,21 @@ pub fn sys_prlimit64(cur: &mut Current, pid: i32, resource: u32, new: UserRef<RL
         if n.rlim_max > prev.1 && !root {
             return Err(Errno::EPERM);
         }
+        // Linux's `do_prlimit`: no file limit above `nr_open`.
+        if resource == uapi::flags::RLIMIT_NOFILE && n.rlim_max > u64::from(fs::fd_table::NR_OPEN) {
+            return Err(Errno::EPERM);
+        }
     }
     if !old.is_null() {
         cur.write_val(old.addr(), &RLimit { rlim_cur: prev.0, rlim_max: prev.1 })?;
     }
     if let Some(n) = new_val {
         target.rlimits.lock()[idx] = (n.rlim_cur, n.rlim_max);
+        if resource == uapi::flags::RLIMIT_NOFILE {
+            // The fd table enforces the soft limit (`EMFILE` at it).
+            let limit = u32::try_from(n.rlim_cur).unwrap_or(fs::fd_table::NR_OPEN).min(fs::fd_table::NR_OPEN);
+            target.files().lock().set_limit(limit)?;
+        }
     }
     Ok(0)
 }
