@@ -285,3 +285,49 @@ fn shell_fork_bomb_is_contained() {
     assert_no_stub_left(&stubs);
     eprintln!("shell fork bomb: {count} processes, kill + reap {took:.2} s, {} stubs, {elapsed:?}", stubs.len());
 }
+
+/// utime + stime of host process `pid`, in clock ticks.
+fn host_cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = after.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    // Fields after the command: state(skipped: not a number) ppid pgrp session tty tpgid flags
+    // minflt cminflt majflt cmajflt utime stime → utime is the 12th number here.
+    f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0)
+}
+
+/// An idle umbra (its shell blocked reading the console) uses no CPU: it blocks in the host
+/// reactor with the clock tick blocked, and its stubs sit stopped under ptrace.
+#[test]
+fn idle_umbra_uses_no_cpu() {
+    let root = root2().to_str().unwrap().to_string();
+    let Some(bb) = ["/bin/busybox", "/usr/bin/busybox"].into_iter().map(Path::new).find(|p| p.exists()) else {
+        eprintln!("SKIPPED: no busybox");
+        return;
+    };
+    let sh = root2().join("bin/sh");
+    if !sh.exists() {
+        let _ = std::fs::copy(bb, &sh);
+    }
+    let mut child = std::process::Command::new(umbra_bin())
+        .args(["run", "--root", &root, "--", "/bin/sh", "-c", "read x; echo got $x"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = child.id();
+    let stub_ticks = || -> u64 { host_children_of(pid).into_iter().map(host_cpu_ticks).sum() };
+    let (before, stubs_before) = (host_cpu_ticks(pid), stub_ticks());
+    std::thread::sleep(Duration::from_secs(10));
+    let (after, stubs) = (host_cpu_ticks(pid), stub_ticks().saturating_sub(stubs_before));
+    use std::io::Write;
+    let _ = child.stdin.take().unwrap().write_all(b"line\n");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&out), "got line\n", "stderr:\n{}", stderr(&out));
+    // 0 is what an idle umbra costs; one tick of slack for a host that charges a wake-up.
+    assert!(after - before <= 1, "idle umbra used {} CPU ticks in 10 s", after - before);
+    assert!(stubs <= 1, "idle stubs used {stubs} CPU ticks");
+    eprintln!("idle umbra: {} CPU ticks over 10 s", after - before);
+}
