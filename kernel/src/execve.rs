@@ -127,7 +127,7 @@ fn read_executable(cur: &Current, dirfd: Fd, path: &[u8]) -> Result<(Path, Vec<u
     let mut data = vec![0u8; attr.size as usize];
     let mut done = 0;
     while done < data.len() {
-        let n = p.inode().read_at(done as u64, &mut data[done..])?;
+        let n = p.inode().read_bytes(done as u64, &mut data[done..])?;
         if n == 0 {
             break;
         }
