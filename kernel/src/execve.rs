@@ -9,6 +9,7 @@
 //!    with argv, envp and the auxiliary vector;
 //! 5. only then — the point of no return — swap it in, close `O_CLOEXEC` fds, reset handled
 //!    signals to default, and start at the entry point.
+//!
 //! A failure before step 5 leaves the caller's process untouched and returns the errno.
 
 use crate::current::Current;
