@@ -19,9 +19,11 @@ pub mod regs;
 pub mod stub;
 pub mod timer;
 pub mod vdso;
+pub mod vmio;
 
 pub use address_space::{AddressSpace, HostMmuError};
 pub use context::{Context, Event};
 pub use physmem::PhysMem;
 pub use platform::Platform;
 pub use regs::{GpRegs, UserContext, XState};
+pub use vmio::{VmReader, VmWriter};

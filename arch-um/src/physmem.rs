@@ -2,10 +2,13 @@
 //!
 //! Frame `n` is the memfd's bytes `n*4096..(n+1)*4096`. Stubs map views of the same memfd
 //! (`MAP_SHARED|MAP_FIXED`), so what the kernel writes through this view is what the guest sees,
-//! with no syscall per access (UML's `physmem`, gVisor's memory file).
+//! with no syscall per access (UML's `physmem`, gVisor's memory file). The kernel reaches the
+//! bytes only through copying [`VmReader`]s and [`VmWriter`]s, never through Rust references.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use crate::vmio::{VmReader, VmWriter};
 
 /// The memfd holding all guest RAM, and umbra's own mapping of it.
 pub struct PhysMem {
@@ -14,8 +17,8 @@ pub struct PhysMem {
     size: u64,
 }
 
-// SAFETY: the mapping lives as long as `PhysMem`; all accesses go through bounds-checked
-// `ptr::copy`/`write_bytes` (the memory is shared with stub processes anyway, so no Rust
+// SAFETY: the mapping lives as long as `PhysMem`; all accesses are bounds-checked raw copies
+// through `VmReader`/`VmWriter` (the memory is shared with stub processes anyway, so no Rust
 // reference into it is ever handed out).
 unsafe impl Send for PhysMem {}
 unsafe impl Sync for PhysMem {}
@@ -68,70 +71,59 @@ impl PhysMem {
         self.fd.as_raw_fd()
     }
 
-    fn check(&self, off: u64, len: u64) -> Result<*mut u8, OutOfRange> {
+    /// The address of `off` in umbra's mapping, if `off..off+len` lies inside physmem.
+    pub(crate) fn range_ptr(&self, off: u64, len: u64) -> Result<*mut u8, OutOfRange> {
         match off.checked_add(len) {
             Some(end) if end <= self.size => Ok(self.base.wrapping_add(off as usize)),
             _ => Err(OutOfRange { off, len }),
         }
     }
 
+    /// A reader over the `len` bytes at offset `off`: the way to copy guest memory out.
+    pub fn reader(&self, off: u64, len: u64) -> Result<VmReader<'_>, OutOfRange> {
+        let p = self.range_ptr(off, len)?;
+        // SAFETY: the range is inside our mapping (checked), which lives as long as `self`;
+        // nothing ever holds a Rust reference into physmem.
+        Ok(unsafe { VmReader::from_raw(p, len as usize) })
+    }
+
+    /// A writer over the `len` bytes at offset `off`: the way to copy into guest memory.
+    pub fn writer(&self, off: u64, len: u64) -> Result<VmWriter<'_>, OutOfRange> {
+        let p = self.range_ptr(off, len)?;
+        // SAFETY: as in `reader`.
+        Ok(unsafe { VmWriter::from_raw(p, len as usize) })
+    }
+
     /// Copies `buf.len()` bytes at offset `off` into `buf`.
     pub fn read(&self, off: u64, buf: &mut [u8]) -> Result<(), OutOfRange> {
-        let p = self.check(off, buf.len() as u64)?;
-        // SAFETY: `p..p+len` is inside our mapping (checked); `buf` is a distinct Rust buffer.
-        unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) };
+        self.reader(off, buf.len() as u64)?.read_slice(buf);
         Ok(())
     }
 
     /// Copies `data` to offset `off`.
     pub fn write(&self, off: u64, data: &[u8]) -> Result<(), OutOfRange> {
-        let p = self.check(off, data.len() as u64)?;
-        // SAFETY: as in `read`.
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len()) };
+        self.writer(off, data.len() as u64)?.write_slice(data);
         Ok(())
     }
 
     /// Fills `len` bytes at `off` with zeroes.
     pub fn zero(&self, off: u64, len: u64) -> Result<(), OutOfRange> {
-        let p = self.check(off, len)?;
-        // SAFETY: inside our mapping (checked).
-        unsafe { std::ptr::write_bytes(p, 0, len as usize) };
+        self.writer(off, len)?.fill_zero(len as usize);
         Ok(())
     }
 
-    /// Copies `len` bytes from offset `src` to offset `dst` (ranges may overlap).
+    /// Copies `len` bytes from offset `src` to offset `dst`; overlapping ranges are copied
+    /// forward, as [`VmReader::read`] does.
     pub fn copy(&self, src: u64, dst: u64, len: u64) -> Result<(), OutOfRange> {
-        let s = self.check(src, len)?;
-        let d = self.check(dst, len)?;
-        // SAFETY: both ranges are inside our mapping (checked); `copy` handles overlap.
-        unsafe { std::ptr::copy(s, d, len as usize) };
+        let mut r = self.reader(src, len)?;
+        self.writer(dst, len)?.write(&mut r);
         Ok(())
-    }
-
-    /// Calls `f` with a read-only view of `len` bytes at `off`. The view must not be kept: stubs
-    /// may write the same memory concurrently, so treat its contents as a snapshot.
-    pub fn with_slice<R>(&self, off: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, OutOfRange> {
-        let p = self.check(off, len)?;
-        // SAFETY: inside our mapping; the slice does not escape `f`. Only this thread writes
-        // through the kernel view, and guest writes race exactly as on real hardware.
-        let s = unsafe { std::slice::from_raw_parts(p as *const u8, len as usize) };
-        Ok(f(s))
-    }
-
-    /// Calls `f` with a mutable view of `len` bytes at `off` (e.g. to `read(2)` a file straight
-    /// into guest memory without an intermediate buffer). The view must not be kept.
-    pub fn with_slice_mut<R>(&self, off: u64, len: u64, f: impl FnOnce(&mut [u8]) -> R) -> Result<R, OutOfRange> {
-        let p = self.check(off, len)?;
-        // SAFETY: as in `with_slice`; the kernel is single-threaded, so no other Rust view of
-        // this range is alive while `f` runs.
-        let s = unsafe { std::slice::from_raw_parts_mut(p, len as usize) };
-        Ok(f(s))
     }
 
     /// Returns the memory of `len` bytes at `off` to the host (`fallocate(PUNCH_HOLE)`); it reads
     /// back as zeroes. Used when frames are freed, as gVisor's `pgalloc` decommits.
     pub fn punch_hole(&self, off: u64, len: u64) -> Result<(), OutOfRange> {
-        self.check(off, len)?;
+        self.range_ptr(off, len)?;
         // SAFETY: plain syscall on our fd.
         unsafe {
             libc::fallocate(

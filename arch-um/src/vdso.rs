@@ -209,28 +209,27 @@ pub fn publish(phys: &PhysMem, off: u64, v: &Vvar) -> Result<(), OutOfRange> {
     if !off.is_multiple_of(8) {
         return Err(OutOfRange { off, len });
     }
-    phys.with_slice_mut(off, len, |s| {
-        let p = s.as_mut_ptr() as *mut Vvar;
-        // SAFETY: `p` points to `len` bytes inside physmem's mapping, 8-byte aligned (physmem is
-        // page aligned and `off` is checked), valid for the duration of this closure. The seq
-        // word is accessed as an atomic (guests read it concurrently from their stubs); the
-        // other fields with volatile stores ordered by the fences.
-        unsafe {
-            let seq = &*(std::ptr::addr_of_mut!((*p).seq) as *const AtomicU32);
-            let begin = seq.load(Ordering::Relaxed) | 1;
-            seq.store(begin, Ordering::Relaxed);
-            fence(Ordering::Release);
-            std::ptr::addr_of_mut!((*p).usable).write_volatile(v.usable);
-            std::ptr::addr_of_mut!((*p).tsc_base).write_volatile(v.tsc_base);
-            std::ptr::addr_of_mut!((*p).mono_base_ns).write_volatile(v.mono_base_ns);
-            std::ptr::addr_of_mut!((*p).real_base_ns).write_volatile(v.real_base_ns);
-            std::ptr::addr_of_mut!((*p).mult).write_volatile(v.mult);
-            std::ptr::addr_of_mut!((*p).shift).write_volatile(v.shift);
-            std::ptr::addr_of_mut!((*p).version).write_volatile(v.version);
-            fence(Ordering::Release);
-            seq.store(begin.wrapping_add(1), Ordering::Release);
-        }
-    })
+    let p = phys.range_ptr(off, len)? as *mut Vvar;
+    // SAFETY: `p` points to `len` bytes inside physmem's mapping, which lives as long as `phys`,
+    // 8-byte aligned (physmem is page aligned and `off` is checked). Only the seq word is
+    // referenced, as an atomic (guests read it concurrently from their stubs); the other fields
+    // are written with volatile stores through raw pointers, ordered by the fences.
+    unsafe {
+        let seq = AtomicU32::from_ptr(std::ptr::addr_of_mut!((*p).seq));
+        let begin = seq.load(Ordering::Relaxed) | 1;
+        seq.store(begin, Ordering::Relaxed);
+        fence(Ordering::Release);
+        std::ptr::addr_of_mut!((*p).usable).write_volatile(v.usable);
+        std::ptr::addr_of_mut!((*p).tsc_base).write_volatile(v.tsc_base);
+        std::ptr::addr_of_mut!((*p).mono_base_ns).write_volatile(v.mono_base_ns);
+        std::ptr::addr_of_mut!((*p).real_base_ns).write_volatile(v.real_base_ns);
+        std::ptr::addr_of_mut!((*p).mult).write_volatile(v.mult);
+        std::ptr::addr_of_mut!((*p).shift).write_volatile(v.shift);
+        std::ptr::addr_of_mut!((*p).version).write_volatile(v.version);
+        fence(Ordering::Release);
+        seq.store(begin.wrapping_add(1), Ordering::Release);
+    }
+    Ok(())
 }
 
 /// Reads the vvar at physmem offset `off` (a snapshot; for tests and diagnostics).

@@ -12,6 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use mm::VmReader;
 use uapi::{Errno, KResult};
 
 /// A disk addressed in bytes. Reads and writes past [`size`](BlockDevice::size) fail with `EIO`.
@@ -152,6 +153,16 @@ impl BlockDevice for MemBlockDevice {
     }
 }
 
+/// Where [`BlockCache::load`] gets the contents of a block.
+enum Fill<'a> {
+    /// Read from the device on a miss.
+    Device,
+    /// These bytes (a whole block), hit or miss.
+    Bytes(&'a [u8]),
+    /// Nothing: the caller overwrites the whole block (zeros on a miss).
+    Nothing,
+}
+
 struct Entry {
     data: Box<[u8]>,
     dirty: bool,
@@ -260,23 +271,20 @@ impl BlockCache {
         Ok(())
     }
 
-    fn load(&mut self, blk: u64, fill: Option<&[u8]>, dirty: bool) -> KResult<&mut Entry> {
+    fn load(&mut self, blk: u64, fill: Fill<'_>, dirty: bool) -> KResult<&mut Entry> {
         self.tick += 1;
         let tick = self.tick;
         if !self.map.contains_key(&blk) {
             self.make_room()?;
             let mut data = vec![0u8; self.bs].into_boxed_slice();
-            match fill {
-                Some(src) => data.copy_from_slice(src),
-                None => {
-                    let off = self.byte_off(blk)?;
-                    self.dev.read_at(off, &mut data)?;
-                }
+            if let Fill::Device = fill {
+                let off = self.byte_off(blk)?;
+                self.dev.read_at(off, &mut data)?;
             }
             self.map.insert(blk, Entry { data, dirty: false, used: tick });
         }
         let e = self.map.get_mut(&blk).ok_or(Errno::EIO)?;
-        if let Some(src) = fill {
+        if let Fill::Bytes(src) = fill {
             e.data.copy_from_slice(src);
         }
         e.used = tick;
@@ -286,7 +294,7 @@ impl BlockCache {
 
     /// The contents of block `blk` (read from the device on a miss).
     pub fn read(&mut self, blk: u64) -> KResult<&[u8]> {
-        Ok(&self.load(blk, None, false)?.data)
+        Ok(&self.load(blk, Fill::Device, false)?.data)
     }
 
     /// Block `blk` for modification; it is marked dirty.
@@ -294,7 +302,7 @@ impl BlockCache {
         if self.dev.read_only() {
             return Err(Errno::EROFS);
         }
-        Ok(&mut self.load(blk, None, true)?.data)
+        Ok(&mut self.load(blk, Fill::Device, true)?.data)
     }
 
     /// Replaces the whole of block `blk` with `data` (no read from the device).
@@ -305,7 +313,18 @@ impl BlockCache {
         if self.dev.read_only() {
             return Err(Errno::EROFS);
         }
-        self.load(blk, Some(data), true)?;
+        self.load(blk, Fill::Bytes(data), true)?;
+        Ok(())
+    }
+
+    /// Replaces the whole of block `blk` with the next block-size bytes of `src` (no read
+    /// from the device); callers have a whole block left in `src`.
+    pub fn overwrite_from(&mut self, blk: u64, src: &mut VmReader<'_>) -> KResult<()> {
+        if self.dev.read_only() {
+            return Err(Errno::EROFS);
+        }
+        let e = self.load(blk, Fill::Nothing, true)?;
+        src.read_slice(&mut e.data);
         Ok(())
     }
 

@@ -14,6 +14,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use mm::{VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 use crate::abi::{self, S_IFMT};
@@ -235,12 +236,14 @@ pub trait Inode: Send + Sync {
     fn readdir(&self, _pos: u64, _visitor: &mut DirVisitor<'_>) -> KResult<()> {
         Err(Errno::ENOTDIR)
     }
-    /// Reads file data at `off`; returns 0 at or past end of file.
-    fn read_at(&self, _off: u64, _buf: &mut [u8]) -> KResult<usize> {
+    /// Reads file data at `off` into `buf` (guest memory or a kernel buffer), as much as it has
+    /// room for, advancing it; returns the bytes read, 0 at or past end of file.
+    fn read_at(&self, _off: u64, _buf: &mut VmWriter<'_>) -> KResult<usize> {
         Err(Errno::EISDIR)
     }
-    /// Writes file data at `off`, growing the file; updates mtime/ctime.
-    fn write_at(&self, _off: u64, _data: &[u8]) -> KResult<usize> {
+    /// Writes the bytes of `data` at `off`, growing the file, advancing `data` past what was
+    /// written; updates mtime/ctime.
+    fn write_at(&self, _off: u64, _data: &mut VmReader<'_>) -> KResult<usize> {
         Err(Errno::EISDIR)
     }
     /// Sets the size, zero-filling growth; updates mtime/ctime.
@@ -303,6 +306,18 @@ pub trait Inode: Send + Sync {
     /// Writes this inode's dirty data back (`fsync`).
     fn sync(&self) -> KResult<()> {
         Ok(())
+    }
+}
+
+impl dyn Inode {
+    /// [`Inode::read_at`] into a kernel buffer.
+    pub fn read_bytes(&self, off: u64, buf: &mut [u8]) -> KResult<usize> {
+        self.read_at(off, &mut VmWriter::from(buf))
+    }
+
+    /// [`Inode::write_at`] from a kernel buffer.
+    pub fn write_bytes(&self, off: u64, data: &[u8]) -> KResult<usize> {
+        self.write_at(off, &mut VmReader::from(data))
     }
 }
 

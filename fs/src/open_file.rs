@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use mm::{VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 use crate::abi::{OpenFlags, MAX_LFS_FILESIZE, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET};
@@ -15,6 +16,10 @@ use crate::locks::{InodeKey, LockManager};
 use crate::mount::Path;
 use crate::pagecache::PageCache;
 use crate::poll::{PollEvents, Pollee};
+
+/// The kernel buffer between a reader/writer and a [`FileLike`] (which takes slices) holds at
+/// most this much per call; the file then reads or writes short, as a pipe may.
+const BOUNCE: usize = 1 << 20;
 
 /// An open file description.
 pub struct OpenFile {
@@ -152,15 +157,54 @@ impl OpenFile {
         self.read_at_inner(buf, off)
     }
 
-    fn read_at_inner(&self, buf: &mut [u8], off: u64) -> KResult<usize> {
-        if let Some(f) = &self.file {
-            return f.read(buf, off);
+    /// `read(2)` into a writer over guest memory (or a kernel buffer): a regular file's data
+    /// is copied straight into it, with no kernel buffer between.
+    pub fn read_to(&self, w: &mut VmWriter<'_>) -> KResult<usize> {
+        self.check_readable()?;
+        let off = self.offset();
+        let n = self.read_to_inner(w, off)?;
+        if self.is_seekable() {
+            self.set_offset(off.saturating_add(n as u64));
         }
+        Ok(n)
+    }
+
+    /// `pread64(2)` into a writer, as [`OpenFile::read_to`].
+    pub fn pread_to(&self, w: &mut VmWriter<'_>, off: i64) -> KResult<usize> {
+        self.check_readable()?;
+        let off = self.positional(off)?;
+        self.read_to_inner(w, off)
+    }
+
+    fn read_at_inner(&self, buf: &mut [u8], off: u64) -> KResult<usize> {
+        match &self.file {
+            Some(f) => f.read(buf, off),
+            None => self.read_data(&mut VmWriter::from(buf), off),
+        }
+    }
+
+    fn read_to_inner(&self, w: &mut VmWriter<'_>, off: u64) -> KResult<usize> {
+        match &self.file {
+            Some(f) => {
+                let mut tmp = vec![0u8; w.avail().min(BOUNCE)];
+                let n = f.read(&mut tmp, off)?;
+                Ok(w.write_slice(tmp.get(..n).ok_or(Errno::EIO)?))
+            }
+            None => self.read_data(w, off),
+        }
+    }
+
+    /// Reads inode data: through the file's cached pages while something maps them.
+    fn read_data(&self, w: &mut VmWriter<'_>, off: u64) -> KResult<usize> {
         let inode = self.inode_or_badf()?;
-        if inode.attr()?.is_dir() {
+        let attr = inode.attr()?;
+        if attr.is_dir() {
             return Err(Errno::EISDIR);
         }
-        inode.read_at(off, buf)
+        match self.cache().and_then(|c| c.live(inode)) {
+            Some(pages) => pages.read(off, attr.size, w),
+            None => inode.read_at(off, w),
+        }
     }
 
     /// `write(2)`: writes at the offset (at end of file with `O_APPEND`) and advances it.
@@ -182,23 +226,66 @@ impl OpenFile {
         self.write_at_inner(data, off).map(|(n, _)| n)
     }
 
+    /// `write(2)` from a reader over guest memory (or a kernel buffer): a regular file takes
+    /// the data straight from it, with no kernel buffer between.
+    pub fn write_from(&self, r: &mut VmReader<'_>) -> KResult<usize> {
+        self.check_writable()?;
+        let off = self.offset();
+        let (n, end) = self.write_from_inner(r, off)?;
+        if self.is_seekable() {
+            self.set_offset(end);
+        }
+        Ok(n)
+    }
+
+    /// `pwrite64(2)` from a reader, as [`OpenFile::write_from`].
+    pub fn pwrite_from(&self, r: &mut VmReader<'_>, off: i64) -> KResult<usize> {
+        self.check_writable()?;
+        let off = self.positional(off)?;
+        self.write_from_inner(r, off).map(|(n, _)| n)
+    }
+
     /// Writes and returns (bytes written, offset after the write).
     fn write_at_inner(&self, data: &[u8], off: u64) -> KResult<(usize, u64)> {
-        if let Some(f) = &self.file {
-            let n = f.write(data, off)?;
-            return Ok((n, off.saturating_add(n as u64)));
+        match &self.file {
+            Some(f) => {
+                let n = f.write(data, off)?;
+                Ok((n, off.saturating_add(n as u64)))
+            }
+            None => self.write_data(&mut VmReader::from(data), off),
         }
+    }
+
+    fn write_from_inner(&self, r: &mut VmReader<'_>, off: u64) -> KResult<(usize, u64)> {
+        match &self.file {
+            Some(f) => {
+                let mut tmp = vec![0u8; r.remain().min(BOUNCE)];
+                let len = r.read_slice(&mut tmp);
+                let n = f.write(&tmp[..len], off)?;
+                Ok((n, off.saturating_add(n as u64)))
+            }
+            None => self.write_data(r, off),
+        }
+    }
+
+    /// Writes inode data (at end of file with `O_APPEND`): through the file's cached pages
+    /// while something maps them, so the mappings see it.
+    fn write_data(&self, r: &mut VmReader<'_>, off: u64) -> KResult<(usize, u64)> {
         let inode = self.inode_or_badf()?;
         let attr = inode.attr()?;
         if attr.is_dir() {
             return Err(Errno::EISDIR);
         }
         let off = if self.flags().contains(OpenFlags::APPEND) { attr.size } else { off };
-        let len = clamp_to_max_size(off, data.len())?;
-        let n = inode.write_at(off, &data[..len])?;
-        if let Some(c) = self.cache() {
-            c.written(inode, off, &data[..n.min(len)]);
+        let len = clamp_to_max_size(off, r.remain())?;
+        if len == 0 {
+            return Ok((0, off));
         }
+        r.limit(len);
+        let n = match self.cache().and_then(|c| c.live(inode)) {
+            Some(pages) => pages.write(off, r)?,
+            None => inode.write_at(off, r)?,
+        };
         Ok((n, off.saturating_add(n as u64)))
     }
 

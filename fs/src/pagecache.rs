@@ -2,14 +2,19 @@
 //! them into guests (`mm::PageSource`, Linux's `address_space` + `filemap_fault`).
 //!
 //! Pages are read from the inode on first use and kept while any mapping (or the cache's user)
-//! holds the [`FilePages`]. `write(2)` and `truncate` through the VFS update cached pages, so
-//! mappings see the file's current content, as on Linux. Stores through a `MAP_SHARED` mapping
-//! are not written back to the file yet (`msync` writeback is missing).
+//! holds the [`FilePages`]. While they are kept, `read(2)` of a cached page copies from its
+//! frame and `write(2)` stores into the frame first and then writes the frame's bytes through to
+//! the inode, so mappings and file I/O see one content, as on Linux. Both copy forward in
+//! ascending order through [`VmReader`]/[`VmWriter`], so I/O whose user buffer is a mapping of
+//! the same file ends as Linux's does (page cache to page cache). `truncate` zeroes or drops
+//! cached pages. Stores through a `MAP_SHARED` mapping reach the inode only when a later
+//! `write(2)` covers them (`msync` writeback is missing): they are lost once the last holder
+//! of the pages goes away.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Weak};
 
-use mm::{FrameAllocator, FrameNo, PageSource};
+use mm::{FrameAllocator, FrameNo, PageSource, VmReader, VmWriter};
 use uapi::mman::PAGE_SIZE;
 use uapi::{Errno, KResult};
 
@@ -29,33 +34,126 @@ impl FilePages {
     fn fill(&self, index: u64, hint: Option<FrameNo>) -> KResult<FrameNo> {
         let f = self.frames.alloc_near(hint, 1)?;
         let off = index.checked_mul(PAGE_SIZE).ok_or(Errno::EFBIG)?;
-        let mut buf = vec![0u8; PAGE_SIZE as usize];
-        let mut done = 0;
-        while done < buf.len() {
-            let n = self.inode.read_at(off + done as u64, &mut buf[done..])?;
-            if n == 0 {
-                break;
-            }
-            done += n;
-        }
-        if self.frames.phys().write(f.offset(), &buf).is_err() {
+        if let Err(e) = self.load(f.offset(), off, PAGE_SIZE) {
             self.frames.decref(f);
-            return Err(Errno::EIO);
+            return Err(e);
         }
         Ok(f)
     }
 
-    /// Copies bytes written to the file at `off` into the pages already cached.
-    pub fn update(&self, off: u64, data: &[u8]) {
+    /// Copies `len` bytes of the file at `pos` from the inode to physmem offset `at`, straight
+    /// into the frame; what lies past end of file reads as zeroes.
+    fn load(&self, at: u64, pos: u64, len: u64) -> KResult<()> {
+        let mut w = self.frames.phys().writer(at, len).map_err(|_| Errno::EIO)?;
+        while w.avail() > 0 {
+            let done = len - w.avail() as u64;
+            if self.inode.read_at(pos + done, &mut w)? == 0 {
+                break;
+            }
+        }
+        w.fill_zero(w.avail());
+        Ok(())
+    }
+
+    /// `read(2)` of `[off, off+w.avail())` clamped to the file's `size`: cached pages are copied
+    /// from their frames, the others read from the inode, in ascending order. Returns the
+    /// bytes read (short at end of file or when the inode reads short).
+    pub fn read(&self, off: u64, size: u64, w: &mut VmWriter<'_>) -> KResult<usize> {
+        let len = size.saturating_sub(off).min(w.avail() as u64);
+        let end = off + len;
         let pages = self.pages.lock();
-        let Some(end) = off.checked_add(data.len() as u64) else { return };
+        let mut pos = off;
         for (&index, frame) in pages.range(off / PAGE_SIZE..end.div_ceil(PAGE_SIZE)) {
             let page_start = index * PAGE_SIZE;
-            let from = off.max(page_start);
+            if pos < page_start {
+                let n = page_start - pos;
+                let got = self.inode_read(pos, n, w, pos > off)?;
+                pos += got;
+                if got < n {
+                    return Ok(to_count(pos - off));
+                }
+            }
             let to = end.min(page_start + PAGE_SIZE);
-            let src = &data[(from - off) as usize..(to - off) as usize];
-            let _ = self.frames.phys().write(frame.offset() + (from - page_start), src);
+            let mut r = self.frames.phys().reader(frame.offset() + (pos - page_start), to - pos).map_err(|_| Errno::EIO)?;
+            pos += r.read(w) as u64;
         }
+        if pos < end {
+            pos += self.inode_read(pos, end - pos, w, pos > off)?;
+        }
+        Ok(to_count(pos - off))
+    }
+
+    /// Reads up to `n` bytes at `pos` from the inode into `w`; an error after earlier progress
+    /// (`partial`) ends the read short instead, as Linux returns what it read.
+    fn inode_read(&self, pos: u64, n: u64, w: &mut VmWriter<'_>, partial: bool) -> KResult<u64> {
+        match w.with_limit(to_count(n), |w| self.inode.read_at(pos, w)) {
+            Ok(got) => Ok(got as u64),
+            Err(_) if partial => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `write(2)` of all of `r` at `off`, in ascending order: a cached page gets the bytes in
+    /// its frame first (a guest-to-guest copy when `r` is guest memory, exact even when `r` is
+    /// this very frame) and the inode then gets them from the frame; between cached pages `r`
+    /// goes straight to the inode. Returns the bytes written (short when the inode writes
+    /// short; a cached page then gets back what the inode holds).
+    pub fn write(&self, off: u64, r: &mut VmReader<'_>) -> KResult<usize> {
+        let end = off.checked_add(r.remain() as u64).ok_or(Errno::EFBIG)?;
+        let pages = self.pages.lock();
+        let mut pos = off;
+        for (&index, frame) in pages.range(off / PAGE_SIZE..end.div_ceil(PAGE_SIZE)) {
+            let page_start = index * PAGE_SIZE;
+            if pos < page_start {
+                let n = page_start - pos;
+                let put = self.inode_write(pos, n, r, pos > off)?;
+                pos += put;
+                if put < n {
+                    return Ok(to_count(pos - off));
+                }
+            }
+            let to = end.min(page_start + PAGE_SIZE);
+            let put = self.write_page(frame.offset() + (pos - page_start), pos, to - pos, r, pos > off)?;
+            pos += put;
+            if pos < to {
+                return Ok(to_count(pos - off));
+            }
+        }
+        if pos < end {
+            pos += self.inode_write(pos, end - pos, r, pos > off)?;
+        }
+        Ok(to_count(pos - off))
+    }
+
+    /// Writes up to `n` bytes of `r` at `pos` to the inode; an error after earlier progress
+    /// (`partial`) ends the write short instead.
+    fn inode_write(&self, pos: u64, n: u64, r: &mut VmReader<'_>, partial: bool) -> KResult<u64> {
+        match r.with_limit(to_count(n), |r| self.inode.write_at(pos, r)) {
+            Ok(put) => Ok(put as u64),
+            Err(_) if partial => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Copies `n` bytes of `r` into the cached frame bytes at physmem offset `at` (file offset
+    /// `pos`), then writes them from the frame to the inode. What the inode did not take is
+    /// loaded back from it, so the frame never shows bytes the file does not hold.
+    fn write_page(&self, at: u64, pos: u64, n: u64, r: &mut VmReader<'_>, partial: bool) -> KResult<u64> {
+        let phys = self.frames.phys();
+        let copied = phys.writer(at, n).map_err(|_| Errno::EIO)?.write(r) as u64;
+        let mut from_frame = phys.reader(at, copied).map_err(|_| Errno::EIO)?;
+        let put = match self.inode.write_at(pos, &mut from_frame) {
+            Ok(put) => (put as u64).min(copied),
+            Err(e) if !partial => {
+                self.load(at, pos, copied)?;
+                return Err(e);
+            }
+            Err(_) => 0,
+        };
+        if put < copied {
+            self.load(at + put, pos + put, copied - put)?;
+        }
+        Ok(put)
     }
 
     /// Drops cached pages wholly past `size` and zeroes the tail of the last partial page.
@@ -136,15 +234,10 @@ impl PageCache {
         p
     }
 
-    fn live(&self, inode: &Arc<dyn Inode>) -> Option<Arc<FilePages>> {
+    /// The pages of `inode` if something holds them (a mapping, an exec): reads and writes of
+    /// the file then go through them.
+    pub fn live(&self, inode: &Arc<dyn Inode>) -> Option<Arc<FilePages>> {
         self.map.lock().get(&inode_id(inode)).and_then(Weak::upgrade)
-    }
-
-    /// Tells the cache that `data` was written to `inode` at `off`.
-    pub fn written(&self, inode: &Arc<dyn Inode>, off: u64, data: &[u8]) {
-        if let Some(p) = self.live(inode) {
-            p.update(off, data);
-        }
     }
 
     /// Tells the cache that `inode` was truncated to `size`.
@@ -153,6 +246,11 @@ impl PageCache {
             p.truncate(size);
         }
     }
+}
+
+/// A byte count that fits a read or write (they are bounded by a `usize` buffer).
+fn to_count(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]
@@ -202,5 +300,79 @@ mod tests {
         assert_eq!(fa.refcount(p1), 0);
         let dir = vfs.open(&c, &fsc.cwd, b"/", OpenFlags::DIRECTORY, 0).unwrap();
         assert_eq!(vfs.file_pages(&dir, &fa).err(), Some(Errno::ENODEV));
+    }
+
+    /// A byte-by-byte forward copy inside `v` (what Linux's `copy_user` leaves).
+    fn forward_copy(v: &mut [u8], src: usize, dst: usize, len: usize) {
+        for i in 0..len {
+            v[dst + i] = v[src + i];
+        }
+    }
+
+    /// A tmpfs file of `len` pattern bytes (at most `limit` bytes in the fs) with all its
+    /// pages cached; returns the allocator, the file, its pages and the pattern.
+    fn cached_file(len: usize, limit: Option<u64>) -> (Arc<FrameAllocator>, Arc<crate::OpenFile>, Arc<FilePages>, Vec<u8>) {
+        let fa = Arc::new(FrameAllocator::new(Arc::new(PhysMem::new(1 << 20).unwrap())));
+        let vfs = Vfs::new(TmpFs::new(limit));
+        let fsc = FsContext::new(vfs.root());
+        let cred = Credentials::root();
+        let f = vfs.open(&fsc.ctx(&cred), &fsc.cwd, b"/f", OpenFlags::CREAT | OpenFlags::RDWR, 0o644).unwrap();
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 + i / 251) as u8).collect();
+        f.write(&data).unwrap();
+        let pages = vfs.file_pages(&f, &fa).unwrap();
+        for i in 0..(len as u64).div_ceil(PAGE_SIZE) {
+            let frame = pages.page(i).unwrap();
+            fa.decref(frame);
+        }
+        (fa, f, pages, data)
+    }
+
+    fn file_bytes(f: &crate::OpenFile, len: usize) -> Vec<u8> {
+        let mut v = vec![0u8; len];
+        assert_eq!(f.pread(&mut v, 0).unwrap(), len);
+        v
+    }
+
+    #[test]
+    fn a_write_from_the_files_own_page_copies_forward() {
+        let (fa, f, pages, mut model) = cached_file(3 * 4096, None);
+        let p0 = pages.page(0).unwrap();
+        // pwrite(fd, page 0, 4096, 100): the source is the frame being written.
+        let mut src = fa.phys().reader(p0.offset(), 4096).unwrap();
+        assert_eq!(f.pwrite_from(&mut src, 100).unwrap(), 4096);
+        forward_copy(&mut model, 0, 100, 4096);
+        assert!(file_bytes(&f, model.len()) == model, "the inode holds Linux's result");
+        assert!(frame_bytes(&fa, p0, 4096) == model[..4096], "and so does the cached page");
+        // The other direction: from page 0 + 100 to file offset 0.
+        let mut src = fa.phys().reader(p0.offset() + 100, 3000).unwrap();
+        assert_eq!(f.pwrite_from(&mut src, 0).unwrap(), 3000);
+        forward_copy(&mut model, 100, 0, 3000);
+        assert!(file_bytes(&f, model.len()) == model);
+        fa.decref(p0);
+    }
+
+    #[test]
+    fn a_read_into_the_files_own_page_copies_forward() {
+        let (fa, f, pages, mut model) = cached_file(2 * 4096, None);
+        let p0 = pages.page(0).unwrap();
+        let mut dst = fa.phys().writer(p0.offset() + 100, 3900).unwrap();
+        assert_eq!(f.pread_to(&mut dst, 0).unwrap(), 3900);
+        forward_copy(&mut model, 0, 100, 3900);
+        assert!(frame_bytes(&fa, p0, 4096) == model[..4096]);
+        assert!(file_bytes(&f, model.len()) == model, "reads see the cached page");
+        fa.decref(p0);
+    }
+
+    #[test]
+    fn a_write_the_inode_refuses_leaves_the_cached_page_as_the_file() {
+        let (fa, f, pages, data) = cached_file(4000, Some(4000));
+        let p0 = pages.page(0).unwrap();
+        // Growing past the tmpfs limit fails: the page must not keep the refused bytes.
+        assert_eq!(f.pwrite(&[9u8; 200], 3900), Err(Errno::ENOSPC));
+        let mut want = data.clone();
+        want.resize(4096, 0);
+        assert!(frame_bytes(&fa, p0, 4096) == want);
+        assert!(file_bytes(&f, 4000) == data);
+        fa.decref(p0);
     }
 }

@@ -29,7 +29,7 @@ fn image_tree() -> &'static Path {
         for d in ["bin", "dev", "proc", "tmp", "work", "ro/fo", "root"] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
-        for p in ["hello", "fileops"] {
+        for p in ["hello", "fileops", "shmio"] {
             build_c(p, &r.join("bin").join(p), &[]);
         }
         std::fs::write(r.join("ro/fo/keep.txt"), KEEP).unwrap();
@@ -132,6 +132,23 @@ fn fileops_on_mke2fs_image_matches_linux() {
         return;
     }
     fileops_on(&mke2fs_ext2("fileops-mke2fs"), "mke2fs");
+}
+
+/// I/O whose buffer is a `MAP_SHARED` mapping of the same file (overlapping ranges) on ext2
+/// ends as on Linux, and the image stays clean.
+#[test]
+fn io_through_own_shared_mapping_on_ext2_matches_linux() {
+    if !have_e2fsprogs() {
+        return;
+    }
+    let img = mke2fs_ext2("shmio");
+    let o = umbra_on(&img, &[], &["/bin/shmio", "/work"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_unmounted_clean(&img);
+    assert_e2fsck_clean(&img);
+    let native_dir = scratch(&format!("images-native-shmio-{}", std::process::id()));
+    let native = run_native(&image_tree().join("bin/shmio"), &[native_dir.to_str().unwrap()]);
+    assert_eq!(stdout(&o), stdout(&native), "guest (left) and Linux (right) differ; stderr: {}", stderr(&o));
 }
 
 #[test]

@@ -91,6 +91,22 @@ fn files_match_linux() {
     }
 }
 
+/// read/write/pread/pwrite whose buffer is a `MAP_SHARED` mapping of the same file, with
+/// overlapping source and destination, on tmpfs (/tmp) and on the hostfs root (/root): the
+/// file and the mapping must end as Linux leaves them (it copies forward, page cache to page
+/// cache).
+#[test]
+fn io_through_own_shared_mapping_matches_linux() {
+    let native_dir = scratch(&format!("shmio-native-{}", std::process::id()));
+    let native = run_native(&root().join("bin/shmio"), &[native_dir.to_str().unwrap()]);
+    assert!(stdout(&native).ends_with("done\n"), "native run: {}", stderr(&native));
+    for dir in ["/tmp", "/root"] {
+        let o = run_guest(&["/bin/shmio", dir]);
+        assert_eq!(stdout(&o), stdout(&native), "in {dir}: guest (left) and Linux (right) differ; stderr: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(0));
+    }
+}
+
 fn expect_signal(how: &str, signo: i32, name: &str) {
     let o = run_guest(&["/bin/crash", how]);
     assert_eq!(o.status.code(), Some(128 + signo), "{how}: stdout {} stderr {}", stdout(&o), stderr(&o));

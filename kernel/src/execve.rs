@@ -9,6 +9,7 @@
 //!    with argv, envp and the auxiliary vector;
 //! 5. only then — the point of no return — swap it in, close `O_CLOEXEC` fds, reset handled
 //!    signals to default, and start at the entry point.
+//!
 //! A failure before step 5 leaves the caller's process untouched and returns the errno.
 
 use crate::sched::Current;
@@ -127,7 +128,7 @@ fn read_executable(cur: &Current, dirfd: Fd, path: &[u8]) -> Result<(Path, Vec<u
     let mut data = vec![0u8; attr.size as usize];
     let mut done = 0;
     while done < data.len() {
-        let n = p.inode().read_at(done as u64, &mut data[done..])?;
+        let n = p.inode().read_bytes(done as u64, &mut data[done..])?;
         if n == 0 {
             break;
         }

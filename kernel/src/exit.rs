@@ -54,10 +54,8 @@ fn record_status(p: &Process, status: ExitStatus) {
 pub fn task_finished(cur: &mut Current) {
     crate::futex::exit_robust_list(cur);
     let ctid = cur.task.clear_child_tid.get();
-    if ctid != 0 {
-        if cur.write_val(uapi::UserAddr(ctid), &0u32).is_ok() {
-            crate::futex::wake_address(cur, ctid, i32::MAX);
-        }
+    if ctid != 0 && cur.write_val(uapi::UserAddr(ctid), &0u32).is_ok() {
+        crate::futex::wake_address(cur, ctid, i32::MAX);
     }
     cur.mm().lock().host.forget_fpu(cur.task.tid as u64);
     kernel().tasks.lock().remove(&cur.task.tid);

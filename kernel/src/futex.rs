@@ -58,7 +58,7 @@ fn key_for(cur: &mut Current, op: u32, addr: u64) -> KResult<Key> {
 
 /// `FUTEX_WAIT(_BITSET)`: sleeps if `*addr == val` until woken, a signal, or the timeout.
 fn wait(cur: &mut Current, op: u32, addr: u64, val: u32, deadline: Option<Instant>, bitset: u32) -> KResult<usize> {
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     if bitset == 0 {

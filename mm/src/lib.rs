@@ -52,4 +52,5 @@ pub use shmem::ShmemObject;
 pub use space::MemorySpace;
 pub use stats::{MapInfo, MemStats};
 pub use vma::{Backing, PageSource, Vma, VmaFlags};
+pub use arch_um::vmio::{VmReader, VmWriter};
 pub mod stub_mmu;

@@ -11,6 +11,7 @@ use uapi::{Errno, KResult, Pod, UserRef};
 use crate::fault::Access;
 use crate::pagetable::Pte;
 use crate::space::MemorySpace;
+use crate::{VmReader, VmWriter};
 
 /// Values up to this size are read through a stack buffer.
 const SMALL_VAL: usize = 256;
@@ -116,12 +117,8 @@ impl MemorySpace {
             let in_page = PAGE_SIZE - (cur & (PAGE_SIZE - 1));
             let n = usize::try_from(in_page).unwrap_or(usize::MAX).min(max_len - out.len());
             let off = pte.frame().offset() + (cur & (PAGE_SIZE - 1));
-            let found = self.frames.phys().with_slice(off, n as u64, |s| {
-                let nul = s.iter().position(|&b| b == 0);
-                out.extend_from_slice(&s[..nul.unwrap_or(s.len())]);
-                nul.is_some()
-            });
-            if found.map_err(|_| Errno::EFAULT)? {
+            let mut page = self.frames.phys().reader(off, n as u64).map_err(|_| Errno::EFAULT)?;
+            if copy_until_nul(&mut page, &mut out) {
                 return Ok(out);
             }
             cur = cur.checked_add(n as u64).ok_or(Errno::EFAULT)?;
@@ -158,33 +155,54 @@ impl MemorySpace {
         self.write_val(r.addr().get(), v)
     }
 
-    /// Bulk input into guest memory without a copy: calls `f` with each physically contiguous
-    /// writable piece of `[addr, addr+len)` (COW broken, pages faulted in) as a slice of physmem;
-    /// `f` returns how many bytes it filled, and filling less stops the walk (a short `read`).
-    /// Returns the total filled; `EFAULT` only if the first page is not writable, a later bad
-    /// page ends the walk early (Linux's partial `read(2)`).
-    pub fn with_user_pages_mut<F>(&mut self, addr: u64, len: u64, mut f: F) -> KResult<u64>
+    /// Bulk input into guest memory with no kernel buffer: calls `f` with a [`VmWriter`] over
+    /// each physically contiguous writable piece of `[addr, addr+len)` (COW broken, pages
+    /// faulted in), in ascending order; `f` returns how many bytes it filled, and filling less
+    /// than the piece stops the walk (a short `read`). Returns the total filled; `EFAULT` only
+    /// if the first page is not writable, a later bad page ends the walk early (Linux's
+    /// partial `read(2)`).
+    pub fn with_user_writer<F>(&mut self, addr: u64, len: u64, mut f: F) -> KResult<u64>
     where
-        F: FnMut(&mut [u8]) -> KResult<usize>,
+        F: FnMut(&mut VmWriter<'_>) -> KResult<usize>,
     {
         let phys = self.frames.phys().clone();
         self.user_runs(addr, len, Access::Write, |off, n| {
-            let used = phys.with_slice_mut(off, n, &mut f).map_err(|_| Errno::EFAULT)??;
+            let mut w = phys.writer(off, n).map_err(|_| Errno::EFAULT)?;
+            let used = f(&mut w)?;
             Ok((used as u64).min(n))
         })
     }
 
-    /// Bulk output from guest memory without a copy: like `with_user_pages_mut`, read-only.
-    pub fn with_user_pages<F>(&mut self, addr: u64, len: u64, mut f: F) -> KResult<u64>
+    /// Bulk output from guest memory with no kernel buffer: like [`Self::with_user_writer`],
+    /// with a [`VmReader`] over each readable piece; `f` returns how many bytes it used.
+    pub fn with_user_reader<F>(&mut self, addr: u64, len: u64, mut f: F) -> KResult<u64>
     where
-        F: FnMut(&[u8]) -> KResult<usize>,
+        F: FnMut(&mut VmReader<'_>) -> KResult<usize>,
     {
         let phys = self.frames.phys().clone();
         self.user_runs(addr, len, Access::Read, |off, n| {
-            let used = phys.with_slice(off, n, &mut f).map_err(|_| Errno::EFAULT)??;
+            let mut r = phys.reader(off, n).map_err(|_| Errno::EFAULT)?;
+            let used = f(&mut r)?;
             Ok((used as u64).min(n))
         })
     }
+}
+
+/// Appends the bytes of `r` before the first NUL to `out`; true if a NUL was found.
+fn copy_until_nul(r: &mut VmReader<'_>, out: &mut Vec<u8>) -> bool {
+    let mut chunk = [0u8; SMALL_VAL];
+    while r.remain() > 0 {
+        let n = r.read_slice(&mut chunk);
+        let got = &chunk[..n];
+        match got.iter().position(|&b| b == 0) {
+            Some(nul) => {
+                out.extend_from_slice(&got[..nul]);
+                return true;
+            }
+            None => out.extend_from_slice(got),
+        }
+    }
+    false
 }
 
 /// `Ok` if all `want` bytes were transferred, else `EFAULT`.

@@ -5,6 +5,7 @@
 use super::inode::{Inode, FL_APPEND, FL_EXTENTS, FL_IMMUTABLE, FL_INLINE_DATA};
 use super::superblock::ro_compat;
 use super::Fs;
+use mm::{VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 impl Fs {
@@ -19,8 +20,9 @@ impl Fs {
         Ok(i)
     }
 
-    /// Reads file bytes of `i` from `off` into `buf` (any inode type with data blocks).
-    pub fn read_data(&mut self, ino: u32, i: &Inode, off: u64, buf: &mut [u8]) -> KResult<usize> {
+    /// Reads file bytes of `i` from `off` into `buf` (any inode type with data blocks), as much
+    /// as `buf` has room for; advances `buf` past what was read.
+    pub fn read_data(&mut self, ino: u32, i: &Inode, off: u64, buf: &mut VmWriter<'_>) -> KResult<usize> {
         if i.flags & FL_INLINE_DATA != 0 {
             log::warn!("ext4: inode {ino} has inline data, which umbra does not read");
             return Err(Errno::EIO);
@@ -28,7 +30,7 @@ impl Fs {
         if off >= i.size {
             return Ok(0);
         }
-        let len = ((i.size - off).min(buf.len() as u64)) as usize;
+        let len = ((i.size - off).min(buf.avail() as u64)) as usize;
         let bs = self.bs();
         let mut done = 0usize;
         while done < len {
@@ -49,9 +51,11 @@ impl Fs {
                         }
                     }
                     let b = self.cache.read(p)?;
-                    buf[done..done + n].copy_from_slice(&b[inb..inb + n]);
+                    buf.write_slice(&b[inb..inb + n]);
                 }
-                None => buf[done..done + n].fill(0),
+                None => {
+                    buf.fill_zero(n);
+                }
             }
             done += n;
         }
@@ -59,21 +63,23 @@ impl Fs {
     }
 
     /// `read` on a regular file.
-    pub fn read(&mut self, ino: u32, off: u64, buf: &mut [u8]) -> KResult<usize> {
+    pub fn read(&mut self, ino: u32, off: u64, buf: &mut VmWriter<'_>) -> KResult<usize> {
         let i = self.reg_inode(ino)?;
         self.read_data(ino, &i, off, buf)
     }
 
     /// Writes `data` at `off` into the blocks of `i` (allocating), without touching size or
-    /// times. Returns bytes written (short on ENOSPC after some progress).
-    pub fn write_data(&mut self, ino: u32, i: &mut Inode, off: u64, data: &[u8]) -> KResult<usize> {
+    /// times; advances `data` past what was written. Returns bytes written (short on ENOSPC
+    /// after some progress).
+    pub fn write_data(&mut self, ino: u32, i: &mut Inode, off: u64, data: &mut VmReader<'_>) -> KResult<usize> {
         let bs = self.bs();
+        let len = data.remain();
         let mut done = 0usize;
         let mut goal = 0u64;
-        while done < data.len() {
+        while done < len {
             let pos = off + done as u64;
             let (lblk, inb) = (pos / bs, (pos % bs) as usize);
-            let n = (bs as usize - inb).min(data.len() - done);
+            let n = (bs as usize - inb).min(len - done);
             if goal == 0 && lblk > 0 {
                 goal = self.map_block(ino, i, lblk - 1)?.map_or(0, |p| p + 1);
             }
@@ -87,13 +93,13 @@ impl Fs {
                 Err(e) => return Err(e),
             };
             if n == bs as usize {
-                self.cache.overwrite(p, &data[done..done + n])?;
+                self.cache.overwrite_from(p, data)?;
             } else {
                 if fresh {
                     self.cache.zero(p)?;
                 }
                 let b = self.cache.modify(p)?;
-                b[inb..inb + n].copy_from_slice(&data[done..done + n]);
+                data.read_slice(&mut b[inb..inb + n]);
             }
             goal = p + 1;
             done += n;
@@ -101,22 +107,22 @@ impl Fs {
         Ok(done)
     }
 
-    /// `write` on a regular file.
-    pub fn write(&mut self, ino: u32, off: u64, data: &[u8]) -> KResult<usize> {
+    /// `write` on a regular file; advances `data` past what was written.
+    pub fn write(&mut self, ino: u32, off: u64, data: &mut VmReader<'_>) -> KResult<usize> {
         self.ensure_rw()?;
         let mut i = self.reg_inode(ino)?;
         if i.flags & FL_IMMUTABLE != 0 || (i.flags & FL_APPEND != 0 && off != i.size) {
             return Err(Errno::EPERM);
         }
-        if data.is_empty() {
+        if data.remain() == 0 {
             return Ok(0);
         }
         let max = self.max_file_size(i.flags & FL_EXTENTS != 0);
         if off >= max {
             return Err(Errno::EFBIG);
         }
-        let len = (data.len() as u64).min(max - off) as usize;
-        let res = self.write_data(ino, &mut i, off, &data[..len]);
+        let len = (data.remain() as u64).min(max - off) as usize;
+        let res = data.with_limit(len, |data| self.write_data(ino, &mut i, off, data));
         let n = match res {
             Ok(n) => n,
             Err(e) => {

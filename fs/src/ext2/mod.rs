@@ -26,6 +26,7 @@ mod xattr;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use mm::{VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 use crate::block::{BlockCache, BlockDevice};
@@ -612,12 +613,22 @@ impl Ext2Fs {
     /// Reads from a regular file (holes read as zeros); returns the bytes read (0 at EOF).
     /// atime is not updated (as with `noatime`).
     pub fn read(&self, ino: u32, off: u64, buf: &mut [u8]) -> KResult<usize> {
+        self.read_to(ino, off, &mut VmWriter::from(buf))
+    }
+
+    /// [`Self::read`] into a writer (guest memory or a kernel buffer), which is advanced.
+    pub fn read_to(&self, ino: u32, off: u64, buf: &mut VmWriter<'_>) -> KResult<usize> {
         self.lock().read(ino, off, buf)
     }
 
     /// Writes to a regular file, allocating blocks and growing the size as needed. A write cut
     /// short by a full disk returns the bytes written; none written gives `ENOSPC`.
     pub fn write(&self, ino: u32, off: u64, data: &[u8]) -> KResult<usize> {
+        self.write_from(ino, off, &mut VmReader::from(data))
+    }
+
+    /// [`Self::write`] from a reader (guest memory or a kernel buffer), which is advanced.
+    pub fn write_from(&self, ino: u32, off: u64, data: &mut VmReader<'_>) -> KResult<usize> {
         self.lock().write(ino, off, data)
     }
 

@@ -3,6 +3,7 @@
 
 use super::inode::{Inode, I_BLOCK_BYTES, S_IFLNK};
 use super::{corrupt, Fs};
+use mm::{VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 /// Whether `i` is a fast symlink (`ext2_inode_is_fast_symlink`: no blocks other than an
@@ -29,7 +30,7 @@ impl Fs {
             return Ok(i.block[..i.size as usize].to_vec());
         }
         let mut buf = vec![0u8; i.size as usize];
-        let n = self.read_data(ino, &i, 0, &mut buf)?;
+        let n = self.read_data(ino, &i, 0, &mut VmWriter::from(&mut buf[..]))?;
         buf.truncate(n);
         Ok(buf)
     }
@@ -41,7 +42,7 @@ impl Fs {
             i.block = [0; I_BLOCK_BYTES];
             i.block[..target.len()].copy_from_slice(target);
         } else {
-            let n = self.write_data(ino, i, 0, target)?;
+            let n = self.write_data(ino, i, 0, &mut VmReader::from(target))?;
             if n != target.len() {
                 return Err(Errno::ENOSPC);
             }

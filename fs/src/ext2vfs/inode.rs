@@ -7,6 +7,7 @@ use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use mm::{VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 use super::convert::{file_type_of_dt, to_ext2_setattr, to_vfs_attr};
@@ -149,14 +150,14 @@ impl Inode for Ext2Inode {
         }
     }
 
-    fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<usize> {
+    fn read_at(&self, off: u64, buf: &mut VmWriter<'_>) -> KResult<usize> {
         self.check_data()?;
-        self.ext2().read(self.ino, off, buf)
+        self.ext2().read_to(self.ino, off, buf)
     }
 
-    fn write_at(&self, off: u64, data: &[u8]) -> KResult<usize> {
+    fn write_at(&self, off: u64, data: &mut VmReader<'_>) -> KResult<usize> {
         self.check_data()?;
-        self.ext2().write(self.ino, off, data)
+        self.ext2().write_from(self.ino, off, data)
     }
 
     fn truncate(&self, size: u64) -> KResult<()> {

@@ -204,8 +204,8 @@ fn ext2vfs_read_only_mount_refuses_writes() {
     assert_eq!(t.open("/f", OpenFlags::WRONLY).err(), Some(Errno::EROFS));
     assert_eq!(t.open("/new", OpenFlags::CREAT | OpenFlags::WRONLY).err(), Some(Errno::EROFS));
     assert_eq!(t.vfs.mkdir(&t.ctx(), &t.fsc.cwd, b"/d", 0o755), Err(Errno::EROFS));
-    assert_eq!(t.fs.root().write_at(0, b"x"), Err(Errno::EISDIR));
-    assert_eq!(t.fs.root().lookup(b"f").unwrap().write_at(0, b"x"), Err(Errno::EROFS));
+    assert_eq!(t.fs.root().write_bytes(0, b"x"), Err(Errno::EISDIR));
+    assert_eq!(t.fs.root().lookup(b"f").unwrap().write_bytes(0, b"x"), Err(Errno::EROFS));
     shutdown(&t.vfs).unwrap();
     assert!(dev.contents() == image, "a read-only mount never writes");
 }

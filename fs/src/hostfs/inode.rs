@@ -5,12 +5,14 @@
 use std::any::Any;
 use std::ffi::OsStr;
 use std::fs::{File, Metadata, OpenOptions};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use mm::{VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 use super::{host_err, host_file_type, HostFs};
@@ -311,14 +313,13 @@ impl Inode for HostInode {
         Ok(())
     }
 
-    fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<usize> {
-        self.with_handle(false, |f| f.read_at(buf, off))
+    fn read_at(&self, off: u64, buf: &mut VmWriter<'_>) -> KResult<usize> {
+        self.with_handle(false, |f| buf.read_from_fd(f.as_raw_fd(), off))
     }
 
-    fn write_at(&self, off: u64, data: &[u8]) -> KResult<usize> {
+    fn write_at(&self, off: u64, data: &mut VmReader<'_>) -> KResult<usize> {
         self.check_writable_fs()?;
-        self.with_handle(true, |f| f.write_all_at(data, off))?;
-        Ok(data.len())
+        self.with_handle(true, |f| write_all_to_fd(data, f.as_raw_fd(), off))
     }
 
     fn truncate(&self, size: u64) -> KResult<()> {
@@ -440,4 +441,19 @@ impl Inode for HostInode {
             None => Ok(()),
         }
     }
+}
+
+/// Writes all of `data` to host file `fd` at `off` (`pwrite(2)` until done, as
+/// `FileExt::write_all_at`); returns the bytes written.
+fn write_all_to_fd(data: &mut VmReader<'_>, fd: std::os::fd::RawFd, off: u64) -> std::io::Result<usize> {
+    let mut done = 0usize;
+    while data.remain() > 0 {
+        match data.write_to_fd(fd, off.saturating_add(done as u64)) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }

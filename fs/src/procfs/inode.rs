@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::sync::{Arc, Weak};
 
+use mm::{VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 use super::format;
@@ -324,12 +325,13 @@ impl Inode for ProcInode {
         }
     }
 
-    fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<usize> {
+    fn read_at(&self, off: u64, buf: &mut VmWriter<'_>) -> KResult<usize> {
         let data = self.content()?;
-        Ok(copy_at(&data, off, buf))
+        let Some(src) = usize::try_from(off).ok().and_then(|o| data.get(o..)) else { return Ok(0) };
+        Ok(buf.write_slice(src))
     }
 
-    fn write_at(&self, _off: u64, _data: &[u8]) -> KResult<usize> {
+    fn write_at(&self, _off: u64, _data: &mut VmReader<'_>) -> KResult<usize> {
         Err(Errno::EINVAL)
     }
 

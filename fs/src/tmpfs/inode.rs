@@ -3,6 +3,7 @@
 use std::any::Any;
 use std::sync::{Arc, Weak};
 
+use mm::{VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 use super::dir::Dir;
@@ -262,7 +263,7 @@ impl Inode for TmpInode {
         Ok(())
     }
 
-    fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<usize> {
+    fn read_at(&self, off: u64, buf: &mut VmWriter<'_>) -> KResult<usize> {
         let content = self.content.lock();
         let data = match &*content {
             Content::File(v) => v,
@@ -271,13 +272,12 @@ impl Inode for TmpInode {
         };
         let Ok(off) = usize::try_from(off) else { return Ok(0) };
         let Some(src) = data.get(off..) else { return Ok(0) };
-        let n = src.len().min(buf.len());
-        buf[..n].copy_from_slice(&src[..n]);
-        Ok(n)
+        Ok(buf.write_slice(src))
     }
 
-    fn write_at(&self, off: u64, data: &[u8]) -> KResult<usize> {
-        let end = off.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
+    fn write_at(&self, off: u64, data: &mut VmReader<'_>) -> KResult<usize> {
+        let len = data.remain();
+        let end = off.checked_add(len as u64).ok_or(Errno::EFBIG)?;
         {
             let mut content = self.content.lock();
             let file = match &mut *content {
@@ -289,10 +289,11 @@ impl Inode for TmpInode {
                 self.resize(file, end)?;
             }
             let start = usize::try_from(off).map_err(|_| Errno::EFBIG)?;
-            file[start..start + data.len()].copy_from_slice(data);
+            let dst = file.get_mut(start..).ok_or(Errno::EFBIG)?;
+            data.read_slice(dst);
         }
         self.touch_mc();
-        Ok(data.len())
+        Ok(len)
     }
 
     fn truncate(&self, size: u64) -> KResult<()> {

@@ -44,7 +44,7 @@ pub fn root() -> &'static Path {
         for d in ["bin", "etc/sub", "tmp", "dev", "proc", "root"] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
-        for p in ["hello", "args", "memory", "files", "crash", "signals", "time", "procs"] {
+        for p in ["hello", "args", "memory", "files", "crash", "signals", "time", "procs", "shmio"] {
             build_c(p, &r.join("bin").join(p), &[]);
         }
         build_c("hello", &r.join("bin/hello-pie"), &["-static-pie", "-fPIE"]);

@@ -21,10 +21,10 @@ const MAX_RW: usize = 0x7fff_f000;
 fn read_direct(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
     let mm = cur.mm();
     let mut g = mm.lock();
-    let n = g.space.with_user_pages_mut(buf.0, count as u64, |slice| {
+    let n = g.space.with_user_writer(buf.0, count as u64, |w| {
         let n = match pos {
-            None => file.read(slice)?,
-            Some(p) => file.pread(slice, p)?,
+            None => file.read_to(w)?,
+            Some(p) => file.pread_to(w, p)?,
         };
         if let Some(p) = pos.as_mut() {
             *p += n as i64;
@@ -38,10 +38,10 @@ fn read_direct(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: us
 fn write_direct(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
     let mm = cur.mm();
     let mut g = mm.lock();
-    let n = g.space.with_user_pages(buf.0, count as u64, |slice| {
+    let n = g.space.with_user_reader(buf.0, count as u64, |r| {
         let n = match pos {
-            None => file.write(slice)?,
-            Some(p) => file.pwrite(slice, p)?,
+            None => file.write_from(r)?,
+            Some(p) => file.pwrite_from(r, p)?,
         };
         if let Some(p) = pos.as_mut() {
             *p += n as i64;

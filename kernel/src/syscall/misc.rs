@@ -217,7 +217,7 @@ pub fn sys_mlockall(_cur: &mut Current, _flags: i32) -> KResult<usize> {
 /// `msync(2)`: `EINVAL` for an unaligned address or bad flags; shared file pages are written
 /// through the page cache already.
 pub fn sys_msync(_cur: &mut Current, addr: UserAddr, _len: usize, flags: i32) -> KResult<usize> {
-    if addr.0 % 4096 != 0 || flags & !7 != 0 || (flags & 1 != 0 && flags & 4 != 0) {
+    if !addr.0.is_multiple_of(4096) || flags & !7 != 0 || (flags & 1 != 0 && flags & 4 != 0) {
         return Err(Errno::EINVAL);
     }
     Ok(0)

@@ -15,7 +15,7 @@ pub fn sys_mmap(cur: &mut Current, addr: UserAddr, len: usize, prot: Flags, flag
     if kind != MapFlags::SHARED.bits() && kind != MapFlags::PRIVATE.bits() && kind != MapFlags::SHARED_VALIDATE.bits() {
         return Err(Errno::EINVAL);
     }
-    if off % uapi::mman::PAGE_SIZE != 0 {
+    if !off.is_multiple_of(uapi::mman::PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
     let (backing, opts) = if flags.contains(MapFlags::ANONYMOUS) {

@@ -169,7 +169,7 @@ pub fn sys_sched_getaffinity(cur: &mut Current, pid: i32, len: usize, mask: User
     if pid < 0 {
         return Err(Errno::ESRCH);
     }
-    if len < 8 || len % 8 != 0 {
+    if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     cur.write_val(mask, &1u64)?;

@@ -63,10 +63,9 @@ fn kernel_write_breaks_cow() {
     let mut b = [0u8; 4];
     parent.read(a, &mut b).unwrap();
     assert_eq!(&b, b"orig");
-    // with_user_pages_mut breaks COW too.
-    parent.with_user_pages_mut(a, 4, |s| {
-        s.copy_from_slice(b"bulk");
-        Ok(4)
+    // with_user_writer breaks COW too.
+    parent.with_user_writer(a, 4, |w| {
+        Ok(w.write_slice(b"bulk"))
     }).unwrap();
     child.read(a, &mut b).unwrap();
     assert_eq!(&b, b"kern");

@@ -1,5 +1,6 @@
 use uapi::mman::{MapFlags, Prot};
 use uapi::{Errno, UserRef};
+use crate::VmReader;
 
 use super::*;
 
@@ -67,20 +68,20 @@ fn bulk_access_gets_contiguous_chunks() {
     let mut ms = space(8);
     let a = ms.mmap(0, 64 * P, RW, PA | MapFlags::POPULATE, Backing::Anon).unwrap();
     let mut chunks = vec![];
-    let n = ms.with_user_pages_mut(a + 10, 60 * P, |s| {
-        chunks.push(s.len());
-        s.fill(0xab);
-        Ok(s.len())
+    let n = ms.with_user_writer(a + 10, 60 * P, |w| {
+        chunks.push(w.avail());
+        Ok(w.write_slice(&vec![0xab; w.avail()]))
     }).unwrap();
     assert_eq!(n, 60 * P);
     assert_eq!(chunks, vec![60 * P as usize]);
     // A short fill stops the walk.
-    let n = ms.with_user_pages(a, 64 * P, |s| Ok(s.len().min(100))).unwrap();
+    let n = ms.with_user_reader(a, 64 * P, |r| Ok(r.remain().min(100))).unwrap();
     assert_eq!(n, 100);
     // A hole after the first page gives a partial count; at the start, EFAULT.
     ms.munmap(a + 2 * P, P).unwrap();
-    assert_eq!(ms.with_user_pages(a, 4 * P, |s| Ok(s.len())).unwrap(), 2 * P);
-    assert_eq!(ms.with_user_pages(a + 2 * P, P, |s| Ok(s.len())), Err(Errno::EFAULT));
+    let all = |r: &mut VmReader<'_>| Ok(r.remain());
+    assert_eq!(ms.with_user_reader(a, 4 * P, all).unwrap(), 2 * P);
+    assert_eq!(ms.with_user_reader(a + 2 * P, P, all), Err(Errno::EFAULT));
     let mut b = [0u8; 1];
     ms.read(a + 20, &mut b).unwrap();
     assert_eq!(b[0], 0xab);
