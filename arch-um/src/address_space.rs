@@ -287,7 +287,8 @@ impl AddressSpace {
             let current = self.get_fpu()?;
             self.parked_fpu.insert(self.fpu_owner, current);
         }
-        let mine = if ctx.fpu_dirty { ctx.fpu.take() } else { self.parked_fpu.remove(&ctx.id) };
+        let parked = self.parked_fpu.remove(&ctx.id);
+        let mine = if ctx.fpu_dirty { ctx.fpu.take() } else { parked };
         ctx.fpu_dirty = false;
         if let Some(x) = mine {
             self.set_fpu(&x)?;
@@ -304,15 +305,15 @@ impl AddressSpace {
         }
     }
 
-    /// The FPU state of thread `id`: from the stub if it holds it, else the parked copy.
+    /// The FPU state of thread `id`: from the stub if it holds it, else the parked copy. A
+    /// stub whose owner exited (owner 0) still holds the dead thread's state, not `id`'s.
     pub fn fpu_of(&mut self, id: u64) -> io::Result<XState> {
-        if self.fpu_owner == id || self.fpu_owner == 0 {
-            return self.get_fpu();
+        if self.fpu_owner != id {
+            if let Some(x) = self.parked_fpu.get(&id) {
+                return Ok(x.clone());
+            }
         }
-        match self.parked_fpu.get(&id) {
-            Some(x) => Ok(x.clone()),
-            None => self.get_fpu(),
-        }
+        self.get_fpu()
     }
 
     pub(crate) fn set_regs(&mut self, regs: &GpRegs) -> io::Result<()> {

@@ -280,7 +280,8 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
     crate::futex::exit_robust_list(cur);
     cur.task.robust_list.set(0);
     *cur.task.mm.lock() = Arc::new(KMutex::new(loaded.mm));
-    cur.ctx = loaded.regs;
+    // The new registers keep naming this thread: the stub tells threads' FPU states apart by it.
+    cur.ctx = arch_um::UserContext { id: cur.task.tid as u64, ..loaded.regs };
     let p = cur.process().clone();
     // The borrowed memory is given back: a `vfork` parent runs again (Linux's exec_mm_release).
     crate::exit::release_vfork_parent(&p);
