@@ -435,12 +435,14 @@ static void case_futex(void) {
 /* ---- signals interrupting blocked threads ---- */
 static int eintr_pipe[2];
 static volatile int eintr_hits;
+static volatile int reader_done;
 static void count_hit(int s) { (void)s; eintr_hits++; }
 static void *blocked_reader(void *arg) {
     (void)arg;
     char c;
     errno = 0;
     long r = read(eintr_pipe[0], &c, 1);
+    reader_done = 1;
     return (void *)(r < 0 ? -(long)errno : r);
 }
 static void *pipe_writer(void *arg) {
@@ -457,11 +459,17 @@ static void case_eintr(void) {
     if (pipe(eintr_pipe)) return;
     pthread_t t;
     void *r;
+    reader_done = 0;
     pthread_create(&t, NULL, blocked_reader, NULL);
-    msleep(50);
-    pthread_kill(t, SIGUSR1);
+    /* Signal until the read returns: on a loaded host the first signal may land before the
+     * thread has reached read() (then the handler runs and the read would block forever). */
+    for (int tries = 0; !reader_done && tries < 400; tries++) {
+        msleep(50);
+        if (!reader_done) pthread_kill(t, SIGUSR1);
+    }
     pthread_join(t, &r);
-    printf("read without SA_RESTART: %ld (EINTR=%d) hits=%d\n", (long)r, -EINTR, eintr_hits);
+    printf("read without SA_RESTART: %ld (EINTR=%d) hit: %d\n", (long)r, -EINTR, eintr_hits >= 1);
+    eintr_hits = 0;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
     pthread_create(&t, NULL, blocked_reader, NULL);
