@@ -168,3 +168,32 @@ fn dead_stub_is_reported_not_panicked() {
     let mut cpu = Context::new();
     assert_eq!(cpu.run(&mut ctx, &mut space), Event::AddressSpaceDied);
 }
+
+/// A context whose FPU image (to be loaded at its next run) has xmm0 filled with `byte`.
+fn context_with_xmm0(p: &Platform, space: &mut AddressSpace, id: u64, byte: u8) -> UserContext {
+    let mut x = space.get_fpu().unwrap();
+    x.0[160..176].copy_from_slice(&[byte; 16]); // xmm0 in the legacy area
+    x.0[512] |= 2; // XSTATE_BV: the SSE component is not in its init state
+    let mut ctx = load_code(p, space, &[0x0f, 0x05]); // syscall
+    ctx.id = id;
+    ctx.fpu = Some(x);
+    ctx.fpu_dirty = true;
+    ctx
+}
+
+/// Threads take turns on one stub: the one switched out has its FPU state parked. When the
+/// thread holding the stub exits, the stub still holds *its* registers: a parked thread's state
+/// (for a signal frame) must come from its parked copy, not from the stub.
+#[test]
+fn parked_fpu_state_outlives_the_owner_exiting() {
+    let p = platform();
+    let mut space = AddressSpace::new(&p).unwrap();
+    let mut a = context_with_xmm0(&p, &mut space, 1, 0xaa);
+    let mut b = context_with_xmm0(&p, &mut space, 2, 0xbb);
+    let mut cpu = Context::new();
+    assert_eq!(cpu.run(&mut a, &mut space), Event::Syscall);
+    assert_eq!(cpu.run(&mut b, &mut space), Event::Syscall);
+    assert_eq!(space.fpu_of(1).unwrap().0[160..176], [0xaa; 16], "a's parked state");
+    space.forget_fpu(2); // b, the stub's owner, exits
+    assert_eq!(space.fpu_of(1).unwrap().0[160..176], [0xaa; 16], "a's state after b exited");
+}
