@@ -122,8 +122,37 @@ impl Platform {
         self.slots_base.wrapping_add(slot as usize * stub::STUB_DATA_SIZE as usize)
     }
 
-    /// Starts a stub for data slot `slot` and waits for its first stop.
+    /// How many times a stub that a signal killed before its first stop is started.
+    const START_ATTEMPTS: u32 = 4;
+
+    /// Starts a stub for data slot `slot` and waits for its first stop. A stub killed by a
+    /// signal on the way (its exec failed after the point of no return: see
+    /// `stub::no_random_stack`) is started again; an exit with a reason is final.
     pub(crate) fn spawn_stub(&self, slot: u32) -> io::Result<i32> {
+        let mut attempt = 1;
+        let pid = loop {
+            match self.start_stub(slot)? {
+                FirstStop::Ready(pid) => break pid,
+                FirstStop::Killed { pid, signo } if attempt < Self::START_ATTEMPTS => {
+                    log::warn!("stub {pid} was killed by signal {signo} while it started; starting another");
+                    attempt += 1;
+                }
+                FirstStop::Killed { pid, signo } => {
+                    return Err(io::Error::other(format!("stub {pid} did not start: killed by signal {signo}")))
+                }
+            }
+        };
+        let opts = libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL;
+        if let Err(e) = ptrace::set_options(pid, opts) {
+            kill_and_reap(pid);
+            return Err(e);
+        }
+        self.probe_first_stub(pid)?;
+        Ok(pid)
+    }
+
+    /// Forks and execs one stub process for `slot` and waits until it stops for umbra or dies.
+    fn start_stub(&self, slot: u32) -> io::Result<FirstStop> {
         let pid = stub::spawn(&stub::SpawnArgs {
             stub_exe: self.stub_exe.as_raw_fd(),
             physmem: self.physmem.fd(),
@@ -133,25 +162,17 @@ impl Platform {
             seccomp: self.seccomp,
         })?;
         match ptrace::wait(pid)? {
-            ptrace::WaitStatus::Stopped(libc::SIGTRAP) => {}
-            ptrace::WaitStatus::Exited(code) => {
-                return Err(io::Error::other(format!(
-                    "stub {pid} exited with {code} before starting: {}",
-                    stub::describe_early_exit(code)
-                )))
-            }
+            ptrace::WaitStatus::Stopped(libc::SIGTRAP) => Ok(FirstStop::Ready(pid)),
+            ptrace::WaitStatus::Signaled(signo) => Ok(FirstStop::Killed { pid, signo }),
+            ptrace::WaitStatus::Exited(code) => Err(io::Error::other(format!(
+                "stub {pid} exited with {code} before starting: {}",
+                stub::describe_early_exit(code)
+            ))),
             other => {
                 kill_and_reap(pid);
-                return Err(io::Error::other(format!("stub {pid} did not start: {other:?}")));
+                Err(io::Error::other(format!("stub {pid} did not start: {other:?}")))
             }
         }
-        let opts = libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL;
-        if let Err(e) = ptrace::set_options(pid, opts) {
-            kill_and_reap(pid);
-            return Err(e);
-        }
-        self.probe_first_stub(pid)?;
-        Ok(pid)
     }
 
     /// On the first stub: remember its segment selectors (every SETREGS uses them, so a guest
@@ -194,6 +215,14 @@ impl Drop for Platform {
         // SAFETY: unmapping our own mapping; no AddressSpace outlives the Platform (they hold Arcs).
         unsafe { libc::munmap(self.slots_base as *mut libc::c_void, (MAX_STUBS as u64 * stub::STUB_DATA_SIZE) as usize) };
     }
+}
+
+/// How a new stub process ended its start-up.
+enum FirstStop {
+    /// Stopped at its first `int3`, traced and ready.
+    Ready(i32),
+    /// Killed by a signal before that (already reaped).
+    Killed { pid: i32, signo: i32 },
 }
 
 /// SIGKILLs a stub and reaps it by pid (never `wait(-1)`: other children are not ours to reap).

@@ -97,7 +97,7 @@ pub(crate) fn spawn(a: &SpawnArgs) -> io::Result<i32> {
 
 /// The child side of `spawn`: arrange fds 3 (physmem), 4 (slots) and 5 (the stub exe), close
 /// everything else, leave umbra's session (so the terminal's job-control signals never reach
-/// a stub), and exec the stub.
+/// a stub), turn off address-space randomisation (see `no_random_stack`), and exec the stub.
 unsafe fn child_exec(a: &SpawnArgs, argv: *const *const libc::c_char, envp: *const *const libc::c_char) -> ! {
     // Move the fds out of the way first: any of them may already sit at 3, 4 or 5.
     let phys = libc::fcntl(a.physmem, libc::F_DUPFD, 100);
@@ -121,8 +121,24 @@ unsafe fn child_exec(a: &SpawnArgs, argv: *const *const libc::c_char, envp: *con
         }
     }
     libc::setsid();
+    no_random_stack();
     libc::syscall(libc::SYS_execveat, 5, c"".as_ptr(), argv, envp, libc::AT_EMPTY_PATH);
     libc::_exit(127)
+}
+
+/// Asks the host not to randomise the stub's exec-time stack (`ADDR_NO_RANDOMIZE`, kept across
+/// `execve`). The stub is linked at the fixed `STUB_START`, which lies inside the 16 GiB below
+/// the host's `TASK_SIZE` where Linux puts a randomised initial stack: when the stack lands on
+/// the stub's first pages, `load_elf_binary` cannot map them (`MAP_FIXED_NOREPLACE`) after the
+/// point of no return and the new stub dies of SIGSEGV — about once in 100 000 starts. Without
+/// randomisation the stack sits just below the host's `TASK_SIZE`, 4 GiB above `STUB_END`.
+/// Best effort (a container's seccomp policy may refuse it): `Platform::spawn_stub` also starts
+/// a stub again that a signal killed before its first stop. Async-signal-safe.
+unsafe fn no_random_stack() {
+    let current = libc::personality(0xffff_ffff);
+    if current >= 0 {
+        libc::personality(current as libc::c_ulong | libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
+    }
 }
 
 /// Why a stub exited before its first stop, from its exit code (see stub.c `die`).

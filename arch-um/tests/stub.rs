@@ -52,6 +52,38 @@ fn stub_keeps_only_its_own_pages() {
     assert!(p.xstate_size() >= 512 + 64, "xstate size probed: {}", p.xstate_size());
 }
 
+/// Whether the host lets a process turn off address-space randomisation (a container's seccomp
+/// policy may refuse `personality(ADDR_NO_RANDOMIZE)`), probed in a forked child.
+fn host_allows_no_randomize() -> bool {
+    // SAFETY: the child only makes raw syscalls and exits.
+    unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            let ok = libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong) >= 0;
+            libc::_exit(if ok { 0 } else { 1 });
+        }
+        let mut st = 0;
+        libc::waitpid(pid, &mut st, 0) == pid && libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0
+    }
+}
+
+/// The stub is linked at `STUB_START`, inside the range where the host puts a randomised exec
+/// stack; a stack that landed on the stub's pages killed the new stub with SIGSEGV during its
+/// exec (about one start in 100 000: a fork failed with "stub N did not start: Signaled(11)").
+/// Stubs are exec'd without randomisation, which keeps their stack 4 GiB above `STUB_END`.
+#[test]
+fn stub_is_started_without_a_randomised_stack() {
+    if !host_allows_no_randomize() {
+        eprintln!("SKIPPED: the host refuses personality(ADDR_NO_RANDOMIZE); spawn_stub retries instead");
+        return;
+    }
+    let p = platform();
+    let space = AddressSpace::new(&p).unwrap();
+    let text = std::fs::read_to_string(format!("/proc/{}/personality", space.pid())).unwrap();
+    let persona = u64::from_str_radix(text.trim(), 16).unwrap();
+    assert_ne!(persona & libc::ADDR_NO_RANDOMIZE as u64, 0, "stub personality {persona:#x}");
+}
+
 #[test]
 fn syscall_then_illegal_instruction() {
     let p = platform();
@@ -135,4 +167,33 @@ fn dead_stub_is_reported_not_panicked() {
     unsafe { libc::kill(space.pid(), libc::SIGKILL) };
     let mut cpu = Context::new();
     assert_eq!(cpu.run(&mut ctx, &mut space), Event::AddressSpaceDied);
+}
+
+/// A context whose FPU image (to be loaded at its next run) has xmm0 filled with `byte`.
+fn context_with_xmm0(p: &Platform, space: &mut AddressSpace, id: u64, byte: u8) -> UserContext {
+    let mut x = space.get_fpu().unwrap();
+    x.0[160..176].copy_from_slice(&[byte; 16]); // xmm0 in the legacy area
+    x.0[512] |= 2; // XSTATE_BV: the SSE component is not in its init state
+    let mut ctx = load_code(p, space, &[0x0f, 0x05]); // syscall
+    ctx.id = id;
+    ctx.fpu = Some(x);
+    ctx.fpu_dirty = true;
+    ctx
+}
+
+/// Threads take turns on one stub: the one switched out has its FPU state parked. When the
+/// thread holding the stub exits, the stub still holds *its* registers: a parked thread's state
+/// (for a signal frame) must come from its parked copy, not from the stub.
+#[test]
+fn parked_fpu_state_outlives_the_owner_exiting() {
+    let p = platform();
+    let mut space = AddressSpace::new(&p).unwrap();
+    let mut a = context_with_xmm0(&p, &mut space, 1, 0xaa);
+    let mut b = context_with_xmm0(&p, &mut space, 2, 0xbb);
+    let mut cpu = Context::new();
+    assert_eq!(cpu.run(&mut a, &mut space), Event::Syscall);
+    assert_eq!(cpu.run(&mut b, &mut space), Event::Syscall);
+    assert_eq!(space.fpu_of(1).unwrap().0[160..176], [0xaa; 16], "a's parked state");
+    space.forget_fpu(2); // b, the stub's owner, exits
+    assert_eq!(space.fpu_of(1).unwrap().0[160..176], [0xaa; 16], "a's state after b exited");
 }
