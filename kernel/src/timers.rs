@@ -11,8 +11,8 @@
 //! cancelled timer can never fire late.
 //!
 //! # Where the state lives
-//! Per-process timers (`ITIMER_*`, POSIX timers) are kept here in a table keyed by pid, not in
-//! `Process`: a new process (fork) has none, as Linux's child inherits no timers; `on_exec`
+//! Per-process timers (`ITIMER_*`, POSIX timers) live in their `Process` (`Process::timers`,
+//! a slot this module fills with its `ProcTimers`): a new process (fork) has none, as Linux's child inherits no timers; `on_exec`
 //! deletes the POSIX timers (the interval timers survive `execve`, as in Linux); `on_exit`
 //! deletes everything. Timerfds and eventfds are `FileLike` objects owning their state.
 //!
@@ -41,8 +41,6 @@ pub mod posix;
 pub mod timerfd;
 
 use crate::task::Process;
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One process's timers.
@@ -52,20 +50,20 @@ struct ProcTimers {
     posix: posix::PosixTimers,
 }
 
-thread_local! {
-    /// Timers by pid. The kernel runs on one host thread; callbacks and syscalls never hold
-    /// the borrow across a call that could come back here.
-    static TABLE: RefCell<BTreeMap<u32, ProcTimers>> = const { RefCell::new(BTreeMap::new()) };
-}
-
-/// Runs `f` on `pid`'s timers, creating an empty set if it has none.
-fn with_proc<R>(pid: u32, f: impl FnOnce(&mut ProcTimers) -> R) -> R {
-    TABLE.with(|t| f(t.borrow_mut().entry(pid).or_default()))
+/// Runs `f` on `pid`'s timers, creating an empty set if it has none (`None` if the process
+/// is gone). Callbacks and syscalls never hold the lock across a call that could come back.
+fn with_proc<R>(pid: u32, f: impl FnOnce(&mut ProcTimers) -> R) -> Option<R> {
+    let p = crate::task::kernel::kernel().process(pid)?;
+    let mut slot = p.timers.lock();
+    let any = slot.get_or_insert_with(|| Box::new(ProcTimers::default()));
+    any.downcast_mut::<ProcTimers>().map(f)
 }
 
 /// Runs `f` on `pid`'s timers if it has any (a callback of an exited process finds none).
 fn with_existing<R>(pid: u32, f: impl FnOnce(&mut ProcTimers) -> R) -> Option<R> {
-    TABLE.with(|t| t.borrow_mut().get_mut(&pid).map(f))
+    let p = crate::task::kernel::kernel().process(pid)?;
+    let mut slot = p.timers.lock();
+    slot.as_mut()?.downcast_mut::<ProcTimers>().map(f)
 }
 
 static NEXT_GEN: AtomicU64 = AtomicU64::new(1);
@@ -87,8 +85,8 @@ pub fn on_exec(p: &Process) {
 /// At process exit: deletes every timer of the process (its interval timers and POSIX
 /// timers), so nothing fires for it — or for a later process reusing its pid.
 pub fn on_exit(p: &Process) {
-    let entry = TABLE.with(|t| t.borrow_mut().remove(&p.pid));
-    if let Some(mut timers) = entry {
+    let entry = p.timers.lock().take();
+    if let Some(mut timers) = entry.and_then(|b| b.downcast::<ProcTimers>().ok()) {
         timers.itimers.cancel_all();
         timers.posix.cancel_all();
     }

@@ -119,6 +119,9 @@ pub struct Process {
     /// The process has called `execve` since it was forked (its parent may no longer change
     /// its process group: `setpgid` gives `EACCES`, as Linux's `PF_FORKNOEXEC` check).
     pub did_exec: AtomicBool,
+    /// The process's interval and POSIX timers, owned by the `timers` layer above (type-erased
+    /// here; `None` until the process arms one). A fork starts with none, as in Linux.
+    pub timers: KMutex<Option<Box<dyn std::any::Any + Send>>>,
 }
 
 /// A thread group's job-control state (Linux's `signal_struct` group-stop bits).
@@ -363,6 +366,7 @@ impl Process {
             vfork_event: fs::Pollee::default(),
             has_ctty: AtomicBool::new(n.has_ctty),
             did_exec: AtomicBool::new(false),
+            timers: KMutex::new(None),
         })
     }
 }

@@ -166,6 +166,7 @@ fn set_real(pid: u32, new: TimerValue) -> TimerValue {
         }
         old
     })
+    .unwrap_or_default()
 }
 
 /// `ITIMER_REAL` expired: SIGALRM to the process, and the next period if it has an interval.
@@ -211,6 +212,7 @@ fn set_cpu(pid: u32, which: i32, new: TimerValue) -> TimerValue {
         }
         old
     })
+    .unwrap_or_default()
 }
 
 fn get_cpu(pid: u32, which: i32) -> TimerValue {

@@ -241,6 +241,7 @@ pub fn create(pid: u32, clock: TimerClock, notify: Option<Notify>) -> KResult<i3
         t.posix.timers.insert(id, PosixTimer::new(clock, notify));
         Ok(id)
     })
+    .unwrap_or(Err(uapi::Errno::ESRCH))
 }
 
 /// `timer_delete`; `EINVAL` if `id` is not one of the process's timers.
