@@ -57,11 +57,9 @@ pub struct AddressSpace {
     slot: u32,
     queued: usize,
     dead: bool,
-    /// Which `UserContext` (by id) owns the FPU state currently in the stub (0: none yet).
-    pub fpu_owner: u64,
-    /// FPU states of other threads of this address space, saved when the stub switched to
-    /// another thread (threads share one stub; their FPU states take turns in it).
-    parked_fpu: std::collections::BTreeMap<u64, XState>,
+    /// The FPU cell of the thread whose state is live in the stub's registers (threads share
+    /// one stub; their states take turns in it, each saved back into its own `UserContext`).
+    fpu_owner: std::sync::Weak<std::sync::Mutex<crate::regs::FpuSlot>>,
     /// Number of batches flushed (for statistics and tests).
     pub flushes: u64,
 }
@@ -70,7 +68,7 @@ impl AddressSpace {
     /// Starts a new, empty stub. `EAGAIN`-style failure (`None` slot) when `MAX_STUBS` exist.
     pub fn new(platform: &Arc<Platform>) -> io::Result<AddressSpace> {
         if let Some((pid, slot)) = platform.take_pooled() {
-            let a = AddressSpace { platform: platform.clone(), pid, slot, queued: 0, dead: false, fpu_owner: 0, parked_fpu: Default::default(), flushes: 0 };
+            let a = AddressSpace { platform: platform.clone(), pid, slot, queued: 0, dead: false, fpu_owner: std::sync::Weak::new(), flushes: 0 };
             a.write_header(0, 0, 0);
             return Ok(a);
         }
@@ -79,7 +77,7 @@ impl AddressSpace {
             .ok_or_else(|| io::Error::new(io::ErrorKind::WouldBlock, "too many address spaces"))?;
         match platform.spawn_stub(slot) {
             Ok(pid) => {
-                let a = AddressSpace { platform: platform.clone(), pid, slot, queued: 0, dead: false, fpu_owner: 0, parked_fpu: Default::default(), flushes: 0 };
+                let a = AddressSpace { platform: platform.clone(), pid, slot, queued: 0, dead: false, fpu_owner: std::sync::Weak::new(), flushes: 0 };
                 a.write_header(0, 0, 0);
                 Ok(a)
             }
@@ -276,44 +274,34 @@ impl AddressSpace {
         ptrace::set_xstate(self.pid, &x.0)
     }
 
-    /// Makes the stub hold `ctx`'s FPU state: loads the kernel-provided state if `ctx` has one
-    /// (exec, sigreturn, a new thread), else the state parked when another thread took the stub.
-    /// Costs nothing when the stub already holds it (the single-threaded case).
-    pub(crate) fn load_fpu_for(&mut self, ctx: &mut crate::regs::UserContext) -> io::Result<()> {
-        if self.fpu_owner == ctx.id && !ctx.fpu_dirty {
-            return Ok(());
-        }
-        if self.fpu_owner != ctx.id && self.fpu_owner != 0 {
-            let current = self.get_fpu()?;
-            self.parked_fpu.insert(self.fpu_owner, current);
-        }
-        let parked = self.parked_fpu.remove(&ctx.id);
-        let mine = if ctx.fpu_dirty { ctx.fpu.take() } else { parked };
-        ctx.fpu_dirty = false;
-        if let Some(x) = mine {
-            self.set_fpu(&x)?;
-        }
-        self.fpu_owner = ctx.id;
-        Ok(())
-    }
-
-    /// Drops whatever FPU state is kept for thread `id` (it exited).
-    pub fn forget_fpu(&mut self, id: u64) {
-        self.parked_fpu.remove(&id);
-        if self.fpu_owner == id {
-            self.fpu_owner = 0;
-        }
-    }
-
-    /// The FPU state of thread `id`: from the stub if it holds it, else the parked copy. A
-    /// stub whose owner exited (owner 0) still holds the dead thread's state, not `id`'s.
-    pub fn fpu_of(&mut self, id: u64) -> io::Result<XState> {
-        if self.fpu_owner != id {
-            if let Some(x) = self.parked_fpu.get(&id) {
-                return Ok(x.clone());
+    /// Makes the stub hold `ctx`'s FPU state: first saves the registers of the thread leaving
+    /// the stub back into that thread's own context, then loads `ctx`'s saved or kernel-set
+    /// state. Costs nothing when the stub already holds it (the single-threaded case).
+    pub(crate) fn load_fpu_for(&mut self, ctx: &crate::regs::UserContext) -> io::Result<()> {
+        use crate::regs::{is_live, save_evicted, take_for_run, FpuLoad};
+        let cell = ctx.fpu_cell();
+        let owner = self.fpu_owner.upgrade();
+        let already = owner.as_ref().is_some_and(|o| Arc::ptr_eq(o, cell));
+        if let Some(o) = owner.filter(|_| !already) {
+            if is_live(&o) {
+                let x = self.get_fpu()?;
+                save_evicted(&o, || Some(x));
             }
         }
-        self.get_fpu()
+        self.fpu_owner = Arc::downgrade(cell);
+        match take_for_run(cell, already) {
+            FpuLoad::Load(x) => self.set_fpu(&x),
+            FpuLoad::Nothing | FpuLoad::Adopt => Ok(()),
+        }
+    }
+
+    /// The FPU state of `ctx` (for a signal frame or a forked child): the copy it holds, else
+    /// the stub's registers (live there, or never set and so the stub's).
+    pub fn fpu_of(&mut self, ctx: &crate::regs::UserContext) -> io::Result<XState> {
+        match ctx.fpu_copy() {
+            Some(x) => Ok(x),
+            None => self.get_fpu(),
+        }
     }
 
     pub(crate) fn set_regs(&mut self, regs: &GpRegs) -> io::Result<()> {

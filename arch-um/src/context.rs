@@ -3,7 +3,7 @@
 //!
 //! Per guest syscall this costs exactly what the raw SYSEMU round trip costs: `PTRACE_SETREGS`,
 //! `PTRACE_SYSEMU`, `wait4`, `PTRACE_GETREGS`. The FPU state moves only when the kernel asked
-//! for it (`UserContext::fpu_dirty`). Everything ptrace-specific stays behind this type, so a
+//! for it (`UserContext::set_fpu`). Everything ptrace-specific stays behind this type, so a
 //! seccomp/SIGSYS backend could replace it without touching the kernel.
 
 use crate::address_space::AddressSpace;

@@ -58,6 +58,8 @@ impl GpRegs {
     }
 }
 
+use std::sync::{Arc, Mutex};
+
 /// The x86 FPU/SSE/AVX state as an XSAVE image of the host's full size (`NT_X86_XSTATE`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct XState(pub Vec<u8>);
@@ -68,16 +70,110 @@ impl std::fmt::Debug for XState {
     }
 }
 
+/// Where a thread's FPU/SSE/AVX state is now.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum FpuSlot {
+    /// Never set: the thread takes whatever the stub holds (a fresh stub's init state).
+    #[default]
+    Unset,
+    /// Live in the registers of the stub that last ran the thread.
+    Live,
+    /// A copy the stub saved when another thread took it: load it before the next run.
+    Saved(XState),
+    /// A state the kernel set (exec, fork, a signal handler, sigreturn): load before the next run.
+    Set(XState),
+}
+
+/// A thread's FPU state, owned by its `UserContext` and nowhere else: while the thread runs,
+/// the live registers are in its stub, which keeps only a weak reference to this cell; when
+/// another thread of the address space takes the stub, the stub saves the registers back into
+/// the cell. A thread that exits drops its cell, and nothing is left behind in the stub.
+#[derive(Debug, Default)]
+pub struct FpuCell(Arc<Mutex<FpuSlot>>);
+
+impl FpuCell {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FpuSlot> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Cloning a context (fork, clone) gives the copy its own cell: a state that was live in the
+/// stub is not copied — the caller sets the child's state from `AddressSpace::fpu_of`.
+impl Clone for FpuCell {
+    fn clone(&self) -> Self {
+        let slot = match &*self.lock() {
+            FpuSlot::Saved(x) | FpuSlot::Set(x) => FpuSlot::Set(x.clone()),
+            _ => FpuSlot::Unset,
+        };
+        FpuCell(Arc::new(Mutex::new(slot)))
+    }
+}
+
 /// Everything umbra keeps of a guest thread's CPU state between runs.
 #[derive(Clone, Debug, Default)]
 pub struct UserContext {
-    /// Which guest thread this is (its tid): tells whose FPU state a shared stub holds.
+    /// Which guest thread this is (its tid), for logs and the stub's diagnostics.
     pub id: u64,
     /// General-purpose registers, loaded with `PTRACE_SETREGS` before every run.
     pub regs: GpRegs,
-    /// FPU state saved from the stub, if umbra has taken it (fork, signal frames, a switch to
-    /// another thread on the same stub). `None` means "whatever the stub holds is current".
-    pub fpu: Option<XState>,
-    /// True when `fpu` must be written into the stub before the next run.
-    pub fpu_dirty: bool,
+    /// The FPU state (see [`FpuCell`]).
+    fpu: FpuCell,
+}
+
+impl UserContext {
+    /// Sets the FPU state the thread resumes with (exec's initial state, a signal handler's,
+    /// the one `rt_sigreturn` restores, a new thread's copy of its parent's).
+    pub fn set_fpu(&mut self, x: XState) {
+        *self.fpu.lock() = FpuSlot::Set(x);
+    }
+
+    /// The FPU state if the kernel holds a copy (not live in a stub).
+    pub fn fpu_copy(&self) -> Option<XState> {
+        match &*self.fpu.lock() {
+            FpuSlot::Saved(x) | FpuSlot::Set(x) => Some(x.clone()),
+            _ => None,
+        }
+    }
+
+    /// The cell, for the stub that runs this context.
+    pub(crate) fn fpu_cell(&self) -> &Arc<Mutex<FpuSlot>> {
+        &self.fpu.0
+    }
+}
+
+/// What the stub does with a context's FPU cell before running it.
+pub(crate) enum FpuLoad {
+    /// The stub's registers are this thread's already.
+    Nothing,
+    /// Load this image into the stub.
+    Load(XState),
+    /// The thread has no state of its own yet: it takes the stub's.
+    Adopt,
+}
+
+/// Marks `cell` live in a stub and says what to load.
+pub(crate) fn take_for_run(cell: &Arc<Mutex<FpuSlot>>, already_owner: bool) -> FpuLoad {
+    let mut slot = cell.lock().unwrap_or_else(|p| p.into_inner());
+    let load = match std::mem::replace(&mut *slot, FpuSlot::Live) {
+        FpuSlot::Live if already_owner => FpuLoad::Nothing,
+        FpuSlot::Saved(x) | FpuSlot::Set(x) => FpuLoad::Load(x),
+        FpuSlot::Live | FpuSlot::Unset => FpuLoad::Adopt,
+    };
+    load
+}
+
+/// Saves the stub's registers into the cell of the thread that is leaving it, if that thread
+/// still has them live there (it may have been given a new state meanwhile).
+pub(crate) fn save_evicted(cell: &Arc<Mutex<FpuSlot>>, x: impl FnOnce() -> Option<XState>) {
+    let mut slot = cell.lock().unwrap_or_else(|p| p.into_inner());
+    if matches!(*slot, FpuSlot::Live) {
+        if let Some(x) = x() {
+            *slot = FpuSlot::Saved(x);
+        }
+    }
+}
+
+/// Whether the cell's state is live (in the stub that owns it).
+pub(crate) fn is_live(cell: &Arc<Mutex<FpuSlot>>) -> bool {
+    matches!(*cell.lock().unwrap_or_else(|p| p.into_inner()), FpuSlot::Live)
 }

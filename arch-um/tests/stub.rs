@@ -176,14 +176,13 @@ fn context_with_xmm0(p: &Platform, space: &mut AddressSpace, id: u64, byte: u8) 
     x.0[512] |= 2; // XSTATE_BV: the SSE component is not in its init state
     let mut ctx = load_code(p, space, &[0x0f, 0x05]); // syscall
     ctx.id = id;
-    ctx.fpu = Some(x);
-    ctx.fpu_dirty = true;
+    ctx.set_fpu(x);
     ctx
 }
 
-/// Threads take turns on one stub: the one switched out has its FPU state parked. When the
-/// thread holding the stub exits, the stub still holds *its* registers: a parked thread's state
-/// (for a signal frame) must come from its parked copy, not from the stub.
+/// Threads take turns on one stub: the one switched out has its FPU state saved back into its
+/// own context. When the thread holding the stub exits, the stub still holds *its* registers:
+/// the other thread's state (for a signal frame) must come from its own copy, not the stub.
 #[test]
 fn parked_fpu_state_outlives_the_owner_exiting() {
     let p = platform();
@@ -193,7 +192,11 @@ fn parked_fpu_state_outlives_the_owner_exiting() {
     let mut cpu = Context::new();
     assert_eq!(cpu.run(&mut a, &mut space), Event::Syscall);
     assert_eq!(cpu.run(&mut b, &mut space), Event::Syscall);
-    assert_eq!(space.fpu_of(1).unwrap().0[160..176], [0xaa; 16], "a's parked state");
-    space.forget_fpu(2); // b, the stub's owner, exits
-    assert_eq!(space.fpu_of(1).unwrap().0[160..176], [0xaa; 16], "a's state after b exited");
+    assert_eq!(space.fpu_of(&a).unwrap().0[160..176], [0xaa; 16], "a's saved state");
+    assert_eq!(space.fpu_of(&b).unwrap().0[160..176], [0xbb; 16], "b's live state");
+    drop(b); // b, the stub's owner, exits
+    assert_eq!(space.fpu_of(&a).unwrap().0[160..176], [0xaa; 16], "a's state after b exited");
+    a.regs.rip -= 2; // run the `syscall` again: a's saved state is loaded back into the stub
+    assert_eq!(cpu.run(&mut a, &mut space), Event::Syscall);
+    assert_eq!(space.get_fpu().unwrap().0[160..176], [0xaa; 16], "a's state loaded again");
 }

@@ -88,12 +88,8 @@ fn child_context(cur: &Current, tid: u32, a: &CloneArgs, f: CloneFlags) -> KResu
     if f.contains(CloneFlags::SETTLS) {
         ctx.regs.fs_base = a.tls;
     }
-    let fpu = match (&cur.ctx.fpu, cur.ctx.fpu_dirty) {
-        (Some(x), true) => x.clone(),
-        _ => cur.mm().lock().host.fpu_of(cur.task.tid as u64).map_err(|_| Errno::EAGAIN)?,
-    };
-    ctx.fpu = Some(fpu);
-    ctx.fpu_dirty = true;
+    let fpu = cur.mm().lock().host.fpu_of(&cur.ctx).map_err(|_| Errno::EAGAIN)?;
+    ctx.set_fpu(fpu);
     Ok(ctx)
 }
 

@@ -257,8 +257,7 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
     regs.regs.rip = entry;
     regs.regs.rsp = st.sp;
     regs.regs.eflags = 0x202;
-    regs.fpu = Some(arch_um::XState(initial_fpu()));
-    regs.fpu_dirty = true;
+    regs.set_fpu(arch_um::XState(initial_fpu()));
     Ok(Loaded { mm: m, regs, arg_range: (st.arg_start, st.arg_end), env_range: (st.env_start, st.env_end) })
 }
 
@@ -281,7 +280,8 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
     cur.task.robust_list.set(0);
     *cur.task.mm.lock() = Arc::new(KMutex::new(loaded.mm));
     // The new registers keep naming this thread: the stub tells threads' FPU states apart by it.
-    cur.ctx = arch_um::UserContext { id: cur.task.tid as u64, ..loaded.regs };
+    cur.ctx = loaded.regs;
+    cur.ctx.id = cur.task.tid as u64;
     let p = cur.process().clone();
     // The borrowed memory is given back: a `vfork` parent runs again (Linux's exec_mm_release).
     crate::exit::release_vfork_parent(&p);

@@ -57,7 +57,6 @@ pub fn task_finished(cur: &mut Current) {
     if ctid != 0 && cur.write_val(uapi::UserAddr(ctid), &0u32).is_ok() {
         crate::futex::wake_address(cur, ctid, i32::MAX);
     }
-    cur.mm().lock().host.forget_fpu(cur.task.tid as u64);
     kernel().tasks.lock().remove(&cur.task.tid);
     let p = cur.process().clone();
     if p.live_threads().is_empty() && !p.is_zombie() {

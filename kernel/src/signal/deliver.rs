@@ -101,12 +101,12 @@ fn interrupted_by_handler(cur: &mut Current, nr: u64, code: Errno, action: &KSig
 
 /// The FPU state as a full host XSAVE image: the kernel's saved copy, or read from the stub.
 fn current_fpu(cur: &mut Current) -> KResult<Vec<u8>> {
-    if let (Some(x), true) = (&cur.ctx.fpu, cur.ctx.fpu_dirty) {
-        return Ok(x.0.clone());
+    if let Some(x) = cur.ctx.fpu_copy() {
+        return Ok(x.0);
     }
     let mm = cur.mm();
     let mut g = mm.lock();
-    g.host.fpu_of(cur.task.tid as u64).map(|x| x.0).map_err(|_| Errno::EFAULT)
+    g.host.fpu_of(&cur.ctx).map(|x| x.0).map_err(|_| Errno::EFAULT)
 }
 
 /// The XSAVE layout of the guest's signal frames, `(size, features)`. The platform probes it;
@@ -174,8 +174,7 @@ fn setup_frame(cur: &mut Current, p: &PendingSignal, action: &KSigAction) -> KRe
     r.rax = 0;
     r.eflags &= !(0x400 | 0x100 | 0x10000); // DF, TF, RF cleared for the handler
     // The handler starts with a clean FPU (MXCSR 0x1f80, x87 control word 0x37f).
-    cur.ctx.fpu = Some(arch_um::XState(frame::init_fpu_image(&full)));
-    cur.ctx.fpu_dirty = true;
+    cur.ctx.set_fpu(arch_um::XState(frame::init_fpu_image(&full)));
     signal_delivered(cur, p.signo, action, &altstack);
     Ok(())
 }
@@ -251,8 +250,7 @@ fn restore_fpu(cur: &mut Current, fpstate: u64) -> KResult<()> {
         cur.read_bytes(UserAddr(fpstate), &mut xs)?;
         frame::xstate_from_frame(&xs, &mut full, user_size, user_features);
     }
-    cur.ctx.fpu = Some(arch_um::XState(full));
-    cur.ctx.fpu_dirty = true;
+    cur.ctx.set_fpu(arch_um::XState(full));
     Ok(())
 }
 
