@@ -17,6 +17,11 @@ impl<T> KMutex<T> {
 }
 
 impl<T: ?Sized> KMutex<T> {
+    /// The value, through an exclusive borrow of the lock (no locking needed).
+    pub fn get_mut(&mut self) -> &mut T {
+        self.0.get_mut()
+    }
+
     /// Locks; in debug builds a held lock is reported as re-entry by panicking.
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {

@@ -156,7 +156,7 @@ fn spawn_init(cfg: &BootConfig, cpu: &Arc<Cpu>) -> Result<Current, BootError> {
         },
         k.uptime_ns(),
     );
-    let task = Task::new(pid, process.clone(), Arc::new(KMutex::new(mm)), SignalState::default(), b"init".to_vec(), 0);
+    let task = Task::new(pid, process.clone(), Arc::new(mm), SignalState::default(), b"init".to_vec(), 0);
     k.tasks.lock().insert(pid, Arc::downgrade(&task));
     k.processes.lock().insert(pid, Arc::downgrade(&process));
     let mut cur = Current::new(task, UserContext::default(), cpu.clone());

@@ -63,7 +63,7 @@ fn check_flags(f: CloneFlags) -> KResult<()> {
 }
 
 /// The child's memory: shared (`CLONE_VM`) or a copy-on-write fork on a new stub.
-fn child_mm(cur: &Current, f: CloneFlags) -> KResult<Arc<KMutex<Mm>>> {
+fn child_mm(cur: &Current, f: CloneFlags) -> KResult<Arc<Mm>> {
     let mm = cur.mm();
     if f.contains(CloneFlags::VM) {
         return Ok(mm);
@@ -72,8 +72,8 @@ fn child_mm(cur: &Current, f: CloneFlags) -> KResult<Arc<KMutex<Mm>>> {
         log::warn!("fork: cannot start a stub: {e}");
         Errno::EAGAIN
     })?;
-    let space = mm.lock().space.fork()?;
-    Ok(Arc::new(KMutex::new(Mm { space, host })))
+    let space = mm.space.lock().fork()?;
+    Ok(Arc::new(Mm::new(space, host)))
 }
 
 /// The child's starting registers: the parent's, returning 0, on `stack` if given, with the
@@ -88,7 +88,7 @@ fn child_context(cur: &Current, tid: u32, a: &CloneArgs, f: CloneFlags) -> KResu
     if f.contains(CloneFlags::SETTLS) {
         ctx.regs.fs_base = a.tls;
     }
-    let fpu = cur.mm().lock().host.fpu_of(&cur.ctx).map_err(|_| Errno::EAGAIN)?;
+    let fpu = cur.mm().host.lock().fpu_of(&cur.ctx).map_err(|_| Errno::EAGAIN)?;
     ctx.set_fpu(fpu);
     Ok(ctx)
 }
@@ -163,7 +163,7 @@ pub fn do_clone(cur: &mut Current, a: CloneArgs) -> KResult<usize> {
         cur.write_val(UserAddr(a.parent_tid), &tid)?;
     }
     if f.contains(CloneFlags::CHILD_SETTID) {
-        mm.lock().space.write_val(a.child_tid, &tid)?;
+        mm.space.lock().write_val(a.child_tid, &tid)?;
     }
     kernel().tasks.lock().insert(tid, Arc::downgrade(&task));
     cur.cpu().spawn(task, ctx)?;

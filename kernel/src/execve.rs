@@ -20,7 +20,6 @@ use crate::fs_glue::Fd;
 use crate::task::Mm;
 use arch_um::layout::{ELF_ET_DYN_BASE, STACK_TOP};
 use arch_um::UserContext;
-use fs::klock::KMutex;
 use fs::Path;
 use mm::Backing;
 use std::sync::Arc;
@@ -167,7 +166,7 @@ struct Loaded {
 }
 
 /// Maps one ELF image's segments at `bias`; returns the end of the highest segment.
-fn map_image(m: &mut Mm, image: &ElfImage, data: &[u8], bias: u64) -> Result<u64, ExecFailure> {
+fn map_image(m: &mut mm::MemorySpace, image: &ElfImage, data: &[u8], bias: u64) -> Result<u64, ExecFailure> {
     let mut top = 0u64;
     for seg in &image.load_segments {
         let start = bias.checked_add(seg.vaddr).ok_or(Errno::ENOEXEC)?;
@@ -178,14 +177,14 @@ fn map_image(m: &mut Mm, image: &ElfImage, data: &[u8], bias: u64) -> Result<u64
             continue;
         }
         let flags = MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::FIXED;
-        m.space
+        m
             .mmap(map_start, map_end - map_start, seg.prot | Prot::WRITE, flags, Backing::Anon)
             .map_err(|e| ExecFailure::new(e, "cannot map a segment"))?;
         let off = seg.offset as usize;
         let file_bytes = data.get(off..off + seg.filesz as usize).ok_or_else(|| ExecFailure::new(Errno::ENOEXEC, "segment outside the file"))?;
-        m.space.write(start, file_bytes).map_err(|e| ExecFailure::new(e, "cannot load a segment"))?;
+        m.write(start, file_bytes).map_err(|e| ExecFailure::new(e, "cannot load a segment"))?;
         if !seg.prot.contains(Prot::WRITE) {
-            m.space.mprotect(map_start, map_end - map_start, seg.prot)?;
+            m.mprotect(map_start, map_end - map_start, seg.prot)?;
         }
         top = top.max(map_end);
     }
@@ -194,12 +193,12 @@ fn map_image(m: &mut Mm, image: &ElfImage, data: &[u8], bias: u64) -> Result<u64
 
 /// Reserves an address range for a relocatable image (the interpreter) by letting mmap pick
 /// a free span top-down, as Linux's `elf_map` of the first segment does.
-fn reserve_span(m: &mut Mm, image: &ElfImage) -> Result<u64, ExecFailure> {
+fn reserve_span(m: &mut mm::MemorySpace, image: &ElfImage) -> Result<u64, ExecFailure> {
     let lo = image.load_segments.iter().map(|s| page_floor(s.vaddr)).min().unwrap_or(0);
     let hi = image.load_segments.iter().filter_map(|s| page_ceil(s.vaddr.saturating_add(s.memsz))).max().unwrap_or(0);
     let span = hi.checked_sub(lo).filter(|&s| s > 0).ok_or(Errno::ENOEXEC)?;
-    let base = m.space.mmap(0, span, Prot::empty(), MapFlags::PRIVATE | MapFlags::ANONYMOUS, Backing::Anon)?;
-    m.space.munmap(base, span)?;
+    let base = m.mmap(0, span, Prot::empty(), MapFlags::PRIVATE | MapFlags::ANONYMOUS, Backing::Anon)?;
+    m.munmap(base, span)?;
     Ok(base.wrapping_sub(lo))
 }
 
@@ -208,24 +207,25 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
         log::warn!("execve: cannot start a stub: {e}");
         ExecFailure::new(Errno::EAGAIN, "too many processes")
     })?;
-    m.space.set_stack_limit(cur.process().rlimit_cur(f::RLIMIT_STACK).min(1 << 30));
+    let space = m.space.get_mut();
+    space.set_stack_limit(cur.process().rlimit_cur(f::RLIMIT_STACK).min(1 << 30));
     // ET_EXEC loads where it says; a PIE (static-pie, or a PIE with an interpreter) at
     // ELF_ET_DYN_BASE, as Linux's load_elf_binary does without randomisation.
     let bias = if image.pie { page_floor(ELF_ET_DYN_BASE) } else { 0 };
-    let end = map_image(&mut m, image, data, bias)?;
-    m.space.set_brk_base(end);
+    let end = map_image(space, image, data, bias)?;
+    space.set_brk_base(end);
     let mut entry = bias + image.entry;
     let mut interp_base = 0;
     if let Some(interp_path) = &image.interp {
         let (_, idata) = read_executable(cur, Fd(f::AT_FDCWD), interp_path).map_err(|e| ExecFailure::new(if e.errno == Errno::ENOENT { Errno::ENOENT } else { Errno::ELIBBAD }, format!("interpreter {}: {}", String::from_utf8_lossy(interp_path), e.message())))?;
         let iimage = elf::parse_elf(&idata).map_err(|e| ExecFailure::new(Errno::ELIBBAD, format!("interpreter: {e}")))?;
-        interp_base = reserve_span(&mut m, &iimage)?;
-        map_image(&mut m, &iimage, &idata, interp_base)?;
+        interp_base = reserve_span(space, &iimage)?;
+        map_image(space, &iimage, &idata, interp_base)?;
         entry = interp_base + iimage.entry;
     }
     let stack_size = cur.process().rlimit_cur(f::RLIMIT_STACK).clamp(128 * 1024, 8 << 20);
-    m.space.map_stack(STACK_TOP, stack_size)?;
-    let vdso_base = crate::vdso::map_into(&mut m.space)?;
+    space.map_stack(STACK_TOP, stack_size)?;
+    let vdso_base = crate::vdso::map_into(space)?;
 
     let creds = cur.process().creds();
     let mut random = [0u8; 16];
@@ -251,7 +251,7 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
         (f::AT_MINSIGSTKSZ, (xsize as u64 + 4 + 64 + crate::signal::frame::off::SIZE + 128).next_multiple_of(16)),
     ];
     let st = stack::build_initial_stack(STACK_TOP, argv, envp, &auxv, random, execfn, b"x86_64")?;
-    m.space.write(st.sp, &st.bytes).map_err(|e| ExecFailure::new(e, "cannot write the initial stack"))?;
+    space.write(st.sp, &st.bytes).map_err(|e| ExecFailure::new(e, "cannot write the initial stack"))?;
 
     let mut regs = UserContext::default();
     regs.regs.rip = entry;
@@ -278,7 +278,7 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
     // Robust mutexes held in the old image are released (Linux's `exec_mm_release`).
     crate::futex::exit_robust_list(cur);
     cur.task.robust_list.set(0);
-    *cur.task.mm.lock() = Arc::new(KMutex::new(loaded.mm));
+    *cur.task.mm.lock() = Arc::new(loaded.mm);
     // The new registers keep naming this thread: the stub tells threads' FPU states apart by it.
     cur.ctx = loaded.regs;
     cur.ctx.id = cur.task.tid as u64;

@@ -36,9 +36,9 @@ fn key(cur: &Current, addr: u64) -> Key {
 fn shared_key(cur: &mut Current, addr: u64) -> KResult<Key> {
     let _: u32 = cur.read_val(UserAddr(addr))?;
     let mm = cur.mm();
-    let g = mm.lock();
-    let shared = g.space.find_vma(addr).is_some_and(|v| v.is_shared());
-    let pte = g.space.page_table().lookup(addr >> 12);
+    let g = mm.space.lock();
+    let shared = g.find_vma(addr).is_some_and(|v| v.is_shared());
+    let pte = g.page_table().lookup(addr >> 12);
     if shared && pte.present() {
         let phys = pte.frame().0.checked_mul(4096).and_then(|b| b.checked_add(addr & 0xfff)).ok_or(Errno::EFAULT)?;
         return Ok((0, phys));

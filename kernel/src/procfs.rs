@@ -626,10 +626,10 @@ fn path_text(p: &Path, root: &Path) -> Vec<u8> {
     fs::path::path_string(p, root)
 }
 
-fn gather_mem(mm: &Arc<KMutex<Mm>>, exe_path: String) -> MemFacts {
-    let g = mm.lock();
-    let stats = g.space.stats();
-    MemFacts { maps: g.space.maps(), resident_pages: g.space.resident_pages(), vm_size: stats.vm_size, stack: stats.stack, brk_base: g.space.brk_base(), exe_path }
+fn gather_mem(mm: &Arc<Mm>, exe_path: String) -> MemFacts {
+    let g = mm.space.lock();
+    let stats = g.stats();
+    MemFacts { maps: g.maps(), resident_pages: g.resident_pages(), vm_size: stats.vm_size, stack: stats.stack, brk_base: g.brk_base(), exe_path }
 }
 
 /// The executable's path as its mappings are named (from the namespace root, as
@@ -706,7 +706,7 @@ fn lookup(id: u32) -> Option<(Arc<Process>, Option<Arc<Task>>)> {
 }
 
 /// Reads `[start, end)` of guest memory page by page, stopping at the first inaccessible one.
-fn read_area(mm: &Arc<KMutex<Mm>>, (start, end): (u64, u64)) -> Vec<u8> {
+fn read_area(mm: &Arc<Mm>, (start, end): (u64, u64)) -> Vec<u8> {
     let len = end.saturating_sub(start).min(MAX_ARG_AREA);
     let mut out = Vec::new();
     let mut addr = start;
@@ -714,7 +714,7 @@ fn read_area(mm: &Arc<KMutex<Mm>>, (start, end): (u64, u64)) -> Vec<u8> {
     while addr < stop {
         let page_end = (addr | 0xfff).saturating_add(1).min(stop);
         let mut buf = vec![0u8; (page_end - addr) as usize];
-        if mm.lock().space.read(addr, &mut buf).is_err() {
+        if mm.space.lock().read(addr, &mut buf).is_err() {
             break;
         }
         out.extend_from_slice(&buf);
@@ -762,7 +762,7 @@ fn pid_area(id: u32, what: PidBytes) -> KResult<Vec<u8>> {
         }
         PidBytes::Environ => read_area(&mm, env),
         PidBytes::Maps => {
-            let maps = mm.lock().space.maps();
+            let maps = mm.space.lock().maps();
             maps_text(&maps)
         }
     })

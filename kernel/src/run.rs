@@ -60,13 +60,14 @@ fn charge(counter: &std::sync::atomic::AtomicU64, d: std::time::Duration) {
     counter.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
 }
 
-/// Syncs the task's memory to its stub and runs guest code until the next event.
+/// Syncs the task's memory to its stub and runs guest code until the next event: the page
+/// table is synced into the stub's batch under the memory map's lock, which is released before
+/// the guest runs; only the stub itself stays taken while it runs guest code.
 fn run_guest(cur: &mut Current, cpu: &mut Context) -> Event {
     let mm = cur.mm();
-    let mut g = mm.lock();
-    let m = &mut *g;
-    m.space.sync(&mut m.host);
-    cpu.run(&mut cur.ctx, &mut m.host)
+    let mut host = mm.host.lock();
+    mm.space.lock().sync(&mut *host);
+    cpu.run(&mut cur.ctx, &mut host)
 }
 
 /// Handles one event of a running task.
@@ -77,7 +78,7 @@ fn handle_event(cur: &mut Current, ev: Event) {
         Event::Exception { signo, siginfo } => handle_exception(cur, signo, &siginfo),
         Event::Interrupt => cur.cpu().clone().tick(),
         Event::AddressSpaceDied => {
-            let pid = cur.mm().lock().host.pid();
+            let pid = cur.mm().host.lock().pid();
             log::error!(
                 "pid {}: its stub (host pid {pid}) died or a host mapping failed; killing the process (rip {:#x} rsp {:#x})",
                 cur.pid(),
@@ -96,7 +97,7 @@ fn handle_fault(cur: &mut Current, addr: u64, ip: u64, code: i32) {
         ksig::force_fault_signal(cur, SigInfo::fault(sig::SIGSEGV, sig::SI_KERNEL, 0));
         return;
     }
-    let r = cur.mm().lock().space.handle_fault(addr, ip, code as u32);
+    let r = cur.mm().space.lock().handle_fault(addr, ip, code as u32);
     let info = match r {
         Ok(()) => return,
         Err(FaultError::MapErr) => SigInfo::fault(sig::SIGSEGV, sig::SEGV_MAPERR, addr),

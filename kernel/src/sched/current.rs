@@ -6,7 +6,6 @@
 use super::Cpu;
 use crate::task::{Mm, Process, Task};
 use arch_um::UserContext;
-use fs::klock::KMutex;
 use std::sync::Arc;
 use uapi::{Errno, KResult, Pod, UserAddr};
 
@@ -48,23 +47,23 @@ impl Current {
     }
 
     /// The memory context.
-    pub fn mm(&self) -> Arc<KMutex<Mm>> {
+    pub fn mm(&self) -> Arc<Mm> {
         self.task.mm()
     }
 
     /// Copies guest memory at `addr` into `buf` (`EFAULT` if any byte is inaccessible).
     pub fn read_bytes(&mut self, addr: UserAddr, buf: &mut [u8]) -> KResult<()> {
-        self.mm().lock().space.read(addr.0, buf)
+        self.mm().space.lock().read(addr.0, buf)
     }
 
     /// Copies `data` into guest memory at `addr` (breaking copy-on-write first).
     pub fn write_bytes(&mut self, addr: UserAddr, data: &[u8]) -> KResult<()> {
-        self.mm().lock().space.write(addr.0, data)
+        self.mm().space.lock().write(addr.0, data)
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (`ENAMETOOLONG` past it).
     pub fn read_cstr(&mut self, addr: UserAddr, max: usize) -> KResult<Vec<u8>> {
-        self.mm().lock().space.read_cstr(addr.0, max)
+        self.mm().space.lock().read_cstr(addr.0, max)
     }
 
     /// Reads a path argument (at most `PATH_MAX` = 4096 bytes including the NUL).
@@ -116,13 +115,13 @@ impl Current {
 }
 
 /// Guest memory of one task, as `fs` ioctls see it.
-pub struct TaskMemory(Arc<KMutex<Mm>>);
+pub struct TaskMemory(Arc<Mm>);
 
 impl fs::UserMemory for TaskMemory {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> KResult<()> {
-        self.0.lock().space.read(addr, buf)
+        self.0.space.lock().read(addr, buf)
     }
     fn write(&mut self, addr: u64, data: &[u8]) -> KResult<()> {
-        self.0.lock().space.write(addr, data)
+        self.0.space.lock().write(addr, data)
     }
 }

@@ -105,8 +105,8 @@ fn current_fpu(cur: &mut Current) -> KResult<Vec<u8>> {
         return Ok(x.0);
     }
     let mm = cur.mm();
-    let mut g = mm.lock();
-    g.host.fpu_of(&cur.ctx).map(|x| x.0).map_err(|_| Errno::EFAULT)
+    let mut g = mm.host.lock();
+    g.fpu_of(&cur.ctx).map(|x| x.0).map_err(|_| Errno::EFAULT)
 }
 
 /// The XSAVE layout of the guest's signal frames, `(size, features)`. The platform probes it;

@@ -20,8 +20,8 @@ const MAX_RW: usize = 0x7fff_f000;
 /// copied into the physmem pages behind `buf`, faulted in first, piece by contiguous piece.
 fn read_direct(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
     let mm = cur.mm();
-    let mut g = mm.lock();
-    let n = g.space.with_user_writer(buf.0, count as u64, |w| {
+    let mut g = mm.space.lock();
+    let n = g.with_user_writer(buf.0, count as u64, |w| {
         let n = match pos {
             None => file.read_to(w)?,
             Some(p) => file.pread_to(w, p)?,
@@ -37,8 +37,8 @@ fn read_direct(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: us
 /// Writes guest memory straight to a regular file (no kernel buffer).
 fn write_direct(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
     let mm = cur.mm();
-    let mut g = mm.lock();
-    let n = g.space.with_user_reader(buf.0, count as u64, |r| {
+    let mut g = mm.space.lock();
+    let n = g.with_user_reader(buf.0, count as u64, |r| {
         let n = match pos {
             None => file.write_from(r)?,
             Some(p) => file.pwrite_from(r, p)?,

@@ -276,7 +276,7 @@ pub fn sys_getrusage(cur: &mut Current, who: i32, ru: UserAddr) -> KResult<usize
     };
     let mut r = crate::wait::rusage(u, s);
     if who != uapi::structs::RUSAGE_CHILDREN {
-        r.ru_maxrss = (cur.mm().lock().space.resident_pages() * 4) as i64;
+        r.ru_maxrss = (cur.mm().space.lock().resident_pages() * 4) as i64;
     }
     cur.write_val(ru, &r)?;
     Ok(0)

@@ -24,38 +24,38 @@ pub fn sys_mmap(cur: &mut Current, addr: UserAddr, len: usize, prot: Flags, flag
         crate::fs_glue::mmap_backing(cur, fd, off, prot, flags)?
     };
     let mm = cur.mm();
-    let r = mm.lock().space.mmap_with(addr.0, len as u64, prot, flags, backing, opts);
+    let r = mm.space.lock().mmap_with(addr.0, len as u64, prot, flags, backing, opts);
     r.map(|a| a as usize)
 }
 
 /// `munmap(2)`.
 pub fn sys_munmap(cur: &mut Current, addr: UserAddr, len: usize) -> KResult<usize> {
-    cur.mm().lock().space.munmap(addr.0, len as u64)?;
+    cur.mm().space.lock().munmap(addr.0, len as u64)?;
     Ok(0)
 }
 
 /// `mprotect(2)`.
 pub fn sys_mprotect(cur: &mut Current, addr: UserAddr, len: usize, prot: Flags) -> KResult<usize> {
     let prot = Prot::from_bits(prot.0 as u32).ok_or(Errno::EINVAL)?;
-    cur.mm().lock().space.mprotect(addr.0, len as u64, prot)?;
+    cur.mm().space.lock().mprotect(addr.0, len as u64, prot)?;
     Ok(0)
 }
 
 /// `brk(2)`: returns the new break, or the old one if it could not move (Linux never fails).
 pub fn sys_brk(cur: &mut Current, addr: UserAddr) -> KResult<usize> {
-    Ok(cur.mm().lock().space.brk(addr.0) as usize)
+    Ok(cur.mm().space.lock().brk(addr.0) as usize)
 }
 
 /// `mremap(2)`.
 pub fn sys_mremap(cur: &mut Current, old: UserAddr, old_len: usize, new_len: usize, flags: Flags, new_addr: UserAddr) -> KResult<usize> {
     let flags = MremapFlags::from_bits(flags.0 as u32).ok_or(Errno::EINVAL)?;
-    let r = cur.mm().lock().space.mremap(old.0, old_len as u64, new_len as u64, flags, new_addr.0);
+    let r = cur.mm().space.lock().mremap(old.0, old_len as u64, new_len as u64, flags, new_addr.0);
     r.map(|a| a as usize)
 }
 
 /// `madvise(2)`: `MADV_DONTNEED` drops private pages (they read back as zero); the other
 /// advice values are hints and succeed.
 pub fn sys_madvise(cur: &mut Current, addr: UserAddr, len: usize, advice: i32) -> KResult<usize> {
-    cur.mm().lock().space.madvise(addr.0, len as u64, advice)?;
+    cur.mm().space.lock().madvise(addr.0, len as u64, advice)?;
     Ok(0)
 }

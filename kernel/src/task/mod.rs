@@ -19,12 +19,15 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
 /// A memory context: mm's page tables and VMAs (the truth) plus the stub that caches them as
-/// host mappings. Shared by threads (`CLONE_VM`) through `Arc`.
+/// host mappings. Shared by threads (`CLONE_VM`) through `Arc`. Two locks: the page tables
+/// (taken by mmap, faults, uaccess) and the stub (taken to sync it and run guest code on it).
+/// The task loop syncs under both, then runs the guest holding only the stub's: the memory
+/// map stays free while guest code runs.
 pub struct Mm {
     /// VMAs, page table, brk.
-    pub space: MemorySpace,
+    pub space: KMutex<MemorySpace>,
     /// The stub process.
-    pub host: AddressSpace,
+    pub host: KMutex<AddressSpace>,
 }
 
 impl Mm {
@@ -34,7 +37,12 @@ impl Mm {
         let host = AddressSpace::new(&k.platform)?;
         let mut space = MemorySpace::new(k.frames.clone());
         space.set_stack_limit(8 << 20);
-        Ok(Mm { space, host })
+        Ok(Mm::new(space, host))
+    }
+
+    /// Wraps a memory space and its stub.
+    pub fn new(space: MemorySpace, host: AddressSpace) -> Mm {
+        Mm { space: KMutex::new(space), host: KMutex::new(host) }
     }
 }
 
@@ -169,7 +177,7 @@ pub struct Task {
     /// The thread group.
     pub process: Arc<Process>,
     /// The memory it runs in (replaced by `execve`).
-    pub mm: KMutex<Arc<KMutex<Mm>>>,
+    pub mm: KMutex<Arc<Mm>>,
     /// Signal mask, pending signals, alternate stack.
     pub signals: KMutex<SignalState>,
     /// `set_tid_address`: cleared and futex-woken at exit.
@@ -298,7 +306,7 @@ impl Task {
     }
 
     /// The memory context.
-    pub fn mm(&self) -> Arc<KMutex<Mm>> {
+    pub fn mm(&self) -> Arc<Mm> {
         self.mm.lock().clone()
     }
 }
@@ -373,7 +381,7 @@ impl Process {
 
 impl Task {
     /// Creates a thread of `process` running in `mm`.
-    pub fn new(tid: u32, process: Arc<Process>, mm: Arc<KMutex<Mm>>, signals: SignalState, comm: Vec<u8>, nice: i32) -> Arc<Task> {
+    pub fn new(tid: u32, process: Arc<Process>, mm: Arc<Mm>, signals: SignalState, comm: Vec<u8>, nice: i32) -> Arc<Task> {
         let t = Arc::new(Task {
             tid,
             process: process.clone(),
