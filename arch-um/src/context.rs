@@ -47,6 +47,8 @@ pub enum Event {
 #[derive(Clone, Debug)]
 pub struct Context {
     umbra_pid: i32,
+    /// This vCPU's tick mailbox (the running stub's pid, ticks not yet taken).
+    mailbox: timer::MailboxId,
 }
 
 impl Default for Context {
@@ -59,7 +61,18 @@ impl Context {
     /// A vCPU on the calling host thread (which must be the thread that created the stubs).
     pub fn new() -> Context {
         // SAFETY: getpid cannot fail.
-        Context { umbra_pid: unsafe { libc::getpid() } }
+        Context { umbra_pid: unsafe { libc::getpid() }, mailbox: timer::MailboxId::claim() }
+    }
+
+    /// Starts this vCPU's clock tick: every `period` the stub running guest code is kicked out
+    /// (`Event::Interrupt`) and a tick is counted.
+    pub fn start_tick(&self, period: std::time::Duration) -> std::io::Result<()> {
+        self.mailbox.start_tick(period)
+    }
+
+    /// Ticks counted since the last call.
+    pub fn take_ticks(&self) -> u64 {
+        self.mailbox.take_ticks()
     }
 
     /// Runs `ctx` on `space` until the next event. Flushes the address space's queued host
@@ -79,9 +92,9 @@ impl Context {
             return Event::AddressSpaceDied;
         }
         let pid = space.pid();
-        timer::set_running(pid);
+        self.mailbox.set_running(pid);
         let ev = self.run_until_event(ctx, pid);
-        timer::set_running(0);
+        self.mailbox.set_running(0);
         if ev == Event::AddressSpaceDied {
             space.mark_dead();
         }

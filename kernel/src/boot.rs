@@ -81,7 +81,7 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     cpu.spawn(cur.task.clone(), cur.ctx.clone()).map_err(|e| BootError::Host(format!("cannot start pid 1: {e}")))?;
     schedule_writeback(&cpu);
     schedule_load_sample(&cpu);
-    if let Err(e) = arch_um::timer::start_tick(crate::sched::TICK) {
+    if let Err(e) = cpu.start_tick() {
         log::warn!("no clock tick ({e}): CPU-bound guests will not be preempted");
     }
     cpu.run_until(|| init.is_zombie() || kernel().shutdown.lock().is_some() || host_shutdown_requested());

@@ -40,7 +40,7 @@ pub fn run_task(cur: &mut Current, cpu: &mut Context) {
             crate::signal::job::stop_until_continued(cur);
             continue;
         }
-        if arch_um::timer::take_ticks() > 0 {
+        if cur.cpu().take_ticks() > 0 {
             cur.cpu().clone().tick();
             // While switched out the task may have been sent a signal (even SIGKILL) or
             // stopped: look again before running guest code.

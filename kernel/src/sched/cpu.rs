@@ -115,6 +115,16 @@ impl Cpu {
         self.host.clone()
     }
 
+    /// Starts the clock tick of this CPU.
+    pub fn start_tick(&self) -> std::io::Result<()> {
+        self.host.start_tick(TICK)
+    }
+
+    /// Clock ticks since the last call (the task loop preempts on them).
+    pub fn take_ticks(&self) -> u64 {
+        self.host.take_ticks()
+    }
+
     /// A waker for task `tid` of this CPU.
     pub fn waker(self: &Arc<Self>, tid: u32) -> Arc<dyn Waker> {
         Arc::new(TaskWaker { cpu: Arc::downgrade(self), tid })
