@@ -6,6 +6,7 @@
 //! whole batch inside the stub in one round trip: point the stub's `rip` at its batch entry,
 //! `PTRACE_CONT`, wait for its `int3`.
 
+use crate::stub_pool::StubPool;
 use crate::physmem::PhysMem;
 use crate::platform::{kill_and_reap, Platform};
 use crate::ptrace::{self, WaitStatus};
@@ -53,6 +54,8 @@ impl std::fmt::Display for HostMmuError {
 /// A guest address space: a stub process plus its queued host operations.
 pub struct AddressSpace {
     platform: Arc<Platform>,
+    /// The pool of the vCPU that started it: where the stub goes when the space ends.
+    pool: Option<Arc<StubPool>>,
     pid: i32,
     slot: u32,
     queued: usize,
@@ -65,10 +68,22 @@ pub struct AddressSpace {
 }
 
 impl AddressSpace {
-    /// Starts a new, empty stub. `EAGAIN`-style failure (`None` slot) when `MAX_STUBS` exist.
+    /// Starts a new, empty stub with no pool (its stub is killed when the space ends).
+    /// `WouldBlock` when `MAX_STUBS` exist.
     pub fn new(platform: &Arc<Platform>) -> io::Result<AddressSpace> {
-        if let Some((pid, slot)) = platform.take_pooled() {
-            let a = AddressSpace { platform: platform.clone(), pid, slot, queued: 0, dead: false, fpu_owner: std::sync::Weak::new(), flushes: 0 };
+        Self::start(platform, None)
+    }
+
+    /// A new, empty address space on a vCPU: a stub from the vCPU's pool if it has one, else a
+    /// new stub; when the space ends its stub goes back to that pool.
+    pub fn new_pooled(platform: &Arc<Platform>, pool: &Arc<StubPool>) -> io::Result<AddressSpace> {
+        Self::start(platform, Some(pool.clone()))
+    }
+
+    fn start(platform: &Arc<Platform>, pool: Option<Arc<StubPool>>) -> io::Result<AddressSpace> {
+        let make = |pid, slot, pool| AddressSpace { platform: platform.clone(), pool, pid, slot, queued: 0, dead: false, fpu_owner: std::sync::Weak::new(), flushes: 0 };
+        if let Some((pid, slot)) = pool.as_ref().and_then(|p| p.take()) {
+            let a = make(pid, slot, pool);
             a.write_header(0, 0, 0);
             return Ok(a);
         }
@@ -77,7 +92,7 @@ impl AddressSpace {
             .ok_or_else(|| io::Error::new(io::ErrorKind::WouldBlock, "too many address spaces"))?;
         match platform.spawn_stub(slot) {
             Ok(pid) => {
-                let a = AddressSpace { platform: platform.clone(), pid, slot, queued: 0, dead: false, fpu_owner: std::sync::Weak::new(), flushes: 0 };
+                let a = make(pid, slot, pool);
                 a.write_header(0, 0, 0);
                 Ok(a)
             }
@@ -315,12 +330,10 @@ impl Drop for AddressSpace {
     /// (gVisor's stub pool). A dead or failing one is killed and reaped.
     fn drop(&mut self) {
         self.queued = 0;
-        let reusable = !self.dead
-            && self.platform.pool_has_room()
-            && self.unmap(0, crate::layout::STUB_START).is_ok()
-            && self.flush().is_ok();
-        if reusable {
-            self.platform.pool_stub(self.pid, self.slot);
+        let pool = self.pool.take().filter(|p| p.has_room());
+        let reusable = !self.dead && pool.is_some() && self.unmap(0, crate::layout::STUB_START).is_ok() && self.flush().is_ok();
+        if let (true, Some(pool)) = (reusable, pool) {
+            pool.put(self.pid, self.slot);
         } else {
             kill_and_reap(self.pid);
             self.platform.return_slot(self.slot);

@@ -49,6 +49,8 @@ pub struct Context {
     umbra_pid: i32,
     /// This vCPU's tick mailbox (the running stub's pid, ticks not yet taken).
     mailbox: timer::MailboxId,
+    /// Emptied stubs this vCPU keeps for the next address space.
+    pool: std::sync::Arc<crate::stub_pool::StubPool>,
 }
 
 impl Default for Context {
@@ -61,7 +63,7 @@ impl Context {
     /// A vCPU on the calling host thread (which must be the thread that created the stubs).
     pub fn new() -> Context {
         // SAFETY: getpid cannot fail.
-        Context { umbra_pid: unsafe { libc::getpid() }, mailbox: timer::MailboxId::claim() }
+        Context { umbra_pid: unsafe { libc::getpid() }, mailbox: timer::MailboxId::claim(), pool: crate::stub_pool::StubPool::new() }
     }
 
     /// Starts this vCPU's clock tick: every `period` the stub running guest code is kicked out
@@ -73,6 +75,16 @@ impl Context {
     /// Ticks counted since the last call.
     pub fn take_ticks(&self) -> u64 {
         self.mailbox.take_ticks()
+    }
+
+    /// A new, empty address space whose stub this vCPU traces (from its stub pool if it has one).
+    pub fn new_address_space(&self, platform: &std::sync::Arc<crate::Platform>) -> std::io::Result<AddressSpace> {
+        AddressSpace::new_pooled(platform, &self.pool)
+    }
+
+    /// The vCPU's pool of emptied stubs.
+    pub fn stub_pool(&self) -> &std::sync::Arc<crate::stub_pool::StubPool> {
+        &self.pool
     }
 
     /// Runs `ctx` on `space` until the next event. Flushes the address space's queued host

@@ -17,6 +17,7 @@ pub mod reactor;
 mod ptrace;
 pub mod regs;
 pub mod stub;
+pub mod stub_pool;
 pub mod timer;
 pub mod vdso;
 pub mod vmio;

@@ -22,8 +22,6 @@ pub struct Platform {
     slots_fd: OwnedFd,
     slots_base: *mut u8,
     free_slots: Mutex<Vec<u32>>,
-    /// Emptied stubs ready for reuse: (pid, data slot).
-    pool: Mutex<Vec<(i32, u32)>>,
     xstate_size: AtomicUsize,
     user_xstate: Mutex<(usize, u64)>,
     init_regs: Mutex<Option<GpRegs>>,
@@ -70,7 +68,6 @@ impl Platform {
             slots_fd,
             slots_base,
             free_slots: Mutex::new((0..MAX_STUBS).rev().collect()),
-            pool: Mutex::new(Vec::new()),
             xstate_size: AtomicUsize::new(0),
             user_xstate: Mutex::new((576, 3)),
             init_regs: Mutex::new(None),
@@ -92,23 +89,6 @@ impl Platform {
 
     pub(crate) fn take_slot(&self) -> Option<u32> {
         self.free_slots.lock().ok()?.pop()
-    }
-
-    /// How many emptied stubs are kept for reuse.
-    const POOL_SIZE: usize = 16;
-
-    pub(crate) fn pool_has_room(&self) -> bool {
-        self.pool.lock().map(|p| p.len() < Self::POOL_SIZE).unwrap_or(false)
-    }
-
-    pub(crate) fn pool_stub(&self, pid: i32, slot: u32) {
-        if let Ok(mut p) = self.pool.lock() {
-            p.push((pid, slot));
-        }
-    }
-
-    pub(crate) fn take_pooled(&self) -> Option<(i32, u32)> {
-        self.pool.lock().ok()?.pop()
     }
 
     pub(crate) fn return_slot(&self, slot: u32) {

@@ -133,7 +133,7 @@ fn host_shutdown_requested() -> bool {
 fn spawn_init(cfg: &BootConfig, cpu: &Arc<Cpu>) -> Result<Current, BootError> {
     let k = kernel();
     let pid = k.alloc_pid();
-    let mm = Mm::new_empty().map_err(|e| BootError::Host(format!("cannot start the first stub: {e}")))?;
+    let mm = Mm::new_empty(&cpu.host()).map_err(|e| BootError::Host(format!("cannot start the first stub: {e}")))?;
     let files = console_fds(cfg.stderr_to_host).map_err(|e| BootError::Host(format!("console: {e}")))?;
     let root = cfg.vfs.root();
     let process = Process::new(

@@ -68,7 +68,7 @@ fn child_mm(cur: &Current, f: CloneFlags) -> KResult<Arc<Mm>> {
     if f.contains(CloneFlags::VM) {
         return Ok(mm);
     }
-    let host = arch_um::AddressSpace::new(&kernel().platform).map_err(|e| {
+    let host = cur.cpu().host().new_address_space(&kernel().platform).map_err(|e| {
         log::warn!("fork: cannot start a stub: {e}");
         Errno::EAGAIN
     })?;

@@ -203,7 +203,7 @@ fn reserve_span(m: &mut mm::MemorySpace, image: &ElfImage) -> Result<u64, ExecFa
 }
 
 fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8]) -> Result<Loaded, ExecFailure> {
-    let mut m = crate::task::Mm::new_empty().map_err(|e| {
+    let mut m = crate::task::Mm::new_empty(&cur.cpu().host()).map_err(|e| {
         log::warn!("execve: cannot start a stub: {e}");
         ExecFailure::new(Errno::EAGAIN, "too many processes")
     })?;

@@ -31,10 +31,11 @@ pub struct Mm {
 }
 
 impl Mm {
-    /// A memory context with a fresh, empty stub (for pid 1 and `execve`).
-    pub fn new_empty() -> std::io::Result<Mm> {
+    /// A memory context with a fresh, empty stub traced by the vCPU `host` (for pid 1 and
+    /// `execve`).
+    pub fn new_empty(host: &arch_um::Context) -> std::io::Result<Mm> {
         let k = kernel::kernel();
-        let host = AddressSpace::new(&k.platform)?;
+        let host = host.new_address_space(&k.platform)?;
         let mut space = MemorySpace::new(k.frames.clone());
         space.set_stack_limit(8 << 20);
         Ok(Mm::new(space, host))
