@@ -469,10 +469,16 @@ impl OpenFile {
         }
     }
 
-    /// `fsync(2)`/`fdatasync(2)`: writes the inode back (`EINVAL` for files without storage).
+    /// `fsync(2)`/`fdatasync(2)`: writes the stores of shared mappings and then the inode back
+    /// (`EINVAL` for files without storage).
     pub fn fsync(&self) -> KResult<()> {
         match (&self.file, &self.inode) {
-            (None, Some(i)) => i.sync(),
+            (None, Some(i)) => {
+                if let Some(c) = self.cache() {
+                    c.writeback(i)?;
+                }
+                i.sync()
+            }
             (Some(_), Some(_)) => Ok(()),
             _ => Err(Errno::EINVAL),
         }

@@ -81,6 +81,9 @@ pub fn mmap_backing(cur: &Current, fd: Fd, off: u64, prot: Prot, flags: MapFlags
         return Err(Errno::EACCES);
     }
     let pages = kernel().vfs.file_pages(&f, &kernel().frames)?;
+    if shared && fl.can_write() {
+        pages.mark_shared_writable();
+    }
     let max_prot = if shared && !fl.can_write() { Prot::READ | Prot::EXEC } else { Prot::READ | Prot::WRITE | Prot::EXEC };
     Ok((Backing::File { source: pages, offset: off }, MapOptions { name: None, max_prot }))
 }
