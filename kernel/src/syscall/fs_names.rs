@@ -286,9 +286,11 @@ pub fn sys_fdatasync(cur: &mut Current, fd: Fd) -> KResult<usize> {
     sys_fsync(cur, fd)
 }
 
-/// `syncfs(2)`.
+/// `syncfs(2)`: writes back what shared mappings stored (of every file: the page cache does
+/// not sort them by filesystem), then the filesystem holding `fd`.
 pub fn sys_syncfs(cur: &mut Current, fd: Fd) -> KResult<usize> {
     let p = file(cur, fd)?.path().cloned().ok_or(Errno::EBADF)?;
+    vfs().page_cache().writeback_all()?;
     p.mount.fs().sync()?;
     Ok(0)
 }
