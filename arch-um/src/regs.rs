@@ -154,12 +154,11 @@ pub(crate) enum FpuLoad {
 /// Marks `cell` live in a stub and says what to load.
 pub(crate) fn take_for_run(cell: &Arc<Mutex<FpuSlot>>, already_owner: bool) -> FpuLoad {
     let mut slot = cell.lock().unwrap_or_else(|p| p.into_inner());
-    let load = match std::mem::replace(&mut *slot, FpuSlot::Live) {
+    match std::mem::replace(&mut *slot, FpuSlot::Live) {
         FpuSlot::Live if already_owner => FpuLoad::Nothing,
         FpuSlot::Saved(x) | FpuSlot::Set(x) => FpuLoad::Load(x),
         FpuSlot::Live | FpuSlot::Unset => FpuLoad::Adopt,
-    };
-    load
+    }
 }
 
 /// Saves the stub's registers into the cell of the thread that is leaving it, if that thread

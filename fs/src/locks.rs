@@ -211,26 +211,57 @@ impl LockManager {
         Ok(())
     }
 
-    /// Drops every record lock `owner` holds on `key` (on `close` of any fd of the file).
+    /// Whether `owner` holds any record lock at all (a cheap test before `close` looks up
+    /// the file's key).
+    pub fn owns_records(&self, owner: u64) -> bool {
+        self.table.lock().values().any(|l| l.posix.iter().any(|r| r.owner == owner))
+    }
+
+    /// Drops every record lock `owner` holds on `key` (on `close` of any fd of the file), and
+    /// wakes the waiters if there was one.
     pub fn release_owner(&self, key: InodeKey, owner: u64) {
         let mut table = self.table.lock();
+        let Some(locks) = table.get_mut(&key) else { return };
+        let before = locks.posix.len();
+        locks.posix.retain(|l| l.owner != owner);
+        let released = locks.posix.len() != before;
+        if locks.is_empty() {
+            table.remove(&key);
+        }
+        drop(table);
+        if released {
+            self.released();
+        }
+    }
+
+    /// Drops every record lock of `owner` on every file (process exit), waking the waiters if
+    /// there was one.
+    pub fn release_owner_everywhere(&self, owner: u64) {
+        let mut table = self.table.lock();
+        let before: usize = table.values().map(|l| l.posix.len()).sum();
+        for locks in table.values_mut() {
+            locks.posix.retain(|l| l.owner != owner);
+        }
+        table.retain(|_, l| !l.is_empty());
+        let after: usize = table.values().map(|l| l.posix.len()).sum();
+        drop(table);
+        if after != before {
+            self.released();
+        }
+    }
+
+    /// Drops the locks an open file description owns on `key` — its `flock` lock and its OFD
+    /// record locks — at its last close (Linux's `locks_remove_file`).
+    pub fn release_description(&self, key: InodeKey, file_id: usize) {
+        let owner = ofd_owner_of(file_id);
+        let mut table = self.table.lock();
         if let Some(locks) = table.get_mut(&key) {
+            locks.flocks.retain(|(id, _)| *id != file_id);
             locks.posix.retain(|l| l.owner != owner);
             if locks.is_empty() {
                 table.remove(&key);
             }
         }
-        drop(table);
-        self.released();
-    }
-
-    /// Drops every record lock of `owner` on every file (process exit).
-    pub fn release_owner_everywhere(&self, owner: u64) {
-        let mut table = self.table.lock();
-        for locks in table.values_mut() {
-            locks.posix.retain(|l| l.owner != owner);
-        }
-        table.retain(|_, l| !l.is_empty());
         drop(table);
         self.released();
     }
@@ -281,7 +312,12 @@ impl LockManager {
 /// The owner of an open-file-description lock (`F_OFD_SETLK`): the description itself, kept
 /// apart from process ids by the top bit.
 pub fn ofd_owner(file: &Arc<OpenFile>) -> u64 {
-    (file.id() as u64) | (1 << 63)
+    ofd_owner_of(file.id())
+}
+
+/// [`ofd_owner`] of the description with [`OpenFile::id`] `file_id`.
+fn ofd_owner_of(file_id: usize) -> u64 {
+    (file_id as u64) | (1 << 63)
 }
 
 /// The byte range a `struct flock` names for `file` (`SEEK_SET`/`SEEK_CUR`/`SEEK_END`).
@@ -332,10 +368,16 @@ impl LockManager {
         self.set_record(file.lock_key()?, owner, start, end, kind)
     }
 
-    /// Drops `pid`'s record locks on `file`'s inode: what `close` of any fd does in Linux.
+    /// Drops `pid`'s record locks on `file`'s inode: what `close` of any fd does in Linux
+    /// (`locks_remove_posix` from `filp_flush`). Files of a process without locks cost no
+    /// lookup.
     pub fn release_on_close(&self, file: &OpenFile, pid: u32) {
+        let owner = u64::from(pid);
+        if !self.owns_records(owner) {
+            return;
+        }
         if let Ok(key) = file.lock_key() {
-            self.release_owner(key, u64::from(pid));
+            self.release_owner(key, owner);
         }
     }
 }
@@ -366,6 +408,37 @@ mod tests {
         assert_eq!(m.set_record(K, 5, 1000, 1000, Some(LockKind::Write)), Err(Errno::EAGAIN));
         m.release_owner(K, 4);
         assert!(m.set_record(K, 5, 1000, 1000, Some(LockKind::Write)).is_ok());
+    }
+
+    struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+    impl crate::poll::Waker for CountingWaker {
+        fn wake(&self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn releases_wake_waiters_only_when_something_went() {
+        let m = LockManager::new();
+        m.set_record(K, 1, 0, 9, Some(LockKind::Write)).unwrap_or_default();
+        m.set_record(K, (1 << 63) | 8, 20, 29, Some(LockKind::Write)).unwrap_or_default();
+        assert!(m.owns_records(1));
+        assert!(!m.owns_records(2));
+        let waker = Arc::new(CountingWaker(Default::default()));
+        let weak: std::sync::Weak<dyn crate::poll::Waker> = Arc::downgrade(&(waker.clone() as Arc<dyn crate::poll::Waker>));
+        m.pollee().register(weak, PollEvents::POLLIN);
+        let wakes = || waker.0.load(std::sync::atomic::Ordering::SeqCst);
+        m.release_owner(K, 2);
+        m.release_owner_everywhere(2);
+        assert_eq!(wakes(), 0);
+        m.release_owner_everywhere(1);
+        assert!(!m.owns_records(1));
+        assert_eq!(wakes(), 1);
+        // The description's OFD locks go with it.
+        m.release_description(K, 8);
+        assert!(m.records(K).is_empty());
+        assert_eq!(wakes(), 2);
     }
 
     #[test]

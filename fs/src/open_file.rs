@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use mm::{VmReader, VmWriter};
+use uapi::structs::Flock;
 use uapi::{Errno, KResult};
 
 use crate::abi::{OpenFlags, MAX_LFS_FILESIZE, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET};
@@ -28,7 +29,8 @@ pub struct OpenFile {
     file: Option<Arc<dyn FileLike>>,
     offset: KMutex<u64>,
     flags: KMutex<OpenFlags>,
-    flock: KMutex<Option<(Arc<LockManager>, InodeKey)>>,
+    /// The lock manager holding a `flock` or OFD lock of this description (released on drop).
+    lock_owner_in: KMutex<Option<(Arc<LockManager>, InodeKey)>>,
     /// True if `Inode::open` was called for this description (so `release` is owed).
     inode_opened: bool,
     /// The page cache to keep coherent with writes and truncation.
@@ -63,7 +65,7 @@ impl OpenFile {
             file,
             offset: KMutex::new(0),
             flags: KMutex::new(flags | OpenFlags::LARGEFILE),
-            flock: KMutex::new(None),
+            lock_owner_in: KMutex::new(None),
             inode_opened,
             cache: KMutex::new(None),
         })
@@ -467,10 +469,16 @@ impl OpenFile {
         }
     }
 
-    /// `fsync(2)`/`fdatasync(2)`: writes the inode back (`EINVAL` for files without storage).
+    /// `fsync(2)`/`fdatasync(2)`: writes the stores of shared mappings and then the inode back
+    /// (`EINVAL` for files without storage).
     pub fn fsync(&self) -> KResult<()> {
         match (&self.file, &self.inode) {
-            (None, Some(i)) => i.sync(),
+            (None, Some(i)) => {
+                if let Some(c) = self.cache() {
+                    c.writeback(i)?;
+                }
+                i.sync()
+            }
             (Some(_), Some(_)) => Ok(()),
             _ => Err(Errno::EINVAL),
         }
@@ -491,16 +499,24 @@ impl OpenFile {
     pub fn flock(self: &Arc<Self>, locks: &Arc<LockManager>, op: u32) -> KResult<()> {
         let key = self.lock_key()?;
         locks.flock(key, self.id(), op)?;
-        *self.flock.lock() = Some((locks.clone(), key));
+        *self.lock_owner_in.lock() = Some((locks.clone(), key));
+        Ok(())
+    }
+
+    /// `fcntl(F_OFD_SETLK)`: an open-file-description record lock, owned by this description
+    /// and dropped with its last close, as Linux's OFD locks (`EAGAIN` on conflict).
+    pub fn ofd_setlk(self: &Arc<Self>, locks: &Arc<LockManager>, fl: &Flock) -> KResult<()> {
+        locks.fcntl_setlk(self, crate::locks::ofd_owner(self), fl)?;
+        *self.lock_owner_in.lock() = Some((locks.clone(), self.lock_key()?));
         Ok(())
     }
 }
 
 impl Drop for OpenFile {
     fn drop(&mut self) {
-        let held = self.flock.lock().take();
+        let held = self.lock_owner_in.lock().take();
         if let Some((locks, key)) = held {
-            locks.release_flock(key, self as *const OpenFile as usize);
+            locks.release_description(key, self as *const OpenFile as usize);
         }
         if self.inode_opened {
             if let Some(i) = &self.inode {

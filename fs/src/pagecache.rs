@@ -7,11 +7,17 @@
 //! the inode, so mappings and file I/O see one content, as on Linux. Both copy forward in
 //! ascending order through [`VmReader`]/[`VmWriter`], so I/O whose user buffer is a mapping of
 //! the same file ends as Linux's does (page cache to page cache). `truncate` zeroes or drops
-//! cached pages. Stores through a `MAP_SHARED` mapping reach the inode only when a later
-//! `write(2)` covers them (`msync` writeback is missing): they are lost once the last holder
-//! of the pages goes away.
+//! cached pages.
+//!
+//! Stores through a writable `MAP_SHARED` mapping land in the cached frames only (the guest
+//! writes them directly, so nobody sees which pages are dirty). Once such a mapping exists
+//! ([`FilePages::mark_shared_writable`]) they are written back — each cached page that differs
+//! from the file, up to its size — by `msync`, `fsync`, `sync`/`syncfs`/shutdown and when the
+//! last holder of the pages goes (Linux writes dirty pages back in the same places, and
+//! periodically).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use mm::{FrameAllocator, FrameNo, PageSource, VmReader, VmWriter};
@@ -27,6 +33,8 @@ pub struct FilePages {
     name: String,
     frames: Arc<FrameAllocator>,
     pages: KMutex<BTreeMap<u64, FrameNo>>,
+    /// Set once a writable `MAP_SHARED` mapping may have stored into the frames.
+    shared_writable: AtomicBool,
 }
 
 impl FilePages {
@@ -156,6 +164,63 @@ impl FilePages {
         Ok(put)
     }
 
+    /// Notes that a `MAP_SHARED` mapping that may be written (now or after `mprotect`) maps
+    /// these pages: from now on the frames may hold stores the file does not have yet.
+    pub fn mark_shared_writable(&self) {
+        self.shared_writable.store(true, Ordering::Relaxed);
+    }
+
+    fn may_hold_stores(&self) -> bool {
+        self.shared_writable.load(Ordering::Relaxed)
+    }
+
+    /// Writes back to the file every cached page (the part inside the file: stores past the
+    /// end of file are not kept, as on Linux) whose content differs from the file's — the
+    /// pages a shared mapping stored into. Nothing to do unless a writable shared mapping was
+    /// made. Errors (`ENOSPC`, `EIO`) are returned after trying every page.
+    pub fn writeback(&self) -> KResult<()> {
+        if !self.may_hold_stores() {
+            return Ok(());
+        }
+        let size = self.inode.attr()?.size;
+        let pages = self.pages.lock();
+        let mut result = Ok(());
+        for (&index, &frame) in pages.range(..size.div_ceil(PAGE_SIZE)) {
+            if let Err(e) = self.write_back_page(index, frame, size) {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    /// Writes page `index` (held in `frame`) back if it differs from the file of size `size`.
+    fn write_back_page(&self, index: u64, frame: FrameNo, size: u64) -> KResult<()> {
+        let off = index * PAGE_SIZE;
+        let len = size.saturating_sub(off).min(PAGE_SIZE);
+        let phys = self.frames.phys();
+        let mut cached = vec![0u8; to_count(len)];
+        phys.read(frame.offset(), &mut cached).map_err(|_| Errno::EIO)?;
+        let mut on_file = vec![0u8; to_count(len)];
+        let mut w = VmWriter::from(&mut on_file[..]);
+        while w.avail() > 0 {
+            let done = len - w.avail() as u64;
+            if self.inode.read_at(off + done, &mut w)? == 0 {
+                break;
+            }
+        }
+        if cached == on_file {
+            return Ok(());
+        }
+        let mut r = phys.reader(frame.offset(), len).map_err(|_| Errno::EIO)?;
+        while r.remain() > 0 {
+            let done = len - r.remain() as u64;
+            if self.inode.write_at(off + done, &mut r)? == 0 {
+                return Err(Errno::EIO);
+            }
+        }
+        Ok(())
+    }
+
     /// Drops cached pages wholly past `size` and zeroes the tail of the last partial page.
     pub fn truncate(&self, size: u64) {
         let mut pages = self.pages.lock();
@@ -195,10 +260,20 @@ impl PageSource for FilePages {
     fn name(&self) -> String {
         self.name.clone()
     }
+
+    /// `msync(MS_SYNC)`: writes shared-mapping stores back, then the file to its storage.
+    fn flush(&self) -> KResult<()> {
+        self.writeback()?;
+        self.inode.sync()
+    }
 }
 
 impl Drop for FilePages {
+    /// The last mapping is gone: stores through it are written back before the frames go.
     fn drop(&mut self) {
+        if let Err(e) = self.writeback() {
+            log::warn!("writeback of {} failed: {e}", self.name);
+        }
         let pages = std::mem::take(&mut *self.pages.lock());
         self.frames.decref_many(pages.into_values());
     }
@@ -229,7 +304,13 @@ impl PageCache {
             return p;
         }
         map.retain(|_, w| w.strong_count() > 0);
-        let p = Arc::new(FilePages { inode: inode.clone(), name, frames: frames.clone(), pages: KMutex::new(BTreeMap::new()) });
+        let p = Arc::new(FilePages {
+            inode: inode.clone(),
+            name,
+            frames: frames.clone(),
+            pages: KMutex::new(BTreeMap::new()),
+            shared_writable: AtomicBool::new(false),
+        });
         map.insert(inode_id(inode), Arc::downgrade(&p));
         p
     }
@@ -238,6 +319,24 @@ impl PageCache {
     /// the file then go through them.
     pub fn live(&self, inode: &Arc<dyn Inode>) -> Option<Arc<FilePages>> {
         self.map.lock().get(&inode_id(inode)).and_then(Weak::upgrade)
+    }
+
+    /// `fsync(2)`: writes back the stores shared mappings made to `inode`'s pages.
+    pub fn writeback(&self, inode: &Arc<dyn Inode>) -> KResult<()> {
+        self.live(inode).map_or(Ok(()), |p| p.writeback())
+    }
+
+    /// `sync(2)` and shutdown: writes back the stores of every shared mapping.
+    pub fn writeback_all(&self) -> KResult<()> {
+        let live: Vec<Arc<FilePages>> = self.map.lock().values().filter_map(Weak::upgrade).collect();
+        let mut result = Ok(());
+        for p in live {
+            if let Err(e) = p.writeback() {
+                log::warn!("writeback of {} failed: {e}", p.name);
+                result = Err(e);
+            }
+        }
+        result
     }
 
     /// Tells the cache that `inode` was truncated to `size`.
@@ -374,5 +473,44 @@ mod tests {
         assert!(frame_bytes(&fa, p0, 4096) == want);
         assert!(file_bytes(&f, 4000) == data);
         fa.decref(p0);
+    }
+
+    #[test]
+    fn shared_stores_are_read_and_written_back() {
+        let fa = Arc::new(FrameAllocator::new(Arc::new(PhysMem::new(1 << 20).unwrap())));
+        let vfs = Vfs::new(TmpFs::new(None));
+        let fsc = FsContext::new(vfs.root());
+        let cred = Credentials::root();
+        let c = fsc.ctx(&cred);
+        let f = vfs.open(&c, &fsc.cwd, b"/data", OpenFlags::CREAT | OpenFlags::RDWR, 0o644).unwrap();
+        f.write(&[b'a'; 5000]).unwrap();
+        let inode = f.inode().unwrap().clone();
+        let on_file = |off: u64, len: usize| {
+            let mut v = vec![0u8; len];
+            let n = inode.read_at(off, &mut VmWriter::from(&mut v[..])).unwrap();
+            v.truncate(n);
+            v
+        };
+        let pages = vfs.file_pages(&f, &fa).unwrap();
+        let p1 = pages.page(1).unwrap();
+        pages.mark_shared_writable();
+        // A guest store into the shared frame: read(2) sees it before any writeback; a store
+        // past the end of file is never written back.
+        fa.phys().write(p1.offset() + 4, b"XY").unwrap();
+        fa.phys().write(p1.offset() + 1000, b"Z").unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(f.pread(&mut buf, 4096 + 3).unwrap(), 4);
+        assert_eq!(&buf, b"aXYa");
+        assert_eq!(on_file(4096 + 4, 2), b"aa");
+        // fsync writes it back, without extending the file.
+        f.fsync().unwrap();
+        assert_eq!(on_file(4096 + 4, 2), b"XY");
+        assert_eq!(f.stat().unwrap().size, 5000);
+        // The last mapping going writes back what is left.
+        fa.phys().write(p1.offset(), b"Q").unwrap();
+        fa.decref(p1);
+        drop(pages);
+        assert_eq!(on_file(4096, 1), b"Q");
+        assert_eq!(on_file(0, 5000).len(), 5000);
     }
 }

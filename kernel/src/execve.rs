@@ -293,7 +293,7 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
     *cur.task.comm.lock() = name[..name.len().min(15)].to_vec();
     let closed = p.files().lock().close_on_exec();
-    drop(closed);
+    crate::fs_glue::close_files(p.pid, closed);
     p.sighand().lock().reset_for_exec();
     crate::timers::on_exec(&p);
     let mut s = cur.task.signals.lock();

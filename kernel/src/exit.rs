@@ -69,7 +69,10 @@ pub fn task_finished(cur: &mut Current) {
 /// Turns a process whose threads have all ended into a zombie and tells its parent.
 fn process_exit(p: &Arc<Process>, status: ExitStatus, cur: &mut Current) {
     let closed = p.files().lock().close_all();
-    drop(closed);
+    crate::fs_glue::close_files(p.pid, closed);
+    // Record locks never outlive their process, even one whose fds another process closed
+    // (a `CLONE_FILES` sharer).
+    kernel().vfs.locks().release_owner_everywhere(u64::from(p.pid));
     release_vfork_parent(p);
     crate::timers::on_exit(p);
     crate::tty_glue::process_exited(p);

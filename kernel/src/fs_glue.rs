@@ -19,6 +19,20 @@ pub fn file(cur: &Current, fd: Fd) -> KResult<Arc<OpenFile>> {
     cur.process().files().lock().get(fd.0)
 }
 
+/// Finishes closing `files`, which process `pid` has just taken out of its fd table — by
+/// `close`, `dup2`/`dup3` over an open fd, `close_range`, the `execve` close-on-exec sweep or
+/// exit. Every closed fd passes through here: like Linux's `filp_close`, closing *any* fd of a
+/// file drops all of the process's record locks on that file (waking `F_SETLKW` waiters), then
+/// the reference goes; the description's last reference drops its `flock` and OFD locks.
+/// Call it after releasing the fd-table lock.
+pub fn close_files(pid: u32, files: impl IntoIterator<Item = Arc<OpenFile>>) {
+    let locks = kernel().vfs.locks().clone();
+    for f in files {
+        locks.release_on_close(&f, pid);
+        drop(f);
+    }
+}
+
 /// Runs `f` with the task's VFS context (root, credentials, umask) and the directory a
 /// relative `path` starts from: the cwd for `AT_FDCWD`, else the directory open at `dirfd`
 /// (`ENOTDIR` if it is not one). Absolute paths ignore `dirfd`, as Linux does.
@@ -67,6 +81,9 @@ pub fn mmap_backing(cur: &Current, fd: Fd, off: u64, prot: Prot, flags: MapFlags
         return Err(Errno::EACCES);
     }
     let pages = kernel().vfs.file_pages(&f, &kernel().frames)?;
+    if shared && fl.can_write() {
+        pages.mark_shared_writable();
+    }
     let max_prot = if shared && !fl.can_write() { Prot::READ | Prot::EXEC } else { Prot::READ | Prot::WRITE | Prot::EXEC };
     Ok((Backing::File { source: pages, offset: off }, MapOptions { name: None, max_prot }))
 }

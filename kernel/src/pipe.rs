@@ -525,7 +525,7 @@ pub fn sys_pipe2(cur: &mut Current, fds: UserAddr, flags: u32) -> KResult<usize>
             Err(e) => {
                 let closed = t.close(rfd);
                 drop(t);
-                drop(closed);
+                crate::fs_glue::close_files(cur.pid(), closed);
                 return Err(e);
             }
         }
@@ -533,9 +533,9 @@ pub fn sys_pipe2(cur: &mut Current, fds: UserAddr, flags: u32) -> KResult<usize>
     if let Err(e) = cur.write_val(fds, &[rfd, wfd]) {
         let closed = {
             let mut t = table.lock();
-            (t.close(rfd), t.close(wfd))
+            [t.close(rfd), t.close(wfd)]
         };
-        drop(closed);
+        crate::fs_glue::close_files(cur.pid(), closed.into_iter().flatten());
         return Err(e);
     }
     Ok(0)

@@ -29,6 +29,11 @@ pub trait PageSource: Send + Sync {
     fn size(&self) -> u64;
     /// The path shown in `/proc/<pid>/maps`.
     fn name(&self) -> String;
+    /// `msync(MS_SYNC)` of a shared mapping: writes what was stored through mappings back to
+    /// the file and the file to its storage. Sources without a file have nothing to do.
+    fn flush(&self) -> KResult<()> {
+        Ok(())
+    }
 }
 
 /// What is mapped: zero-fill anonymous memory, or pages of a file from `offset` (page aligned).

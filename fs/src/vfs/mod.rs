@@ -184,9 +184,9 @@ impl Vfs {
         resolve(ctx, start, path, follow)
     }
 
-    /// `sync(2)`: writes back every mounted filesystem.
+    /// `sync(2)`: writes back what shared mappings stored, then every mounted filesystem.
     pub fn sync_all(&self) -> KResult<()> {
-        let mut result = Ok(());
+        let mut result = self.pages.writeback_all();
         for m in self.mounts() {
             if let Err(e) = m.fs().sync() {
                 log::warn!("sync of {} failed: {e}", m.fs().name());

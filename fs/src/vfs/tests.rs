@@ -570,4 +570,17 @@ fn record_locks_and_flock_through_files() {
     assert_eq!(b.flock(&locks, LOCK_EX | LOCK_NB).err(), Some(Errno::EWOULDBLOCK));
     drop(a);
     b.flock(&locks, LOCK_EX | LOCK_NB).unwrap();
+    // An OFD lock belongs to the description: another description of the same process
+    // conflicts with it, and it goes with the description's last reference.
+    let ofd = t.open("/f", OpenFlags::RDWR).unwrap();
+    let kept = ofd.clone();
+    ofd.ofd_setlk(&locks, &wr).unwrap();
+    assert_eq!(locks.fcntl_setlk(&b, 200, &wr).err(), Some(Errno::EAGAIN));
+    let mut q = Flock { l_type: F_WRLCK, l_whence: 0, l_start: 0, l_len: 0, ..Flock::default() };
+    locks.fcntl_getlk(&b, 200, &mut q).unwrap();
+    assert_eq!((q.l_type, q.l_pid), (F_WRLCK, -1));
+    drop(ofd);
+    assert_eq!(locks.fcntl_setlk(&b, 200, &wr).err(), Some(Errno::EAGAIN));
+    drop(kept);
+    locks.fcntl_setlk(&b, 200, &wr).unwrap();
 }

@@ -275,7 +275,7 @@ pub fn sys_open(cur: &mut Current, path: UserCStr, flags: Flags, mode: u32) -> K
 /// `close(2)`.
 pub fn sys_close(cur: &mut Current, fd: Fd) -> KResult<usize> {
     let f = cur.process().files().lock().close(fd.0)?;
-    drop(f); // last reference: the file's release runs here, outside the fd-table lock
+    fs_glue::close_files(cur.pid(), [f]); // outside the fd-table lock
     Ok(0)
 }
 
@@ -417,7 +417,7 @@ pub fn sys_dup(cur: &mut Current, fd: Fd) -> KResult<usize> {
 /// `dup2(2)`.
 pub fn sys_dup2(cur: &mut Current, old: Fd, new: Fd) -> KResult<usize> {
     let (fd, replaced) = cur.process().files().lock().dup2(old.0, new.0)?;
-    drop(replaced);
+    fs_glue::close_files(cur.pid(), replaced);
     Ok(fd as usize)
 }
 
@@ -428,7 +428,7 @@ pub fn sys_dup3(cur: &mut Current, old: Fd, new: Fd, flags: Flags) -> KResult<us
     }
     let cloexec = flags.0 != 0;
     let (fd, replaced) = cur.process().files().lock().dup3(old.0, new.0, cloexec)?;
-    drop(replaced);
+    fs_glue::close_files(cur.pid(), replaced);
     Ok(fd as usize)
 }
 

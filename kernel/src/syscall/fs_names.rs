@@ -286,9 +286,11 @@ pub fn sys_fdatasync(cur: &mut Current, fd: Fd) -> KResult<usize> {
     sys_fsync(cur, fd)
 }
 
-/// `syncfs(2)`.
+/// `syncfs(2)`: writes back what shared mappings stored (of every file: the page cache does
+/// not sort them by filesystem), then the filesystem holding `fd`.
 pub fn sys_syncfs(cur: &mut Current, fd: Fd) -> KResult<usize> {
     let p = file(cur, fd)?.path().cloned().ok_or(Errno::EBADF)?;
+    vfs().page_cache().writeback_all()?;
     p.mount.fs().sync()?;
     Ok(0)
 }
@@ -334,27 +336,34 @@ pub fn sys_flock(cur: &mut Current, fd: Fd, op: u32) -> KResult<usize> {
     }
 }
 
-/// `fcntl` record locks: `F_GETLK`, `F_SETLK`, `F_SETLKW` (per process) and the `F_OFD_*`
-/// variants (per open file description).
+/// `fcntl` record locks: `F_GETLK`, `F_SETLK`, `F_SETLKW` (owned by the process, dropped when
+/// it closes any fd of the file or exits) and the `F_OFD_*` variants (owned by the open file
+/// description, dropped at its last close; `EINVAL` unless `l_pid` is 0, as Linux). The
+/// waiting variants sleep until a release lets the request through (or a signal comes).
 pub fn fcntl_lock(cur: &mut Current, fd: Fd, cmd: u32, arg: UserAddr) -> KResult<usize> {
     let fl = file(cur, fd)?;
     let mut lk: Flock = cur.read_val(arg)?;
     let locks = vfs().locks().clone();
     let ofd = matches!(cmd, f::F_OFD_GETLK | f::F_OFD_SETLK | f::F_OFD_SETLKW);
-    let owner = if ofd { fs::locks::ofd_owner(&fl) } else { u64::from(cur.pid()) };
+    if ofd && lk.l_pid != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pid = cur.pid();
+    let set = |fl: &Arc<fs::OpenFile>, lk: &Flock| if ofd { fl.ofd_setlk(&locks, lk) } else { locks.fcntl_setlk(fl, u64::from(pid), lk) };
     match cmd {
         f::F_GETLK | f::F_OFD_GETLK => {
+            let owner = if ofd { fs::locks::ofd_owner(&fl) } else { u64::from(pid) };
             locks.fcntl_getlk(&fl, owner, &mut lk)?;
             cur.write_val(arg, &lk)?;
             Ok(0)
         }
-        f::F_SETLK | f::F_OFD_SETLK => locks.fcntl_setlk(&fl, owner, &lk).map(|_| 0),
+        f::F_SETLK | f::F_OFD_SETLK => set(&fl, &lk).map(|_| 0),
         _ => {
-            match locks.fcntl_setlk(&fl, owner, &lk) {
+            match set(&fl, &lk) {
                 Err(Errno::EAGAIN) => {}
                 r => return r.map(|_| 0),
             }
-            crate::sched::wait_until(cur, &[locks.pollee()], fs::PollEvents::all(), None, |_| match locks.fcntl_setlk(&fl, owner, &lk) {
+            crate::sched::wait_until(cur, &[locks.pollee()], fs::PollEvents::all(), None, |_| match set(&fl, &lk) {
                 Err(Errno::EAGAIN) => None,
                 r => Some(r),
             })?;

@@ -208,7 +208,7 @@ pub fn sys_close_range(cur: &mut Current, first: u32, last: u32, flags: u32) -> 
             closed.push(f);
         }
     }
-    drop(closed);
+    crate::fs_glue::close_files(cur.pid(), closed);
     Ok(0)
 }
 

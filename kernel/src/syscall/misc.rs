@@ -214,11 +214,29 @@ pub fn sys_mlockall(_cur: &mut Current, _flags: i32) -> KResult<usize> {
     Ok(0)
 }
 
-/// `msync(2)`: `EINVAL` for an unaligned address or bad flags; shared file pages are written
-/// through the page cache already.
-pub fn sys_msync(_cur: &mut Current, addr: UserAddr, _len: usize, flags: i32) -> KResult<usize> {
+/// `msync(2)`: `EINVAL` for an unaligned address or bad flags; writes what was stored through
+/// the shared file mappings in `addr..addr+len` back to their files (for `MS_SYNC` and
+/// `MS_ASYNC` alike: the stores are in the page cache either way, and writing them now is
+/// what `MS_SYNC` promises).
+pub fn sys_msync(cur: &mut Current, addr: UserAddr, len: usize, flags: i32) -> KResult<usize> {
     if !addr.0.is_multiple_of(4096) || flags & !7 != 0 || (flags & 1 != 0 && flags & 4 != 0) {
         return Err(Errno::EINVAL);
+    }
+    let end = addr.0.saturating_add(len as u64);
+    let sources: Vec<_> = {
+        let mm = cur.mm();
+        let space = mm.space.lock();
+        space
+            .vmas()
+            .filter(|v| v.start < end && addr.0 < v.end && v.is_shared())
+            .filter_map(|v| match &v.backing {
+                mm::Backing::File { source, .. } => Some(source.clone()),
+                mm::Backing::Anon => None,
+            })
+            .collect()
+    };
+    for source in sources {
+        source.flush()?;
     }
     Ok(0)
 }
