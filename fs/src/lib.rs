@@ -22,6 +22,7 @@ pub mod inode;
 pub mod klock;
 pub mod locks;
 pub mod mount;
+pub mod notify;
 pub mod open_file;
 pub mod pagecache;
 pub mod path;

@@ -35,6 +35,8 @@ pub struct OpenFile {
     inode_opened: bool,
     /// The page cache to keep coherent with writes and truncation.
     cache: KMutex<Option<Arc<PageCache>>>,
+    /// Where reads, writes and the last close are reported to inotify (named files).
+    notifier: std::sync::OnceLock<Arc<crate::notify::Notifier>>,
 }
 
 impl OpenFile {
@@ -68,6 +70,7 @@ impl OpenFile {
             lock_owner_in: KMutex::new(None),
             inode_opened,
             cache: KMutex::new(None),
+            notifier: std::sync::OnceLock::new(),
         })
     }
 
@@ -109,6 +112,28 @@ impl OpenFile {
     /// Connects the description to the namespace's page cache (done by `Vfs::open`).
     pub fn attach_page_cache(&self, cache: Arc<PageCache>) {
         *self.cache.lock() = Some(cache);
+    }
+
+    /// Reports this description's accesses to inotify: IN_OPEN now, then IN_ACCESS, IN_MODIFY
+    /// and IN_CLOSE_WRITE/IN_CLOSE_NOWRITE at the last close.
+    pub fn attach_notifier(&self, n: &Arc<crate::notify::Notifier>) {
+        if self.notifier.set(n.clone()).is_ok() {
+            self.notify(crate::notify::mask::OPEN);
+        }
+    }
+
+    /// Tells inotify about `event` on this file, if it has a name and something watches.
+    fn notify(&self, event: u32) {
+        if let (Some(n), Some(p)) = (self.notifier.get(), &self.path) {
+            n.on_file(p, event);
+        }
+    }
+
+    /// IN_ACCESS / IN_MODIFY after a transfer of `n` bytes.
+    fn notify_transfer(&self, n: usize, event: u32) {
+        if n > 0 {
+            self.notify(event);
+        }
     }
 
     fn cache(&self) -> Option<Arc<PageCache>> {
@@ -179,21 +204,25 @@ impl OpenFile {
     }
 
     fn read_at_inner(&self, buf: &mut [u8], off: u64) -> KResult<usize> {
-        match &self.file {
-            Some(f) => f.read(buf, off),
-            None => self.read_data(&mut VmWriter::from(buf), off),
-        }
+        let n = match &self.file {
+            Some(f) => f.read(buf, off)?,
+            None => self.read_data(&mut VmWriter::from(buf), off)?,
+        };
+        self.notify_transfer(n, crate::notify::mask::ACCESS);
+        Ok(n)
     }
 
     fn read_to_inner(&self, w: &mut VmWriter<'_>, off: u64) -> KResult<usize> {
-        match &self.file {
+        let n = match &self.file {
             Some(f) => {
                 let mut tmp = vec![0u8; w.avail().min(BOUNCE)];
                 let n = f.read(&mut tmp, off)?;
-                Ok(w.write_slice(tmp.get(..n).ok_or(Errno::EIO)?))
+                w.write_slice(tmp.get(..n).ok_or(Errno::EIO)?)
             }
-            None => self.read_data(w, off),
-        }
+            None => self.read_data(w, off)?,
+        };
+        self.notify_transfer(n, crate::notify::mask::ACCESS);
+        Ok(n)
     }
 
     /// Reads inode data: through the file's cached pages while something maps them.
@@ -249,25 +278,29 @@ impl OpenFile {
 
     /// Writes and returns (bytes written, offset after the write).
     fn write_at_inner(&self, data: &[u8], off: u64) -> KResult<(usize, u64)> {
-        match &self.file {
+        let r = match &self.file {
             Some(f) => {
                 let n = f.write(data, off)?;
-                Ok((n, off.saturating_add(n as u64)))
+                (n, off.saturating_add(n as u64))
             }
-            None => self.write_data(&mut VmReader::from(data), off),
-        }
+            None => self.write_data(&mut VmReader::from(data), off)?,
+        };
+        self.notify_transfer(r.0, crate::notify::mask::MODIFY);
+        Ok(r)
     }
 
     fn write_from_inner(&self, r: &mut VmReader<'_>, off: u64) -> KResult<(usize, u64)> {
-        match &self.file {
+        let res = match &self.file {
             Some(f) => {
                 let mut tmp = vec![0u8; r.remain().min(BOUNCE)];
                 let len = r.read_slice(&mut tmp);
                 let n = f.write(&tmp[..len], off)?;
-                Ok((n, off.saturating_add(n as u64)))
+                (n, off.saturating_add(n as u64))
             }
-            None => self.write_data(r, off),
-        }
+            None => self.write_data(r, off)?,
+        };
+        self.notify_transfer(res.0, crate::notify::mask::MODIFY);
+        Ok(res)
     }
 
     /// Writes inode data (at end of file with `O_APPEND`): through the file's cached pages
@@ -425,6 +458,7 @@ impl OpenFile {
         if let Some(c) = self.cache() {
             c.truncated(inode, len);
         }
+        self.notify(crate::notify::mask::MODIFY);
         Ok(())
     }
 
@@ -514,6 +548,10 @@ impl OpenFile {
 
 impl Drop for OpenFile {
     fn drop(&mut self) {
+        if !self.flags().contains(OpenFlags::PATH) {
+            let closed = if self.flags().can_write() { crate::notify::mask::CLOSE_WRITE } else { crate::notify::mask::CLOSE_NOWRITE };
+            self.notify(closed);
+        }
         let held = self.lock_owner_in.lock().take();
         if let Some((locks, key)) = held {
             locks.release_description(key, self as *const OpenFile as usize);

@@ -18,7 +18,7 @@ fn root2() -> &'static Path {
         for d in ["bin", "tmp", "dev", "proc", "root"] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
-        for p in ["sigcorner", "badinput", "execcorner", "forkbomb", "pollwake"] {
+        for p in ["sigcorner", "badinput", "execcorner", "forkbomb", "pollwake", "inotify"] {
             build_c(p, &r.join("bin").join(p), &[]);
         }
         build_c("threads", &r.join("bin/threads"), &["-static", "-pthread"]);
@@ -225,6 +225,14 @@ fn fork_bomb_is_contained_and_umbra_exits_cleanly() {
     assert!(stubs.len() > 10, "only {} stubs seen: did the bomb run?", stubs.len());
     assert_no_stub_left(&stubs);
     eprintln!("fork bomb: {} stubs, {elapsed:?}; guest says: {}", stubs.len(), stderr(&out).trim());
+}
+
+/// inotify: instance flags, watch errors, and the events of file and directory operations
+/// (create, open, access, modify, attrib, close, move with one cookie, delete, delete_self,
+/// ignored, oneshot), compared with Linux.
+#[test]
+fn inotify_events_match_linux() {
+    compare("inotify", &[]);
 }
 
 /// `poll` over 1000 idle pipes plus one that becomes ready wakes about as fast as over one

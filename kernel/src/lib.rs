@@ -4,7 +4,7 @@
 //!
 //! Inside, the modules form one-way layers (ARCHITECTURE.md; `tests/layering.rs` checks them):
 //! the task model (`task`) → scheduling (`sched`) → kernel objects (`signal`, `futex`, `pipe`,
-//! `tty`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) → process life (`clone`, `exec`,
+//! `tty`, `timers`, `fileio`, `poll`, `inotify`, `procfs`, `vdso`, …) → process life (`clone`, `exec`,
 //! `exit`, `wait`) → `syscall` → the task loop (`run`) and `boot`.
 
 #![deny(unsafe_code)]
@@ -19,6 +19,7 @@ pub mod exit;
 pub mod fileio;
 pub mod fs_glue;
 pub mod futex;
+pub mod inotify;
 pub mod pipe;
 pub mod poll;
 pub mod procfs;

@@ -85,7 +85,9 @@ impl Vfs {
         if !ctx.cred.in_group(attr.gid) && !ctx.cred.is_fs_root() {
             mode &= !S_ISGID;
         }
-        p.inode().set_attr(&SetAttr { mode: Some(mode), ctime: Some(now()), ..SetAttr::default() })
+        p.inode().set_attr(&SetAttr { mode: Some(mode), ctime: Some(now()), ..SetAttr::default() })?;
+        self.notifier.on_file(p, crate::notify::mask::ATTRIB);
+        Ok(())
     }
 
     /// `fchownat(2)`/`fchown(2)`/`lchown(2)` on a resolved path (`None` = `-1`, unchanged):
@@ -111,7 +113,9 @@ impl Vfs {
                 set.mode = Some(mode);
             }
         }
-        p.inode().set_attr(&set)
+        p.inode().set_attr(&set)?;
+        self.notifier.on_file(p, crate::notify::mask::ATTRIB);
+        Ok(())
     }
 
     /// `utimensat(2)` on a resolved path: setting both times to "now" needs ownership or
@@ -132,7 +136,9 @@ impl Vfs {
         }
         let t = now();
         let set = SetAttr { atime: atime.resolve(t), mtime: mtime.resolve(t), ctime: Some(t), ..SetAttr::default() };
-        p.inode().set_attr(&set)
+        p.inode().set_attr(&set)?;
+        self.notifier.on_file(p, crate::notify::mask::ATTRIB);
+        Ok(())
     }
 
     /// `truncate(2)` on a resolved path: `EINVAL` for negative lengths or non-regular files,
@@ -152,6 +158,7 @@ impl Vfs {
         }
         p.inode().truncate(len)?;
         self.pages.truncated(p.inode(), len);
+        self.notifier.on_file(p, crate::notify::mask::MODIFY);
         Ok(())
     }
 

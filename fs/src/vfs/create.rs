@@ -13,6 +13,7 @@ use crate::context::Ctx;
 use crate::cred::{generic_permission, new_inode_owner, MAY_READ, MAY_WRITE};
 use crate::inode::{FileType, Inode, InodeAttr};
 use crate::mount::Path;
+use crate::notify::Notifier;
 use crate::path::{resolve, LastKind, Parent, Walker};
 
 /// A checked place for a new name: the parent path, the name and the parent's attributes.
@@ -23,8 +24,10 @@ pub(super) struct NewName {
 }
 
 impl NewName {
-    /// Records the new inode in the dentry cache and returns its path.
-    pub(super) fn bind(&self, inode: Arc<dyn Inode>) -> Path {
+    /// Records the new inode in the dentry cache, tells inotify (IN_CREATE), and returns its
+    /// path.
+    pub(super) fn bind(&self, inode: Arc<dyn Inode>, notifier: &Notifier) -> Path {
+        notifier.on_create(self.dir.inode(), &inode, &self.name);
         let d = self.dir.dentry.insert_child(&self.name, inode);
         Path { mount: self.dir.mount.clone(), dentry: d }
     }
@@ -60,7 +63,7 @@ impl Vfs {
         let mode = crate::abi::S_IFDIR | (mode & 0o1777 & !ctx.umask);
         let (uid, gid, mode) = new_inode_owner(ctx.cred, &nn.dir_attr, mode);
         let inode = nn.dir.inode().mkdir(&nn.name, mode & 0o7777, uid, gid)?;
-        nn.bind(inode);
+        nn.bind(inode, &self.notifier);
         Ok(())
     }
 
@@ -85,7 +88,7 @@ impl Vfs {
         let (uid, gid, mode) = new_inode_owner(ctx.cred, &nn.dir_attr, mode);
         let rdev = if is_dev { rdev } else { 0 };
         let inode = nn.dir.inode().mknod(&nn.name, mode, rdev, uid, gid)?;
-        nn.bind(inode);
+        nn.bind(inode, &self.notifier);
         Ok(())
     }
 
@@ -100,7 +103,7 @@ impl Vfs {
         let nn = self.new_name(ctx, start, path, false)?;
         let (uid, gid, _) = new_inode_owner(ctx.cred, &nn.dir_attr, crate::abi::S_IFLNK | 0o777);
         let inode = nn.dir.inode().symlink(&nn.name, target, uid, gid)?;
-        nn.bind(inode);
+        nn.bind(inode, &self.notifier);
         Ok(())
     }
 
@@ -119,7 +122,7 @@ impl Vfs {
         }
         may_hardlink(ctx, &attr)?;
         nn.dir.inode().link(&nn.name, old.inode())?;
-        nn.bind(old.inode().clone());
+        nn.bind(old.inode().clone(), &self.notifier);
         Ok(())
     }
 
@@ -134,7 +137,7 @@ impl Vfs {
                 return Err(Errno::EISDIR);
             }
             let Some(found) = lookup_opt(&mut walker, &parent.dir, &parent.name)? else {
-                return create_regular(ctx, &mut walker, &parent, mode).map(|p| (p, true));
+                return create_regular(ctx, &mut walker, &parent, mode, &self.notifier).map(|p| (p, true));
             };
             if excl {
                 return Err(Errno::EEXIST);
@@ -148,12 +151,12 @@ impl Vfs {
     }
 }
 
-fn create_regular(ctx: &Ctx<'_>, walker: &mut Walker<'_>, parent: &Parent, mode: u32) -> KResult<Path> {
+fn create_regular(ctx: &Ctx<'_>, walker: &mut Walker<'_>, parent: &Parent, mode: u32, notifier: &Notifier) -> KResult<Path> {
     let nn = check_new_name(ctx, walker, parent, false)?;
     let mode = S_IFREG | (mode & 0o7777 & !ctx.umask);
     let (uid, gid, mode) = new_inode_owner(ctx.cred, &nn.dir_attr, mode);
     let inode = nn.dir.inode().create(&nn.name, mode & 0o7777, uid, gid)?;
-    Ok(nn.bind(inode))
+    Ok(nn.bind(inode, notifier))
 }
 
 /// Linux's `may_linkat` with `protected_hardlinks` on.

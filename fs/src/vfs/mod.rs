@@ -60,6 +60,7 @@ pub struct Vfs {
     locks: Arc<LockManager>,
     pages: Arc<PageCache>,
     proc: KMutex<Option<Arc<dyn ProcProvider>>>,
+    pub(crate) notifier: Arc<crate::notify::Notifier>,
 }
 
 impl Vfs {
@@ -82,6 +83,7 @@ impl Vfs {
             locks: Arc::new(LockManager::new()),
             pages: Arc::new(PageCache::new()),
             proc: KMutex::new(None),
+            notifier: Arc::new(crate::notify::Notifier::default()),
         });
         vfs.register_builtin_types();
         crate::devfs::register_memory_devices(&vfs.devices);
@@ -106,6 +108,11 @@ impl Vfs {
     /// The advisory lock table.
     pub fn locks(&self) -> &Arc<LockManager> {
         &self.locks
+    }
+
+    /// The inotify watches and the events the VFS operations report to them.
+    pub fn notifier(&self) -> &Arc<crate::notify::Notifier> {
+        &self.notifier
     }
 
     /// The page cache.

@@ -100,6 +100,7 @@ impl Vfs {
             return Err(Errno::EBUSY);
         }
         parent.detach(&mount);
+        self.notifier.on_unmount(mount.fs().dev());
         if let Err(e) = mount.fs().sync() {
             log::warn!("umount: sync of {} failed: {e}", mount.fs().name());
         }

@@ -82,15 +82,17 @@ impl Vfs {
             p.inode().truncate(0)?;
             self.pages.truncated(p.inode(), 0);
         }
-        match self.open_special(&p, &attr, flags)? {
-            Some(file) => Ok(OpenFile::new(p, Some(file), flags)),
+        let of = match self.open_special(&p, &attr, flags)? {
+            Some(file) => OpenFile::new(p, Some(file), flags),
             None => {
                 let file = p.inode().open(flags)?;
                 let of = OpenFile::new_opened(p, file, flags);
                 of.attach_page_cache(self.pages.clone());
-                Ok(of)
+                of
             }
-        }
+        };
+        of.attach_notifier(&self.notifier);
+        Ok(of)
     }
 
     /// `may_open`: `EROFS` for writing stored files on a read-only mount, `EACCES` for

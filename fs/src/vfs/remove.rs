@@ -11,6 +11,7 @@ use crate::context::Ctx;
 use crate::cred::{check_sticky, generic_permission, MAY_EXEC, MAY_WRITE};
 use crate::inode::RenameFlags;
 use crate::mount::Path;
+use crate::notify::mask;
 use crate::path::{is_dir, LastKind, Parent, Walker};
 
 /// Linux's `may_delete`: write+search on the directory, the sticky rule, the victim's type
@@ -46,8 +47,11 @@ impl Vfs {
             return Err(if is_dir(&victim) { Errno::EISDIR } else { Errno::ENOTDIR });
         }
         may_delete(ctx, &parent.dir, &victim, false)?;
+        let key = self.watched_key(victim.inode());
         parent.dir.inode().unlink(&parent.name)?;
         parent.dir.dentry.remove_child(&parent.name);
+        self.notifier.on_unlinked(key, victim.inode());
+        self.notifier.on_name(parent.dir.inode(), false, mask::DELETE, 0, &parent.name);
         Ok(())
     }
 
@@ -65,8 +69,11 @@ impl Vfs {
         check_writable_mount(&parent.dir)?;
         let victim = walker.lookup_raw(&parent.dir, &parent.name)?;
         may_delete(ctx, &parent.dir, &victim, true)?;
+        let key = self.watched_key(victim.inode());
         parent.dir.inode().rmdir(&parent.name)?;
         parent.dir.dentry.remove_child(&parent.name);
+        self.notifier.on_unlinked(key, victim.inode());
+        self.notifier.on_name(parent.dir.inode(), true, mask::DELETE, 0, &parent.name);
         Ok(())
     }
 
@@ -102,13 +109,47 @@ impl Vfs {
             }
         }
         check_rename_perms(ctx, &old, &new, &src, dst.as_ref(), rflags)?;
+        let dst_key = dst.as_ref().and_then(|d| self.watched_key(d.inode()));
         old.dir.inode().rename(&old.name, new.dir.inode(), &new.name, rflags)?;
         if rflags.contains(RenameFlags::EXCHANGE) {
             old.dir.dentry.exchange_children(&old.name, &new.dir.dentry, &new.name);
         } else {
             old.dir.dentry.move_child(&old.name, &new.dir.dentry, &new.name);
         }
+        self.notify_rename(&old, &new, &src, dst.as_ref(), dst_key, rflags);
         Ok(())
+    }
+
+    /// The key of an inode about to lose a name, if anything watches at all.
+    fn watched_key(&self, inode: &Arc<dyn crate::inode::Inode>) -> Option<crate::locks::InodeKey> {
+        if self.notifier.is_idle() {
+            None
+        } else {
+            crate::notify::key_of(inode)
+        }
+    }
+
+    /// inotify's view of a rename (Linux's `fsnotify_move`): MOVED_FROM and MOVED_TO with one
+    /// cookie, MOVE_SELF for the moved inode, and the end of an overwritten target.
+    fn notify_rename(&self, old: &Parent, new: &Parent, src: &Path, dst: Option<&Path>, dst_key: Option<crate::locks::InodeKey>, rflags: RenameFlags) {
+        let n = &self.notifier;
+        if n.is_idle() {
+            return;
+        }
+        let moves: Vec<(&Parent, &Parent, &Path)> = match (rflags.contains(RenameFlags::EXCHANGE), dst) {
+            (true, Some(d)) => vec![(old, new, src), (new, old, d)],
+            _ => vec![(old, new, src)],
+        };
+        for (from, to, what) in moves {
+            let cookie = n.new_cookie();
+            let is_dir = is_dir(what);
+            n.on_name(from.dir.inode(), is_dir, mask::MOVED_FROM, cookie, &from.name);
+            n.on_name(to.dir.inode(), is_dir, mask::MOVED_TO, cookie, &to.name);
+            n.on_inode(what.inode(), mask::MOVE_SELF);
+        }
+        if let (false, Some(d)) = (rflags.contains(RenameFlags::EXCHANGE), dst) {
+            n.on_unlinked(dst_key, d.inode());
+        }
     }
 }
 

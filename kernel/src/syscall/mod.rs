@@ -9,6 +9,7 @@ pub mod args;
 mod fs;
 pub mod fs_names;
 pub mod ids;
+mod inotify;
 mod io_more;
 mod misc;
 mod mm;
@@ -220,6 +221,11 @@ syscall_table! {
     EVENTFD => timers::sys_eventfd,
     EVENTFD2 => timers::sys_eventfd2,
     // (end of timers)
+    // inotify (inotify.rs)
+    INOTIFY_INIT => inotify::sys_inotify_init,
+    INOTIFY_INIT1 => inotify::sys_inotify_init1,
+    INOTIFY_ADD_WATCH => inotify::sys_inotify_add_watch,
+    INOTIFY_RM_WATCH => inotify::sys_inotify_rm_watch,
     // everything else (misc.rs)
     UNAME => misc::sys_uname,
     GETRANDOM => misc::sys_getrandom,
