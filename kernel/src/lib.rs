@@ -4,7 +4,7 @@
 //!
 //! Inside, the modules form one-way layers (ARCHITECTURE.md; `tests/layering.rs` checks them):
 //! the task model (`task`) → scheduling (`sched`) → kernel objects (`signal`, `futex`, `pipe`,
-//! `tty`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) → process life (`clone`, `exec`,
+//! `epoll`, `tty`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) → process life (`clone`, `exec`,
 //! `exit`, `wait`) → `syscall` → the task loop (`run`) and `boot`.
 
 #![deny(unsafe_code)]
@@ -13,6 +13,7 @@
 pub mod boot;
 pub mod clone;
 pub mod console;
+pub mod epoll;
 pub mod exec;
 pub mod execve;
 pub mod exit;

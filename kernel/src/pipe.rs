@@ -368,15 +368,23 @@ impl FileLike for PipeEnd {
         if data.is_empty() {
             return Ok(0);
         }
-        self.pipe.update(false, |st| {
+        let (n, was_empty) = self.pipe.update(false, |st| {
             if st.readers == 0 {
                 return Err(Errno::EPIPE);
             }
+            let was_empty = st.is_empty();
             match st.put(data) {
                 0 => Err(Errno::EAGAIN),
-                n => Ok(n),
+                n => Ok((n, was_empty)),
             }
-        })
+        })?;
+        // Filling an empty pipe raised POLLIN above. Linux's pipe_write wakes readers on every
+        // write while the pipe is polled ("epoll nonsensically wants a wakeup whether the pipe
+        // was already empty or not"): an edge-triggered epoll reports each write.
+        if !was_empty {
+            self.pipe.pollee.notify(PollEvents::POLLIN | PollEvents::POLLRDNORM);
+        }
+        Ok(n)
     }
 
     fn poll(&self) -> PollEvents {
