@@ -273,7 +273,7 @@ impl Epoll {
             me: me.clone(),
             state: KMutex::new(ItemState { events, data, queued: false }),
         });
-        pollee.register(item.as_waker(), Item::pollee_mask(events));
+        pollee.register_first(item.as_waker(), Item::pollee_mask(events));
         if let Some(target) = epoll_of(file) {
             let mut w = target.watchers.lock();
             w.retain(|i| i.strong_count() > 0);
@@ -303,9 +303,7 @@ impl Epoll {
             st.data = data;
         }
         if let Some(pollee) = file.pollee() {
-            let waker = item.as_waker();
-            pollee.unregister(&waker);
-            pollee.register(waker, Item::pollee_mask(events));
+            pollee.set_mask(&item.as_waker(), Item::pollee_mask(events));
         }
         self.queue_if_ready(item);
         Ok(())

@@ -52,16 +52,17 @@ pub fn sys_epoll_ctl(cur: &mut Current, epfd: Fd, op: EpollOp, fd: Fd, event: Ep
     Ok(0)
 }
 
-/// `do_epoll_wait`: `EINVAL` for `maxevents` outside `1..=EP_MAX_EVENTS`, `EFAULT` for an
-/// array reaching past user space, `EBADF`, `EINVAL` if `epfd` is not an epoll; then waits
-/// and copies the events out (`EFAULT` if even the first cannot be written).
+/// `do_epoll_wait` (Linux 6.13+ order): `EBADF`, `EINVAL` for `maxevents` outside
+/// `1..=EP_MAX_EVENTS`, `EFAULT` for an array reaching past user space, `EINVAL` if `epfd` is
+/// not an epoll; then waits and copies the events out (`EFAULT` if even the first cannot be
+/// written).
 fn do_epoll_wait(cur: &mut Current, epfd: Fd, events: UserAddr, maxevents: i32, timeout: Option<Duration>) -> KResult<usize> {
+    let ep_file = file(cur, epfd)?;
     let max = usize::try_from(maxevents).ok().filter(|m| (1..=EP_MAX_EVENTS).contains(m)).ok_or(Errno::EINVAL)?;
     let end = (max as u64).checked_mul(EVENT_SIZE).and_then(|len| events.0.checked_add(len));
     if end.is_none_or(|e| e > USER_ADDR_END) {
         return Err(Errno::EFAULT);
     }
-    let ep_file = file(cur, epfd)?;
     let ep = epoll_of(&ep_file).ok_or(Errno::EINVAL)?;
     epoll::wait(cur, ep, max, timeout, &mut |cur, i, ev| {
         let addr = events.checked_add(i as u64 * EVENT_SIZE).ok_or(Errno::EFAULT)?;
