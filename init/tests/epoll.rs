@@ -2,7 +2,8 @@
 //! with the same static program run natively: every errno of the five calls, level- vs
 //! edge-triggered pipes, `EPOLLONESHOT`, `EPOLLERR`/`EPOLLHUP`, nested epolls and epoll in
 //! `poll`/`select`, registrations following the open file description (dup, close, fork),
-//! timerfd and eventfd readiness, the ready list's round robin, and `epoll_pwait`'s mask.
+//! timerfd and eventfd readiness, the ready list's round robin, `epoll_pwait`'s mask, and
+//! signalfd (errors, records, mask changes, readiness in poll and epoll).
 
 mod common;
 use common::*;
@@ -92,4 +93,9 @@ fn pwait_mask_and_eintr_match_linux() {
 #[test]
 fn timeouts_are_kept() {
     compare("timeout");
+}
+
+#[test]
+fn signalfd_matches_linux() {
+    compare("signalfd");
 }

@@ -498,7 +498,7 @@ impl FileLike for Epoll {
     }
 
     fn stat(&self) -> Option<InodeAttr> {
-        Some(self.attr.clone())
+        Some(self.attr)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -544,6 +544,7 @@ pub fn wait(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;

@@ -4,8 +4,8 @@
 //!
 //! Inside, the modules form one-way layers (ARCHITECTURE.md; `tests/layering.rs` checks them):
 //! the task model (`task`) → scheduling (`sched`) → kernel objects (`signal`, `futex`, `pipe`,
-//! `epoll`, `tty`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) → process life (`clone`, `exec`,
-//! `exit`, `wait`) → `syscall` → the task loop (`run`) and `boot`.
+//! `epoll`, `signalfd`, `tty`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) → process life
+//! (`clone`, `exec`, `exit`, `wait`) → `syscall` → the task loop (`run`) and `boot`.
 
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -26,6 +26,7 @@ pub mod procfs;
 pub mod run;
 pub mod sched;
 pub mod signal;
+pub mod signalfd;
 pub mod strace;
 pub mod syscall;
 pub mod task;

@@ -4,8 +4,11 @@
  * eventfd readiness, the ready list's order, and epoll_pwait's signal mask. Output is errno
  * names, event bits and counts only, so it can be compared with the same program run natively.
  *
+ * Also signalfd: its errors, reads (records, several at once, SIGCHLD's fields), mask
+ * changes, and readiness in poll and epoll.
+ *
  * Usage: epoll SECTION   (errors, ltet, oneshot, hup, nested, inpoll, dup, fork, fds, order,
- *                         sigmask, timeout) */
+ *                         sigmask, timeout, signalfd) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -67,6 +71,10 @@ static void errors(void) {
     struct stat st;
     fstat(ep, &st);
     printf("fstat mode: %#o\n", st.st_mode);
+    char link[64], target[64] = "";
+    snprintf(link, sizeof link, "/proc/self/fd/%d", ep);
+    readlink(link, target, sizeof target - 1);
+    printf("fd link: %s\n", target);
 
     struct epoll_event ev = { .events = EPOLLIN };
     printf("ctl bad epfd: %s\n", res(epoll_ctl(999, EPOLL_CTL_ADD, p[0], &ev)));
@@ -520,6 +528,129 @@ static void timeout(void) {
     printf("pwait2 100 ms: %s, waited long enough: %d\n", res(r), dt >= 0.099);
 }
 
+/* Reads what a signalfd has, printing each record's main fields. */
+static void show_sfd(const char *what, int sfd, size_t size) {
+    struct signalfd_siginfo si[4];
+    ssize_t n = read(sfd, si, size);
+    printf("%s: %s", what, res(n));
+    for (int i = 0; n > 0 && i < n / (ssize_t)sizeof si[0]; i++)
+        printf(" [signo %u code %d pid-is-me %d uid %u int %d]", si[i].ssi_signo, si[i].ssi_code,
+               si[i].ssi_pid == (uint32_t)getpid(), si[i].ssi_uid, si[i].ssi_int);
+    printf("\n");
+}
+
+/* Reads (and drops) whatever a nonblocking signalfd has. */
+static void drain(int sfd) {
+    struct signalfd_siginfo si[4];
+    while (read(sfd, si, sizeof si) > 0) {
+    }
+}
+
+static void signalfds(void) {
+    sigset_t m, usr1, both;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    both = usr1;
+    sigaddset(&both, SIGUSR2);
+    sigaddset(&both, SIGRTMIN);
+    sigaddset(&both, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &both, NULL);
+    int p[2];
+    pipe(p);
+    printf("bad sizemask: %s\n", res(syscall(SYS_signalfd4, -1, &usr1, 4, 0)));
+    printf("bad mask pointer: %s\n", res(syscall(SYS_signalfd4, -1, (void *)8, 8, 0)));
+    printf("bad flags: %s\n", res(syscall(SYS_signalfd4, -1, &usr1, 8, 1)));
+    printf("not a signalfd: %s\n", res(signalfd(p[0], &usr1, 0)));
+    printf("bad fd: %s\n", res(signalfd(999, &usr1, 0)));
+    printf("fd -2: %s\n", res(signalfd(-2, &usr1, 0)));
+    int sfd = signalfd(-1, &usr1, SFD_NONBLOCK | SFD_CLOEXEC);
+    printf("flags: cloexec %d nonblock %d\n", fcntl(sfd, F_GETFD), (fcntl(sfd, F_GETFL) & O_NONBLOCK) != 0);
+    struct stat st;
+    fstat(sfd, &st);
+    printf("fstat mode: %#o\n", st.st_mode);
+    char link[64], target[64] = "";
+    snprintf(link, sizeof link, "/proc/self/fd/%d", sfd);
+    readlink(link, target, sizeof target - 1);
+    printf("fd link: %s\n", target);
+    printf("old syscall: %s\n", res(syscall(SYS_signalfd, -1, &usr1, 8) >= 0));
+    char small[64];
+    struct signalfd_siginfo one;
+    printf("read nothing pending: %s\n", res(read(sfd, &one, sizeof one)));
+    kill(getpid(), SIGUSR1);
+    printf("read short buffer: %s\n", res(read(sfd, small, sizeof small)));
+    printf("write: %s\n", res(write(sfd, small, 8)));
+    show_poll("poll pending", sfd, 0);
+    show_sfd("read", sfd, 4 * sizeof(struct signalfd_siginfo));
+    show_poll("poll after read", sfd, 0);
+    kill(getpid(), SIGUSR2);
+    show_poll("SIGUSR2 pending, not in the mask", sfd, 0);
+    printf("new mask on the same fd: %s\n", res(signalfd(sfd, &both, 0) == sfd));
+    printf("still nonblocking: %d\n", (fcntl(sfd, F_GETFL) & O_NONBLOCK) != 0);
+    show_poll("poll with the new mask", sfd, 0);
+    union sigval v = { .sival_int = 42 };
+    sigqueue(getpid(), SIGRTMIN, v);
+    v.sival_int = 43;
+    sigqueue(getpid(), SIGRTMIN, v);
+    kill(getpid(), SIGUSR1);
+    show_sfd("read four at once", sfd, 4 * sizeof(struct signalfd_siginfo));
+    show_sfd("read the last", sfd, 4 * sizeof(struct signalfd_siginfo));
+    sigset_t pend;
+    sigpending(&pend);
+    printf("nothing left pending: %d\n", sigismember(&pend, SIGUSR1) + sigismember(&pend, SIGRTMIN));
+
+    /* In epoll, level- and edge-triggered. */
+    int ep = epoll_create1(0), et = epoll_create1(0);
+    add(ep, sfd, EPOLLIN, 1);
+    add(et, sfd, EPOLLIN | EPOLLET, 2);
+    show("epoll idle", ep, 4, 0);
+    kill(getpid(), SIGUSR2);
+    show("epoll pending", ep, 4, 0);
+    show("epoll pending again", ep, 4, 0);
+    show("et pending", et, 4, 0);
+    show("et again", et, 4, 0);
+    show_sfd("read", sfd, sizeof(struct signalfd_siginfo));
+    show("epoll after read", ep, 4, 0);
+
+    /* SIGCHLD's record, and a blocking read woken by another process's signal. */
+    pid_t c = fork();
+    if (c == 0) _exit(3);
+    int blocking = signalfd(-1, &both, 0);
+    struct signalfd_siginfo si;
+    ssize_t n = read(blocking, &si, sizeof si);
+    printf("SIGCHLD: %s signo %u code %d status %d pid-is-child %d\n", res(n), si.ssi_signo, si.ssi_code,
+           si.ssi_status, si.ssi_pid == (uint32_t)c);
+    waitpid(c, NULL, 0);
+    pid_t parent = getpid();
+    c = fork();
+    if (c == 0) {
+        usleep(50000);
+        kill(parent, SIGUSR2);
+        _exit(0);
+    }
+    show_sfd("blocking read", blocking, sizeof(struct signalfd_siginfo));
+    waitpid(c, NULL, 0);
+    drain(sfd);
+    c = fork();
+    if (c == 0) {
+        usleep(50000);
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    show("epoll blocking wait", ep, 4, -1);
+    waitpid(c, NULL, 0);
+    show_sfd("read", sfd, sizeof(struct signalfd_siginfo));
+    drain(sfd);
+    /* A child reads its own signals through the inherited signalfd. */
+    c = fork();
+    if (c == 0) {
+        kill(getpid(), SIGUSR1);
+        show_sfd("child reads its own", sfd, sizeof(struct signalfd_siginfo));
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    show_sfd("parent has its SIGCHLD", sfd, sizeof(struct signalfd_siginfo));
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     const char *s = argc > 1 ? argv[1] : "";
@@ -535,6 +666,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(s, "order")) order();
     else if (!strcmp(s, "sigmask")) pwait_mask();
     else if (!strcmp(s, "timeout")) timeout();
+    else if (!strcmp(s, "signalfd")) signalfds();
     else {
         fprintf(stderr, "usage: epoll SECTION\n");
         return 2;

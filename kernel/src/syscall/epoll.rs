@@ -3,7 +3,7 @@
 //! in Linux's order; the instance lives in `crate::epoll`. Also the strace renderings of their
 //! arguments (`EPOLL_CTL_ADD`, `{events=EPOLLIN|EPOLLET, data=...}`, the reported events).
 
-use super::args::{Fd, SysArg};
+use super::args::{Fd, SigSetIn, SysArg};
 use crate::epoll::{self, epoll_of, CtlOp, Epoll, EP_MAX_EVENTS};
 use crate::fs_glue::file;
 use crate::sched::Current;
@@ -118,13 +118,13 @@ fn do_epoll_pwait(cur: &mut Current, epfd: Fd, events: UserAddr, maxevents: i32,
 }
 
 /// `epoll_pwait(2)`.
-pub fn sys_epoll_pwait(cur: &mut Current, epfd: Fd, events: EpollEventsOut, maxevents: i32, timeout: i32, sigmask: UserAddr, sigsetsize: usize) -> KResult<usize> {
-    do_epoll_pwait(cur, epfd, events.0, maxevents, ms_timeout(timeout), sigmask, sigsetsize)
+pub fn sys_epoll_pwait(cur: &mut Current, epfd: Fd, events: EpollEventsOut, maxevents: i32, timeout: i32, sigmask: SigSetIn, sigsetsize: usize) -> KResult<usize> {
+    do_epoll_pwait(cur, epfd, events.0, maxevents, ms_timeout(timeout), sigmask.0, sigsetsize)
 }
 
 /// `epoll_pwait2(2)`: the timeout is a `timespec` (`EFAULT`, `EINVAL` if invalid; null waits
 /// forever), read before anything else.
-pub fn sys_epoll_pwait2(cur: &mut Current, epfd: Fd, events: EpollEventsOut, maxevents: i32, timeout: UserAddr, sigmask: UserAddr, sigsetsize: usize) -> KResult<usize> {
+pub fn sys_epoll_pwait2(cur: &mut Current, epfd: Fd, events: EpollEventsOut, maxevents: i32, timeout: UserAddr, sigmask: SigSetIn, sigsetsize: usize) -> KResult<usize> {
     let timeout = if timeout.is_null() {
         None
     } else {
@@ -132,7 +132,7 @@ pub fn sys_epoll_pwait2(cur: &mut Current, epfd: Fd, events: EpollEventsOut, max
         t.validate()?;
         Some(Duration::from_nanos(u64::try_from(t.as_nanos()).unwrap_or(u64::MAX)))
     };
-    do_epoll_pwait(cur, epfd, events.0, maxevents, timeout, sigmask, sigsetsize)
+    do_epoll_pwait(cur, epfd, events.0, maxevents, timeout, sigmask.0, sigsetsize)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ fn event_bits(events: u32) -> String {
     let mut parts: Vec<String> = EVENT_NAMES.iter().filter(|(b, _)| events & b != 0).map(|(_, n)| n.to_string()).collect();
     let rest = EVENT_NAMES.iter().fold(events, |r, (b, _)| r & !b);
     if rest != 0 || parts.is_empty() {
-        parts.push(format!("{rest:#x}"));
+        parts.push(if rest == 0 { "0".to_string() } else { format!("{rest:#x}") });
     }
     parts.join("|")
 }

@@ -199,6 +199,8 @@ syscall_table! {
     RT_SIGQUEUEINFO => signal::sys_rt_sigqueueinfo,
     RT_TGSIGQUEUEINFO => signal::sys_rt_tgsigqueueinfo,
     PAUSE => signal::sys_pause,
+    SIGNALFD => signal::sys_signalfd,
+    SIGNALFD4 => signal::sys_signalfd4,
     RESTART_SYSCALL => signal::sys_restart_syscall,
     // time (time.rs)
     CLOCK_GETTIME => time::sys_clock_gettime,
