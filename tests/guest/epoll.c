@@ -87,6 +87,13 @@ static void errors(void) {
     printf("ctl regular file: %s\n", res(epoll_ctl(ep, EPOLL_CTL_ADD, reg, &ev)));
     int dir = open("/", O_RDONLY | O_DIRECTORY);
     printf("ctl directory: %s\n", res(epoll_ctl(ep, EPOLL_CTL_ADD, dir, &ev)));
+    int null = open("/dev/null", O_RDWR);
+    printf("ctl /dev/null: %s\n", res(epoll_ctl(ep, EPOLL_CTL_ADD, null, &ev)));
+    int opath = open("/tmp", O_PATH);
+    printf("ctl O_PATH fd: %s\n", res(epoll_ctl(ep, EPOLL_CTL_ADD, opath, &ev)));
+    int opath_ep = open("/proc/self/fd/3", O_PATH);
+    printf("ctl O_PATH fd as epfd: %s\n", res(epoll_ctl(opath_ep, EPOLL_CTL_ADD, p[0], &ev)));
+    printf("wait on an O_PATH fd: %s\n", res(epoll_wait(opath, (struct epoll_event *)&ev, 1, 0)));
     printf("ctl ADD null event: %s\n", res(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], NULL)));
     printf("ctl ADD null event, bad epfd: %s\n", res(epoll_ctl(999, EPOLL_CTL_ADD, p[0], NULL)));
     printf("ctl bad op null event: %s\n", res(epoll_ctl(ep, 7, p[0], NULL)));

@@ -8,6 +8,7 @@ use crate::epoll::{self, epoll_of, CtlOp, Epoll, EP_MAX_EVENTS};
 use crate::fs_glue::file;
 use crate::sched::Current;
 use fs::{FdFlags, OpenFile};
+use std::sync::Arc;
 use std::time::Duration;
 use uapi::flags::{self as f, OpenFlags};
 use uapi::signal::{SigSet, SIGSET_SIZE};
@@ -20,6 +21,16 @@ const EPOLL_CLOEXEC: i32 = OpenFlags::CLOEXEC.bits() as i32;
 const EVENT_SIZE: u64 = std::mem::size_of::<EpollEvent>() as u64;
 /// Linux's `TASK_SIZE_MAX` on x86-64: `access_ok` refuses ranges reaching past it.
 const USER_ADDR_END: u64 = 0x7fff_ffff_f000;
+
+/// The open file behind `fd` as Linux's `fdget` gives it: an `O_PATH` descriptor counts as
+/// not open (`EBADF`).
+fn fdget(cur: &Current, fd: Fd) -> KResult<Arc<OpenFile>> {
+    let f = file(cur, fd)?;
+    if f.flags().contains(OpenFlags::PATH) {
+        return Err(Errno::EBADF);
+    }
+    Ok(f)
+}
 
 /// `epoll_create1(2)`: `EINVAL` for flags other than `EPOLL_CLOEXEC`.
 pub fn sys_epoll_create1(cur: &mut Current, flags: EpollCreateFlags) -> KResult<usize> {
@@ -46,8 +57,8 @@ pub fn sys_epoll_create(cur: &mut Current, size: i32) -> KResult<usize> {
 pub fn sys_epoll_ctl(cur: &mut Current, epfd: Fd, op: EpollOp, fd: Fd, event: EpollEventIn) -> KResult<usize> {
     let op = CtlOp::from_raw(op.0);
     let ev = if op.has_event() { cur.read_val::<EpollEvent>(event.0)? } else { EpollEvent::default() };
-    let ep_file = file(cur, epfd)?;
-    let target = file(cur, fd)?;
+    let ep_file = fdget(cur, epfd)?;
+    let target = fdget(cur, fd)?;
     Epoll::ctl(&ep_file, op, fd.0, &target, ev)?;
     Ok(0)
 }
@@ -57,7 +68,7 @@ pub fn sys_epoll_ctl(cur: &mut Current, epfd: Fd, op: EpollOp, fd: Fd, event: Ep
 /// not an epoll; then waits and copies the events out (`EFAULT` if even the first cannot be
 /// written).
 fn do_epoll_wait(cur: &mut Current, epfd: Fd, events: UserAddr, maxevents: i32, timeout: Option<Duration>) -> KResult<usize> {
-    let ep_file = file(cur, epfd)?;
+    let ep_file = fdget(cur, epfd)?;
     let max = usize::try_from(maxevents).ok().filter(|m| (1..=EP_MAX_EVENTS).contains(m)).ok_or(Errno::EINVAL)?;
     let end = (max as u64).checked_mul(EVENT_SIZE).and_then(|len| events.0.checked_add(len));
     if end.is_none_or(|e| e > USER_ADDR_END) {

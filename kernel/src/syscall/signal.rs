@@ -305,6 +305,9 @@ pub fn sys_signalfd4(cur: &mut Current, fd: super::args::Fd, mask: SigSetIn, siz
     }
     if fd.0 != -1 {
         let file = crate::fs_glue::file(cur, fd)?;
+        if file.flags().contains(uapi::flags::OpenFlags::PATH) {
+            return Err(Errno::EBADF); // fdget: an O_PATH descriptor counts as not open
+        }
         let sfd = file.file_like().and_then(|l| l.as_any().downcast_ref::<crate::signalfd::SignalFd>()).ok_or(Errno::EINVAL)?;
         sfd.set_mask(mask);
         return Ok(fd.0 as usize);
