@@ -7,6 +7,9 @@
 //!   puts itself on the instance's ready list (once: `queued`) and wakes both the tasks in
 //!   `epoll_wait` (`waiters`, Linux's `ep->wq`) and whoever polls the epoll file itself
 //!   (`pollee`, Linux's `ep->poll_wait`: `poll`/`select`, or an epoll watching this one).
+//!   Items register ahead of earlier waiters (`Pollee::register_first`, Linux's
+//!   `add_wait_queue`), so events that fire together are queued newest registration first, and
+//!   `EPOLL_CTL_MOD` changes an item's mask in place.
 //! - `epoll_wait` takes the ready list and re-checks each item with the file's `poll()`
 //!   (`ep_send_events`): an item no longer ready is dropped; a reported level-triggered item
 //!   goes back to the tail of the list, so the next wait sees it again while it stays ready; an

@@ -92,7 +92,9 @@ pub fn sys_epoll_wait(cur: &mut Current, epfd: Fd, events: EpollEventsOut, maxev
 }
 
 /// `set_user_sigmask`: with a mask, `EINVAL` unless `sigsetsize` is 8, `EFAULT`, then the
-/// mask replaces the blocked set until the call returns (the old one is saved).
+/// mask replaces the blocked set until the call returns (the old one is saved). Signals sent
+/// to the process and queued on other threads that the new mask lets in are taken over, as
+/// `rt_sigsuspend` does, so they interrupt the wait.
 fn set_user_sigmask(cur: &mut Current, mask: UserAddr, sigsetsize: usize) -> KResult<()> {
     if mask.is_null() {
         return Ok(());
@@ -101,10 +103,13 @@ fn set_user_sigmask(cur: &mut Current, mask: UserAddr, sigsetsize: usize) -> KRe
         return Err(Errno::EINVAL);
     }
     let m: u64 = cur.read_val(mask)?;
-    let mut s = cur.task.signals.lock();
-    let old = s.mask;
-    s.saved_mask = Some(old);
-    s.mask = SigSet::from_bits(m).without_unblockable();
+    {
+        let mut s = cur.task.signals.lock();
+        let old = s.mask;
+        s.saved_mask = Some(old);
+        s.mask = SigSet::from_bits(m).without_unblockable();
+    }
+    crate::signal::claim_process_signals(cur);
     Ok(())
 }
 
