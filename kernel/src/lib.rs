@@ -4,8 +4,8 @@
 //!
 //! Inside, the modules form one-way layers (ARCHITECTURE.md; `tests/layering.rs` checks them):
 //! the task model (`task`) → scheduling (`sched`) → kernel objects (`signal`, `futex`, `pipe`,
-//! `tty`, `timers`, `fileio`, `poll`, `inotify`, `procfs`, `vdso`, …) → process life (`clone`, `exec`,
-//! `exit`, `wait`) → `syscall` → the task loop (`run`) and `boot`.
+//! `epoll`, `signalfd`, `inotify`, `tty`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) →
+//! process life (`clone`, `exec`, `exit`, `wait`) → `syscall` → the task loop (`run`) and `boot`.
 
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -13,6 +13,7 @@
 pub mod boot;
 pub mod clone;
 pub mod console;
+pub mod epoll;
 pub mod exec;
 pub mod execve;
 pub mod exit;
@@ -26,6 +27,7 @@ pub mod procfs;
 pub mod run;
 pub mod sched;
 pub mod signal;
+pub mod signalfd;
 pub mod strace;
 pub mod syscall;
 pub mod task;

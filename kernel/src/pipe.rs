@@ -368,15 +368,23 @@ impl FileLike for PipeEnd {
         if data.is_empty() {
             return Ok(0);
         }
-        self.pipe.update(false, |st| {
+        let (n, was_empty) = self.pipe.update(false, |st| {
             if st.readers == 0 {
                 return Err(Errno::EPIPE);
             }
+            let was_empty = st.is_empty();
             match st.put(data) {
                 0 => Err(Errno::EAGAIN),
-                n => Ok(n),
+                n => Ok((n, was_empty)),
             }
-        })
+        })?;
+        // Filling an empty pipe raised POLLIN above. Linux's pipe_write wakes readers on every
+        // write while the pipe is polled ("epoll nonsensically wants a wakeup whether the pipe
+        // was already empty or not"): an edge-triggered epoll reports each write.
+        if !was_empty {
+            self.pipe.pollee.notify(PollEvents::POLLIN | PollEvents::POLLRDNORM);
+        }
+        Ok(n)
     }
 
     fn poll(&self) -> PollEvents {
@@ -756,15 +764,17 @@ mod tests {
         w.write(b"1", 0).unwrap();
         assert_eq!(woken(&reader), 1, "data arriving wakes readers");
         w.write(b"2", 0).unwrap();
-        assert_eq!(woken(&reader), 1, "no transition, no wake-up");
+        assert_eq!(woken(&reader), 2, "every write wakes readers, as Linux's (for epoll's edges)");
         assert_eq!(woken(&writer), 0);
         let big = vec![0u8; DEFAULT_PIPE_SIZE];
         let _ = w.write(&big, 0);
+        assert_eq!(woken(&reader), 3);
         let mut buf = vec![0u8; 8192];
         r.read(&mut buf, 0).unwrap();
         assert_eq!(woken(&writer), 1, "space freed wakes writers");
+        assert_eq!(woken(&reader), 3, "a read that leaves data wakes no reader");
         drop(w);
-        assert_eq!(woken(&reader), 2, "the last writer's close wakes readers");
+        assert_eq!(woken(&reader), 4, "the last writer's close wakes readers");
     }
 
     #[test]

@@ -768,16 +768,28 @@ fn pid_area(id: u32, what: PidBytes) -> KResult<Vec<u8>> {
     })
 }
 
-/// What an fd link shows for an open file with no path (`pipe:[ino]`, the console).
+/// What an fd link shows for an open file with no path (`pipe:[ino]`, the console, Linux's
+/// anonymous-inode names such as `anon_inode:[eventpoll]`).
 fn anon_fd_name(f: &OpenFile) -> Vec<u8> {
     if let Some(end) = crate::pipe::pipe_end(f) {
         return format!("pipe:[{}]", end.ino()).into_bytes();
     }
-    let is_console = f.file_like().is_some_and(|l| l.as_any().is::<crate::console::Console>());
-    if is_console {
+    let Some(any) = f.file_like().map(|l| l.as_any()) else { return b"anon_inode:[umbra]".to_vec() };
+    if any.is::<crate::console::Console>() {
         return b"/dev/console".to_vec();
     }
-    b"anon_inode:[umbra]".to_vec()
+    let name = if any.is::<crate::epoll::Epoll>() {
+        "eventpoll"
+    } else if any.is::<crate::signalfd::SignalFd>() {
+        "signalfd"
+    } else if any.is::<crate::timers::eventfd::EventFd>() {
+        "eventfd"
+    } else if any.is::<crate::timers::timerfd::TimerFd>() {
+        "timerfd"
+    } else {
+        "umbra"
+    };
+    format!("anon_inode:[{name}]").into_bytes()
 }
 
 /// Counts of (runnable, all) tasks.

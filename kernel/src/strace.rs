@@ -51,6 +51,23 @@ pub fn push_buf(cur: &mut Current, addr: u64, len: u64, out: &mut String) {
     }
 }
 
+/// Appends a signal set as strace does: `[USR1 TERM]`, or `~[...]` listing the signals left
+/// out when the set holds more than half of them.
+pub fn push_sigset(set: uapi::signal::SigSet, out: &mut String) {
+    let inverted = set.iter().count() > 32;
+    let shown = if inverted { uapi::signal::SigSet::from_bits(!set.bits()) } else { set };
+    let names: Vec<String> = shown
+        .iter()
+        .map(|s| uapi::signal::signal_name(s).map_or_else(|| s.to_string(), |n| n.trim_start_matches("SIG").to_string()))
+        .collect();
+    if inverted {
+        out.push('~');
+    }
+    out.push('[');
+    out.push_str(&names.join(" "));
+    out.push(']');
+}
+
 /// Quotes bytes as strace does: C escapes, octal for other non-printables, `...` if cut.
 fn push_quoted(bytes: &[u8], total: usize, out: &mut String) {
     out.push('"');

@@ -117,6 +117,23 @@ impl SysArg for OutBuf {
     }
 }
 
+/// A pointer to a `sigset_t` the kernel reads: strace prints the set, `[USR1 TERM]` (or
+/// `~[KILL STOP]` for a set holding most signals).
+#[derive(Clone, Copy, Debug)]
+pub struct SigSetIn(pub UserAddr);
+
+impl SysArg for SigSetIn {
+    fn from_raw(raw: u64) -> Self {
+        SigSetIn(UserAddr(raw))
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, cur: &mut Current, out: &mut String) {
+        match cur.read_val::<u64>(UserAddr(args[i])) {
+            Ok(bits) if args[i] != 0 => strace::push_sigset(uapi::signal::SigSet::from_bits(bits), out),
+            _ => strace::push_ptr(args[i], out),
+        }
+    }
+}
+
 /// A syscall handler: a function of the current task and up to six typed arguments.
 /// Implemented for every `fn(&mut Current, A, B, ...) -> KResult<usize>`, so the table can list
 /// handlers by name and the compiler checks their argument types.

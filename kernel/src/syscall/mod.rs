@@ -1,11 +1,13 @@
 //! System calls: the declarative table from number to handler, and the dispatcher that runs
 //! one syscall stop (Linux's `do_syscall_64` + `sys_call_table`).
 //!
-//! Each family lives in its own file (fs, mm, process, signal, time, misc). A handler is a plain
-//! function `fn sys_x(cur: &mut Current, a: A, b: B, ...) -> KResult<usize>` with typed
-//! arguments (see `args`); unknown numbers return `ENOSYS` and are logged once by name.
+//! Each family lives in its own file (fs, mm, process, signal, time, timers, epoll, misc). A
+//! handler is a plain function `fn sys_x(cur: &mut Current, a: A, b: B, ...) -> KResult<usize>`
+//! with typed arguments (see `args`); unknown numbers return `ENOSYS` and are logged once by
+//! name.
 
 pub mod args;
+mod epoll;
 mod fs;
 pub mod fs_names;
 pub mod ids;
@@ -198,6 +200,8 @@ syscall_table! {
     RT_SIGQUEUEINFO => signal::sys_rt_sigqueueinfo,
     RT_TGSIGQUEUEINFO => signal::sys_rt_tgsigqueueinfo,
     PAUSE => signal::sys_pause,
+    SIGNALFD => signal::sys_signalfd,
+    SIGNALFD4 => signal::sys_signalfd4,
     RESTART_SYSCALL => signal::sys_restart_syscall,
     // time (time.rs)
     CLOCK_GETTIME => time::sys_clock_gettime,
@@ -226,6 +230,13 @@ syscall_table! {
     INOTIFY_INIT1 => inotify::sys_inotify_init1,
     INOTIFY_ADD_WATCH => inotify::sys_inotify_add_watch,
     INOTIFY_RM_WATCH => inotify::sys_inotify_rm_watch,
+    // epoll (epoll.rs)
+    EPOLL_CREATE => epoll::sys_epoll_create,
+    EPOLL_CREATE1 => epoll::sys_epoll_create1,
+    EPOLL_CTL => epoll::sys_epoll_ctl,
+    EPOLL_WAIT => epoll::sys_epoll_wait,
+    EPOLL_PWAIT => epoll::sys_epoll_pwait,
+    EPOLL_PWAIT2 => epoll::sys_epoll_pwait2,
     // everything else (misc.rs)
     UNAME => misc::sys_uname,
     GETRANDOM => misc::sys_getrandom,
