@@ -49,6 +49,7 @@ enum PidFile {
     Statm,
     Comm,
     Mounts,
+    Mountinfo,
     Bytes(PidBytes),
 }
 
@@ -60,7 +61,7 @@ enum PidEntry {
     Fd,
 }
 
-const PID_ENTRIES: [(&str, PidEntry); 12] = [
+const PID_ENTRIES: [(&str, PidEntry); 13] = [
     ("cmdline", PidEntry::File(PidFile::Bytes(PidBytes::Cmdline))),
     ("comm", PidEntry::File(PidFile::Comm)),
     ("cwd", PidEntry::Link(PidLink::Cwd)),
@@ -68,6 +69,7 @@ const PID_ENTRIES: [(&str, PidEntry); 12] = [
     ("exe", PidEntry::Link(PidLink::Exe)),
     ("fd", PidEntry::Fd),
     ("maps", PidEntry::File(PidFile::Bytes(PidBytes::Maps))),
+    ("mountinfo", PidEntry::File(PidFile::Mountinfo)),
     ("mounts", PidEntry::File(PidFile::Mounts)),
     ("root", PidEntry::Link(PidLink::Root)),
     ("stat", PidEntry::File(PidFile::Stat)),
@@ -174,6 +176,10 @@ impl ProcInode {
                 }
                 if f == PidFile::Mounts {
                     return Ok(self.mounts_text()?.into_bytes());
+                }
+                if f == PidFile::Mountinfo {
+                    let vfs = self.procfs()?.vfs.upgrade().ok_or(Errno::ENOENT)?;
+                    return Ok(vfs.mountinfo_text(&vfs.root()).into_bytes());
                 }
                 let info = p.process(pid).ok_or(Errno::ESRCH)?;
                 match f {

@@ -95,6 +95,12 @@ fn system_files() {
     let mounts = read_all(&vfs, &fsc, &cred, "/proc/mounts").unwrap();
     assert!(mounts.contains("proc /proc proc rw,relatime 0 0\n"), "{mounts}");
     assert!(mounts.contains("devtmpfs /dev devtmpfs rw,relatime 0 0\n"));
+    let info = read_all(&vfs, &fsc, &cred, "/proc/self/mountinfo").unwrap();
+    let proc_line = info.lines().find(|l| l.contains(" /proc ")).unwrap_or_default().to_string();
+    let f: Vec<&str> = proc_line.split(' ').collect();
+    assert_eq!(f.len(), 10, "{info}");
+    assert_eq!((f[3], f[4], f[5], f[6], f[7], f[8], f[9]), ("/", "/proc", "rw,relatime", "-", "proc", "proc", "rw"), "{info}");
+    assert!(info.lines().any(|l| l.starts_with(&format!("{} ", f[1]))), "the parent of /proc is listed: {info}");
     let fss = read_all(&vfs, &fsc, &cred, "/proc/filesystems").unwrap();
     assert!(fss.contains("nodev\ttmpfs\n") && fss.contains("nodev\tproc\n"));
     assert!(read_all(&vfs, &fsc, &cred, "/proc/version").unwrap().starts_with("Linux version "));
