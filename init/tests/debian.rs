@@ -98,3 +98,19 @@ fn shell_and_coreutils_work() {
     let script = "set -e; cd /tmp; mkdir -p a/b; echo hi > a/b/f; cp -r a c; find c | sort; sort -r /etc/passwd | head -3 | cut -d: -f1; ls /usr/bin | wc -l; sed -n 1p /etc/os-release; ps -eo comm= | head -1 >/dev/null; echo done";
     assert_same("debian-shell", script);
 }
+
+/// `/proc/sys` as procps's `sysctl` and a root shell use it: listing, reading, writing the host
+/// name (seen by `uname`), a tunable, and garbage refused with EINVAL.
+#[test]
+fn sysctl_reads_and_writes_proc_sys() {
+    let dir = scratch("debian-sysctl");
+    let Some(img) = debian_image(&dir) else { return };
+    let script = "sysctl -a 2>/dev/null | grep -c '^kernel\\.'; sysctl -n kernel.ostype fs.inotify.max_user_watches; \
+                  echo guest1 > /proc/sys/kernel/hostname && uname -n; sysctl -q -w vm.swappiness=10 && cat /proc/sys/vm/swappiness; \
+                  echo junk > /proc/sys/vm/swappiness 2>/dev/null || echo refused";
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(60));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.first().and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n >= 10), "{text}\n{}", stderr(&out));
+    assert_eq!(&lines[1..], ["Linux", "8192", "guest1", "10", "refused"], "{text}\n{}", stderr(&out));
+}

@@ -923,6 +923,47 @@ impl ProcProvider for KernelProcProvider {
     fn cmdline(&self) -> String {
         kernel().cmdline.clone()
     }
+
+    fn sysctl(&self, path: &str) -> Option<String> {
+        let k = kernel();
+        let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+        match path {
+            "kernel/hostname" => Some(text(&k.hostname.lock())),
+            "kernel/domainname" => Some(text(&k.domainname.lock())),
+            "kernel/random/boot_id" => Some(k.boot_id.clone()),
+            "kernel/random/uuid" => Some(crate::task::kernel::random_uuid()),
+            _ => k.sysctls.lock().get(path).cloned().or_else(|| fs::procfs::provider::default_sysctl(path).map(str::to_string)),
+        }
+    }
+
+    /// Root's writes to `/proc/sys`: the host and domain names (at most 64 bytes, as
+    /// `sethostname`), and numeric tunables (whitespace-separated integers, stored
+    /// tab-separated as Linux prints them; `EINVAL` for anything else).
+    fn set_sysctl(&self, path: &str, value: &[u8]) -> KResult<()> {
+        let k = kernel();
+        match path {
+            "kernel/hostname" | "kernel/domainname" => {
+                if value.len() > 64 {
+                    return Err(Errno::EINVAL);
+                }
+                let slot = if path == "kernel/hostname" { &k.hostname } else { &k.domainname };
+                *slot.lock() = value.to_vec();
+                Ok(())
+            }
+            _ => {
+                let default = fs::procfs::provider::default_sysctl(path).ok_or(Errno::EINVAL)?;
+                let text = std::str::from_utf8(value).map_err(|_| Errno::EINVAL)?;
+                let nums: Vec<i64> = text.split_whitespace().map(|t| t.parse::<i64>().map_err(|_| Errno::EINVAL)).collect::<KResult<_>>()?;
+                let fields = default.split('\t').count();
+                if nums.is_empty() || nums.len() > fields {
+                    return Err(Errno::EINVAL);
+                }
+                let shown: Vec<String> = nums.iter().map(i64::to_string).collect();
+                k.sysctls.lock().insert(path.to_string(), shown.join("\t"));
+                Ok(())
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use uapi::{Errno, KResult};
 
 use super::format;
 use super::provider::{PidBytes, PidLink};
-use super::ProcFs;
+use super::{sysctl, ProcFs};
 use crate::abi::{OpenFlags, S_IFDIR, S_IFLNK, S_IFREG};
 use crate::file_like::FileLike;
 use crate::inode::{DirEntry, DirVisitor, FileSystem, FileType, Inode, InodeAttr};
@@ -90,6 +90,10 @@ enum Node {
     PidDir(u32),
     Pid(u32, PidEntry),
     FdLink(u32, u32),
+    /// A directory of `/proc/sys` (its path below it; `""` is `/proc/sys`).
+    SysctlDir(&'static str),
+    /// A file of `/proc/sys` (its index in `sysctl::ENTRIES`).
+    Sysctl(usize),
 }
 
 /// One node of the proc tree.
@@ -117,8 +121,8 @@ impl ProcInode {
 
     fn file_type(&self) -> FileType {
         match self.node {
-            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd) => FileType::Directory,
-            Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) => FileType::Regular,
+            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd) | Node::SysctlDir(_) => FileType::Directory,
+            Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) | Node::Sysctl(_) => FileType::Regular,
             _ => FileType::Symlink,
         }
     }
@@ -134,6 +138,9 @@ impl ProcInode {
             Node::PidDir(p) => pid_base(p),
             Node::Pid(p, e) => pid_base(p) + 1 + pid_index(e),
             Node::FdLink(p, fd) => pid_base(p) + 0x1000 + u64::from(fd),
+            Node::SysctlDir("") => 0x3ff,
+            Node::SysctlDir(d) => 0x400 + sysctl::ENTRIES.iter().position(|e| e.path.starts_with(d)).unwrap_or(0) as u64,
+            Node::Sysctl(i) => 0x800 + i as u64,
         }
     }
 
@@ -149,6 +156,7 @@ impl ProcInode {
             (FileType::Directory, Node::Pid(_, PidEntry::Fd)) => S_IFDIR | 0o500,
             (FileType::Directory, _) => S_IFDIR | 0o555,
             (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Bytes(PidBytes::Environ)))) => S_IFREG | 0o400,
+            (FileType::Regular, Node::Sysctl(i)) => S_IFREG | sysctl::ENTRIES.get(i).map_or(0o444, |e| e.mode),
             (FileType::Regular, _) => S_IFREG | 0o444,
             _ => S_IFLNK | 0o777,
         }
@@ -189,6 +197,7 @@ impl ProcInode {
                     _ => format!("{}\n", info.comm),
                 }
             }
+            Node::Sysctl(i) => return sysctl::value(sysctl::ENTRIES.get(i).ok_or(Errno::ENOENT)?, p.as_ref()),
             _ => return Err(Errno::EISDIR),
         };
         Ok(text.into_bytes())
@@ -203,6 +212,7 @@ impl ProcInode {
         let fs = self.procfs()?;
         let mut fixed: Vec<(&str, Node)> = SYS_FILES.iter().map(|(n, f)| (*n, Node::Sys(*f))).collect();
         fixed.push(("self", Node::SelfLink));
+        fixed.push(("sys", Node::SysctlDir("")));
         fixed.push(("thread-self", Node::ThreadSelf));
         for (i, (name, node)) in fixed.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
             let inode = ProcInode { fs: self.fs.clone(), node: *node };
@@ -234,6 +244,18 @@ impl ProcInode {
         Ok(())
     }
 
+    fn readdir_sysctl(&self, dir: &'static str, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        for (i, (name, _)) in sysctl::children(dir).into_iter().enumerate().skip(pos.saturating_sub(2) as usize) {
+            let Some(node) = sysctl_child(dir, name) else { continue };
+            let inode = ProcInode { fs: self.fs.clone(), node };
+            let e = DirEntry { name: name.as_bytes(), ino: inode.ino(), file_type: inode.file_type(), next_pos: i as u64 + 3 };
+            if !visitor(&e) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn readdir_fds(&self, pid: u32, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
         let fds = self.procfs()?.provider.pid_fds(pid)?;
         for fd in fds.into_iter().filter(|fd| u64::from(*fd) + 2 >= pos) {
@@ -246,6 +268,16 @@ impl ProcInode {
         }
         Ok(())
     }
+}
+
+/// The node of `name` inside `/proc/sys` directory `dir`.
+fn sysctl_child(dir: &'static str, name: &str) -> Option<Node> {
+    let path = sysctl::join(dir, name);
+    if let Some((i, _)) = sysctl::entry(&path) {
+        return Some(Node::Sysctl(i));
+    }
+    // A directory: its path as a prefix of an entry's static path.
+    sysctl::ENTRIES.iter().find(|e| e.path.strip_prefix(path.as_str()).is_some_and(|r| r.starts_with('/'))).map(|e| Node::SysctlDir(&e.path[..path.len()]))
 }
 
 fn parse_num(name: &[u8]) -> Option<u32> {
@@ -285,6 +317,7 @@ impl Inode for ProcInode {
                 }
                 match name {
                     b"self" => return Ok(self.child(Node::SelfLink)),
+                    b"sys" => return Ok(self.child(Node::SysctlDir(""))),
                     b"thread-self" => return Ok(self.child(Node::ThreadSelf)),
                     _ => {}
                 }
@@ -300,6 +333,10 @@ impl Inode for ProcInode {
                     return Err(Errno::ENOENT);
                 }
                 Ok(self.child(Node::Pid(pid, *e)))
+            }
+            Node::SysctlDir(dir) => {
+                let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+                sysctl_child(dir, name).map(|n| self.child(n)).ok_or(Errno::ENOENT)
             }
             Node::Pid(pid, PidEntry::Fd) => {
                 let fd = parse_num(name).ok_or(Errno::ENOENT)?;
@@ -327,6 +364,7 @@ impl Inode for ProcInode {
             Node::Root => self.readdir_root(pos, visitor),
             Node::PidDir(p) => self.readdir_pid(p, pos, visitor),
             Node::Pid(p, PidEntry::Fd) => self.readdir_fds(p, pos, visitor),
+            Node::SysctlDir(d) => self.readdir_sysctl(d, pos, visitor),
             _ => Err(Errno::ENOTDIR),
         }
     }
@@ -341,8 +379,13 @@ impl Inode for ProcInode {
         Err(Errno::EINVAL)
     }
 
+    /// `O_TRUNC` on a `/proc/sys` file is accepted and changes nothing (Linux's
+    /// `proc_sys_setattr` ignores the size); other proc files refuse it.
     fn truncate(&self, _size: u64) -> KResult<()> {
-        Err(Errno::EPERM)
+        match self.node {
+            Node::Sysctl(_) => Ok(()),
+            _ => Err(Errno::EPERM),
+        }
     }
 
     fn readlink(&self) -> KResult<Vec<u8>> {
@@ -360,6 +403,10 @@ impl Inode for ProcInode {
     fn open(&self, _flags: OpenFlags) -> KResult<Option<Arc<dyn FileLike>>> {
         if self.file_type() != FileType::Regular {
             return Ok(None);
+        }
+        if let Node::Sysctl(i) = self.node {
+            let e = sysctl::ENTRIES.get(i).ok_or(Errno::ENOENT)?;
+            return Ok(Some(Arc::new(sysctl::SysctlFile::new(e, self.procfs()?.provider.clone())?)));
         }
         Ok(Some(Arc::new(SeqFile::new(self.content()?))))
     }

@@ -101,6 +101,11 @@ fn system_files() {
     assert_eq!(f.len(), 10, "{info}");
     assert_eq!((f[3], f[4], f[5], f[6], f[7], f[8], f[9]), ("/", "/proc", "rw,relatime", "-", "proc", "proc", "rw"), "{info}");
     assert!(info.lines().any(|l| l.starts_with(&format!("{} ", f[1]))), "the parent of /proc is listed: {info}");
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/sys/kernel/ostype").unwrap(), "Linux\n");
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/sys/fs/inotify/max_queued_events").unwrap(), "16384\n");
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/sys/kernel/nothing").err(), Some(Errno::ENOENT));
+    let st = vfs.stat(&fsc.ctx(&cred), &fsc.cwd, b"/proc/sys/kernel/random", true).unwrap();
+    assert_eq!(st.mode, 0o40555);
     let fss = read_all(&vfs, &fsc, &cred, "/proc/filesystems").unwrap();
     assert!(fss.contains("nodev\ttmpfs\n") && fss.contains("nodev\tproc\n"));
     assert!(read_all(&vfs, &fsc, &cred, "/proc/version").unwrap().starts_with("Linux version "));

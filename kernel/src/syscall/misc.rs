@@ -18,7 +18,7 @@ pub fn sys_uname(cur: &mut Current, buf: UserRef<UtsName>) -> KResult<usize> {
         release: UtsName::field(RELEASE),
         version: UtsName::field(VERSION),
         machine: UtsName::field(b"x86_64"),
-        domainname: UtsName::field(b"(none)"),
+        domainname: UtsName::field(&kernel().domainname.lock()),
     };
     cur.write_val(buf.addr(), &u)?;
     Ok(0)
@@ -85,17 +85,27 @@ pub fn sys_sync(_cur: &mut Current) -> KResult<usize> {
     Ok(0)
 }
 
-/// `sethostname(2)`: root only; at most 64 bytes.
+/// `sethostname(2)`: root only (`EPERM`), at most 64 bytes (`EINVAL`), checked in that order
+/// before the name is read (`EFAULT`), as Linux's.
 pub fn sys_sethostname(cur: &mut Current, name: UserAddr, len: usize) -> KResult<usize> {
+    set_uts_name(cur, name, len, &kernel().hostname)
+}
+
+/// `setdomainname(2)`: as `sethostname`, for the NIS domain name.
+pub fn sys_setdomainname(cur: &mut Current, name: UserAddr, len: usize) -> KResult<usize> {
+    set_uts_name(cur, name, len, &kernel().domainname)
+}
+
+fn set_uts_name(cur: &mut Current, name: UserAddr, len: usize, slot: &fs::klock::KMutex<Vec<u8>>) -> KResult<usize> {
+    if cur.process().creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
     if len > 64 {
         return Err(Errno::EINVAL);
     }
     let mut buf = vec![0u8; len];
     cur.read_bytes(name, &mut buf)?;
-    if cur.process().creds.lock().euid != 0 {
-        return Err(Errno::EPERM);
-    }
-    *kernel().hostname.lock() = buf;
+    *slot.lock() = buf;
     Ok(0)
 }
 

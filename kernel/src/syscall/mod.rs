@@ -244,6 +244,7 @@ syscall_table! {
     REBOOT => misc::sys_reboot,
     SYNC => misc::sys_sync,
     SETHOSTNAME => misc::sys_sethostname,
+    SETDOMAINNAME => misc::sys_setdomainname,
     SENDFILE => io_more::sys_sendfile,
     SELECT => io_more::sys_select,
     PSELECT6 => io_more::sys_pselect6,
