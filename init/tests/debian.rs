@@ -114,3 +114,15 @@ fn sysctl_reads_and_writes_proc_sys() {
     assert!(lines.first().and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n >= 10), "{text}\n{}", stderr(&out));
     assert_eq!(&lines[1..], ["Linux", "8192", "guest1", "10", "refused"], "{text}\n{}", stderr(&out));
 }
+
+/// `dmesg` (util-linux, through `/dev/kmsg`) shows umbra's own kernel log from the boot, and a
+/// message written to `/dev/kmsg` by user space; `dmesg -S` reads it through `syslog(2)`.
+#[test]
+fn dmesg_shows_the_kernel_log() {
+    let dir = scratch("debian-dmesg");
+    let Some(img) = debian_image(&dir) else { return };
+    // The patterns are bracketed so they do not match the command line, which is logged too.
+    let script = "echo '<4>hello from user space' > /dev/kmsg; dmesg | grep -c 'Linux versio[n]'; dmesg -x | grep 'hello from use[r]' | tail -1 | cut -c1-11; dmesg -S | grep -c 'Run /bin/bash as ini[t]'";
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(60));
+    assert_eq!(stdout(&out), "1\nuser  :warn\n1\n", "stderr:\n{}", stderr(&out));
+}

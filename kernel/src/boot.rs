@@ -75,8 +75,13 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     let cpu = Cpu::new(crate::run::task_main).map_err(|e| BootError::Host(format!("cannot create the vCPU: {e}")))?;
     crate::vdso::init(&cpu);
     crate::tty_glue::install(&cfg.vfs);
+    cfg.vfs.devices().register_char_device("kmsg", 1, 11, 0o644, Arc::new(crate::kmsg::KmsgDevice));
+    log::info!("Linux version {} (umbra) {}", crate::procfs::RELEASE, crate::procfs::VERSION);
+    log::info!("Command line: {}", cfg.cmdline);
+    log::info!("Memory: {}K available", cfg.mem / 1024);
     watch_host_input(&cpu);
     let cur = spawn_init(&cfg, &cpu)?;
+    log::info!("Run {} as init process", String::from_utf8_lossy(cfg.argv.first().map_or(&b""[..], |a| &a[..])));
     let init = cur.process().clone();
     cpu.spawn(cur.task.clone(), cur.ctx.clone()).map_err(|e| BootError::Host(format!("cannot start pid 1: {e}")))?;
     schedule_writeback(&cpu);

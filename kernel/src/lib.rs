@@ -21,6 +21,7 @@ pub mod fileio;
 pub mod fs_glue;
 pub mod futex;
 pub mod inotify;
+pub mod kmsg;
 pub mod pipe;
 pub mod poll;
 pub mod procfs;

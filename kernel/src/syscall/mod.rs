@@ -245,6 +245,7 @@ syscall_table! {
     SYNC => misc::sys_sync,
     SETHOSTNAME => misc::sys_sethostname,
     SETDOMAINNAME => misc::sys_setdomainname,
+    SYSLOG => misc::sys_syslog,
     SENDFILE => io_more::sys_sendfile,
     SELECT => io_more::sys_select,
     PSELECT6 => io_more::sys_pselect6,
