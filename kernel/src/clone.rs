@@ -23,6 +23,26 @@ pub const MAX_TASKS: usize = 1000;
 /// (as Linux keeps the last threads for root while `RLIMIT_NPROC` stops the others).
 pub const MAX_SESSION_TASKS: usize = MAX_TASKS * 9 / 10;
 
+/// `RLIMIT_NPROC` (Linux's check in `copy_process`): a caller whose real uid already runs
+/// that many tasks may not start another, unless it is root (uid 0, or effective root, which
+/// has `CAP_SYS_RESOURCE`).
+fn nproc_limit_reached(cur: &Current) -> bool {
+    let (uid, euid) = {
+        let c = cur.process().creds.lock();
+        (c.uid, c.euid)
+    };
+    if uid == 0 || euid == 0 {
+        return false;
+    }
+    let limit = cur.process().rlimit_cur(uapi::flags::RLIMIT_NPROC);
+    let Ok(limit) = usize::try_from(limit) else { return false };
+    let tasks = kernel().tasks.lock();
+    if tasks.len() < limit {
+        return false;
+    }
+    tasks.values().filter_map(std::sync::Weak::upgrade).filter(|t| t.process.creds.lock().uid == uid).count() >= limit
+}
+
 /// Whether umbra's task cap refuses a new task for `cur` (checked before any host work, so a
 /// refused fork is cheap).
 fn task_cap_reached(cur: &Current) -> bool {
@@ -134,6 +154,9 @@ pub fn do_clone(cur: &mut Current, a: CloneArgs) -> KResult<usize> {
     // call restarted, so no child slips out of it (Linux's check in `copy_process`).
     if crate::sched::signal_pending(cur) {
         return Err(Errno::ERESTARTNOINTR);
+    }
+    if nproc_limit_reached(cur) {
+        return Err(Errno::EAGAIN);
     }
     if task_cap_reached(cur) {
         log::info!("fork refused: umbra's task limit ({MAX_TASKS}, {MAX_SESSION_TASKS} per session) reached");

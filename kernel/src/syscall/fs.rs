@@ -51,6 +51,32 @@ fn write_direct(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: u
     Ok(n as usize)
 }
 
+/// `RLIMIT_FSIZE` on a write of `count` bytes to a regular file (Linux's
+/// `generic_write_check_limits`): starting at or past the limit fails with `EFBIG` and sends
+/// `SIGXFSZ` to the writer; a write crossing it is cut at the limit.
+fn fsize_limit(cur: &mut Current, file: &Arc<OpenFile>, pos: Option<i64>, count: usize) -> KResult<usize> {
+    let limit = cur.process().rlimit_cur(uapi::flags::RLIMIT_FSIZE);
+    if limit == u64::MAX || !file.stat().is_ok_and(|a| a.file_type() == fs::FileType::Regular) {
+        return Ok(count);
+    }
+    let off = match pos {
+        Some(p) => u64::try_from(p).unwrap_or(0),
+        None if file.flags().contains(abi::OpenFlags::APPEND) => file.stat()?.size,
+        None => file.offset(),
+    };
+    if off >= limit {
+        send_sigxfsz(cur);
+        return Err(Errno::EFBIG);
+    }
+    Ok(count.min(usize::try_from(limit - off).unwrap_or(usize::MAX)))
+}
+
+/// `SIGXFSZ` to the calling thread, as a write or truncate past `RLIMIT_FSIZE` gets.
+pub(super) fn send_sigxfsz(cur: &Current) {
+    let info = uapi::signal::SigInfo::kill(uapi::signal::SIGXFSZ, uapi::signal::SI_KERNEL, 0, 0);
+    crate::signal::send_to_task(&cur.task, uapi::signal::SIGXFSZ, info);
+}
+
 /// Reads from `file` into guest memory at `buf`, in chunks; `pos` is `None` for the file
 /// offset, `Some(off)` for pread. Stops at a short read. Regular files (which never block)
 /// go straight into guest memory; pipes, ttys and devices through a kernel buffer.
@@ -88,6 +114,7 @@ fn read_into(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usiz
 fn write_from(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
     let count = count.min(MAX_RW);
     if file.file_like().is_none() && count > 0 {
+        let count = fsize_limit(cur, file, pos, count)?;
         return write_direct(cur, file, buf, count, pos);
     }
     let mut done = 0usize;

@@ -241,13 +241,29 @@ pub fn sys_utime(cur: &mut Current, path: UserCStr, times: UserAddr) -> KResult<
 /// `truncate(2)`.
 pub fn sys_truncate(cur: &mut Current, path: UserCStr, len: i64) -> KResult<usize> {
     let t = attr_target(cur, Fd(abi::AT_FDCWD), path.0, true, false)?;
+    truncate_limit(cur, len)?;
     with_ctx(cur, |ctx| vfs().truncate(ctx, &t, len))?;
     Ok(0)
 }
 
+/// `RLIMIT_FSIZE` on a truncate to `len` (Linux's `inode_newsize_ok`): `EFBIG` and `SIGXFSZ`
+/// past the limit.
+fn truncate_limit(cur: &mut Current, len: i64) -> KResult<()> {
+    let limit = cur.process().rlimit_cur(f::RLIMIT_FSIZE);
+    if u64::try_from(len).is_ok_and(|l| l > limit) {
+        super::fs::send_sigxfsz(cur);
+        return Err(Errno::EFBIG);
+    }
+    Ok(())
+}
+
 /// `ftruncate(2)`.
 pub fn sys_ftruncate(cur: &mut Current, fd: Fd, len: i64) -> KResult<usize> {
-    file(cur, fd)?.truncate(len)?;
+    let f = file(cur, fd)?;
+    if f.stat().is_ok_and(|a| a.file_type() == fs::FileType::Regular) && f.flags().can_write() {
+        truncate_limit(cur, len)?;
+    }
+    f.truncate(len)?;
     Ok(0)
 }
 
