@@ -70,8 +70,8 @@ pub fn arg_limit(stack_rlimit: u64) -> usize {
 }
 
 /// `execve(2)` from a running task.
-pub fn execve(cur: &mut Current, dirfd: Fd, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, _empty_path: bool) -> KResult<()> {
-    match exec_common(cur, dirfd, path, argv, envp) {
+pub fn execve(cur: &mut Current, dirfd: Fd, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, how: ExecAt) -> KResult<()> {
+    match exec_common(cur, dirfd, path, argv, envp, how) {
         Ok(()) => Ok(()),
         Err(e) => {
             log::debug!("pid {}: execve {:?} failed: {}", cur.pid(), String::from_utf8_lossy(path), e.message());
@@ -80,16 +80,30 @@ pub fn execve(cur: &mut Current, dirfd: Fd, path: &[u8], argv: Vec<Vec<u8>>, env
     }
 }
 
-/// The first `execve` of pid 1 (its failure is reported by `init` with an exit status).
-pub fn execve_initial(cur: &mut Current, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), ExecFailure> {
-    exec_common(cur, Fd(f::AT_FDCWD), path, argv, envp)
+/// How `execveat` finds the program (its `AT_EMPTY_PATH` and `AT_SYMLINK_NOFOLLOW` flags).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecAt {
+    /// An empty path names the file open at `dirfd` (`fexecve`).
+    pub empty_path: bool,
+    /// A final symlink is not followed (`ELOOP`).
+    pub nofollow: bool,
 }
 
-fn exec_common(cur: &mut Current, dirfd: Fd, path: &[u8], mut argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), ExecFailure> {
+/// The first `execve` of pid 1 (its failure is reported by `init` with an exit status).
+pub fn execve_initial(cur: &mut Current, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), ExecFailure> {
+    exec_common(cur, Fd(f::AT_FDCWD), path, argv, envp, ExecAt::default())
+}
+
+fn exec_common(cur: &mut Current, dirfd: Fd, path: &[u8], mut argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, how: ExecAt) -> Result<(), ExecFailure> {
     let mut path = path.to_vec();
     let execfn = path.clone();
+    let mut how = how;
+    let mut dirfd = dirfd;
     for _ in 0..=MAX_SCRIPT_DEPTH {
-        let (file_path, data) = read_executable(cur, dirfd, &path)?;
+        let (file_path, data) = read_executable(cur, dirfd, &path, how)?;
+        // An interpreter is found by its own path, from the cwd.
+        how = ExecAt::default();
+        dirfd = Fd(f::AT_FDCWD);
         if data.starts_with(b"#!") {
             let (interp, arg) = parse_shebang(&data)?;
             // argv becomes: interp [arg] script-path original-argv[1..]
@@ -110,11 +124,19 @@ fn exec_common(cur: &mut Current, dirfd: Fd, path: &[u8], mut argv: Vec<Vec<u8>>
 }
 
 /// Finds an executable and reads it whole: a regular file with execute permission.
-fn read_executable(cur: &Current, dirfd: Fd, path: &[u8]) -> Result<(Path, Vec<u8>), ExecFailure> {
-    if path.is_empty() {
-        return Err(Errno::ENOENT.into());
-    }
-    let p = crate::fs_glue::lookup(cur, dirfd, path, true)?;
+fn read_executable(cur: &Current, dirfd: Fd, path: &[u8], how: ExecAt) -> Result<(Path, Vec<u8>), ExecFailure> {
+    let p = if path.is_empty() {
+        if !how.empty_path {
+            return Err(Errno::ENOENT.into());
+        }
+        crate::fs_glue::file(cur, dirfd)?.path().cloned().ok_or(Errno::EACCES)?
+    } else {
+        let p = crate::fs_glue::lookup(cur, dirfd, path, !how.nofollow)?;
+        if how.nofollow && p.attr()?.file_type() == fs::FileType::Symlink {
+            return Err(Errno::ELOOP.into());
+        }
+        p
+    };
     let attr = p.attr()?;
     if attr.mode & fs::abi::S_IFMT != fs::abi::S_IFREG {
         return Err(ExecFailure::new(Errno::EACCES, "not a regular file"));
@@ -217,7 +239,7 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
     let mut entry = bias + image.entry;
     let mut interp_base = 0;
     if let Some(interp_path) = &image.interp {
-        let (_, idata) = read_executable(cur, Fd(f::AT_FDCWD), interp_path).map_err(|e| ExecFailure::new(if e.errno == Errno::ENOENT { Errno::ENOENT } else { Errno::ELIBBAD }, format!("interpreter {}: {}", String::from_utf8_lossy(interp_path), e.message())))?;
+        let (_, idata) = read_executable(cur, Fd(f::AT_FDCWD), interp_path, ExecAt::default()).map_err(|e| ExecFailure::new(if e.errno == Errno::ENOENT { Errno::ENOENT } else { Errno::ELIBBAD }, format!("interpreter {}: {}", String::from_utf8_lossy(interp_path), e.message())))?;
         let iimage = elf::parse_elf(&idata).map_err(|e| ExecFailure::new(Errno::ELIBBAD, format!("interpreter: {e}")))?;
         interp_base = reserve_span(space, &iimage)?;
         map_image(space, &iimage, &idata, interp_base)?;

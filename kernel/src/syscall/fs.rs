@@ -195,7 +195,7 @@ fn read_iovecs(cur: &mut Current, iov: UserAddr, cnt: i32) -> KResult<Vec<IoVec>
     Ok(v)
 }
 
-fn readv_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Option<i64>) -> KResult<usize> {
+pub(super) fn readv_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Option<i64>) -> KResult<usize> {
     let file = file(cur, fd)?;
     let iovs = read_iovecs(cur, iov, cnt)?;
     let mut total = 0usize;
@@ -220,7 +220,7 @@ fn readv_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Opt
     Ok(total)
 }
 
-fn writev_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Option<i64>) -> KResult<usize> {
+pub(super) fn writev_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Option<i64>) -> KResult<usize> {
     let file = file(cur, fd)?;
     let iovs = read_iovecs(cur, iov, cnt)?;
     // Gather first so one write(2) stays one write to the file (atomic for pipes, one line on

@@ -12,6 +12,7 @@ mod fs;
 pub mod fs_names;
 pub mod ids;
 mod inotify;
+mod tail;
 mod io_more;
 mod misc;
 mod mm;
@@ -237,6 +238,20 @@ syscall_table! {
     EPOLL_WAIT => epoll::sys_epoll_wait,
     EPOLL_PWAIT => epoll::sys_epoll_pwait,
     EPOLL_PWAIT2 => epoll::sys_epoll_pwait2,
+    // the long tail (tail.rs)
+    SCHED_SETPARAM => tail::sys_sched_setparam,
+    SCHED_RR_GET_INTERVAL => tail::sys_sched_rr_get_interval,
+    SCHED_GETATTR => tail::sys_sched_getattr,
+    SCHED_SETATTR => tail::sys_sched_setattr,
+    EXECVEAT => tail::sys_execveat,
+    CHROOT => tail::sys_chroot,
+    PREADV2 => tail::sys_preadv2,
+    PWRITEV2 => tail::sys_pwritev2,
+    UNSHARE => tail::sys_unshare,
+    MEMBARRIER => tail::sys_membarrier,
+    SYNC_FILE_RANGE => tail::sys_sync_file_range,
+    IOPRIO_SET => tail::sys_ioprio_set,
+    IOPRIO_GET => tail::sys_ioprio_get,
     // everything else (misc.rs)
     UNAME => misc::sys_uname,
     GETRANDOM => misc::sys_getrandom,

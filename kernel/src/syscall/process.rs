@@ -212,7 +212,7 @@ pub fn sys_execve(cur: &mut Current, path: UserCStr, argv: UserAddr, envp: UserA
     let limit = crate::exec::arg_limit(cur.process().rlimit_cur(f::RLIMIT_STACK));
     let argv = cur.read_string_array(argv, limit)?;
     let envp = cur.read_string_array(envp, limit)?;
-    crate::execve::execve(cur, Fd(f::AT_FDCWD), &path, argv, envp, false)?;
+    crate::execve::execve(cur, Fd(f::AT_FDCWD), &path, argv, envp, crate::execve::ExecAt::default())?;
     Ok(0)
 }
 

@@ -131,6 +131,10 @@ pub struct Process {
     /// The process's interval and POSIX timers, owned by the `timers` layer above (type-erased
     /// here; `None` until the process arms one). A fork starts with none, as in Linux.
     pub timers: KMutex<Option<Box<dyn std::any::Any + Send>>>,
+    /// The I/O priority (`ioprio_set`; 0 = none set, the default).
+    pub ioprio: AtomicU32,
+    /// `membarrier` registrations of the process's memory (`MEMBARRIER_CMD_REGISTER_*` bits).
+    pub membarrier: AtomicU32,
 }
 
 /// A thread group's job-control state (Linux's `signal_struct` group-stop bits).
@@ -376,6 +380,8 @@ impl Process {
             has_ctty: AtomicBool::new(n.has_ctty),
             did_exec: AtomicBool::new(false),
             timers: KMutex::new(None),
+            ioprio: AtomicU32::new(0),
+            membarrier: AtomicU32::new(0),
         })
     }
 }
