@@ -116,11 +116,34 @@ fn exec_common(cur: &mut Current, dirfd: Fd, path: &[u8], mut argv: Vec<Vec<u8>>
             continue;
         }
         let image = elf::parse_elf(&data).map_err(|e| ExecFailure::new(Errno::ENOEXEC, e.to_string()))?;
-        let loaded = load(cur, &image, &data, &argv, &envp, &execfn)?;
-        commit(cur, loaded, file_path, &path);
+        let creds = exec_credentials(&cur.process().creds(), &file_path)?;
+        let loaded = load(cur, &image, &data, &argv, &envp, &execfn, &creds)?;
+        commit(cur, loaded, file_path, &path, creds);
         return Ok(());
     }
     Err(ExecFailure::new(Errno::ELOOP, "too many levels of #! interpreters"))
+}
+
+/// The credentials a program runs with (Linux's `bprm_fill_uid` + `cap_bprm_creds_from_file`):
+/// a set-user-ID file makes its owner the effective user, a set-group-ID file with group
+/// execute its group the effective group — unless its mount is `nosuid`; then the saved and
+/// filesystem ids follow the effective ones.
+fn exec_credentials(old: &fs::Credentials, file: &Path) -> KResult<fs::Credentials> {
+    let attr = file.attr()?;
+    let mut c = old.clone();
+    if !file.mount.flags().contains(fs::MountFlags::NOSUID) {
+        if attr.mode & fs::abi::S_ISUID != 0 {
+            c.euid = attr.uid;
+        }
+        if attr.mode & fs::abi::S_ISGID != 0 && attr.mode & fs::abi::S_IXGRP != 0 {
+            c.egid = attr.gid;
+        }
+    }
+    c.suid = c.euid;
+    c.fsuid = c.euid;
+    c.sgid = c.egid;
+    c.fsgid = c.egid;
+    Ok(c)
 }
 
 /// Finds an executable and reads it whole: a regular file with execute permission.
@@ -224,7 +247,7 @@ fn reserve_span(m: &mut mm::MemorySpace, image: &ElfImage) -> Result<u64, ExecFa
     Ok(base.wrapping_sub(lo))
 }
 
-fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8]) -> Result<Loaded, ExecFailure> {
+fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], creds: &fs::Credentials) -> Result<Loaded, ExecFailure> {
     let mut m = crate::task::Mm::new_empty(&cur.cpu().host()).map_err(|e| {
         log::warn!("execve: cannot start a stub: {e}");
         ExecFailure::new(Errno::EAGAIN, "too many processes")
@@ -249,7 +272,6 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
     space.map_stack(STACK_TOP, stack_size)?;
     let vdso_base = crate::vdso::map_into(space)?;
 
-    let creds = cur.process().creds();
     let mut random = [0u8; 16];
     arch_um::random::fill(&mut random).map_err(|_| Errno::EIO)?;
     let (xsize, _) = kernel().platform.user_xstate();
@@ -265,7 +287,8 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
         (f::AT_EUID, creds.euid as u64),
         (f::AT_GID, creds.gid as u64),
         (f::AT_EGID, creds.egid as u64),
-        (f::AT_SECURE, 0),
+        // Secure mode (glibc ignores LD_PRELOAD and friends) when the ids changed at exec.
+        (f::AT_SECURE, u64::from(creds.euid != creds.uid || creds.egid != creds.gid)),
         (f::AT_HWCAP, arch_um::cpu::hwcap()),
         (f::AT_HWCAP2, 0),
         (f::AT_CLKTCK, 100),
@@ -295,7 +318,7 @@ fn initial_fpu() -> Vec<u8> {
 }
 
 /// The point of no return: install the new memory, registers and identity.
-fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
+fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8], creds: fs::Credentials) {
     de_thread(cur);
     // Robust mutexes held in the old image are released (Linux's `exec_mm_release`).
     crate::futex::exit_robust_list(cur);
@@ -305,6 +328,7 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
     cur.ctx = loaded.regs;
     cur.ctx.id = cur.task.tid as u64;
     let p = cur.process().clone();
+    *p.creds.lock() = creds;
     // The borrowed memory is given back: a `vfork` parent runs again (Linux's exec_mm_release).
     crate::exit::release_vfork_parent(&p);
     *p.exe.lock() = Some(file);
