@@ -22,6 +22,7 @@ pub mod fs_glue;
 pub mod futex;
 pub mod inotify;
 pub mod kmsg;
+pub mod netlink;
 pub mod pipe;
 pub mod poll;
 pub mod procfs;
