@@ -202,6 +202,7 @@ fn schedule_writeback(cpu: &Arc<Cpu>) {
             if let Err(e) = kernel().vfs.sync_all() {
                 log::warn!("periodic write-back failed: {e}");
             }
+            log::debug!("write-back; {} kernel timers pending", cpu.timer_count());
             schedule_writeback(cpu);
         }),
     );
@@ -213,6 +214,7 @@ fn schedule_load_sample(cpu: &Arc<Cpu>) {
         std::time::Instant::now() + std::time::Duration::from_secs(5),
         Box::new(|cpu| {
             crate::procfs::sample_load(kernel().uptime_ns(), cpu.runnable_count());
+            log::debug!("load-average sample; {} kernel timers pending", cpu.timer_count());
             schedule_load_sample(cpu);
         }),
     );
