@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod abi;
+pub mod acl;
 pub mod context;
 pub mod cred;
 pub mod dentry;
@@ -30,6 +31,7 @@ pub mod procfs;
 pub mod time;
 pub mod tmpfs;
 pub mod vfs;
+pub mod xattr;
 
 pub use context::{Ctx, FsContext};
 pub use cred::Credentials;
