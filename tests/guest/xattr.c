@@ -3,8 +3,14 @@
  * formats, mode updates, chmod, inheritance, and an unprivileged user (uid 1000) checked by
  * the namespace rules and by ACLs. Output is the same on every filesystem that keeps
  * xattrs and ACLs (tmpfs, ext2, ext4), so it is compared with a native run.
- * Usage: xattr DIR [all|basic|acl|user] */
+ * "share" leaves files for the ext2 tests to inspect: s1 and s2 with the same attributes (one
+ * shared block), s3 changed after sharing (its own copy), s4 emptied, s2 then unlinked.
+ * Usage: xattr DIR [all|basic|acl|user|share] */
 #define _GNU_SOURCE
+/* Bad pointers and sizes are passed on purpose. */
+#pragma GCC diagnostic ignored "-Wnonnull"
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#pragma GCC diagnostic ignored "-Wstringop-overread"
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -527,9 +533,25 @@ static void user(void) {
     show_list("root list", f, 1);
 }
 
+static void share(void) {
+    const char *names[] = { "s1", "s2", "s3", "s4" };
+    for (int i = 0; i < 4; i++) {
+        make_file(names[i], 0644);
+        show("share set k", setxattr(at(names[i]), "user.k", "shared value", 12, 0));
+        show("share set k2", setxattr(at(names[i]), "user.k2", "v2", 2, 0));
+    }
+    show("share change s3", setxattr(at("s3"), "user.k", "changed", 7, 0));
+    show("share empty s4 k", removexattr(at("s4"), "user.k"));
+    show("share empty s4 k2", removexattr(at("s4"), "user.k2"));
+    show("share unlink s2", unlink(at("s2")));
+    show_value("share s1", at("s1"), "user.k");
+    show_value("share s3", at("s3"), "user.k");
+    show_list("share s4", at("s4"), 1);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: xattr DIR [all|basic|acl|user]\n");
+        fprintf(stderr, "usage: xattr DIR [all|basic|acl|user|share]\n");
         return 2;
     }
     snprintf(dir, sizeof dir, "%s/xt", argv[1]);
@@ -544,5 +566,7 @@ int main(int argc, char **argv) {
         acl();
     if (all || !strcmp(what, "user"))
         user();
+    if (!strcmp(what, "share"))
+        share();
     return 0;
 }
