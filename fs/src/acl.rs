@@ -104,7 +104,7 @@ impl PosixAcl {
             return Err(Errno::EOPNOTSUPP);
         }
         let body = &value[4..];
-        if body.len() % 8 != 0 {
+        if !body.len().is_multiple_of(8) {
             return Err(Errno::EINVAL);
         }
         let mut entries = Vec::with_capacity(body.len() / 8);

@@ -211,7 +211,7 @@ fn ibody_range(i: &Inode) -> Option<(usize, usize)> {
     }
     let extra = get16(&i.raw, 128) as usize;
     let start = 128 + extra;
-    if extra == 0 || extra % 4 != 0 || start + 8 > i.raw.len() {
+    if extra == 0 || !extra.is_multiple_of(4) || start + 8 > i.raw.len() {
         return None;
     }
     Some((start, i.raw.len()))
