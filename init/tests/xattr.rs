@@ -48,24 +48,66 @@ fn assert_same(got: &Output, want: &Output, what: &str) {
     assert_eq!(stdout(got), stdout(want), "{what}: umbra's stderr:\n{}", stderr(got));
 }
 
-/// A fresh directory on the host's tmpfs, if it has one, else in the scratch area.
-fn host_tmpfs_dir(name: &str) -> PathBuf {
-    let shm = Path::new("/dev/shm").join(format!("umbra-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&shm);
-    if std::fs::create_dir(&shm).is_ok() {
-        return shm;
+/// Whether the host filesystem of `dir` keeps what the oracle run needs: `user.*`,
+/// `trusted.*` and POSIX ACLs (tried on a probe file).
+fn host_keeps_xattrs(dir: &Path) -> bool {
+    let probe = dir.join(".probe");
+    if std::fs::write(&probe, b"").is_err() {
+        return false;
     }
-    eprintln!("note: no writable /dev/shm; comparing with a host directory");
-    scratch(&format!("xattr-native-{name}-{}", std::process::id()))
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [(1u16, 6u16, u32::MAX), (2, 6, 1000), (4, 4, u32::MAX), (0x10, 6, u32::MAX), (0x20, 4, u32::MAX)] {
+        acl.extend_from_slice(&tag.to_le_bytes());
+        acl.extend_from_slice(&perm.to_le_bytes());
+        acl.extend_from_slice(&id.to_le_bytes());
+    }
+    let ok = [(&b"user.probe"[..], &b"1"[..]), (b"trusted.probe", b"1"), (b"system.posix_acl_access", &acl)]
+        .iter()
+        .all(|(name, value)| arch_um::hostxattr::set(&probe, name, value, 0).is_ok());
+    let _ = std::fs::remove_file(&probe);
+    ok
+}
+
+/// A fresh host directory for the oracle run of `test`: on the host's tmpfs (`/dev/shm`) if
+/// `tmpfs` and it keeps attributes, else in the scratch area; `None` (with a SKIPPED line)
+/// if the host cannot keep the attributes the program sets.
+fn native_dir(test: &str, tmpfs: bool) -> Option<PathBuf> {
+    if tmpfs {
+        let shm = Path::new("/dev/shm").join(format!("umbra-xattr-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&shm);
+        if std::fs::create_dir(&shm).is_ok() {
+            if host_keeps_xattrs(&shm) {
+                return Some(shm);
+            }
+            let _ = std::fs::remove_dir_all(&shm);
+        }
+        eprintln!("note: the host's /dev/shm cannot serve as the tmpfs oracle; using a host directory");
+    }
+    let dir = scratch(&format!("xattr-native-{test}-{}", std::process::id()));
+    if host_keeps_xattrs(&dir) {
+        return Some(dir);
+    }
+    eprintln!("SKIPPED: comparison for {test}: the host filesystem keeps no user/trusted attributes or ACLs");
+    None
+}
+
+/// Runs `args` natively in a fresh oracle directory and compares with umbra's output `got`.
+fn compare_native(got: &Output, test: &str, tmpfs: bool, args: &[&str]) {
+    let Some(dir) = native_dir(test, tmpfs) else {
+        assert_eq!(got.status.code(), Some(0), "umbra {test}: {}", stderr(got));
+        return;
+    };
+    let want = native(&dir, args);
+    if dir.starts_with("/dev/shm") {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert_same(got, &want, test);
 }
 
 #[test]
 fn tmpfs_matches_linux_tmpfs() {
     let got = umbra(tree(), &["/tmp"]);
-    let dir = host_tmpfs_dir("tmpfs");
-    let want = native(&dir, &[]);
-    let _ = std::fs::remove_dir_all(&dir);
-    assert_same(&got, &want, "xattr on tmpfs");
+    compare_native(&got, "tmpfs", true, &[]);
 }
 
 /// An ext2 image of the tree with 1 KiB blocks and `inode_size`-byte inodes.
@@ -94,8 +136,7 @@ fn file_acl(img: &Path, path: &str) -> u64 {
 fn ext2_matches_linux(test: &str, inode_size: &str) {
     let Some(img) = ext2_image(test, inode_size) else { return };
     let got = umbra(&img, &["/work"]);
-    let want = native(&scratch(&format!("xattr-native-{test}-{}", std::process::id())), &[]);
-    assert_same(&got, &want, &format!("xattr on ext2 with {inode_size}-byte inodes"));
+    compare_native(&got, test, false, &[]);
     assert_e2fsck_clean(&img);
     let f = debugfs(&img, "ea_list /work/xt/f");
     for want in ["user.a (6) = \"world!\"", "user.b (0)", "trusted.t (2) = \"tv\"", "security.s (2) = \"sv\""] {
@@ -123,8 +164,7 @@ fn ext2_block_attributes_match_linux_and_stay_clean() {
 fn ext2_blocks_are_shared_copied_and_freed() {
     let Some(img) = ext2_image("share", "128") else { return };
     let got = umbra(&img, &["/work", "share"]);
-    let want = native(&scratch(&format!("xattr-native-share-{}", std::process::id())), &["share"]);
-    assert_same(&got, &want, "xattr share");
+    compare_native(&got, "share", false, &["share"]);
     assert_e2fsck_clean(&img);
     let (s1, s3, s4) = (file_acl(&img, "/work/xt/s1"), file_acl(&img, "/work/xt/s3"), file_acl(&img, "/work/xt/s4"));
     assert!(s1 != 0 && s3 != 0 && s1 != s3, "s1 keeps the shared block, s3 has its own copy: {s1} {s3}");
@@ -142,8 +182,7 @@ fn umbra_mkfs_image_gains_ext_attr_and_stays_clean() {
     let img = scratch(&format!("xattr-mkfs-{}", std::process::id())).join("disk.img");
     tools::mkfs::build_image(tree(), 32 << 20, &img, None).unwrap();
     let got = umbra(&img, &["/work", "acl"]);
-    let want = native(&scratch(&format!("xattr-native-mkfs-{}", std::process::id())), &["acl"]);
-    assert_same(&got, &want, "xattr acl on an umbra-mkfs image");
+    compare_native(&got, "mkfs", false, &["acl"]);
     assert_e2fsck_clean(&img);
     let features = Command::new("dumpe2fs").arg("-h").arg(&img).output().unwrap();
     assert!(String::from_utf8_lossy(&features.stdout).contains("ext_attr"), "ext_attr set on first use");
@@ -195,4 +234,30 @@ fn gnu_ls_lists_without_errors_and_marks_acls() {
         let native = Command::new(chroot).arg(&root).args(["/bin/sh", "-c", LS_SCRIPT]).output().unwrap();
         assert_eq!(out, stdout(&native), "ls -l under umbra and natively (chroot)");
     }
+}
+
+#[test]
+fn hostfs_passes_user_attributes_to_the_host() {
+    let root = scratch(&format!("xattr-hostfs-{}", std::process::id()));
+    for d in ["bin", "dev", "proc", "tmp", "work"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::copy(tree().join("bin/xattr"), root.join("bin/xattr")).unwrap();
+    let probe = root.join("probe");
+    std::fs::write(&probe, b"").unwrap();
+    if arch_um::hostxattr::set(&probe, b"user.probe", b"1", 0).is_err() {
+        eprintln!("SKIPPED: the host filesystem keeps no user.* attributes");
+        return;
+    }
+    let got = umbra(&root, &["/work", "basic"]);
+    assert_eq!(got.status.code(), Some(0), "{}", stderr(&got));
+    let out = format!("\n{}", stdout(&got));
+    for line in ["\nset: 0\n", "\nget: 5 \"hello\"\n", "\ntrusted set: EOPNOTSUPP\n", "\nlist: 2 [user.a user.b]\n", "\nlset user on link: EPERM\n"] {
+        assert!(out.contains(line), "hostfs output lacks {line:?}:\n{out}");
+    }
+    let on_host = arch_um::hostxattr::get(&root.join("work/xt/f"), b"user.a").unwrap();
+    assert_eq!(on_host, b"world!");
+    let mut names = arch_um::hostxattr::list(&root.join("work/xt/f")).unwrap();
+    names.sort();
+    assert_eq!(names, vec![b"user.a".to_vec(), b"user.b".to_vec()], "no trusted/security names reach the host");
 }
