@@ -269,6 +269,9 @@ static void basic(void) {
     show("lget user on link", lgetxattr(at("l"), "user.x", buf, sizeof buf));
     show("lset trusted on link", lsetxattr(at("l"), "trusted.x", "v", 1, 0));
     show_list("llist link", at("l"), 0);
+    show("lget acl on link", lgetxattr(at("l"), "system.posix_acl_access", buf, sizeof buf));
+    show("lremove acl on link", lremovexattr(at("l"), "system.posix_acl_access"));
+    show("lset acl on link", lsetxattr(at("l"), "system.posix_acl_access", "\2\0\0\0", 4, 0));
     show("lremove trusted on link", lremovexattr(at("l"), "trusted.x"));
     show("set through link", setxattr(at("l"), "user.viaLink", "v", 1, 0));
     show("get through link", getxattr(at("l"), "user.viaLink", buf, sizeof buf));
@@ -298,6 +301,8 @@ static void basic(void) {
         show("pipe fset user", fsetxattr(pfd[0], "user.x", "v", 1, 0));
         show("pipe fset trusted", fsetxattr(pfd[0], "trusted.x", "v", 1, 0));
         show("pipe flist", flistxattr(pfd[0], buf, sizeof buf));
+        show("pipe fget acl", fgetxattr(pfd[0], "system.posix_acl_access", buf, sizeof buf));
+        show("pipe fget security", fgetxattr(pfd[0], "security.x", buf, sizeof buf));
         close(pfd[0]);
         close(pfd[1]);
     }
@@ -448,6 +453,14 @@ static void as_user(void (*body)(void)) {
 
 static void user_body(void) {
     char buf[512];
+    int pfd[2];
+    if (pipe(pfd) == 0) {
+        show("user pipe fset security", fsetxattr(pfd[0], "security.x", "v", 1, 0));
+        show("user pipe fset trusted", fsetxattr(pfd[0], "trusted.x", "v", 1, 0));
+        show("user pipe fget trusted", fgetxattr(pfd[0], "trusted.x", buf, sizeof buf));
+        close(pfd[0]);
+        close(pfd[1]);
+    }
     const char *f = at("uf");
     show("user trusted get", getxattr(f, "trusted.t", buf, sizeof buf));
     show("user trusted set", setxattr(f, "trusted.t", "v", 1, 0));

@@ -12,7 +12,8 @@
 //!   valid v2/v3 `vfs_cap_data` (`EINVAL`).
 //! - `system.posix_acl_*`: anyone reads; the owner or root sets (`EPERM`); a default ACL only
 //!   on a directory (`EACCES`); set flags are ignored, an empty value removes; setting an
-//!   access ACL updates the mode (and drops an ACL the mode bits can express).
+//!   access ACL updates the mode (and drops an ACL the mode bits can express). Symlinks and
+//!   filesystems without ACLs answer `EOPNOTSUPP`.
 
 use uapi::{Errno, KResult};
 
@@ -34,12 +35,15 @@ pub fn capable_sys_admin(cred: &Credentials) -> bool {
 
 /// What the xattr calls answer for an open file that has no inode in the VFS (a pipe, a
 /// socket, an eventfd): Linux's anonymous inodes are neither regular files nor directories
-/// and keep no attributes. `write` is true for set and remove.
+/// and keep no attributes or ACLs, so after the namespace rules every call is `EOPNOTSUPP`.
+/// `write` is true for set and remove.
 pub fn pathless_xattr_error(cred: &Credentials, name: &[u8], write: bool) -> Errno {
-    let restricted = name.starts_with(b"user.") || (name.starts_with(b"trusted.") && !capable_sys_admin(cred));
-    match (restricted, write) {
+    let admin = capable_sys_admin(cred);
+    let denied = name.starts_with(b"user.") || (name.starts_with(b"trusted.") && !admin);
+    match (denied, write) {
         (true, true) => Errno::EPERM,
         (true, false) => Errno::ENODATA,
+        (false, true) if name.starts_with(b"security.") && !admin => Errno::EPERM,
         (false, _) => Errno::EOPNOTSUPP,
     }
 }
@@ -97,8 +101,8 @@ impl Vfs {
     pub fn getxattr(&self, ctx: &Ctx<'_>, p: &Path, name: &[u8], size: usize) -> KResult<Vec<u8>> {
         let inode = p.inode();
         if let Some(kind) = AclKind::from_name(name) {
-            if !p.mount.fs().posix_acl() {
-                return Err(Errno::ENODATA);
+            if !acl_capable(p)? {
+                return Err(Errno::EOPNOTSUPP);
             }
             let acl = acl::get_acl(&**inode, kind)?.ok_or(Errno::ENODATA)?;
             return fit_value(acl.to_xattr(), size);
@@ -164,7 +168,7 @@ impl Vfs {
         if let Some(a) = &acl {
             a.validate()?;
         }
-        if !p.mount.fs().posix_acl() {
+        if !acl_capable(p)? {
             return Err(Errno::EOPNOTSUPP);
         }
         let attr = p.attr()?;
@@ -191,6 +195,12 @@ impl Vfs {
         }
         Ok(())
     }
+}
+
+/// Whether `p` can have ACLs: its filesystem keeps them and it is not a symlink (Linux's
+/// `IS_POSIXACL` and the symlink operations' lack of `get_acl`/`set_acl`).
+fn acl_capable(p: &Path) -> KResult<bool> {
+    Ok(p.mount.fs().posix_acl() && p.attr()?.file_type() != FileType::Symlink)
 }
 
 /// Writes (or removes) the stored ACL of `kind`.
