@@ -206,6 +206,11 @@ pub trait FileSystem: Send + Sync {
     }
     /// The device number `stat` reports as `st_dev` (see [`alloc_anon_dev`]).
     fn dev(&self) -> u64;
+    /// True if the filesystem keeps POSIX ACLs (Linux's `SB_POSIXACL`): they are then
+    /// enforced, inherited, and `EOPNOTSUPP` is not the answer to setting one.
+    fn posix_acl(&self) -> bool {
+        false
+    }
     /// True if cached dentries must be re-checked with `lookup` on every walk, because the
     /// names can change behind the VFS's back (hostfs, procfs; Linux's `d_revalidate`).
     fn revalidate(&self) -> bool {
@@ -294,6 +299,24 @@ pub trait Inode: Send + Sync {
     /// Changes attributes (`setattr`).
     fn set_attr(&self, _attr: &SetAttr) -> KResult<()> {
         Err(Errno::EPERM)
+    }
+    /// The value of extended attribute `name` (a full name, `user.foo`): `ENODATA` if unset,
+    /// `EOPNOTSUPP` for a namespace the filesystem does not keep (see [`crate::xattr`]).
+    fn get_xattr(&self, _name: &[u8]) -> KResult<Vec<u8>> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// Sets extended attribute `name` under `XATTR_CREATE`/`XATTR_REPLACE` `flags`; updates
+    /// ctime. The VFS has checked permissions and limits.
+    fn set_xattr(&self, _name: &[u8], _value: &[u8], _flags: u32) -> KResult<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// Removes extended attribute `name` (`ENODATA` if unset); updates ctime.
+    fn remove_xattr(&self, _name: &[u8]) -> KResult<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// The names of the extended attributes set on this inode.
+    fn list_xattr(&self) -> KResult<Vec<Vec<u8>>> {
+        Err(Errno::EOPNOTSUPP)
     }
     /// Opens the inode: a device or a generated file returns its own [`FileLike`]; `None`
     /// means "use `read_at`/`write_at`/`readdir` on this inode".

@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod abi;
+pub mod acl;
 pub mod context;
 pub mod cred;
 pub mod dentry;
@@ -31,6 +32,7 @@ pub mod procfs;
 pub mod time;
 pub mod tmpfs;
 pub mod vfs;
+pub mod xattr;
 
 pub use context::{Ctx, FsContext};
 pub use cred::Credentials;

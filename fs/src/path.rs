@@ -17,7 +17,8 @@ use uapi::{Errno, KResult};
 
 use crate::abi::{NAME_MAX, PATH_MAX};
 use crate::context::Ctx;
-use crate::cred::{generic_permission, MAY_EXEC};
+use crate::acl::permission;
+use crate::cred::MAY_EXEC;
 use crate::inode::FileType;
 use crate::mount::Path;
 
@@ -157,7 +158,7 @@ impl<'a> Walker<'a> {
         if !attr.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        generic_permission(self.ctx.cred, &attr, MAY_EXEC)
+        permission(self.ctx.cred, &**dir.inode(), &attr, MAY_EXEC)
     }
 
     /// Looks `name` up in directory `dir` (`.` and `..` included), without following a

@@ -39,10 +39,8 @@ const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 
 const IFF_UP: u32 = 0x1;
-const IFF_BROADCAST: u32 = 0x2;
 const IFF_LOOPBACK: u32 = 0x8;
 const IFF_RUNNING: u32 = 0x40;
-const IFF_MULTICAST: u32 = 0x1000;
 const IFF_LOWER_UP: u32 = 0x10000;
 
 /// One network interface as the guest sees it.

@@ -21,7 +21,7 @@ mod namei;
 mod raw;
 pub mod superblock;
 mod symlink;
-mod xattr;
+pub mod xattr;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -179,6 +179,8 @@ pub(crate) struct Fs {
     pub next_generation: u32,
     /// Put new inodes in this group (mkfs places lost+found in group 0).
     pub force_group: Option<u32>,
+    /// Xattr blocks by hash, for sharing identical attribute sets.
+    pub xattr_cache: xattr::XattrCache,
 }
 
 /// A mounted ext2 (read-write) or ext4 (read-only) filesystem.
@@ -259,6 +261,7 @@ impl Fs {
             unmounted: false,
             next_generation: (Timespec::now().nsec) ^ 0x5bd1_e995,
             force_group: None,
+            xattr_cache: xattr::XattrCache::default(),
             sb,
         };
         fs.load_groups().map_err(|e| err(e, format!("cannot mount: bad group descriptors ({e})")))?;

@@ -242,8 +242,11 @@ impl Fs {
         }
         let acl = i.file_acl;
         self.release_xattr_block(ino, acl)?;
+        if acl != 0 {
+            i.blocks = i.blocks.saturating_sub(self.sectors_per_block());
+        }
         i.file_acl = 0;
-        if i.file_acl == 0 && i.blocks != 0 && !is_fast_symlink(&i, self.sb.block_size) {
+        if i.blocks != 0 && !is_fast_symlink(&i, self.sb.block_size) {
             log::warn!("ext2: inode {ino}: {} sectors still counted after freeing its blocks", i.blocks);
         }
         i.blocks = 0;

@@ -51,7 +51,7 @@ impl Ext2Inode {
         self.orphaned.store(true, Ordering::Relaxed);
     }
 
-    fn ext2(&self) -> &crate::ext2::Ext2Fs {
+    pub(super) fn ext2(&self) -> &crate::ext2::Ext2Fs {
         &self.shared.ext2
     }
 
@@ -238,6 +238,22 @@ impl Inode for Ext2Inode {
 
     fn set_attr(&self, attr: &SetAttr) -> KResult<()> {
         self.ext2().set_attr(self.ino, &to_ext2_setattr(attr))
+    }
+
+    fn get_xattr(&self, name: &[u8]) -> KResult<Vec<u8>> {
+        self.xattr_get(name)
+    }
+
+    fn set_xattr(&self, name: &[u8], value: &[u8], flags: u32) -> KResult<()> {
+        self.xattr_set(name, value, flags)
+    }
+
+    fn remove_xattr(&self, name: &[u8]) -> KResult<()> {
+        self.xattr_remove(name)
+    }
+
+    fn list_xattr(&self) -> KResult<Vec<Vec<u8>>> {
+        self.xattr_list()
     }
 
     fn open(&self, _flags: OpenFlags) -> KResult<Option<Arc<dyn FileLike>>> {

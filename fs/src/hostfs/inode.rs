@@ -72,7 +72,7 @@ impl HostInode {
     }
 
     /// The host path, rebuilt from the chain of (parent, name) locations.
-    fn host_path(&self) -> KResult<PathBuf> {
+    pub(super) fn host_path(&self) -> KResult<PathBuf> {
         let mut names = Vec::new();
         let mut cur = self.this()?;
         loop {
@@ -99,7 +99,7 @@ impl HostInode {
         Ok(self.host_path()?.join(OsStr::from_bytes(name)))
     }
 
-    fn check_writable_fs(&self) -> KResult<()> {
+    pub(super) fn check_writable_fs(&self) -> KResult<()> {
         if self.hostfs()?.read_only {
             return Err(Errno::EROFS);
         }
@@ -408,6 +408,22 @@ impl Inode for HostInode {
             return Err(Errno::EINVAL);
         }
         Ok(std::fs::read_link(self.host_path()?).map_err(host_err)?.into_os_string().into_vec())
+    }
+
+    fn get_xattr(&self, name: &[u8]) -> KResult<Vec<u8>> {
+        self.xattr_get(name)
+    }
+
+    fn set_xattr(&self, name: &[u8], value: &[u8], flags: u32) -> KResult<()> {
+        self.xattr_set(name, value, flags)
+    }
+
+    fn remove_xattr(&self, name: &[u8]) -> KResult<()> {
+        self.xattr_remove(name)
+    }
+
+    fn list_xattr(&self) -> KResult<Vec<Vec<u8>>> {
+        self.xattr_list()
     }
 
     fn set_attr(&self, a: &SetAttr) -> KResult<()> {

@@ -10,6 +10,7 @@ mod create;
 mod mounts;
 mod open;
 mod remove;
+mod xattr;
 
 use std::sync::{Arc, Weak};
 
@@ -17,7 +18,8 @@ use uapi::{Errno, KResult};
 
 use crate::abi::MsFlags;
 use crate::context::Ctx;
-use crate::cred::{generic_permission, Credentials, MAY_EXEC, MAY_WRITE};
+use crate::acl::permission;
+use crate::cred::{Credentials, MAY_EXEC, MAY_WRITE};
 use crate::devfs::DeviceRegistry;
 use crate::inode::{FileSystem, InodeAttr};
 use crate::klock::KMutex;
@@ -29,6 +31,7 @@ use crate::pagecache::{FilePages, PageCache};
 use crate::procfs::ProcProvider;
 
 pub use attr::TimeArg;
+pub use xattr::{capable_sys_admin, pathless_xattr_error};
 
 /// Builds a filesystem for `mount(2)` from its source, flags and data.
 pub type FsFactory = dyn Fn(&MountRequest<'_>) -> KResult<Arc<dyn FileSystem>> + Send + Sync;
@@ -221,7 +224,7 @@ fn may_create(cred: &Credentials, dir: &Path) -> KResult<InodeAttr> {
     if !attr.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    generic_permission(cred, &attr, MAY_WRITE | MAY_EXEC)?;
+    permission(cred, &**dir.inode(), &attr, MAY_WRITE | MAY_EXEC)?;
     Ok(attr)
 }
 

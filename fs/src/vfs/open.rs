@@ -9,7 +9,8 @@ use uapi::{Errno, KResult};
 use super::Vfs;
 use crate::abi::OpenFlags;
 use crate::context::Ctx;
-use crate::cred::{generic_permission, MAY_READ, MAY_WRITE};
+use crate::acl::permission;
+use crate::cred::{MAY_READ, MAY_WRITE};
 use crate::file_like::FileLike;
 use crate::inode::{FileType, InodeAttr};
 use crate::mount::{MountFlags, Path};
@@ -107,7 +108,7 @@ impl Vfs {
         if is_dev && p.mount.flags().contains(MountFlags::NODEV) {
             return Err(Errno::EACCES);
         }
-        generic_permission(ctx.cred, attr, acc)
+        permission(ctx.cred, &**p.inode(), attr, acc)
     }
 
     /// The operations of special files: devices through the registry by number, FIFOs through

@@ -20,6 +20,7 @@ mod process;
 mod signal;
 pub mod time;
 mod timers;
+mod xattr;
 
 pub use crate::timers::clock::clock_now as time_now;
 
@@ -131,6 +132,23 @@ syscall_table! {
     MOUNT => fs_names::sys_mount,
     UMOUNT2 => fs_names::sys_umount2,
     FLOCK => fs_names::sys_flock,
+    // extended attributes (xattr.rs)
+    SETXATTR => xattr::sys_setxattr,
+    LSETXATTR => xattr::sys_lsetxattr,
+    FSETXATTR => xattr::sys_fsetxattr,
+    GETXATTR => xattr::sys_getxattr,
+    LGETXATTR => xattr::sys_lgetxattr,
+    FGETXATTR => xattr::sys_fgetxattr,
+    LISTXATTR => xattr::sys_listxattr,
+    LLISTXATTR => xattr::sys_llistxattr,
+    FLISTXATTR => xattr::sys_flistxattr,
+    REMOVEXATTR => xattr::sys_removexattr,
+    LREMOVEXATTR => xattr::sys_lremovexattr,
+    FREMOVEXATTR => xattr::sys_fremovexattr,
+    SETXATTRAT => xattr::sys_setxattrat,
+    GETXATTRAT => xattr::sys_getxattrat,
+    LISTXATTRAT => xattr::sys_listxattrat,
+    REMOVEXATTRAT => xattr::sys_removexattrat,
     // memory (mm.rs)
     MMAP => mm::sys_mmap,
     MPROTECT => mm::sys_mprotect,
