@@ -299,6 +299,10 @@ pub trait ProcProvider: Send + Sync {
     fn cmdline(&self) -> String {
         String::new()
     }
+    /// `/proc/net/unix`: the header and one line per unix socket.
+    fn net_unix(&self) -> String {
+        String::from("Num       RefCount Protocol Flags    Type St Inode Path\n")
+    }
 }
 
 /// The provider used before the kernel installs one: one process, zeroed counters.
