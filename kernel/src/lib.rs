@@ -18,6 +18,7 @@ pub mod execve;
 pub mod exit;
 pub mod fileio;
 pub mod fs_glue;
+pub mod net;
 pub mod futex;
 pub mod pipe;
 pub mod poll;

@@ -773,6 +773,9 @@ fn anon_fd_name(f: &OpenFile) -> Vec<u8> {
     if let Some(end) = crate::pipe::pipe_end(f) {
         return format!("pipe:[{}]", end.ino()).into_bytes();
     }
+    if let Some(sock) = crate::net::socket_of(f) {
+        return format!("socket:[{}]", sock.ino()).into_bytes();
+    }
     let is_console = f.file_like().is_some_and(|l| l.as_any().is::<crate::console::Console>());
     if is_console {
         return b"/dev/console".to_vec();
@@ -910,6 +913,10 @@ impl ProcProvider for KernelProcProvider {
 
     fn cmdline(&self) -> String {
         kernel().cmdline.clone()
+    }
+
+    fn net_unix(&self) -> String {
+        crate::net::unix::proc::text()
     }
 }
 
