@@ -75,6 +75,11 @@ fn scm_rights_match_linux() {
 }
 
 #[test]
+fn unreachable_cycles_of_sockets_in_flight_are_collected() {
+    compare("unix", &["gc"]);
+}
+
+#[test]
 fn credentials_match_linux() {
     compare("unix", &["creds"]);
 }

@@ -810,6 +810,63 @@ static void test_scm(void) {
     close(pfd[1]);
 }
 
+/* Returns 1 if `fd` reads end of file within 10 s. */
+static int eof_within(int fd) {
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 10000) != 1) return 0;
+    char b;
+    return read(fd, &b, 1) == 0;
+}
+
+/* Sockets sent over themselves (or each other) and then closed are unreachable: the collector
+   that runs when a unix socket is released frees them and the files they carry. */
+static void test_gc(void) {
+    int p[2], sv[2];
+    pipe(p);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    int self_and_pipe[2] = {sv[1], p[1]};
+    TRY("send a socket and a pipe's writer to that socket", send_fds(sv[0], self_and_pipe, 2, "a", 1, 0));
+    close(p[1]);
+    close(sv[0]);
+    close(sv[1]);
+    close(socket(AF_UNIX, SOCK_STREAM, 0));
+    printf("self cycle collected: the pipe reader sees EOF: %d\n", eof_within(p[0]));
+    close(p[0]);
+    /* two sockets holding each other */
+    int a[2], b[2];
+    pipe(p);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, a);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, b);
+    int x[2] = {b[1], p[1]};
+    TRY("send b[1] and the writer into a[1]'s queue", send_fds(a[0], x, 2, "x", 1, 0));
+    TRY("send a[1] into b[1]'s queue", send_fds(b[0], &a[1], 1, "y", 1, 0));
+    close(p[1]);
+    close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+    close(socket(AF_UNIX, SOCK_DGRAM, 0));
+    printf("two-socket cycle collected: the pipe reader sees EOF: %d\n", eof_within(p[0]));
+    close(p[0]);
+    /* a socket in flight that a live socket can still receive is not garbage */
+    pipe(p);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, a);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, b);
+    send_fds(b[0], &p[1], 1, "w", 1, 0);
+    TRY("send b[1] (holding the writer) to a[1]", send_fds(a[0], &b[1], 1, "z", 1, 0));
+    close(p[1]); close(b[0]); close(b[1]); close(a[0]);
+    close(socket(AF_UNIX, SOCK_DGRAM, 0));
+    struct pollfd pf = {p[0], POLLIN, 0};
+    printf("reachable socket kept: pipe still has a writer: %d\n", poll(&pf, 1, 200) == 0);
+    int got = -1;
+    recv_show("receive b[1] through a[1]", a[1], 256, 0, &got);
+    int w = -1;
+    recv_show("receive the writer through it", got, 256, 0, &w);
+    TRY("write through it", write(w, "k", 1));
+    close(w); close(got); close(a[1]);
+    char c;
+    TRY("read it", read(p[0], &c, 1));
+    TRY("then EOF", read(p[0], &c, 1));
+    close(p[0]);
+}
+
 static void test_creds(void) {
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
@@ -1054,6 +1111,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(t, "connect")) test_connect();
     else if (!strcmp(t, "scm")) test_scm();
     else if (!strcmp(t, "creds")) test_creds();
+    else if (!strcmp(t, "gc")) test_gc();
     else if (!strcmp(t, "perms")) test_perms();
     else if (!strcmp(t, "proc")) test_proc();
     else { fprintf(stderr, "unknown test %s\n", t); leave_tmpdir(); return 2; }

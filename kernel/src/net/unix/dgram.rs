@@ -221,6 +221,7 @@ fn deliver(core: &Arc<Core>, other: &Arc<Core>, mut pkt: Packet, task: &mut dyn 
     }
     let passcred = other.common.flag(SockFlag::PassCred);
     core.maybe_add_creds(&mut pkt, passcred, ost.has_file, task);
+    pkt.queued();
     ost.queue.push_back(pkt);
     Ok(Delivery::Sent)
 }

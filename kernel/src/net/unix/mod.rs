@@ -30,9 +30,8 @@
 //! # Descriptors in flight
 //! A packet holds the `OpenFile`s it carries until received or dropped; a closed sender does
 //! not take them back. A socket that (through a chain of packets) holds a descriptor of itself
-//! is a cycle Linux's `unix_gc` collects; umbra has no collector yet, so such a cycle keeps its
-//! sockets (and the files they carry) until umbra exits — a leak bounded by what the guest
-//! sent, never a use after free.
+//! is a cycle no process can reach; `gc` finds such sockets after a release, as Linux's
+//! `unix_gc` does, and flushes their queues.
 //!
 //! # Departures
 //! `MSG_OOB` is not supported (`EOPNOTSUPP` to send, `EINVAL` to receive, as a Linux socket with
@@ -41,6 +40,7 @@
 
 mod addr;
 mod dgram;
+mod gc;
 pub mod proc;
 mod stream;
 
@@ -89,17 +89,30 @@ struct Packet {
     rights: Vec<Arc<OpenFile>>,
     /// On a listener's queue: the server side of a connection not yet accepted.
     embryo: Option<Arc<Core>>,
+    /// Counted among the packets with descriptors in flight (see `gc`).
+    in_flight: bool,
 }
 
 impl Packet {
     fn remaining(&self) -> usize {
         self.data.len().saturating_sub(self.consumed)
     }
+
+    /// Called as the packet joins a queue: counts it if it carries descriptors.
+    fn queued(&mut self) {
+        if !self.rights.is_empty() && !self.in_flight {
+            self.in_flight = true;
+            gc::rights_queued();
+        }
+    }
 }
 
 impl Drop for Packet {
     fn drop(&mut self) {
         self.sender.wfree(self.truesize);
+        if self.in_flight {
+            gc::rights_dropped();
+        }
     }
 }
 
@@ -268,7 +281,7 @@ impl Core {
         }
         let truesize = truesize(head, paged);
         self.wcharge(truesize);
-        Ok(Packet { data: Vec::new(), consumed: 0, sender: self.clone(), truesize, creds: None, rights: Vec::new(), embryo: None })
+        Ok(Packet { data: Vec::new(), consumed: 0, sender: self.clone(), truesize, creds: None, rights: Vec::new(), embryo: None, in_flight: false })
     }
 
     /// `maybe_add_creds`: attaches the sender's credentials if either end asked for them (or
@@ -381,6 +394,7 @@ impl Core {
         }
         drop(path);
         drop(peer);
+        gc::collect();
     }
 
     /// `unix_shutdown`.

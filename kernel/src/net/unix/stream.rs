@@ -129,7 +129,7 @@ impl Core {
     fn alloc_unchecked(self: &Arc<Core>, head: usize, paged: usize) -> Packet {
         let truesize = super::truesize(head, paged);
         self.wcharge(truesize);
-        Packet { data: Vec::new(), consumed: 0, sender: self.clone(), truesize, creds: None, rights: Vec::new(), embryo: None }
+        Packet { data: Vec::new(), consumed: 0, sender: self.clone(), truesize, creds: None, rights: Vec::new(), embryo: None, in_flight: false }
     }
 }
 
@@ -194,6 +194,7 @@ pub(super) fn sendmsg(core: &Arc<Core>, msg: &mut SendMsg<'_>, task: &mut dyn So
         }
         let passcred = other.common.flag(SockFlag::PassCred);
         core.maybe_add_creds(&mut pkt, passcred, ost.has_file, task);
+        pkt.queued();
         ost.queue.push_back(pkt);
         drop(ost);
         other.data_ready();
