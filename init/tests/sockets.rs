@@ -15,9 +15,11 @@ fn root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
         let r = scratch(&format!("sockets-root-{}", std::process::id()));
-        for d in ["bin", "tmp", "dev", "proc", "root"] {
+        for d in ["bin", "tmp", "dev", "proc", "root", "hostdir"] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(r.join("hostdir"), std::fs::Permissions::from_mode(0o777)).unwrap();
         for p in ["unix", "unixerr"] {
             build_c(p, &r.join("bin").join(p), &[]);
         }
@@ -35,8 +37,14 @@ fn guest(args: &[&str]) -> std::process::Output {
 /// Runs `/bin/PROG ARGS` under umbra and natively; standard output and the exit status must
 /// match.
 fn compare(prog: &str, args: &[&str]) {
+    compare_with(prog, args, args);
+}
+
+/// Like [`compare`], with different arguments for the umbra run (`guest_args`) and the native
+/// one (`args`).
+fn compare_with(prog: &str, guest_args: &[&str], args: &[&str]) {
     let mut full = vec![format!("/bin/{prog}")];
-    full.extend(args.iter().map(|s| s.to_string()));
+    full.extend(guest_args.iter().map(|s| s.to_string()));
     let full: Vec<&str> = full.iter().map(String::as_str).collect();
     let got = guest(&full);
     let want = run_native(&root().join("bin").join(prog), args);
@@ -62,6 +70,19 @@ fn timeouts_send_buffer_and_interrupted_waits_match_linux() {
 #[test]
 fn bind_paths_abstract_names_and_autobind_match_linux() {
     compare("unix", &["bind"]);
+}
+
+/// The same on the root filesystem (hostfs): socket files are real host socket inodes, a path
+/// too long for a host `sockaddr_un` included.
+#[test]
+fn bind_on_hostfs_matches_linux() {
+    compare_with("unix", &["bind", "/hostdir"], &["bind"]);
+}
+
+#[test]
+fn connect_and_permissions_on_hostfs_match_linux() {
+    compare_with("unix", &["connect", "/hostdir"], &["connect"]);
+    compare_with("unix", &["perms", "/hostdir"], &["perms"]);
 }
 
 #[test]

@@ -2,7 +2,8 @@
    abstract names and autobind; listen/connect/accept with a real backlog; shutdown, close and
    EOF; SIGPIPE; MSG_* flags; poll readiness; SCM_RIGHTS and SCM_CREDENTIALS; credentials and
    permissions (a child drops to an unprivileged uid). Every subcommand works in a fresh
-   directory under /tmp and prints only what does not depend on pids, inode numbers or time. */
+   directory under /tmp (or the directory given as the second argument) and prints only what
+   does not depend on pids, inode numbers or time. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -33,8 +34,8 @@ static char dir[64];
 static volatile int sigpipes;
 static void on_sigpipe(int s) { (void)s; sigpipes++; }
 
-static void enter_tmpdir(void) {
-    strcpy(dir, "/tmp/unixtest.XXXXXX");
+static void enter_tmpdir(const char *base) {
+    snprintf(dir, sizeof dir, "%s/unixtest.XXXXXX", base);
     if (!mkdtemp(dir) || chdir(dir) < 0) { perror("tmpdir"); exit(1); }
     chmod(dir, 0777);
 }
@@ -1101,8 +1102,8 @@ static void test_proc(void) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
-    if (argc < 2) { fprintf(stderr, "usage: unix TEST\n"); return 2; }
-    enter_tmpdir();
+    if (argc < 2) { fprintf(stderr, "usage: unix TEST [BASE-DIR]\n"); return 2; }
+    enter_tmpdir(argc > 2 ? argv[2] : "/tmp");
     const char *t = argv[1];
     if (!strcmp(t, "pairs")) test_pairs();
     else if (!strcmp(t, "flags")) test_flags();
