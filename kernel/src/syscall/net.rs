@@ -431,7 +431,7 @@ fn recv_iov(cur: &mut Current, f: &OpenFile, s: &Socket, iovs: &[IoVec], msg: &m
             return if stored < copied { Err(Errno::EFAULT) } else { Ok(k) };
         }
         got += stored;
-        let more = flags.contains(MsgFlags::WAITALL) && stored == want && got < total && msg.rights.is_empty();
+        let more = flags.contains(MsgFlags::WAITALL) && !flags.contains(MsgFlags::PEEK) && stored == want && got < total && msg.rights.is_empty();
         if !more {
             return if got == 0 && copied > 0 { Err(Errno::EFAULT) } else { Ok(got) };
         }

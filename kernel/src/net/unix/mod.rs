@@ -609,8 +609,136 @@ impl ProtoOps for UnixSock {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use fs::abi::OpenFlags;
+
+    const DEFAULT_SNDBUF: usize = crate::net::DEFAULT_BUF as usize;
+
+    /// A caller that never waits and has no files.
+    #[derive(Default)]
+    struct Caller {
+        sigpipes: usize,
+    }
+
+    impl SockTask for Caller {
+        fn ucred(&self) -> UCred {
+            UCred { pid: 7, uid: 1000, gid: 100 }
+        }
+        fn peer_ucred(&self) -> UCred {
+            UCred { pid: 7, uid: 1000, gid: 100 }
+        }
+        fn create_node(&mut self, _path: &[u8]) -> KResult<Path> {
+            Err(Errno::EROFS)
+        }
+        fn remove_node(&mut self, _path: &[u8]) {}
+        fn find_node(&mut self, _path: &[u8]) -> KResult<Path> {
+            Err(Errno::ENOENT)
+        }
+        fn can_wait(&self) -> bool {
+            false
+        }
+        fn wait(&mut self, _pollees: &[&Pollee], _events: PollEvents) -> KResult<()> {
+            Err(Errno::EAGAIN)
+        }
+        fn sigpipe(&mut self) {
+            self.sigpipes += 1;
+        }
+    }
+
+    fn pair(kind: i32) -> (Box<dyn ProtoOps>, Box<dyn ProtoOps>) {
+        let a = create(kind, 0).unwrap();
+        let b = create(kind, 0).unwrap();
+        a.socketpair(&*b, &Caller::default()).unwrap();
+        (a, b)
+    }
+
+    fn send(s: &dyn ProtoOps, data: &[u8], t: &mut Caller) -> KResult<usize> {
+        let mut m = SendMsg { data, fault: false, name: None, rights: Vec::new(), creds: None, flags: MsgFlags::DONTWAIT };
+        s.sendmsg(&mut m, t)
+    }
+
+    fn recv(s: &dyn ProtoOps, n: usize, flags: MsgFlags) -> KResult<(Vec<u8>, RecvMsg)> {
+        let mut buf = vec![0u8; n];
+        let mut m = RecvMsg::default();
+        let got = s.recvmsg(&mut buf, &mut m, flags | MsgFlags::DONTWAIT, &mut Caller::default())?;
+        buf.truncate(got.min(n));
+        Ok((buf, m))
+    }
+
+    #[test]
+    fn stream_pair_bytes_eof_and_epipe() {
+        let (a, b) = pair(n::SOCK_STREAM);
+        let mut t = Caller::default();
+        assert_eq!(send(&*a, b"hello", &mut t), Ok(5));
+        assert_eq!(send(&*a, b" world", &mut t), Ok(6));
+        assert_eq!(recv(&*b, 3, MsgFlags::empty()).unwrap().0, b"hel");
+        assert_eq!(recv(&*b, 3, MsgFlags::PEEK).unwrap().0, b"lo ");
+        assert_eq!(recv(&*b, 64, MsgFlags::empty()).unwrap().0, b"lo world", "one read spans packets");
+        assert_eq!(recv(&*b, 8, MsgFlags::empty()).err(), Some(Errno::EAGAIN));
+        a.shutdown(n::SHUT_WR).unwrap();
+        assert_eq!(recv(&*b, 8, MsgFlags::empty()).unwrap().0, b"", "EOF after SHUT_WR");
+        assert_eq!(send(&*a, b"x", &mut t), Err(Errno::EPIPE));
+        assert_eq!(t.sigpipes, 1, "a stream EPIPE raises SIGPIPE");
+        assert!(b.poll().contains(PollEvents::POLLRDHUP));
+    }
+
+    #[test]
+    fn closing_with_unread_data_resets_the_peer_once() {
+        let (a, b) = pair(n::SOCK_STREAM);
+        let mut t = Caller::default();
+        send(&*a, b"unread", &mut t).unwrap();
+        drop(b);
+        assert_eq!(recv(&*a, 8, MsgFlags::empty()).err(), Some(Errno::ECONNRESET));
+        assert_eq!(recv(&*a, 8, MsgFlags::empty()).unwrap().0, b"", "then end of file");
+        assert!(a.poll().contains(PollEvents::POLLHUP));
+    }
+
+    #[test]
+    fn datagrams_keep_boundaries_and_report_truncation() {
+        let (a, b) = pair(n::SOCK_DGRAM);
+        let mut t = Caller::default();
+        send(&*a, b"first", &mut t).unwrap();
+        send(&*a, b"second", &mut t).unwrap();
+        let (d, m) = recv(&*b, 3, MsgFlags::empty()).unwrap();
+        assert_eq!((d.as_slice(), m.flags), (&b"fir"[..], MsgFlags::TRUNC));
+        let mut buf = [0u8; 2];
+        let mut m = RecvMsg::default();
+        assert_eq!(b.recvmsg(&mut buf, &mut m, MsgFlags::TRUNC | MsgFlags::DONTWAIT, &mut t), Ok(6), "MSG_TRUNC returns the real length");
+        let big = vec![0u8; DEFAULT_SNDBUF - 31];
+        assert_eq!(send(&*a, &big, &mut t), Err(Errno::EMSGSIZE));
+    }
+
+    #[test]
+    fn a_full_send_buffer_gives_eagain_until_read() {
+        let (a, b) = pair(n::SOCK_STREAM);
+        let mut t = Caller::default();
+        let chunk = vec![7u8; 65536];
+        let mut total = 0;
+        while let Ok(n) = send(&*a, &chunk, &mut t) {
+            total += n;
+        }
+        assert!(total > 0 && total < DEFAULT_SNDBUF * 2, "{total}");
+        assert!(!a.poll().contains(PollEvents::POLLOUT));
+        while recv(&*b, 65536, MsgFlags::empty()).is_ok() {}
+        assert!(a.poll().contains(PollEvents::POLLOUT));
+        assert_eq!(a.as_any().downcast_ref::<UnixSock>().unwrap().core.wmem.load(Ordering::Relaxed), 0, "every charge returned");
+    }
+
+    #[test]
+    fn a_socket_sent_over_itself_is_collected() {
+        let (a, b) = pair(n::SOCK_DGRAM);
+        let b_core = b.as_any().downcast_ref::<UnixSock>().unwrap().core.clone();
+        let b_file = OpenFile::new_anonymous(crate::net::Socket::new(n::AF_UNIX, n::SOCK_DGRAM, b, (0, 0)), OpenFlags::RDWR);
+        let mut m = SendMsg { data: b"x", fault: false, name: None, rights: vec![b_file.clone()], creds: None, flags: MsgFlags::DONTWAIT };
+        a.sendmsg(&mut m, &mut Caller::default()).unwrap();
+        drop(b_file);
+        assert!(!b_core.state.lock().dead, "only the queued packet holds it");
+        drop(a);
+        assert!(b_core.state.lock().dead, "released by the collector once a socket is released");
+        assert!(b_core.state.lock().queue.is_empty());
+    }
 
     #[test]
     fn truesize_matches_linux_slabs() {
