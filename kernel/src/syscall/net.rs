@@ -11,7 +11,7 @@
 //! themselves (`EINVAL`, `EBADF` for a descriptor not open, `EPERM`/`ESRCH` for credentials the
 //! sender may not claim) before the socket sees the message.
 
-use super::args::{Fd, Flags};
+use super::args::{Fd, Flags, InBuf, OutBuf};
 use crate::net::{self, OptVal, Socket, TaskCaller};
 use crate::sched::Current;
 use crate::task::kernel::kernel;
@@ -477,7 +477,8 @@ pub fn socket_read(cur: &mut Current, f: &OpenFile, iovs: &[IoVec]) -> KResult<u
 
 /// `sendto(2)` (and `send(2)`): the buffer's range is checked first, then the descriptor,
 /// then the address.
-pub fn sys_sendto(cur: &mut Current, fd: Fd, buf: UserAddr, len: usize, flags: u32, uaddr: UserAddr, alen: i32) -> KResult<usize> {
+pub fn sys_sendto(cur: &mut Current, fd: Fd, buf: InBuf, len: usize, flags: u32, uaddr: UserAddr, alen: i32) -> KResult<usize> {
+    let buf = buf.0;
     let len = len.min(MAX_RW);
     if !access_ok(buf.0, len as u64) {
         return Err(Errno::EFAULT);
@@ -490,7 +491,8 @@ pub fn sys_sendto(cur: &mut Current, fd: Fd, buf: UserAddr, len: usize, flags: u
 
 /// `recvfrom(2)` (and `recv(2)`): the source address is stored only if given (length 0 when
 /// the sender had none).
-pub fn sys_recvfrom(cur: &mut Current, fd: Fd, buf: UserAddr, len: usize, flags: u32, uaddr: UserAddr, ulen: UserAddr) -> KResult<usize> {
+pub fn sys_recvfrom(cur: &mut Current, fd: Fd, buf: OutBuf, len: usize, flags: u32, uaddr: UserAddr, ulen: UserAddr) -> KResult<usize> {
+    let buf = buf.0;
     let len = len.min(MAX_RW);
     if !access_ok(buf.0, len as u64) {
         return Err(Errno::EFAULT);
