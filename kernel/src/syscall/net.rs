@@ -308,7 +308,7 @@ fn gather(cur: &mut Current, iovs: &[IoVec], skip: usize, max: usize) -> (Vec<u8
         let start = out.len();
         out.resize(start + want, 0);
         let mut done = 0usize;
-        let r = g.space.with_user_reader(v.iov_base + skip as u64, want as u64, |r| {
+        let r = g.space.with_user_reader(v.iov_base.wrapping_add(skip as u64), want as u64, |r| {
             let n = r.read_slice(&mut out[start + done..start + want]);
             done += n;
             Ok(n)
@@ -451,7 +451,7 @@ fn scatter_at(cur: &mut Current, iovs: &[IoVec], skip: usize, data: &[u8]) -> us
             skip -= len;
             continue;
         }
-        rest.push(IoVec { iov_base: v.iov_base + skip as u64, iov_len: (len - skip) as u64 });
+        rest.push(IoVec { iov_base: v.iov_base.wrapping_add(skip as u64), iov_len: (len - skip) as u64 });
         skip = 0;
     }
     scatter(cur, &rest, data)
@@ -673,7 +673,7 @@ fn put_cmsg(cur: &mut Current, ctl: UserAddr, room: &mut usize, pos: &mut usize,
     let h = CMsgHdr { cmsg_len: cmlen as u64, cmsg_level: n::SOL_SOCKET, cmsg_type: ty };
     let mut bytes = bytemuck::bytes_of(&h).to_vec();
     bytes.extend_from_slice(&data[..cmlen - hdr_len]);
-    if cur.write_bytes(UserAddr(ctl.0 + *pos as u64), &bytes).is_err() {
+    if cur.write_bytes(UserAddr(ctl.0.wrapping_add(*pos as u64)), &bytes).is_err() {
         return;
     }
     let step = uapi::net::cmsg_space(data.len()).min(*room);
@@ -687,14 +687,14 @@ fn detach_fds(cur: &mut Current, ctl: UserAddr, room: &mut usize, pos: &mut usiz
     let hdr_len = std::mem::size_of::<CMsgHdr>();
     let fdmax = if ctl.is_null() || *room <= hdr_len { 0 } else { (*room - hdr_len) / 4 }.min(files.len());
     let fdflags = if flags.contains(MsgFlags::CMSG_CLOEXEC) { FdFlags::CLOEXEC } else { FdFlags::empty() };
-    let base = ctl.0 + *pos as u64;
+    let base = ctl.0.wrapping_add(*pos as u64);
     let mut installed = 0usize;
     for file in files.iter().take(fdmax) {
         let fd = match cur.process().files().lock().alloc(file.clone(), fdflags) {
             Ok(fd) => fd,
             Err(_) => break,
         };
-        if cur.write_val(UserAddr(base + (hdr_len + 4 * installed) as u64), &fd).is_err() {
+        if cur.write_val(UserAddr(base.wrapping_add((hdr_len + 4 * installed) as u64)), &fd).is_err() {
             let closed = cur.process().files().lock().close(fd);
             drop(closed);
             break;
@@ -724,7 +724,7 @@ fn do_recvmsg(cur: &mut Current, f: &OpenFile, umsg: UserAddr, flags: u32) -> KR
     let mut msg = RecvMsg { want_name: hdr.raw.msg_name != 0, ..RecvMsg::default() };
     let len = recv_iov(cur, f, s, &hdr.iovs, &mut msg, flags)?;
     if hdr.raw.msg_name != 0 {
-        addr_out(cur, msg.name.as_deref().unwrap_or_default(), UserAddr(hdr.raw.msg_name), UserAddr(umsg.0 + MsgHdr::NAMELEN_OFFSET))?;
+        addr_out(cur, msg.name.as_deref().unwrap_or_default(), UserAddr(hdr.raw.msg_name), UserAddr(umsg.0.wrapping_add(MsgHdr::NAMELEN_OFFSET)))?;
     }
     let mut out_flags = (flags & (MsgFlags::CMSG_CLOEXEC | MsgFlags::CMSG_COMPAT)) | msg.flags;
     let ctl = UserAddr(hdr.raw.msg_control);
@@ -744,8 +744,8 @@ fn do_recvmsg(cur: &mut Current, f: &OpenFile, umsg: UserAddr, flags: u32) -> KR
         }
     }
     drop(msg);
-    cur.write_val(UserAddr(umsg.0 + MsgHdr::FLAGS_OFFSET), &(out_flags - MsgFlags::CMSG_COMPAT).bits())?;
-    cur.write_val(UserAddr(umsg.0 + MsgHdr::CONTROLLEN_OFFSET), &(pos as u64))?;
+    cur.write_val(UserAddr(umsg.0.wrapping_add(MsgHdr::FLAGS_OFFSET)), &(out_flags - MsgFlags::CMSG_COMPAT).bits())?;
+    cur.write_val(UserAddr(umsg.0.wrapping_add(MsgHdr::CONTROLLEN_OFFSET)), &(pos as u64))?;
     Ok(len)
 }
 
@@ -771,7 +771,7 @@ pub fn sys_sendmmsg(cur: &mut Current, fd: Fd, vec: UserAddr, vlen: u32, flags: 
     let mut sent = 0u32;
     let mut err = None;
     while sent < vlen {
-        let entry = UserAddr(vec.0 + sent as u64 * std::mem::size_of::<MMsgHdr>() as u64);
+        let entry = UserAddr(vec.0.wrapping_add(u64::from(sent) * std::mem::size_of::<MMsgHdr>() as u64));
         let piece_flags = if sent + 1 < vlen { flags | MsgFlags::BATCH.bits() } else { flags };
         let want = match peek_total(cur, entry) {
             Ok(t) => t,
@@ -782,7 +782,7 @@ pub fn sys_sendmmsg(cur: &mut Current, fd: Fd, vec: UserAddr, vlen: u32, flags: 
         };
         match do_sendmsg(cur, &f, entry, piece_flags) {
             Ok(n) => {
-                if let Err(e) = cur.write_val(UserAddr(entry.0 + MMsgHdr::LEN_OFFSET), &(n as u32)) {
+                if let Err(e) = cur.write_val(UserAddr(entry.0.wrapping_add(MMsgHdr::LEN_OFFSET)), &(n as u32)) {
                     err = Some(e);
                     break;
                 }
@@ -843,10 +843,10 @@ pub fn sys_recvmmsg(cur: &mut Current, fd: Fd, vec: UserAddr, vlen: u32, flags: 
     let mut got = 0u32;
     let mut err = None;
     while got < vlen {
-        let entry = UserAddr(vec.0 + got as u64 * std::mem::size_of::<MMsgHdr>() as u64);
+        let entry = UserAddr(vec.0.wrapping_add(u64::from(got) * std::mem::size_of::<MMsgHdr>() as u64));
         match do_recvmsg(cur, &f, entry, flags & !MsgFlags::WAITFORONE.bits()) {
             Ok(n) => {
-                if let Err(e) = cur.write_val(UserAddr(entry.0 + MMsgHdr::LEN_OFFSET), &(n as u32)) {
+                if let Err(e) = cur.write_val(UserAddr(entry.0.wrapping_add(MMsgHdr::LEN_OFFSET)), &(n as u32)) {
                     err = Some(e);
                     break;
                 }
