@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
+#include <signal.h>
 
 #define TRY(what, expr) do { errno = 0; long r_ = (long)(expr); int e_ = errno; printf("%s: %ld %s\n", what, r_, r_ < 0 ? strerrorname_np(e_) : "ok"); } while (0)
 #define SHOW(what, r, e) printf("%s: %ld %s\n", what, (long)(r), (r) < 0 ? strerrorname_np(e) : "ok")
@@ -521,6 +522,133 @@ static void test_families(void) {
     TRY("socketpair(AF_INET, STREAM)", syscall(SYS_socketpair, AF_INET, SOCK_STREAM, 0, sv));
 }
 
+/* Random socket syscalls with random, mostly bad, arguments (a fixed seed): the kernel must
+   neither crash nor hang (a 10 ms interval timer interrupts anything that blocks). */
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint64_t next(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return rng; }
+static void tick(int s) { (void)s; }
+
+static long pick_ptr(char *buf) {
+    static const long bad[] = {0, 8, 0x10000L, -1L, (long)0xffff800000000000ULL};
+    if (next() % 3) return (long)(buf + next() % 64);
+    return bad[next() % 5];
+}
+
+static long pick_len(void) {
+    static const long lens[] = {0, 1, 2, 3, 8, 16, 28, 56, 110, 111, 128, 129, 4096, 1 << 20, -1, INT_MAX, (long)INT_MAX + 1};
+    return lens[next() % (sizeof lens / sizeof lens[0])];
+}
+
+static void test_fuzz(const char *seed) {
+    if (seed) rng ^= strtoull(seed, NULL, 0) * 0x2545F4914F6CDD1DULL;
+    char dir[] = "/tmp/unixfuzz.XXXXXX";
+    if (!mkdtemp(dir) || chdir(dir) < 0) return;
+    struct sigaction sa = {0};
+    sa.sa_handler = tick;
+    sigaction(SIGALRM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    struct itimerval it = {{0, 10000}, {0, 10000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    /* every length the fuzzer passes fits: a receive may fill up to a full socket buffer */
+    static char buf[4 << 20];
+    int ok[18] = {0};
+    for (int i = 0; i < 200000; i++) {
+        for (unsigned j = 0; j < 512; j++) ((uint64_t *)buf)[j] = next() % 4 ? next() % 64 : next();
+        if (next() % 4 == 0) {
+            struct msghdr *m = (struct msghdr *)buf;
+            m->msg_name = (void *)pick_ptr(buf + 4096);
+            m->msg_namelen = pick_len();
+            m->msg_iov = (struct iovec *)(buf + 8192);
+            m->msg_iovlen = next() % 4;
+            m->msg_control = (void *)pick_ptr(buf + 12288);
+            m->msg_controllen = pick_len();
+            struct iovec *v = (struct iovec *)(buf + 8192);
+            for (int k = 0; k < 4; k++) { v[k].iov_base = (void *)pick_ptr(buf + 16384); v[k].iov_len = next() % 200; }
+            struct cmsghdr *c = (struct cmsghdr *)(buf + 12288);
+            c->cmsg_len = next() % 40;
+            c->cmsg_level = next() % 2 ? SOL_SOCKET : (int)next();
+            c->cmsg_type = next() % 4;
+        }
+        long fd = next() % 12;
+        long a1 = pick_ptr(buf), a2 = pick_len(), a3 = pick_ptr(buf);
+        if (next() % 2) {
+            /* a valid address: a short abstract name or a path in /tmp */
+            struct sockaddr_un *u = (struct sockaddr_un *)(buf + 20000);
+            memset(u, 0, sizeof *u);
+            u->sun_family = AF_UNIX;
+            int abstract = next() % 2;
+            snprintf(u->sun_path + abstract, 8, "f%d", (int)(next() % 4));
+            a1 = (long)u;
+            a2 = offsetof(struct sockaddr_un, sun_path) + abstract + 3;
+        }
+        if (next() % 2) {
+            /* a sane message: two iovecs, maybe descriptors or credentials */
+            struct msghdr *m = (struct msghdr *)(buf + 24000);
+            struct iovec *v = (struct iovec *)(buf + 25000);
+            char *ctl = buf + 26000;
+            memset(m, 0, sizeof *m);
+            v[0].iov_base = buf + 30000; v[0].iov_len = next() % 300;
+            v[1].iov_base = buf + 40000; v[1].iov_len = next() % 3000;
+            m->msg_iov = v;
+            m->msg_iovlen = 2;
+            if (next() % 3 == 0) {
+                struct cmsghdr *c = (struct cmsghdr *)ctl;
+                int kind = next() % 2;
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = kind ? SCM_RIGHTS : SCM_CREDENTIALS;
+                if (kind) {
+                    int n = 1 + next() % 3;
+                    c->cmsg_len = CMSG_LEN(n * sizeof(int));
+                    for (int k = 0; k < n; k++) ((int *)CMSG_DATA(c))[k] = next() % 12;
+                } else {
+                    struct ucred u = {getpid(), 0, 0};
+                    c->cmsg_len = CMSG_LEN(sizeof u);
+                    memcpy(CMSG_DATA(c), &u, sizeof u);
+                }
+                m->msg_control = ctl;
+                m->msg_controllen = CMSG_SPACE(c->cmsg_len - CMSG_LEN(0));
+            }
+            if (next() % 2) { m->msg_name = (void *)a1; m->msg_namelen = a2; }
+            a3 = (long)m;
+        }
+        int dom = next() % 3 ? AF_UNIX : (int)(next() % 50) - 2;
+        int ty = (int)(next() % 7) | (next() % 2 ? SOCK_NONBLOCK : 0) | (next() % 5 == 0 ? (int)next() : 0);
+        long r = 0;
+        int which = next() % 18;
+        switch (which) {
+        case 0: r = syscall(SYS_socket, dom, ty | SOCK_NONBLOCK, next() % 3); break;
+        case 1: r = syscall(SYS_socketpair, dom, ty | SOCK_NONBLOCK, next() % 3, next() % 2 ? (long)buf : a1); break;
+        case 2: r = syscall(SYS_bind, fd, a1, a2); break;
+        case 3: r = syscall(SYS_connect, fd, a1, a2); break;
+        case 4: r = syscall(SYS_listen, fd, next() % 2 ? (int)(next() % 3) : (int)next()); break;
+        case 5: r = syscall(SYS_accept4, fd, a1, a3, next() % 2 ? SOCK_NONBLOCK : (int)next()); break;
+        case 6: r = syscall(SYS_sendto, fd, a1, a2, (int)(next() & 0x4fff) | MSG_DONTWAIT, next() % 2 ? 0 : a3, pick_len()); break;
+        case 7: r = syscall(SYS_recvfrom, fd, a1, a2, (int)(next() & 0x4fff) | MSG_DONTWAIT, next() % 2 ? 0 : a3, next() % 2 ? 0 : (long)(buf + 100)); break;
+        case 8: r = syscall(SYS_sendmsg, fd, next() % 2 ? a3 : a1, (int)(next() & 0x4fff) | MSG_DONTWAIT); break;
+        case 9: r = syscall(SYS_recvmsg, fd, next() % 2 ? a3 : a1, (int)(next() & 0x4fff) | MSG_DONTWAIT); break;
+        case 10: r = syscall(SYS_sendmmsg, fd, next() % 2 ? (long)buf : a1, next() % 3, MSG_DONTWAIT); break;
+        case 11: r = syscall(SYS_recvmmsg, fd, next() % 2 ? (long)buf : a1, next() % 3, MSG_DONTWAIT, next() % 2 ? 0 : a3); break;
+        case 12: r = syscall(SYS_setsockopt, fd, next() % 4 ? SOL_SOCKET : (int)next(), next() % 70, next() % 2 ? (long)(buf + 50000) : a1, next() % 2 ? 16 : a2); break;
+        case 13: r = syscall(SYS_getsockopt, fd, next() % 4 ? SOL_SOCKET : (int)next(), next() % 70, a1, next() % 2 ? (long)(buf + 200) : a3); break;
+        case 14: r = syscall(SYS_shutdown, fd, (int)(next() % 4)); break;
+        case 15: r = syscall(SYS_getsockname, fd, a1, next() % 2 ? (long)(buf + 300) : a3); break;
+        case 16: r = syscall(SYS_getpeername, fd, a1, next() % 2 ? (long)(buf + 300) : a3); break;
+        case 17: if (fd > 2) close(fd); break;
+        }
+        if (r >= 0) ok[which]++;
+    }
+    for (int i = 0; i < 18; i++) fprintf(stderr, "%d:%d ", i, ok[i]);
+    fprintf(stderr, "\n");
+    for (int i = 0; i < 4; i++) {
+        char p[32];
+        snprintf(p, sizeof p, "f%d", i);
+        unlink(p);
+    }
+    chdir("/");
+    rmdir(dir);
+    printf("done\n");
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc < 2) return 2;
@@ -532,6 +660,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(t, "opts")) test_opts();
     else if (!strcmp(t, "emfile")) test_emfile();
     else if (!strcmp(t, "families")) test_families();
+    else if (!strcmp(t, "fuzz")) test_fuzz(argc > 2 ? argv[2] : NULL);
     else return 2;
     return 0;
 }
