@@ -38,7 +38,7 @@ pub use context::{Ctx, FsContext};
 pub use cred::Credentials;
 pub use dentry::Dentry;
 pub use fd_table::{FdFlags, FdTable};
-pub use file_like::{FileLike, UserMemory};
+pub use file_like::{FileLike, RecvMsg, SendMsg, SockTask, UserMemory};
 pub use inode::{DirEntry, FileSystem, FileType, Inode, InodeAttr, RenameFlags, SetAttr, StatFs};
 pub use mount::{Mount, MountFlags, Path};
 pub use open_file::OpenFile;

@@ -19,6 +19,7 @@ pub mod execve;
 pub mod exit;
 pub mod fileio;
 pub mod fs_glue;
+pub mod net;
 pub mod futex;
 pub mod inotify;
 pub mod kmsg;

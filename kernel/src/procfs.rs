@@ -774,6 +774,9 @@ fn anon_fd_name(f: &OpenFile) -> Vec<u8> {
     if let Some(end) = crate::pipe::pipe_end(f) {
         return format!("pipe:[{}]", end.ino()).into_bytes();
     }
+    if let Some(sock) = crate::net::socket_of(f) {
+        return format!("socket:[{}]", sock.ino()).into_bytes();
+    }
     let Some(any) = f.file_like().map(|l| l.as_any()) else { return b"anon_inode:[umbra]".to_vec() };
     if any.is::<crate::console::Console>() {
         return b"/dev/console".to_vec();
@@ -963,6 +966,10 @@ impl ProcProvider for KernelProcProvider {
                 Ok(())
             }
         }
+    }
+
+    fn net_unix(&self) -> String {
+        crate::net::unix::proc::text()
     }
 }
 

@@ -187,6 +187,34 @@ impl HostInode {
         self.inode_for(name, &meta)
     }
 
+    /// A socket file (what a guest `bind` leaves in the directory): made by binding a host unix
+    /// socket at the path and closing it. A host path too long for `sockaddr_un` is bound under
+    /// a short temporary name through the directory's `/proc/self/fd` link, then renamed.
+    /// `EEXIST` if the name exists.
+    fn make_socket(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        const SUN_PATH_MAX: usize = 107;
+        self.check_writable_fs()?;
+        let path = self.child_path(name)?;
+        if std::fs::symlink_metadata(&path).is_ok() {
+            return Err(Errno::EEXIST);
+        }
+        if path.as_os_str().len() <= SUN_PATH_MAX {
+            drop(std::os::unix::net::UnixListener::bind(&path).map_err(host_err)?);
+        } else {
+            let dir_path = self.host_path()?;
+            let dir = std::fs::File::open(&dir_path).map_err(host_err)?;
+            let tmp = format!(".umbra-sock.{}.{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            let short = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd())).join(&tmp);
+            drop(std::os::unix::net::UnixListener::bind(&short).map_err(host_err)?);
+            if let Err(e) = std::fs::rename(dir_path.join(&tmp), &path) {
+                let _ = std::fs::remove_file(dir_path.join(&tmp));
+                return Err(host_err(e));
+            }
+        }
+        Ok(self.finish_create(name, &path, Some(mode), uid, gid)?)
+    }
+
     fn peer(&self, other: &Arc<dyn Inode>) -> KResult<Arc<HostInode>> {
         let h = other.as_any().downcast_ref::<HostInode>().ok_or(Errno::EXDEV)?;
         if !Weak::ptr_eq(&h.fs, &self.fs) {
@@ -348,10 +376,11 @@ impl Inode for HostInode {
     }
 
     fn mknod(&self, name: &[u8], mode: u32, _rdev: u64, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
-        if FileType::from_mode(mode) != Some(FileType::Regular) {
-            return Err(Errno::EPERM);
+        match FileType::from_mode(mode) {
+            Some(FileType::Regular) => self.create(name, mode, uid, gid),
+            Some(FileType::Socket) => self.make_socket(name, mode, uid, gid),
+            _ => Err(Errno::EPERM),
         }
-        self.create(name, mode, uid, gid)
     }
 
     fn mkdir(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {

@@ -59,9 +59,19 @@ enum PidEntry {
     File(PidFile),
     Link(PidLink),
     Fd,
+    /// `net/`: the network namespace's files (one namespace: the same for every process).
+    Net,
 }
 
-const PID_ENTRIES: [(&str, PidEntry); 13] = [
+/// A file in `/proc/<pid>/net`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NetFile {
+    Unix,
+}
+
+const NET_FILES: [(&str, NetFile); 1] = [("unix", NetFile::Unix)];
+
+const PID_ENTRIES: [(&str, PidEntry); 14] = [
     ("cmdline", PidEntry::File(PidFile::Bytes(PidBytes::Cmdline))),
     ("comm", PidEntry::File(PidFile::Comm)),
     ("cwd", PidEntry::Link(PidLink::Cwd)),
@@ -71,6 +81,7 @@ const PID_ENTRIES: [(&str, PidEntry); 13] = [
     ("maps", PidEntry::File(PidFile::Bytes(PidBytes::Maps))),
     ("mountinfo", PidEntry::File(PidFile::Mountinfo)),
     ("mounts", PidEntry::File(PidFile::Mounts)),
+    ("net", PidEntry::Net),
     ("root", PidEntry::Link(PidLink::Root)),
     ("stat", PidEntry::File(PidFile::Stat)),
     ("statm", PidEntry::File(PidFile::Statm)),
@@ -87,6 +98,8 @@ enum Node {
     Sys(SysFile),
     SelfLink,
     ThreadSelf,
+    /// `/proc/net`, a link to `self/net` as in Linux.
+    NetLink,
     PidDir(u32),
     Pid(u32, PidEntry),
     FdLink(u32, u32),
@@ -94,6 +107,7 @@ enum Node {
     SysctlDir(&'static str),
     /// A file of `/proc/sys` (its index in `sysctl::ENTRIES`).
     Sysctl(usize),
+    PidNet(u32, NetFile),
 }
 
 /// One node of the proc tree.
@@ -121,8 +135,8 @@ impl ProcInode {
 
     fn file_type(&self) -> FileType {
         match self.node {
-            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd) | Node::SysctlDir(_) => FileType::Directory,
-            Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) | Node::Sysctl(_) => FileType::Regular,
+            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd | PidEntry::Net) | Node::SysctlDir(_) => FileType::Directory,
+            Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) | Node::PidNet(..) | Node::Sysctl(_) => FileType::Regular,
             _ => FileType::Symlink,
         }
     }
@@ -135,18 +149,20 @@ impl ProcInode {
             Node::Sys(f) => 2 + SYS_FILES.iter().position(|(_, x)| *x == f).unwrap_or(0) as u64,
             Node::SelfLink => 20,
             Node::ThreadSelf => 21,
+            Node::NetLink => 22,
             Node::PidDir(p) => pid_base(p),
             Node::Pid(p, e) => pid_base(p) + 1 + pid_index(e),
             Node::FdLink(p, fd) => pid_base(p) + 0x1000 + u64::from(fd),
             Node::SysctlDir("") => 0x3ff,
             Node::SysctlDir(d) => 0x400 + sysctl::ENTRIES.iter().position(|e| e.path.starts_with(d)).unwrap_or(0) as u64,
             Node::Sysctl(i) => 0x800 + i as u64,
+            Node::PidNet(p, f) => pid_base(p) + 0x800 + NET_FILES.iter().position(|(_, x)| *x == f).unwrap_or(0) as u64,
         }
     }
 
     fn pid(&self) -> Option<u32> {
         match self.node {
-            Node::PidDir(p) | Node::Pid(p, _) | Node::FdLink(p, _) => Some(p),
+            Node::PidDir(p) | Node::Pid(p, _) | Node::FdLink(p, _) | Node::PidNet(p, _) => Some(p),
             _ => None,
         }
     }
@@ -178,6 +194,7 @@ impl ProcInode {
                 SysFile::Cmdline => format::cmdline(&p.cmdline()),
                 SysFile::Stat => format::stat(&p.stat()),
             },
+            Node::PidNet(_, NetFile::Unix) => p.net_unix(),
             Node::Pid(pid, PidEntry::File(f)) => {
                 if let PidFile::Bytes(b) = f {
                     return p.pid_bytes(pid, b);
@@ -214,6 +231,7 @@ impl ProcInode {
         fixed.push(("self", Node::SelfLink));
         fixed.push(("sys", Node::SysctlDir("")));
         fixed.push(("thread-self", Node::ThreadSelf));
+        fixed.push(("net", Node::NetLink));
         for (i, (name, node)) in fixed.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
             let inode = ProcInode { fs: self.fs.clone(), node: *node };
             let e = DirEntry { name: name.as_bytes(), ino: inode.ino(), file_type: inode.file_type(), next_pos: i as u64 + 3 };
@@ -249,6 +267,17 @@ impl ProcInode {
             let Some(node) = sysctl_child(dir, name) else { continue };
             let inode = ProcInode { fs: self.fs.clone(), node };
             let e = DirEntry { name: name.as_bytes(), ino: inode.ino(), file_type: inode.file_type(), next_pos: i as u64 + 3 };
+            if !visitor(&e) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn readdir_net(&self, pid: u32, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        for (i, (name, f)) in NET_FILES.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
+            let ino = ProcInode { fs: self.fs.clone(), node: Node::PidNet(pid, *f) }.ino();
+            let e = DirEntry { name: name.as_bytes(), ino, file_type: FileType::Regular, next_pos: i as u64 + 3 };
             if !visitor(&e) {
                 break;
             }
@@ -319,6 +348,7 @@ impl Inode for ProcInode {
                     b"self" => return Ok(self.child(Node::SelfLink)),
                     b"sys" => return Ok(self.child(Node::SysctlDir(""))),
                     b"thread-self" => return Ok(self.child(Node::ThreadSelf)),
+                    b"net" => return Ok(self.child(Node::NetLink)),
                     _ => {}
                 }
                 let pid = parse_num(name).ok_or(Errno::ENOENT)?;
@@ -345,6 +375,10 @@ impl Inode for ProcInode {
                 }
                 Ok(self.child(Node::FdLink(pid, fd)))
             }
+            Node::Pid(pid, PidEntry::Net) => {
+                let (_, f) = NET_FILES.iter().find(|(n, _)| n.as_bytes() == name).ok_or(Errno::ENOENT)?;
+                Ok(self.child(Node::PidNet(pid, *f)))
+            }
             _ => Err(Errno::ENOTDIR),
         }
     }
@@ -365,6 +399,7 @@ impl Inode for ProcInode {
             Node::PidDir(p) => self.readdir_pid(p, pos, visitor),
             Node::Pid(p, PidEntry::Fd) => self.readdir_fds(p, pos, visitor),
             Node::SysctlDir(d) => self.readdir_sysctl(d, pos, visitor),
+            Node::Pid(p, PidEntry::Net) => self.readdir_net(p, pos, visitor),
             _ => Err(Errno::ENOTDIR),
         }
     }
@@ -394,6 +429,7 @@ impl Inode for ProcInode {
         match self.node {
             Node::SelfLink => Ok(p.current_pid().to_string().into_bytes()),
             Node::ThreadSelf => Ok(format!("{}/task/{}", p.current_pid(), p.current_tid()).into_bytes()),
+            Node::NetLink => Ok(b"self/net".to_vec()),
             Node::Pid(pid, PidEntry::Link(l)) => p.pid_link(pid, l),
             Node::FdLink(pid, fd) => p.pid_fd_link(pid, fd),
             _ => Err(Errno::EINVAL),

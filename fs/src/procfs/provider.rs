@@ -309,6 +309,10 @@ pub trait ProcProvider: Send + Sync {
     fn set_sysctl(&self, _path: &str, _value: &[u8]) -> KResult<()> {
         Err(Errno::EINVAL)
     }
+    /// `/proc/net/unix`: the header and one line per unix socket.
+    fn net_unix(&self) -> String {
+        String::from("Num       RefCount Protocol Flags    Type St Inode Path\n")
+    }
 }
 
 /// Linux's default values of the `/proc/sys` tunables (a 2-CPU machine with a few GiB).

@@ -176,3 +176,16 @@ fn readdir_lists_pids_and_fds() {
     }
     assert_eq!(total, root.len());
 }
+
+#[test]
+fn net_is_a_link_to_self_net_with_unix() {
+    let (vfs, fsc, cred) = setup();
+    let c = fsc.ctx(&cred);
+    assert_eq!(vfs.readlink(&c, &fsc.cwd, b"/proc/net").unwrap(), b"self/net");
+    let text = read_all(&vfs, &fsc, &cred, "/proc/net/unix").unwrap();
+    assert_eq!(text, "Num       RefCount Protocol Flags    Type St Inode Path\n", "the default provider lists no socket");
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/1/net/unix").unwrap(), text);
+    let st = vfs.stat(&c, &fsc.cwd, b"/proc/42/net", true).unwrap();
+    assert_eq!(st.mode, 0o040555);
+    assert_eq!(vfs.stat(&c, &fsc.cwd, b"/proc/42/net/tcp", true).err(), Some(Errno::ENOENT));
+}

@@ -82,6 +82,9 @@ pub(super) fn send_sigxfsz(cur: &Current) {
 /// go straight into guest memory; pipes, ttys and devices through a kernel buffer.
 fn read_into(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
     let count = count.min(MAX_RW);
+    if pos.is_none() && crate::net::socket_of(file).is_some() {
+        return super::net::socket_read(cur, file, &[IoVec { iov_base: buf.0, iov_len: count as u64 }]);
+    }
     if file.file_like().is_none() && count > 0 {
         return read_direct(cur, file, buf, count, pos);
     }
@@ -113,6 +116,9 @@ fn read_into(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usiz
 /// Writes guest memory at `buf` to `file`, in chunks (pwrite when `pos` is given).
 fn write_from(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
     let count = count.min(MAX_RW);
+    if pos.is_none() && crate::net::socket_of(file).is_some() {
+        return super::net::socket_write(cur, file, &[IoVec { iov_base: buf.0, iov_len: count as u64 }]);
+    }
     if file.file_like().is_none() && count > 0 {
         let count = fsize_limit(cur, file, pos, count)?;
         return write_direct(cur, file, buf, count, pos);
@@ -198,6 +204,9 @@ fn read_iovecs(cur: &mut Current, iov: UserAddr, cnt: i32) -> KResult<Vec<IoVec>
 pub(super) fn readv_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Option<i64>) -> KResult<usize> {
     let file = file(cur, fd)?;
     let iovs = read_iovecs(cur, iov, cnt)?;
+    if pos.is_none() && crate::net::socket_of(&file).is_some() {
+        return super::net::socket_read(cur, &file, &iovs);
+    }
     let mut total = 0usize;
     for v in iovs {
         if v.iov_len == 0 {
@@ -223,6 +232,9 @@ pub(super) fn readv_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, m
 pub(super) fn writev_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Option<i64>) -> KResult<usize> {
     let file = file(cur, fd)?;
     let iovs = read_iovecs(cur, iov, cnt)?;
+    if pos.is_none() && crate::net::socket_of(&file).is_some() {
+        return super::net::socket_write(cur, &file, &iovs);
+    }
     // Gather first so one write(2) stays one write to the file (atomic for pipes, one line on
     // a console), as Linux's `do_iter_write` hands the whole iterator to the file.
     let total: u64 = iovs.iter().map(|v| v.iov_len).sum();

@@ -16,6 +16,7 @@ mod tail;
 mod io_more;
 mod misc;
 mod mm;
+pub mod net;
 mod process;
 mod signal;
 pub mod time;
@@ -270,6 +271,25 @@ syscall_table! {
     SYNC_FILE_RANGE => tail::sys_sync_file_range,
     IOPRIO_SET => tail::sys_ioprio_set,
     IOPRIO_GET => tail::sys_ioprio_get,
+    // sockets (net.rs)
+    SOCKET => net::sys_socket,
+    SOCKETPAIR => net::sys_socketpair,
+    BIND => net::sys_bind,
+    LISTEN => net::sys_listen,
+    ACCEPT => net::sys_accept,
+    ACCEPT4 => net::sys_accept4,
+    CONNECT => net::sys_connect,
+    GETSOCKNAME => net::sys_getsockname,
+    GETPEERNAME => net::sys_getpeername,
+    SHUTDOWN => net::sys_shutdown,
+    SENDTO => net::sys_sendto,
+    RECVFROM => net::sys_recvfrom,
+    SENDMSG => net::sys_sendmsg,
+    RECVMSG => net::sys_recvmsg,
+    SENDMMSG => net::sys_sendmmsg,
+    RECVMMSG => net::sys_recvmmsg,
+    SETSOCKOPT => net::sys_setsockopt,
+    GETSOCKOPT => net::sys_getsockopt,
     // everything else (misc.rs)
     UNAME => misc::sys_uname,
     GETRANDOM => misc::sys_getrandom,
@@ -305,20 +325,10 @@ syscall_table! {
 /// Syscall numbers already reported as unimplemented (each is logged once).
 static REPORTED: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
 
-/// Networking is not part of umbra yet: socket calls get `ENOSYS`, as on a Linux built without
-/// `CONFIG_NET`, and are logged at debug level only (busybox's syslog tries one on every boot).
-fn is_networking(n: u64) -> bool {
-    matches!(n, nr::SOCKET | nr::SOCKETPAIR | nr::CONNECT | nr::BIND | nr::LISTEN | nr::ACCEPT | nr::ACCEPT4 | nr::SENDTO | nr::RECVFROM | nr::SENDMSG | nr::RECVMSG | nr::SHUTDOWN | nr::GETSOCKNAME | nr::GETPEERNAME | nr::SETSOCKOPT | nr::GETSOCKOPT)
-}
-
 fn report_unimplemented(n: u64) {
     if let Ok(mut seen) = REPORTED.lock() {
         if seen.insert(n) {
-            if is_networking(n) {
-                log::debug!("no networking: syscall {} ({n}) returns ENOSYS", crate::strace::name(n));
-            } else {
-                log::warn!("unimplemented syscall {} ({n}): returning ENOSYS", crate::strace::name(n));
-            }
+            log::warn!("unimplemented syscall {} ({n}): returning ENOSYS", crate::strace::name(n));
         }
     }
 }
