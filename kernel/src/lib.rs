@@ -23,7 +23,6 @@ pub mod net;
 pub mod futex;
 pub mod inotify;
 pub mod kmsg;
-pub mod netlink;
 pub mod pipe;
 pub mod poll;
 pub mod procfs;

@@ -10,8 +10,8 @@
 //! `sendmsg` without flags), and `poll` sees their readiness through their `Pollee`.
 //!
 //! # Families
-//! [`FAMILIES`] is the one table: `AF_UNIX` (in `unix`) and `AF_NETLINK` (every protocol
-//! `EPROTONOSUPPORT` until one is added). A family umbra lacks — `AF_INET`/`AF_INET6`
+//! [`FAMILIES`] is the one table: `AF_UNIX` (in `unix`) and `AF_NETLINK` (in `netlink`:
+//! `NETLINK_ROUTE` answered by `rtnetlink`, every other protocol `EPROTONOSUPPORT`). A family umbra lacks — `AF_INET`/`AF_INET6`
 //! included for now — is `EAFNOSUPPORT`, after the range checks Linux's `__sock_create`
 //! makes first (a family beyond `AF_MAX` is `EAFNOSUPPORT`, a type beyond `SOCK_MAX` `EINVAL`).
 //!
@@ -20,6 +20,8 @@
 //! `getsockopt` reads back the rounded value Linux shows; 0 jiffies means "never wait" (a
 //! negative timeout) and `MAX_TIMEO` "wait forever" (a zero timeout, the default).
 
+pub mod netlink;
+pub mod rtnetlink;
 pub mod unix;
 
 use crate::sched::{wait_until, Current};
@@ -255,18 +257,8 @@ pub struct Family {
 /// The families umbra has (Linux's `net_families`, filled by `sock_register`).
 pub static FAMILIES: &[Family] = &[
     Family { domain: n::AF_UNIX, create: unix::create },
-    Family { domain: n::AF_NETLINK, create: netlink_create },
+    Family { domain: n::AF_NETLINK, create: netlink::create },
 ];
-
-/// `AF_NETLINK` without any protocol yet (`netlink_create`): `ESOCKTNOSUPPORT` for a type
-/// other than raw or datagram, else `EPROTONOSUPPORT`.
-fn netlink_create(kind: i32, protocol: i32) -> KResult<Box<dyn ProtoOps>> {
-    if kind != n::SOCK_RAW && kind != n::SOCK_DGRAM {
-        return Err(Errno::ESOCKTNOSUPPORT);
-    }
-    let _ = protocol;
-    Err(Errno::EPROTONOSUPPORT)
-}
 
 /// `__sock_create`'s checks and dispatch: `EAFNOSUPPORT` for a family out of range, `EINVAL`
 /// for a type out of range, `EAFNOSUPPORT` for a family umbra lacks, then the family's own.

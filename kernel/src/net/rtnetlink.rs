@@ -6,7 +6,7 @@
 //! and `NLMSG_DONE`; changes are refused with the errno Linux gives (`EPERM` for an
 //! unprivileged caller, `EOPNOTSUPP` for what umbra cannot change), except bringing an
 //! interface up that is up already, which is acknowledged. The socket that carries these
-//! messages is in the socket layer.
+//! messages is `net::netlink`.
 
 /// `struct nlmsghdr` size.
 pub const NLMSG_HDRLEN: usize = 16;
