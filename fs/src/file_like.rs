@@ -60,6 +60,8 @@ pub struct RecvMsg {
     pub rights: Vec<Arc<OpenFile>>,
     /// `SCM_CREDENTIALS` to deliver (the receiving socket has `SO_PASSCRED`).
     pub creds: Option<UCred>,
+    /// Other control messages as (level, type, data), delivered first (`SCM_TIMESTAMP`...).
+    pub cmsgs: Vec<(i32, i32, Vec<u8>)>,
     /// Flags to return in `msg_flags` (`MSG_TRUNC`, `MSG_EOR`, ...).
     pub flags: MsgFlags,
 }
@@ -73,6 +75,10 @@ pub trait SockTask {
     fn ucred(&self) -> UCred;
     /// The caller's process id and effective ids (what `SO_PEERCRED` records).
     fn peer_ucred(&self) -> UCred;
+    /// The caller's supplementary groups (what `SO_PEERGROUPS` records).
+    fn groups(&self) -> Vec<u32> {
+        Vec::new()
+    }
     /// Creates the socket file `path` (`mknod` with `S_IFSOCK`, mode `0777 & ~umask`) and
     /// returns where it is; `EEXIST` if the name exists.
     fn create_node(&mut self, path: &[u8]) -> KResult<Path>;

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
+#include <grp.h>
+#include <sys/wait.h>
 #include <signal.h>
 
 #define TRY(what, expr) do { errno = 0; long r_ = (long)(expr); int e_ = errno; printf("%s: %ld %s\n", what, r_, r_ < 0 ? strerrorname_np(e_) : "ok"); } while (0)
@@ -340,6 +342,131 @@ static void set(const char *what, int fd, int opt, int v) {
     TRY(w, syscall(SYS_setsockopt, fd, SOL_SOCKET, opt, &v, sizeof v));
 }
 
+/* Receives one datagram with a control buffer and prints its control messages; timestamps
+   are checked against the clock, not printed. */
+static void show_cmsgs(const char *what, int s) {
+    char data[16], ctl[256];
+    struct iovec io = {data, sizeof data};
+    struct msghdr m = {0};
+    m.msg_iov = &io;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    long r = recvmsg(s, &m, MSG_DONTWAIT);
+    printf("%s: %ld flags %#x controllen %lu\n", what, r, m.msg_flags, (unsigned long)m.msg_controllen);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+        long long sec = 0, frac = 0;
+        if (c->cmsg_len >= CMSG_LEN(16)) { memcpy(&sec, CMSG_DATA(c), 8); memcpy(&frac, CMSG_DATA(c) + 8, 8); }
+        long long diff = now.tv_sec - sec;
+        printf("  level %d type %d len %lu recent %d\n", c->cmsg_level, c->cmsg_type, (unsigned long)c->cmsg_len, diff >= 0 && diff < 10);
+    }
+}
+
+static void test_more_opts(void) {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    int opts[] = {SO_TIMESTAMP, SO_TIMESTAMPNS, 63, 64};
+    for (unsigned i = 0; i < 4; i++) {
+        char w[48];
+        snprintf(w, sizeof w, "timestamp option %d", opts[i]);
+        set(w, sv[1], opts[i], 1);
+        for (unsigned j = 0; j < 4; j++) {
+            snprintf(w, sizeof w, "  get %d", opts[j]);
+            get(w, sv[1], opts[j]);
+        }
+        send(sv[0], "t", 1, 0);
+        show_cmsgs("  receive", sv[1]);
+    }
+    send(sv[0], "u", 1, 0);
+    set("SO_TIMESTAMP off", sv[1], SO_TIMESTAMP, 0);
+    show_cmsgs("  stamped before it was turned off", sv[1]);
+    int one = 1;
+    setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+    set("SO_TIMESTAMPNS", sv[1], SO_TIMESTAMPNS, 1);
+    send(sv[0], "v", 1, 0);
+    show_cmsgs("  timestamp and credentials", sv[1]);
+    set("SO_TIMESTAMPNS off", sv[1], SO_TIMESTAMPNS, 0);
+    /* booleans and integers Linux keeps for any socket */
+    int bools[] = {40, 41, 43, 44, 45, 69, 75};
+    for (unsigned i = 0; i < sizeof bools / sizeof bools[0]; i++) {
+        char w[48];
+        snprintf(w, sizeof w, "option %d", bools[i]);
+        set(w, sv[0], bools[i], 7);
+        get("  reads", sv[0], bools[i]);
+        set(w, sv[0], bools[i], 0);
+    }
+    get("SO_INCOMING_CPU", sv[0], 49);
+    set("SO_INCOMING_CPU", sv[0], 49, 3);
+    get("SO_INCOMING_CPU", sv[0], 49);
+    set("SO_BUSY_POLL", sv[0], 46, 50);
+    get("SO_BUSY_POLL", sv[0], 46);
+    set("SO_BUSY_POLL -1", sv[0], 46, -1);
+    get("SO_BPF_EXTENSIONS", sv[0], 48);
+    get("SO_BUF_LOCK", sv[0], 72);
+    set("SO_SNDBUF", sv[0], SO_SNDBUF, 10000);
+    get("SO_BUF_LOCK after SO_SNDBUF", sv[0], 72);
+    set("SO_BUF_LOCK 4", sv[0], 72, 4);
+    set("SO_BUF_LOCK 2", sv[0], 72, 2);
+    get("SO_BUF_LOCK", sv[0], 72);
+    set("SO_ZEROCOPY", sv[0], 60, 1);
+    get("SO_ZEROCOPY", sv[0], 60);
+    set("SO_DETACH_FILTER", sv[0], 27, 0);
+    uint64_t rate = 0;
+    socklen_t l = sizeof rate;
+    TRY("SO_MAX_PACING_RATE 8 bytes", syscall(SYS_getsockopt, sv[0], SOL_SOCKET, 47, &rate, &l));
+    printf("  all ones %d len %u\n", rate == ~0ULL, (unsigned)l);
+    uint64_t c1 = 0, c2 = 0, c3 = 0;
+    l = 8;
+    getsockopt(sv[0], SOL_SOCKET, SO_COOKIE, &c1, &l);
+    l = 8;
+    getsockopt(sv[0], SOL_SOCKET, SO_COOKIE, &c2, &l);
+    l = 8;
+    getsockopt(sv[1], SOL_SOCKET, SO_COOKIE, &c3, &l);
+    printf("SO_COOKIE: nonzero %d stable %d distinct %d len %u\n", c1 != 0, c1 == c2, c1 != c3, (unsigned)l);
+    char dev[16] = "";
+    TRY("SO_BINDTODEVICE empty", syscall(SYS_setsockopt, sv[0], SOL_SOCKET, SO_BINDTODEVICE, dev, 0));
+    l = sizeof dev;
+    TRY("SO_BINDTODEVICE get", syscall(SYS_getsockopt, sv[0], SOL_SOCKET, SO_BINDTODEVICE, dev, &l));
+    printf("  len %u\n", (unsigned)l);
+    TRY("SO_BINDTODEVICE nosuchdev0", syscall(SYS_setsockopt, sv[0], SOL_SOCKET, SO_BINDTODEVICE, "nosuchdev0", 10));
+    unsigned mem[9];
+    l = sizeof mem;
+    TRY("SO_MEMINFO", syscall(SYS_getsockopt, sv[0], SOL_SOCKET, SO_MEMINFO, mem, &l));
+    printf("  len %u rcvbuf %u sndbuf %u\n", (unsigned)l, mem[1], mem[3]);
+    /* SO_PEERNAME, SO_PEERGROUPS */
+    char name[128];
+    l = sizeof name;
+    TRY("SO_PEERNAME unbound peer", syscall(SYS_getsockopt, sv[0], SOL_SOCKET, SO_PEERNAME, name, &l));
+    l = 2;
+    TRY("SO_PEERNAME 2 bytes", syscall(SYS_getsockopt, sv[0], SOL_SOCKET, SO_PEERNAME, name, &l));
+    printf("  len %u\n", (unsigned)l);
+    int lone = socket(AF_UNIX, SOCK_STREAM, 0);
+    l = sizeof name;
+    TRY("SO_PEERNAME unconnected", syscall(SYS_getsockopt, lone, SOL_SOCKET, SO_PEERNAME, name, &l));
+    l = sizeof name;
+    TRY("SO_PEERGROUPS unconnected", syscall(SYS_getsockopt, lone, SOL_SOCKET, SO_PEERGROUPS, name, &l));
+    close(lone);
+    close(sv[0]);
+    close(sv[1]);
+    pid_t p = fork();
+    if (p == 0) {
+        gid_t g[3] = {4, 5, 6};
+        setgroups(3, g);
+        socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+        gid_t out[8] = {0};
+        socklen_t gl = 4;
+        TRY("SO_PEERGROUPS small", syscall(SYS_getsockopt, sv[0], SOL_SOCKET, SO_PEERGROUPS, out, &gl));
+        printf("  needs %u\n", (unsigned)gl);
+        gl = sizeof out;
+        TRY("SO_PEERGROUPS", syscall(SYS_getsockopt, sv[0], SOL_SOCKET, SO_PEERGROUPS, out, &gl));
+        printf("  len %u groups %u %u %u\n", (unsigned)gl, out[0], out[1], out[2]);
+        _exit(0);
+    }
+    waitpid(p, NULL, 0);
+}
+
 static void test_opts(void) {
     int s = socket(AF_UNIX, SOCK_STREAM, 0);
     int opts[] = {SO_DEBUG, SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_DONTROUTE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF, SO_KEEPALIVE, SO_OOBINLINE,
@@ -434,6 +561,7 @@ static void test_opts(void) {
     get("SOCK_RAW SO_TYPE", sr, SO_TYPE);
     close(sr);
     close(s);
+    test_more_opts();
 }
 
 static void test_emfile(void) {

@@ -191,6 +191,66 @@ pub const SO_PROTOCOL: i32 = 38;
 pub const SO_DOMAIN: i32 = 39;
 /// `SO_PEEK_OFF`.
 pub const SO_PEEK_OFF: i32 = 42;
+/// `SO_BINDTODEVICE`.
+pub const SO_BINDTODEVICE: i32 = 25;
+/// `SO_ATTACH_FILTER` (`SO_GET_FILTER` to read).
+pub const SO_ATTACH_FILTER: i32 = 26;
+/// `SO_DETACH_FILTER`.
+pub const SO_DETACH_FILTER: i32 = 27;
+/// `SO_PEERNAME`.
+pub const SO_PEERNAME: i32 = 28;
+/// `SO_TIMESTAMP` (`SO_TIMESTAMP_OLD`; also the `SCM_TIMESTAMP` control message type).
+pub const SO_TIMESTAMP: i32 = 29;
+/// `SO_TIMESTAMPNS` (`SO_TIMESTAMPNS_OLD`; also `SCM_TIMESTAMPNS`).
+pub const SO_TIMESTAMPNS: i32 = 35;
+/// `SO_RXQ_OVFL`.
+pub const SO_RXQ_OVFL: i32 = 40;
+/// `SO_WIFI_STATUS`.
+pub const SO_WIFI_STATUS: i32 = 41;
+/// `SO_NOFCS`.
+pub const SO_NOFCS: i32 = 43;
+/// `SO_LOCK_FILTER`.
+pub const SO_LOCK_FILTER: i32 = 44;
+/// `SO_SELECT_ERR_QUEUE`.
+pub const SO_SELECT_ERR_QUEUE: i32 = 45;
+/// `SO_BUSY_POLL`.
+pub const SO_BUSY_POLL: i32 = 46;
+/// `SO_MAX_PACING_RATE`.
+pub const SO_MAX_PACING_RATE: i32 = 47;
+/// `SO_BPF_EXTENSIONS`.
+pub const SO_BPF_EXTENSIONS: i32 = 48;
+/// `SO_INCOMING_CPU`.
+pub const SO_INCOMING_CPU: i32 = 49;
+/// `SO_CNX_ADVICE`.
+pub const SO_CNX_ADVICE: i32 = 53;
+/// `SO_MEMINFO`.
+pub const SO_MEMINFO: i32 = 55;
+/// `SO_INCOMING_NAPI_ID`.
+pub const SO_INCOMING_NAPI_ID: i32 = 56;
+/// `SO_COOKIE`.
+pub const SO_COOKIE: i32 = 57;
+/// `SO_PEERGROUPS`.
+pub const SO_PEERGROUPS: i32 = 59;
+/// `SO_ZEROCOPY`.
+pub const SO_ZEROCOPY: i32 = 60;
+/// `SO_BINDTOIFINDEX`.
+pub const SO_BINDTOIFINDEX: i32 = 62;
+/// `SO_TIMESTAMP_NEW` (also `SCM_TIMESTAMP_NEW`).
+pub const SO_TIMESTAMP_NEW: i32 = 63;
+/// `SO_TIMESTAMPNS_NEW` (also `SCM_TIMESTAMPNS_NEW`).
+pub const SO_TIMESTAMPNS_NEW: i32 = 64;
+/// `SO_PREFER_BUSY_POLL`.
+pub const SO_PREFER_BUSY_POLL: i32 = 69;
+/// `SO_BUSY_POLL_BUDGET`.
+pub const SO_BUSY_POLL_BUDGET: i32 = 70;
+/// `SO_BUF_LOCK`.
+pub const SO_BUF_LOCK: i32 = 72;
+/// `SO_RESERVE_MEM`.
+pub const SO_RESERVE_MEM: i32 = 73;
+/// `SO_TXREHASH`.
+pub const SO_TXREHASH: i32 = 74;
+/// `SO_RCVMARK`.
+pub const SO_RCVMARK: i32 = 75;
 /// `SO_RCVTIMEO_NEW` (a `struct __kernel_sock_timeval`).
 pub const SO_RCVTIMEO_NEW: i32 = 66;
 /// `SO_SNDTIMEO_NEW`.

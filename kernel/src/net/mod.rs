@@ -15,6 +15,15 @@
 //! included for now — is `EAFNOSUPPORT`, after the range checks Linux's `__sock_create`
 //! makes first (a family beyond `AF_MAX` is `EAFNOSUPPORT`, a type beyond `SOCK_MAX` `EINVAL`).
 //!
+//! # Options
+//! `SOL_SOCKET` options are those of `sk_setsockopt`/`sk_getsockopt` that mean something
+//! without a network device or BPF: buffers, timeouts, credentials, the flags Linux only
+//! stores, `SO_TIMESTAMP*` (with the receive timestamp control message), `SO_PEERNAME`,
+//! `SO_PEERGROUPS`, `SO_COOKIE`, `SO_MEMINFO`. Not supported (`ENOPROTOOPT`): `SO_PEEK_OFF`,
+//! `SO_TIMESTAMPING`, BPF filters (`SO_ATTACH_FILTER` is `EINVAL`), `SO_TXTIME`,
+//! `SO_NETNS_COOKIE`, `SO_PASSPIDFD`/`SO_PEERPIDFD`, `SO_PEERSEC`; a device name other than
+//! "" is `ENODEV`. Other levels are `EOPNOTSUPP` (unix sockets have none).
+//!
 //! # Timeouts
 //! `SO_RCVTIMEO`/`SO_SNDTIMEO` are kept in jiffies of `CONFIG_HZ` = 250 as Linux keeps them, so
 //! `getsockopt` reads back the rounded value Linux shows; 0 jiffies means "never wait" (a
@@ -76,6 +85,30 @@ pub enum SockFlag {
     PassSec,
     /// `SO_LINGER` is on.
     Linger,
+    /// `SOCK_RCVTSTAMP`: `SO_TIMESTAMP*` asked for receive timestamps.
+    RcvTstamp,
+    /// `SOCK_RCVTSTAMPNS`: in nanoseconds.
+    RcvTstampNs,
+    /// `SOCK_TSTAMP_NEW`: the `_NEW` (y2038) form.
+    TstampNew,
+    /// `SO_RXQ_OVFL`.
+    RxqOvfl,
+    /// `SO_WIFI_STATUS`.
+    WifiStatus,
+    /// `SO_NOFCS`.
+    NoFcs,
+    /// `SO_LOCK_FILTER`.
+    LockFilter,
+    /// `SO_SELECT_ERR_QUEUE`.
+    SelectErrQueue,
+    /// `SO_PREFER_BUSY_POLL`.
+    PreferBusyPoll,
+    /// `SO_RCVMARK`.
+    RcvMark,
+    /// `SOCK_SNDBUF_LOCK`: `SO_SNDBUF` was set (`SO_BUF_LOCK` bit 0).
+    SndbufLock,
+    /// `SOCK_RCVBUF_LOCK`: `SO_RCVBUF` was set (bit 1).
+    RcvbufLock,
 }
 
 /// The generic part of a socket (the fields of Linux's `struct sock` that `sock_setsockopt`
@@ -90,6 +123,11 @@ pub struct SockCommon {
     priority: AtomicU32,
     mark: AtomicU32,
     linger_secs: AtomicI32,
+    busy_poll: AtomicI32,
+    busy_poll_budget: AtomicI32,
+    incoming_cpu: AtomicI32,
+    pacing_rate: AtomicU64,
+    cookie: AtomicU64,
 }
 
 impl Default for SockCommon {
@@ -104,6 +142,11 @@ impl Default for SockCommon {
             priority: AtomicU32::new(0),
             mark: AtomicU32::new(0),
             linger_secs: AtomicI32::new(0),
+            busy_poll: AtomicI32::new(0),
+            busy_poll_budget: AtomicI32::new(0),
+            incoming_cpu: AtomicI32::new(-1),
+            pacing_rate: AtomicU64::new(u64::MAX),
+            cookie: AtomicU64::new(0),
         }
     }
 }
@@ -141,6 +184,41 @@ impl SockCommon {
     pub fn sndtimeo(&self) -> u64 {
         self.sndtimeo.load(Ordering::Relaxed)
     }
+    /// `SO_COOKIE`: a number unique to the socket, assigned when first asked
+    /// (`sock_gen_cookie`).
+    pub fn cookie(&self) -> u64 {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let c = self.cookie.load(Ordering::Relaxed);
+        if c != 0 {
+            return c;
+        }
+        let c = NEXT.fetch_add(1, Ordering::Relaxed);
+        self.cookie.store(c, Ordering::Relaxed);
+        c
+    }
+
+    /// The receive timestamp control message for a packet stamped `ns` (`CLOCK_REALTIME`
+    /// nanoseconds), as `__sock_recv_timestamp` builds it: `SCM_TIMESTAMP` (a timeval) or
+    /// `SCM_TIMESTAMPNS` (a timespec), or their `_NEW` forms; `None` without `SO_TIMESTAMP*`.
+    pub fn timestamp_cmsg(&self, ns: i128) -> Option<(i32, i32, Vec<u8>)> {
+        if !self.flag(SockFlag::RcvTstamp) {
+            return None;
+        }
+        let sec = ns.div_euclid(1_000_000_000) as i64;
+        let nsec = ns.rem_euclid(1_000_000_000) as i64;
+        let in_ns = self.flag(SockFlag::RcvTstampNs);
+        let ty = match (in_ns, self.flag(SockFlag::TstampNew)) {
+            (false, false) => n::SO_TIMESTAMP,
+            (true, false) => n::SO_TIMESTAMPNS,
+            (false, true) => n::SO_TIMESTAMP_NEW,
+            (true, true) => n::SO_TIMESTAMPNS_NEW,
+        };
+        let frac = if in_ns { nsec } else { nsec / 1000 };
+        let mut data = sec.to_ne_bytes().to_vec();
+        data.extend_from_slice(&frac.to_ne_bytes());
+        Some((n::SOL_SOCKET, ty, data))
+    }
+
     /// What `accept` copies from the listener (`unix_sock_inherit_flags`).
     pub fn inherit_from(&self, listener: &SockCommon) {
         for f in [SockFlag::PassCred, SockFlag::PassSec] {
@@ -237,6 +315,14 @@ pub trait ProtoOps: Send + Sync + 'static {
     /// `SO_ACCEPTCONN`.
     fn is_listening(&self) -> bool {
         false
+    }
+    /// `SO_PEERGROUPS`: the peer's supplementary groups (`None`: no peer credentials).
+    fn peer_groups(&self) -> Option<Vec<u32>> {
+        None
+    }
+    /// The truesize of sent data not yet consumed (`sk_wmem_alloc`).
+    fn send_queued(&self) -> usize {
+        0
     }
     /// Records the socket inode number the file shows (`/proc/net/unix`).
     fn set_ino(&self, _ino: u64) {}
@@ -462,6 +548,10 @@ impl SockTask for TaskCaller<'_> {
         UCred { pid: self.cur.pid() as i32, uid: c.euid, gid: c.egid }
     }
 
+    fn groups(&self) -> Vec<u32> {
+        self.cur.process().creds().groups
+    }
+
     fn create_node(&mut self, path: &[u8]) -> KResult<Path> {
         let vfs = kernel().vfs.clone();
         self.ctx_run(|ctx, cwd| {
@@ -551,12 +641,18 @@ pub enum OptVal {
     Int(i32),
     /// Raw bytes (`struct timeval`, `struct ucred`, `struct linger`).
     Bytes(Vec<u8>),
+    /// `ERANGE`: the value needs this many bytes (stored as the length, as Linux does).
+    Range(usize),
 }
 
 /// `sock_setsockopt` for `SOL_SOCKET`: `val` is the option's bytes (at least an `int`, checked
 /// by the caller); `root` stands for `CAP_NET_ADMIN`. `ENOPROTOOPT` for unknown options.
 pub fn set_sol_socket(sock: &Socket, opt: i32, val: &[u8], root: bool) -> KResult<()> {
     let c = sock.ops.common();
+    if opt == n::SO_BINDTODEVICE {
+        // `val` is an interface name (at most 15 bytes): umbra has no network devices.
+        return if val.first().is_none_or(|&b| b == 0) { Ok(()) } else { Err(Errno::ENODEV) };
+    }
     let int = i32::from_ne_bytes(val.get(..4).and_then(|b| b.try_into().ok()).ok_or(Errno::EINVAL)?);
     let on = int != 0;
     let flag = |f: SockFlag| {
@@ -582,6 +678,7 @@ pub fn set_sol_socket(sock: &Socket, opt: i32, val: &[u8], root: bool) -> KResul
                 return Err(Errno::EPERM);
             }
             let v = if opt == n::SO_SNDBUF { (int as u32).min(MAX_BUF as u32) as i32 } else { int.max(0) };
+            c.set_flag(SockFlag::SndbufLock, true);
             c.sndbuf.store(v.min(i32::MAX / 2).saturating_mul(2).max(MIN_SNDBUF), Ordering::Relaxed);
             sock.ops.pollee().notify(PollEvents::POLLOUT | PollEvents::POLLWRNORM | PollEvents::POLLWRBAND);
             Ok(())
@@ -591,6 +688,7 @@ pub fn set_sol_socket(sock: &Socket, opt: i32, val: &[u8], root: bool) -> KResul
                 return Err(Errno::EPERM);
             }
             let v = if opt == n::SO_RCVBUF { (int as u32).min(MAX_BUF as u32) as i32 } else { int.max(0) };
+            c.set_flag(SockFlag::RcvbufLock, true);
             c.rcvbuf.store(v.min(i32::MAX / 2).saturating_mul(2).max(MIN_RCVBUF), Ordering::Relaxed);
             Ok(())
         }
@@ -628,12 +726,76 @@ pub fn set_sol_socket(sock: &Socket, opt: i32, val: &[u8], root: bool) -> KResul
             }
             Ok(())
         }
+        n::SO_TIMESTAMP | n::SO_TIMESTAMPNS | n::SO_TIMESTAMP_NEW | n::SO_TIMESTAMPNS_NEW => {
+            c.set_flag(SockFlag::TstampNew, matches!(opt, n::SO_TIMESTAMP_NEW | n::SO_TIMESTAMPNS_NEW));
+            c.set_flag(SockFlag::RcvTstamp, on);
+            c.set_flag(SockFlag::RcvTstampNs, on && matches!(opt, n::SO_TIMESTAMPNS | n::SO_TIMESTAMPNS_NEW));
+            Ok(())
+        }
+        n::SO_RXQ_OVFL => flag(SockFlag::RxqOvfl),
+        n::SO_WIFI_STATUS => flag(SockFlag::WifiStatus),
+        n::SO_NOFCS => flag(SockFlag::NoFcs),
+        n::SO_LOCK_FILTER if c.flag(SockFlag::LockFilter) && !on => Err(Errno::EPERM),
+        n::SO_LOCK_FILTER => flag(SockFlag::LockFilter),
+        n::SO_SELECT_ERR_QUEUE => flag(SockFlag::SelectErrQueue),
+        n::SO_RCVMARK => flag(SockFlag::RcvMark),
+        n::SO_PREFER_BUSY_POLL if on && !root => Err(Errno::EPERM),
+        n::SO_PREFER_BUSY_POLL => flag(SockFlag::PreferBusyPoll),
+        n::SO_BUSY_POLL => {
+            if int < 0 {
+                return Err(Errno::EINVAL);
+            }
+            if int > c.busy_poll.load(Ordering::Relaxed) && !root {
+                return Err(Errno::EPERM);
+            }
+            c.busy_poll.store(int, Ordering::Relaxed);
+            Ok(())
+        }
+        n::SO_BUSY_POLL_BUDGET => {
+            if int > c.busy_poll_budget.load(Ordering::Relaxed) && !root {
+                return Err(Errno::EPERM);
+            }
+            if !(0..=u16::MAX as i32).contains(&int) {
+                return Err(Errno::EINVAL);
+            }
+            c.busy_poll_budget.store(int, Ordering::Relaxed);
+            Ok(())
+        }
+        n::SO_INCOMING_CPU => {
+            c.incoming_cpu.store(int, Ordering::Relaxed);
+            Ok(())
+        }
+        n::SO_MAX_PACING_RATE => {
+            let rate = match val.get(..8).and_then(|b| b.try_into().ok()) {
+                Some(b) => u64::from_ne_bytes(b),
+                None if int as u32 == u32::MAX => u64::MAX,
+                None => u64::from(int as u32),
+            };
+            c.pacing_rate.store(rate, Ordering::Relaxed);
+            Ok(())
+        }
+        n::SO_BUF_LOCK => {
+            if int & !3 != 0 {
+                return Err(Errno::EINVAL);
+            }
+            c.set_flag(SockFlag::SndbufLock, int & 1 != 0);
+            c.set_flag(SockFlag::RcvbufLock, int & 2 != 0);
+            Ok(())
+        }
+        n::SO_CNX_ADVICE => Ok(()),
+        n::SO_BINDTOIFINDEX if int == 0 => Ok(()),
+        n::SO_BINDTOIFINDEX => Err(Errno::ENODEV),
+        n::SO_ATTACH_FILTER => Err(Errno::EINVAL),
+        n::SO_DETACH_FILTER if c.flag(SockFlag::LockFilter) => Err(Errno::EPERM),
+        n::SO_DETACH_FILTER => Err(Errno::ENOENT),
+        n::SO_ZEROCOPY | n::SO_RESERVE_MEM | n::SO_TXREHASH => Err(Errno::EOPNOTSUPP),
         _ => Err(Errno::ENOPROTOOPT),
     }
 }
 
-/// `sock_getsockopt` for `SOL_SOCKET`: the value, or `ENOPROTOOPT` for unknown options.
-pub fn get_sol_socket(sock: &Socket, opt: i32) -> KResult<OptVal> {
+/// `sock_getsockopt` for `SOL_SOCKET`: the value, or `ENOPROTOOPT` for unknown options. `len`
+/// is the length the caller offers (some answers depend on it).
+pub fn get_sol_socket(sock: &Socket, opt: i32, len: usize) -> KResult<OptVal> {
     let c = sock.ops.common();
     let int = |v: bool| Ok(OptVal::Int(i32::from(v)));
     let timeval = |j: u64| {
@@ -669,6 +831,46 @@ pub fn get_sol_socket(sock: &Socket, opt: i32) -> KResult<OptVal> {
         n::SO_LINGER => {
             let l = n::Linger { l_onoff: i32::from(c.flag(SockFlag::Linger)), l_linger: c.linger_secs.load(Ordering::Relaxed) };
             Ok(OptVal::Bytes(bytemuck::bytes_of(&l).to_vec()))
+        }
+        n::SO_TIMESTAMP => int(c.flag(SockFlag::RcvTstamp) && !c.flag(SockFlag::TstampNew) && !c.flag(SockFlag::RcvTstampNs)),
+        n::SO_TIMESTAMP_NEW => int(c.flag(SockFlag::RcvTstamp) && c.flag(SockFlag::TstampNew)),
+        n::SO_TIMESTAMPNS => int(c.flag(SockFlag::RcvTstampNs) && !c.flag(SockFlag::TstampNew)),
+        n::SO_TIMESTAMPNS_NEW => int(c.flag(SockFlag::RcvTstampNs) && c.flag(SockFlag::TstampNew)),
+        n::SO_RXQ_OVFL => int(c.flag(SockFlag::RxqOvfl)),
+        n::SO_WIFI_STATUS => int(c.flag(SockFlag::WifiStatus)),
+        n::SO_NOFCS => int(c.flag(SockFlag::NoFcs)),
+        n::SO_LOCK_FILTER => int(c.flag(SockFlag::LockFilter)),
+        n::SO_SELECT_ERR_QUEUE => int(c.flag(SockFlag::SelectErrQueue)),
+        n::SO_RCVMARK => int(c.flag(SockFlag::RcvMark)),
+        n::SO_PREFER_BUSY_POLL => int(c.flag(SockFlag::PreferBusyPoll)),
+        n::SO_BUSY_POLL => Ok(OptVal::Int(c.busy_poll.load(Ordering::Relaxed))),
+        n::SO_INCOMING_CPU => Ok(OptVal::Int(c.incoming_cpu.load(Ordering::Relaxed))),
+        n::SO_MAX_PACING_RATE if len >= 8 => Ok(OptVal::Bytes(c.pacing_rate.load(Ordering::Relaxed).to_ne_bytes().to_vec())),
+        n::SO_MAX_PACING_RATE => Ok(OptVal::Int(c.pacing_rate.load(Ordering::Relaxed).min(u64::from(u32::MAX)) as u32 as i32)),
+        n::SO_BUF_LOCK => Ok(OptVal::Int(i32::from(c.flag(SockFlag::SndbufLock)) | (i32::from(c.flag(SockFlag::RcvbufLock)) << 1))),
+        n::SO_BPF_EXTENSIONS => Ok(OptVal::Int(64)),
+        n::SO_INCOMING_NAPI_ID | n::SO_ZEROCOPY | n::SO_RESERVE_MEM | n::SO_BINDTOIFINDEX => Ok(OptVal::Int(0)),
+        n::SO_TXREHASH => Err(Errno::EOPNOTSUPP),
+        n::SO_BINDTODEVICE | n::SO_ATTACH_FILTER => Ok(OptVal::Bytes(Vec::new())),
+        n::SO_COOKIE => Ok(OptVal::Bytes(c.cookie().to_ne_bytes().to_vec())),
+        n::SO_MEMINFO => {
+            let mem: [u32; 9] = [0, c.rcvbuf() as u32, sock.ops.send_queued() as u32, c.sndbuf() as u32, 0, 0, 0, 0, 0];
+            Ok(OptVal::Bytes(bytemuck::cast_slice(&mem).to_vec()))
+        }
+        n::SO_PEERNAME => {
+            let name = sock.ops.getname(true).map_err(|_| Errno::ENOTCONN)?;
+            if name.len() < len {
+                return Err(Errno::EINVAL);
+            }
+            Ok(OptVal::Bytes(name))
+        }
+        n::SO_PEERGROUPS => {
+            let groups = sock.ops.peer_groups().ok_or(Errno::ENODATA)?;
+            let need = groups.len() * 4;
+            if len < need {
+                return Ok(OptVal::Range(need));
+            }
+            Ok(OptVal::Bytes(groups.iter().flat_map(|g| g.to_ne_bytes()).collect()))
         }
         _ => Err(Errno::ENOPROTOOPT),
     }

@@ -659,7 +659,8 @@ pub fn sys_sendmsg(cur: &mut Current, fd: Fd, umsg: UserAddr, flags: Flags) -> K
 
 /// Writes one control message of `data` at `*pos` (`put_cmsg`): truncated, with
 /// `MSG_CTRUNC`, to the room left.
-fn put_cmsg(cur: &mut Current, ctl: UserAddr, room: &mut usize, pos: &mut usize, flags: &mut MsgFlags, ty: i32, data: &[u8]) {
+#[allow(clippy::too_many_arguments)]
+fn put_cmsg(cur: &mut Current, ctl: UserAddr, room: &mut usize, pos: &mut usize, flags: &mut MsgFlags, level: i32, ty: i32, data: &[u8]) {
     let hdr_len = std::mem::size_of::<CMsgHdr>();
     if ctl.is_null() || *room < hdr_len {
         *flags |= MsgFlags::CTRUNC;
@@ -670,7 +671,7 @@ fn put_cmsg(cur: &mut Current, ctl: UserAddr, room: &mut usize, pos: &mut usize,
         *flags |= MsgFlags::CTRUNC;
         cmlen = *room;
     }
-    let h = CMsgHdr { cmsg_len: cmlen as u64, cmsg_level: n::SOL_SOCKET, cmsg_type: ty };
+    let h = CMsgHdr { cmsg_len: cmlen as u64, cmsg_level: level, cmsg_type: ty };
     let mut bytes = bytemuck::bytes_of(&h).to_vec();
     bytes.extend_from_slice(&data[..cmlen - hdr_len]);
     if cur.write_bytes(UserAddr(ctl.0.wrapping_add(*pos as u64)), &bytes).is_err() {
@@ -731,12 +732,15 @@ fn do_recvmsg(cur: &mut Current, f: &OpenFile, umsg: UserAddr, flags: u32) -> KR
     let mut room = usize::try_from(hdr.raw.msg_controllen).unwrap_or(usize::MAX);
     let mut pos = 0usize;
     if ctl.is_null() {
-        if msg.creds.is_some() || !msg.rights.is_empty() {
+        if msg.creds.is_some() || !msg.rights.is_empty() || !msg.cmsgs.is_empty() {
             out_flags |= MsgFlags::CTRUNC;
         }
     } else {
+        for (level, ty, data) in std::mem::take(&mut msg.cmsgs) {
+            put_cmsg(cur, ctl, &mut room, &mut pos, &mut out_flags, level, ty, &data);
+        }
         if let Some(c) = msg.creds {
-            put_cmsg(cur, ctl, &mut room, &mut pos, &mut out_flags, n::SCM_CREDENTIALS, bytemuck::bytes_of(&c));
+            put_cmsg(cur, ctl, &mut room, &mut pos, &mut out_flags, n::SOL_SOCKET, n::SCM_CREDENTIALS, bytemuck::bytes_of(&c));
         }
         let rights = std::mem::take(&mut msg.rights);
         if !rights.is_empty() {
@@ -888,11 +892,13 @@ fn mono_ns() -> i128 {
 // ---------------------------------------------------------------------------------------------
 // Options
 
-/// How many bytes of an option value `setsockopt` reads.
-fn opt_size(opt: i32) -> usize {
+/// How many bytes of an option value `setsockopt` reads (more than an `int`: an error if
+/// `len` is shorter, except for `SO_MAX_PACING_RATE`, which takes either size).
+fn opt_size(opt: i32, len: usize) -> usize {
     match opt {
         n::SO_RCVTIMEO | n::SO_SNDTIMEO | n::SO_RCVTIMEO_NEW | n::SO_SNDTIMEO_NEW => 16,
         n::SO_LINGER => 8,
+        n::SO_MAX_PACING_RATE if len >= 8 => 8,
         _ => 4,
     }
 }
@@ -907,12 +913,20 @@ pub fn sys_setsockopt(cur: &mut Current, fd: Fd, level: i32, opt: i32, val: User
     if level != n::SOL_SOCKET {
         return Err(Errno::EOPNOTSUPP);
     }
+    let root = cur.process().creds().euid == 0;
+    if opt == n::SO_BINDTODEVICE {
+        // An interface name, before the `int` check (`sock_setbindtodevice`).
+        let mut name = vec![0u8; (len as usize).min(15)];
+        cur.read_bytes(val, &mut name)?;
+        net::set_sol_socket(sock(&f)?, opt, &name, root)?;
+        return Ok(0);
+    }
     if len < 4 {
         return Err(Errno::EINVAL);
     }
     let mut bytes = vec![0u8; 4];
     cur.read_bytes(val, &mut bytes)?;
-    let need = opt_size(opt);
+    let need = opt_size(opt, len as usize);
     if need > 4 {
         if (len as usize) < need {
             return Err(Errno::EINVAL);
@@ -920,7 +934,6 @@ pub fn sys_setsockopt(cur: &mut Current, fd: Fd, level: i32, opt: i32, val: User
         bytes.resize(need, 0);
         cur.read_bytes(val, &mut bytes)?;
     }
-    let root = cur.process().creds().euid == 0;
     net::set_sol_socket(sock(&f)?, opt, &bytes, root)?;
     Ok(0)
 }
@@ -936,9 +949,13 @@ pub fn sys_getsockopt(cur: &mut Current, fd: Fd, level: i32, opt: i32, val: User
     if len < 0 {
         return Err(Errno::EINVAL);
     }
-    let bytes = match net::get_sol_socket(sock(&f)?, opt)? {
+    let bytes = match net::get_sol_socket(sock(&f)?, opt, len as usize)? {
         OptVal::Int(v) => v.to_ne_bytes().to_vec(),
         OptVal::Bytes(b) => b,
+        OptVal::Range(need) => {
+            cur.write_val(ulen, &(need as i32))?;
+            return Err(Errno::ERANGE);
+        }
     };
     let n = (len as usize).min(bytes.len());
     cur.write_bytes(val, &bytes[..n])?;

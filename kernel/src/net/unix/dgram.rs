@@ -221,6 +221,7 @@ fn deliver(core: &Arc<Core>, other: &Arc<Core>, mut pkt: Packet, task: &mut dyn 
     }
     let passcred = other.common.flag(SockFlag::PassCred);
     core.maybe_add_creds(&mut pkt, passcred, ost.has_file, task);
+    other.stamp_for(&mut pkt);
     pkt.queued();
     ost.queue.push_back(pkt);
     Ok(Delivery::Sent)
@@ -275,6 +276,9 @@ pub(super) fn recvmsg(core: &Arc<Core>, buf: &mut [u8], msg: &mut RecvMsg, flags
     if msg.want_name {
         msg.name = pkt.sender().addr().map(|a| a.bytes.clone());
     }
+    if let Some(c) = core.common.timestamp_cmsg(pkt.stamp().unwrap_or_else(super::realtime_ns)) {
+        msg.cmsgs.push(c);
+    }
     if core.common.flag(SockFlag::PassCred) {
         msg.creds = Some(Core::delivered_creds(pkt.creds()));
     }
@@ -286,12 +290,18 @@ pub(super) fn recvmsg(core: &Arc<Core>, buf: &mut [u8], msg: &mut RecvMsg, flags
 /// duplicated, as Linux's `unix_peek_fds`).
 enum PeekedPacket {
     Taken(Packet),
-    Peeked { data: Vec<u8>, sender: Arc<Core>, creds: Option<uapi::net::UCred>, rights: Vec<Arc<fs::OpenFile>> },
+    Peeked { data: Vec<u8>, sender: Arc<Core>, creds: Option<uapi::net::UCred>, rights: Vec<Arc<fs::OpenFile>>, stamp: Option<i128> },
 }
 
 impl PeekedPacket {
     fn of(p: &Packet) -> PeekedPacket {
-        PeekedPacket::Peeked { data: p.data.clone(), sender: p.sender.clone(), creds: p.creds, rights: p.rights.clone() }
+        PeekedPacket::Peeked { data: p.data.clone(), sender: p.sender.clone(), creds: p.creds, rights: p.rights.clone(), stamp: p.stamp }
+    }
+    fn stamp(&self) -> Option<i128> {
+        match self {
+            PeekedPacket::Taken(p) => p.stamp,
+            PeekedPacket::Peeked { stamp, .. } => *stamp,
+        }
     }
     fn len(&self) -> usize {
         match self {

@@ -91,6 +91,8 @@ struct Packet {
     embryo: Option<Arc<Core>>,
     /// Counted among the packets with descriptors in flight (see `gc`).
     in_flight: bool,
+    /// When it was queued (`CLOCK_REALTIME` ns), if the receiver asked for timestamps.
+    stamp: Option<i128>,
 }
 
 impl Packet {
@@ -129,8 +131,9 @@ struct State {
     bound: Option<addr::Bound>,
     /// The socket file's location (the listener's, for an accepted socket): keeps it alive.
     path: Option<Path>,
-    /// `sk_peer_pid`/`sk_peer_cred`.
+    /// `sk_peer_pid`/`sk_peer_cred`: the peer's process and ids, and its groups.
     peercred: Option<UCred>,
+    peergroups: Option<Vec<u32>>,
     /// Released (`SOCK_DEAD`).
     dead: bool,
     /// Attached to a file (`sk_socket` set): false for an embryo not yet accepted.
@@ -179,6 +182,7 @@ impl Core {
             bound: None,
             path: None,
             peercred: None,
+            peergroups: None,
             dead: false,
             has_file: true,
             max_backlog: MAX_DGRAM_QLEN,
@@ -281,7 +285,7 @@ impl Core {
         }
         let truesize = truesize(head, paged);
         self.wcharge(truesize);
-        Ok(Packet { data: Vec::new(), consumed: 0, sender: self.clone(), truesize, creds: None, rights: Vec::new(), embryo: None, in_flight: false })
+        Ok(Packet { data: Vec::new(), consumed: 0, sender: self.clone(), truesize, creds: None, rights: Vec::new(), embryo: None, in_flight: false, stamp: None })
     }
 
     /// `maybe_add_creds`: attaches the sender's credentials if either end asked for them (or
@@ -289,6 +293,14 @@ impl Core {
     fn maybe_add_creds(&self, pkt: &mut Packet, other_passcred: bool, other_has_file: bool, task: &dyn SockTask) {
         if pkt.creds.is_none() && (self.common.flag(SockFlag::PassCred) || other_passcred || !other_has_file) {
             pkt.creds = Some(task.ucred());
+        }
+    }
+
+    /// Stamps `pkt` with the time if this (receiving) socket asked for timestamps (the
+    /// `__net_timestamp` of `unix_dgram_sendmsg`).
+    fn stamp_for(&self, pkt: &mut Packet) {
+        if self.common.flag(SockFlag::RcvTstamp) {
+            pkt.stamp = Some(realtime_ns());
         }
     }
 
@@ -457,6 +469,11 @@ impl Core {
     }
 }
 
+/// `CLOCK_REALTIME` now, in nanoseconds (what skb timestamps record).
+fn realtime_ns() -> i128 {
+    crate::timers::clock::clock_now(uapi::flags::CLOCK_REALTIME).map_or(0, |t| t.as_nanos())
+}
+
 /// `SKB_TRUESIZE` of an skb with a `head`-byte linear part and `paged` bytes in pages: the head
 /// plus `skb_shared_info` (320 bytes) rounded up to a slab size, the `sk_buff` (256 bytes), the
 /// pages. A one-byte packet costs 768 bytes, as on Linux.
@@ -537,6 +554,7 @@ impl ProtoOps for UnixSock {
             let mut st = a.state.lock();
             st.peer = Some(b.clone());
             st.peercred = Some(cred);
+            st.peergroups = Some(task.groups());
             st.conn = Conn::Established;
         }
         Ok(())
@@ -593,6 +611,14 @@ impl ProtoOps for UnixSock {
 
     fn is_listening(&self) -> bool {
         self.core.state.lock().conn == Conn::Listen
+    }
+
+    fn peer_groups(&self) -> Option<Vec<u32>> {
+        self.core.state.lock().peergroups.clone()
+    }
+
+    fn send_queued(&self) -> usize {
+        self.core.wmem.load(Ordering::Relaxed)
     }
 
     fn set_ino(&self, ino: u64) {

@@ -28,6 +28,7 @@ pub(super) fn listen(core: &Arc<Core>, backlog: i32, task: &dyn SockTask) -> KRe
     st.max_backlog = backlog;
     st.conn = Conn::Listen;
     st.peercred = Some(task.peer_ucred());
+    st.peergroups = Some(task.groups());
     drop(st);
     if grew {
         core.peer_wait.notify(PollEvents::all());
@@ -74,11 +75,13 @@ fn try_connect(core: &Arc<Core>, other: &Arc<Core>, task: &dyn SockTask) -> KRes
         est.peer = Some(core.clone());
         est.conn = Conn::Established;
         est.peercred = Some(task.peer_ucred());
+        est.peergroups = Some(task.groups());
         est.addr = ost.addr.clone();
         est.path = ost.path.clone();
         est.has_file = false;
     }
     st.peercred = ost.peercred;
+    st.peergroups = ost.peergroups.clone();
     st.conn = Conn::Established;
     st.peer = Some(embryo.clone());
     drop(st);
@@ -129,7 +132,7 @@ impl Core {
     fn alloc_unchecked(self: &Arc<Core>, head: usize, paged: usize) -> Packet {
         let truesize = super::truesize(head, paged);
         self.wcharge(truesize);
-        Packet { data: Vec::new(), consumed: 0, sender: self.clone(), truesize, creds: None, rights: Vec::new(), embryo: None, in_flight: false }
+        Packet { data: Vec::new(), consumed: 0, sender: self.clone(), truesize, creds: None, rights: Vec::new(), embryo: None, in_flight: false, stamp: None }
     }
 }
 
