@@ -126,3 +126,50 @@ fn dmesg_shows_the_kernel_log() {
     let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(60));
     assert_eq!(stdout(&out), "1\nuser  :warn\n1\n", "stderr:\n{}", stderr(&out));
 }
+
+/// Python's sockets and `asyncio` (epoll + AF_UNIX): a socketpair, and an event loop serving 20
+/// concurrent clients on a Unix-socket server — compared with the same script natively.
+#[test]
+fn python_asyncio_serves_unix_socket_clients() {
+    let script = r#"python3 - <<'PY'
+import socket, asyncio
+a, b = socket.socketpair()
+a.send(b"ping")
+print("socketpair", b.recv(4))
+async def handle(r, w):
+    data = await r.readline()
+    w.write(data.upper())
+    await w.drain()
+    w.close()
+async def main():
+    path = "/tmp/srv.sock"
+    srv = await asyncio.start_unix_server(handle, path)
+    async def client(i):
+        r, w = await asyncio.open_unix_connection(path)
+        w.write(b"hello %d\n" % i)
+        await w.drain()
+        return await r.readline()
+    res = await asyncio.gather(*[client(i) for i in range(20)])
+    print("asyncio", len(res), sorted(res)[:2])
+    srv.close()
+    await srv.wait_closed()
+asyncio.run(main())
+PY"#;
+    assert_same("debian-asyncio", script);
+}
+
+/// The system administration userland over netlink and PAM: `ip addr` lists `lo` (rtnetlink),
+/// `useradd -m alice && su alice -c id` (PAM takes its "no audit" path on EPROTONOSUPPORT).
+#[test]
+fn ip_addr_useradd_and_su_work() {
+    let dir = scratch("debian-admin");
+    let Some(img) = debian_image(&dir) else { return };
+    let script = "ip -o addr | awk '{print $2, $3, $4}'; useradd -m alice && su alice -c id && stat -c '%U %a' /home/alice";
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(60));
+    assert_eq!(
+        stdout(&out),
+        "lo inet 127.0.0.1/8\nlo inet6 ::1/128\nuid=1000(alice) gid=1000(alice) groups=1000(alice)\nalice 755\n",
+        "stderr:\n{}",
+        stderr(&out)
+    );
+}
