@@ -203,18 +203,36 @@ impl<'a> Walker<'a> {
         Path { mount: cur.mount.clone(), dentry: up }.follow_mounts()
     }
 
-    /// Follows the symlink `link` found in `dir`, counting it against the budget.
+    /// Follows the symlink `link` found in `dir`, counting it against the budget. A magic
+    /// link (`/proc/<pid>/fd/N`) goes straight to the open file's location, as Linux's
+    /// `nd_jump_link`, so an unnamed or deleted file is reached too.
     pub fn follow_link(&mut self, dir: &Path, link: &Path) -> KResult<Path> {
+        if let Some(target) = self.magic_target(link)? {
+            return Ok(target);
+        }
         let target = self.read_link(link)?;
         self.walk(dir.clone(), &target, true)
     }
 
-    /// Reads a symlink's target, counting it against the budget (`ELOOP` past 40).
-    pub fn read_link(&mut self, link: &Path) -> KResult<Vec<u8>> {
+    /// The location a magic link stands for (counted against the budget), `None` for an
+    /// ordinary symlink.
+    pub fn magic_target(&mut self, link: &Path) -> KResult<Option<Path>> {
+        let Some(target) = link.inode().magic_link() else { return Ok(None) };
+        self.count_link()?;
+        target.map(Some)
+    }
+
+    fn count_link(&mut self) -> KResult<()> {
         self.links = self.links.checked_add(1).ok_or(Errno::ELOOP)?;
         if self.links > MAX_SYMLINKS {
             return Err(Errno::ELOOP);
         }
+        Ok(())
+    }
+
+    /// Reads a symlink's target, counting it against the budget (`ELOOP` past 40).
+    pub fn read_link(&mut self, link: &Path) -> KResult<Vec<u8>> {
+        self.count_link()?;
         let target = link.inode().readlink()?;
         if target.is_empty() {
             return Err(Errno::ENOENT);
