@@ -21,6 +21,7 @@ pub mod hostfs;
 pub mod inode;
 pub mod klock;
 pub mod locks;
+pub mod memfd;
 pub mod mount;
 pub mod open_file;
 pub mod pagecache;
