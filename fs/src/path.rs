@@ -241,10 +241,22 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// The absolute path string of `p` as seen from `root` (Linux's `d_path`): components are
+/// The absolute path string of `p` as seen from `root`, as `getcwd` shows it: components are
 /// joined up to `root`; if `root` is never met the result is prefixed `(unreachable)`, and a
 /// deleted entry gets a ` (deleted)` suffix.
 pub fn path_string(p: &Path, root: &Path) -> Vec<u8> {
+    build_path(p, root, true)
+}
+
+/// The path string of `p` as Linux's `d_path` shows it (`/proc/<pid>/fd`, `cwd`, `exe`):
+/// as [`path_string`], but a path `root` never meets — outside a chroot, or on an internal
+/// mount such as the memfds' (`/memfd:NAME (deleted)`) — is shown from its own top, with no
+/// prefix.
+pub fn d_path(p: &Path, root: &Path) -> Vec<u8> {
+    build_path(p, root, false)
+}
+
+fn build_path(p: &Path, root: &Path, mark_unreachable: bool) -> Vec<u8> {
     let mut names: Vec<Vec<u8>> = Vec::new();
     let mut cur = p.clone();
     let mut reachable = false;
@@ -267,7 +279,7 @@ pub fn path_string(p: &Path, root: &Path) -> Vec<u8> {
         cur = Path { mount: cur.mount.clone(), dentry: parent };
     }
     let mut out = Vec::new();
-    if !reachable {
+    if !reachable && mark_unreachable {
         out.extend_from_slice(b"(unreachable)");
     }
     for n in names.iter().rev() {
