@@ -53,20 +53,31 @@ fn can_splice_write(f: &Arc<OpenFile>) -> bool {
     is_tty(f) || matches!(file_type(f), Some(FileType::Regular | FileType::CharDevice | FileType::Socket))
 }
 
-/// Reads from `f` at `pos` (files with a position) or from its stream (others, blocking as
-/// `read(2)` does).
-fn read_from(cur: &mut Current, f: &Arc<OpenFile>, pos: u64, buf: &mut [u8]) -> KResult<usize> {
+/// True if `nonblock` (`SPLICE_F_NONBLOCK`) applies to `f` itself: only sockets honour it
+/// (Linux's `sock_splice_read`/`splice_to_socket`); other files block by their own flags.
+fn nonblocking_for(f: &OpenFile, nonblock: bool) -> bool {
+    nonblock && file_type(f) == Some(FileType::Socket)
+}
+
+/// Reads from `f` at `pos` (files with a position) or from its stream (others: as `read(2)`
+/// does, without waiting for a socket under `SPLICE_F_NONBLOCK`).
+fn read_from(cur: &mut Current, f: &Arc<OpenFile>, pos: u64, buf: &mut [u8], nonblock: bool) -> KResult<usize> {
     if f.is_seekable() {
         f.pread(buf, pos as i64)
+    } else if nonblocking_for(f, nonblock) {
+        f.read(buf)
     } else {
         crate::fileio::read(cur, f, buf)
     }
 }
 
-/// Writes to `f` at `pos` (files with a position) or to its stream (others, blocking).
-fn write_to(cur: &mut Current, f: &Arc<OpenFile>, pos: u64, data: &[u8]) -> KResult<usize> {
+/// Writes to `f` at `pos` (files with a position) or to its stream (others: as `write(2)`
+/// does, without waiting for a socket under `SPLICE_F_NONBLOCK`).
+fn write_to(cur: &mut Current, f: &Arc<OpenFile>, pos: u64, data: &[u8], nonblock: bool) -> KResult<usize> {
     if f.is_seekable() {
         f.pwrite(data, pos as i64)
+    } else if nonblocking_for(f, nonblock) {
+        f.write(data)
     } else {
         crate::fileio::write(cur, f, data)
     }
@@ -173,7 +184,7 @@ fn file_to_pipe(cur: &mut Current, input: &Arc<OpenFile>, out: &PipeEnd, pos: &m
     }
     let len = len.min(free * PIPE_PAGE).min(MAX_RW_COUNT);
     let mut buf = vec![0u8; len];
-    let n = read_from(cur, input, *pos, &mut buf)?;
+    let n = read_from(cur, input, *pos, &mut buf, nonblock)?;
     let first = if input.is_seekable() { PIPE_PAGE - (*pos as usize % PIPE_PAGE) } else { PIPE_PAGE };
     let mut pieces = Vec::new();
     let mut at = 0;
@@ -206,7 +217,7 @@ fn pipe_to_file(cur: &mut Current, input: &PipeEnd, out: &Arc<OpenFile>, pos: &m
             Err(_) => break,
         }
         let data = input.peek(len - done);
-        let n = match write_to(cur, out, *pos, &data) {
+        let n = match write_to(cur, out, *pos, &data, nonblock) {
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
@@ -485,13 +496,13 @@ fn splice_direct(cur: &mut Current, input: &Arc<OpenFile>, pos: &mut u64, output
     let mut buf = vec![0u8; len.min(DIRECT_CHUNK)];
     while done < len {
         let want = (len - done).min(buf.len());
-        let n = match read_from(cur, input, *pos, &mut buf[..want]) {
+        let n = match read_from(cur, input, *pos, &mut buf[..want], false) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
-        let w = if can_splice_write(output) { write_to(cur, output, *opos, &buf[..n]) } else { Err(Errno::EINVAL) };
+        let w = if can_splice_write(output) { write_to(cur, output, *opos, &buf[..n], false) } else { Err(Errno::EINVAL) };
         let w = match w {
             Ok(w) => w,
             Err(e) if done == 0 => return Err(e),
