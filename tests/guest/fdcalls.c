@@ -467,8 +467,8 @@ static void show_poll(const char *what, int fd) {
 }
 
 static void sec_pidfd(void) {
-    int go[2];
-    if (pipe(go)) return;
+    int go[2], has40[2];
+    if (pipe(go) || pipe(has40)) return;
     fflush(stdout);
     pid_t c = fork();
     if (c == 0) {
@@ -477,6 +477,7 @@ static void sec_pidfd(void) {
         int m = memfd_create("secret", 0);
         if (write(m, "secret", 6) != 6) _exit(1);
         dup2(m, 40);
+        if (write(has40[1], "r", 1) != 1) _exit(1);
         if (read(go[0], &b, 1) < 0) _exit(1);
         _exit(7);
     }
@@ -499,13 +500,10 @@ static void sec_pidfd(void) {
     TRY(waitid(P_PIDFD, go[1], &(siginfo_t){0}, WEXITED));
     TRY(waitid(P_PIDFD, 99, &(siginfo_t){0}, WEXITED));
 
-    /* pidfd_getfd: wait until the child has its fd 40 (its memfd), polling for it. */
-    int got = -1;
-    for (int i = 0; i < 200000 && got < 0; i++) {
-        got = pidfd_getfd(pfd, 40, 0);
-        if (got < 0 && errno != EBADF) break;
-        if (got < 0) sched_yield();
-    }
+    /* pidfd_getfd: the child's fd 40 is its memfd (once it said so). */
+    char said;
+    if (read(has40[0], &said, 1) != 1) return;
+    int got = pidfd_getfd(pfd, 40, 0);
     printf("pidfd_getfd: %s\n", got >= 0 ? "OK" : ename(errno));
     if (got >= 0) {
         printf("getfd F_GETFD %d\n", fcntl(got, F_GETFD));
@@ -532,7 +530,7 @@ static void sec_pidfd(void) {
     /* The child ends: readable, waitable through the pidfd. */
     if (write(go[1], "x", 1) != 1) return;
     struct pollfd p = {pfd, POLLIN, 0};
-    int n = poll(&p, 1, 20000);
+    int n = poll(&p, 1, -1);
     printf("exited: poll %d revents %#x\n", n, p.revents);
     TRYFD(pidfd_getfd(pfd, 40, 0));
     TRY(pidfd_send_signal(pfd, SIGUSR1, NULL, 0));
@@ -570,7 +568,7 @@ static void sec_pidfd(void) {
     TRY(pidfd_send_signal(kfd, SIGKILL, NULL, 0));
     p.fd = kfd;
     p.revents = 0;
-    n = poll(&p, 1, 20000);
+    n = poll(&p, 1, -1);
     printf("killed: poll %d revents %#x\n", n, p.revents);
     memset(&si, 0, sizeof si);
     TRY(waitid(P_PIDFD, kfd, &si, WEXITED));
@@ -590,7 +588,7 @@ static void sec_clonepidfd(void) {
     show("clone(CLONE_PIDFD)", c > 0 ? 0 : -1);
     printf("pidfd set %d F_GETFD %d\n", pidfd >= 0, fcntl(pidfd, F_GETFD));
     struct pollfd p = {pidfd, POLLIN, 0};
-    int n = poll(&p, 1, 20000);
+    int n = poll(&p, 1, -1);
     printf("poll %d revents %#x\n", n, p.revents);
     siginfo_t si = {0};
     TRY(waitid(P_PIDFD, pidfd, &si, WEXITED));
@@ -645,7 +643,7 @@ static void sec_clonepidfd(void) {
     if (t > 0) {
         p.fd = pidfd;
         p.revents = 0;
-        n = poll(&p, 1, 20000);
+        n = poll(&p, 1, -1);
         printf("thread pidfd poll %d revents %#x\n", n, p.revents);
         TRYFD(pidfd_open(t, 0));
     }
