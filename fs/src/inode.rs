@@ -14,12 +14,13 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use mm::{VmReader, VmWriter};
+use mm::{PageSource, VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 use crate::abi::{self, S_IFMT};
-use crate::file_like::FileLike;
 use crate::abi::OpenFlags;
+use crate::file_like::FileLike;
+use crate::mount::Path;
 use crate::time::Timespec;
 
 /// The type of a file, from `st_mode & S_IFMT`.
@@ -259,6 +260,12 @@ pub trait Inode: Send + Sync {
     fn fallocate(&self, _mode: u32, _off: u64, _len: u64) -> KResult<()> {
         Err(Errno::EOPNOTSUPP)
     }
+    /// Creates an unnamed regular file in this directory, with no link (`O_TMPFILE`, Linux's
+    /// `inode_operations::tmpfile`); it is freed on last close unless `link` names it.
+    /// `EOPNOTSUPP` for filesystems without it.
+    fn tmpfile(&self, _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// Creates a regular file `name` with permission bits `mode`.
     fn create(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
         Err(Errno::ENOTDIR)
@@ -295,6 +302,17 @@ pub trait Inode: Send + Sync {
     /// The target of a symlink (`EINVAL` for anything else).
     fn readlink(&self) -> KResult<Vec<u8>> {
         Err(Errno::EINVAL)
+    }
+    /// For a "magic" symlink (`/proc/<pid>/fd/N`, Linux's `proc_fd_link`): the open file's own
+    /// location, which following the link goes to instead of resolving [`Inode::readlink`]'s
+    /// text; `None` for ordinary symlinks (and for open files without a location).
+    fn magic_link(&self) -> Option<KResult<Path>> {
+        None
+    }
+    /// For a file whose data are its own memory pages (a memfd, Linux's shmem): those pages,
+    /// which a mapping then shares directly (no page cache copy); `None` for the others.
+    fn page_source(&self) -> Option<Arc<dyn PageSource>> {
+        None
     }
     /// Changes attributes (`setattr`).
     fn set_attr(&self, _attr: &SetAttr) -> KResult<()> {

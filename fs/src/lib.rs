@@ -22,6 +22,7 @@ pub mod hostfs;
 pub mod inode;
 pub mod klock;
 pub mod locks;
+pub mod memfd;
 pub mod mount;
 pub mod notify;
 pub mod open_file;

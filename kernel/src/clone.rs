@@ -79,6 +79,9 @@ fn check_flags(f: CloneFlags) -> KResult<()> {
     if unsupported(f) {
         return Err(Errno::EINVAL);
     }
+    if f.contains(CloneFlags::PIDFD) && f.contains(CloneFlags::DETACHED) {
+        return Err(Errno::EINVAL);
+    }
     Ok(())
 }
 
@@ -113,17 +116,17 @@ fn child_context(cur: &Current, tid: u32, a: &CloneArgs, f: CloneFlags) -> KResu
     Ok(ctx)
 }
 
-/// A new thread group for a `fork`-style clone, registered as a child of the parent.
+/// A new thread group for a `fork`-style clone (not yet registered: see `register_process`).
 fn new_process(cur: &Current, pid: u32, a: &CloneArgs, f: CloneFlags) -> Arc<Process> {
     let me = cur.process();
     let parent = if f.contains(CloneFlags::PARENT) { me.parent.lock().clone() } else { Arc::downgrade(me) };
     let files = if f.contains(CloneFlags::FILES) { me.files() } else { Arc::new(KMutex::new(me.files().lock().clone())) };
     let fsc = if f.contains(CloneFlags::FS) { me.fs() } else { Arc::new(KMutex::new(me.fs().lock().clone())) };
     let sighand = if f.contains(CloneFlags::SIGHAND) { me.sighand() } else { Arc::new(KMutex::new(me.sighand().lock().clone())) };
-    let p = Process::new(
+    Process::new(
         NewProcess {
             pid,
-            parent: parent.clone(),
+            parent,
             pgid: me.pgid.load(Ordering::Relaxed),
             sid: me.sid.load(Ordering::Relaxed),
             creds: me.creds(),
@@ -138,17 +141,37 @@ fn new_process(cur: &Current, pid: u32, a: &CloneArgs, f: CloneFlags) -> Arc<Pro
             has_ctty: me.has_ctty.load(Ordering::Relaxed),
         },
         kernel().uptime_ns(),
-    );
-    if let Some(pp) = parent.upgrade() {
+    )
+}
+
+/// Makes a new process known: a child of its parent, in the process table.
+fn register_process(p: &Arc<Process>) {
+    if let Some(pp) = p.parent.lock().upgrade() {
         pp.children.lock().push(p.clone());
     }
-    kernel().processes.lock().insert(pid, Arc::downgrade(&p));
-    p
+    kernel().processes.lock().insert(p.pid, Arc::downgrade(p));
+}
+
+/// `CLONE_PIDFD`: a pidfd of the new process (of the new thread with `CLONE_THREAD`) as a
+/// close-on-exec descriptor of the parent, its number stored at `a.pidfd`. On `EFAULT` the
+/// descriptor is closed again and the clone fails, as Linux's `copy_process` undoes itself.
+fn give_pidfd(cur: &mut Current, a: &CloneArgs, f: CloneFlags, process: &Arc<Process>, task: &Arc<Task>) -> KResult<()> {
+    let pidfd = if f.contains(CloneFlags::THREAD) { crate::pidfd::PidFd::of_thread(task) } else { crate::pidfd::PidFd::of_process(process) };
+    let fd = crate::pidfd::install(cur, crate::pidfd::open_file(pidfd, false))?;
+    if let Err(e) = cur.write_val(UserAddr(a.pidfd), &fd) {
+        let closed = cur.process().files().lock().close(fd);
+        drop(closed);
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// Creates the child and starts it; returns its tid (the parent's return value).
 pub fn do_clone(cur: &mut Current, a: CloneArgs) -> KResult<usize> {
     let f = CloneFlags::from_bits_truncate(a.flags & !0xff);
+    if f.contains(CloneFlags::PIDFD | CloneFlags::PARENT_SETTID) && a.pidfd == a.parent_tid {
+        return Err(Errno::EINVAL);
+    }
     check_flags(f)?;
     // A signal that arrived meanwhile (a group kill of a fork bomb) is taken first and the
     // call restarted, so no child slips out of it (Linux's check in `copy_process`).
@@ -179,14 +202,22 @@ pub fn do_clone(cur: &mut Current, a: CloneArgs) -> KResult<usize> {
     let comm = cur.task.comm.lock().clone();
     let nice = cur.task.nice.load(Ordering::Relaxed);
     let task = Task::new(tid, process.clone(), mm.clone(), signals, comm, nice);
+    if f.contains(CloneFlags::PIDFD) {
+        give_pidfd(cur, &a, f, &process, &task)?;
+    }
+    if !f.contains(CloneFlags::THREAD) {
+        register_process(&process);
+    }
     if f.contains(CloneFlags::CHILD_CLEARTID) {
         task.clear_child_tid.set(a.child_tid);
     }
     if f.contains(CloneFlags::PARENT_SETTID) {
-        cur.write_val(UserAddr(a.parent_tid), &tid)?;
+        // Linux's `kernel_clone` ignores a failure here: the child exists by now.
+        let _ = cur.write_val(UserAddr(a.parent_tid), &tid);
     }
     if f.contains(CloneFlags::CHILD_SETTID) {
-        mm.space.lock().write_val(a.child_tid, &tid)?;
+        // Likewise for the child's copy (Linux's `schedule_tail` ignores it too).
+        let _ = mm.space.lock().write_val(a.child_tid, &tid);
     }
     kernel().tasks.lock().insert(tid, Arc::downgrade(&task));
     cur.cpu().spawn(task, ctx)?;
@@ -215,7 +246,9 @@ pub fn sys_vfork(cur: &mut Current) -> KResult<usize> {
 
 /// `clone(2)` (x86-64 argument order: flags, stack, parent_tid, child_tid, tls).
 pub fn sys_clone(cur: &mut Current, flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u64) -> KResult<usize> {
-    let a = CloneArgs { flags: flags & !0xff, exit_signal: flags & 0xff, stack, parent_tid, child_tid, tls, ..Default::default() };
+    // The legacy call has no pidfd field: `CLONE_PIDFD` stores it at `parent_tid`.
+    let pidfd = if flags & CloneFlags::PIDFD.bits() != 0 { parent_tid } else { 0 };
+    let a = CloneArgs { flags: flags & !0xff, exit_signal: flags & 0xff, stack, parent_tid, child_tid, tls, pidfd, ..Default::default() };
     do_clone(cur, a)
 }
 

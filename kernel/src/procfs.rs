@@ -623,7 +623,7 @@ fn caller_root() -> Path {
 }
 
 fn path_text(p: &Path, root: &Path) -> Vec<u8> {
-    fs::path::path_string(p, root)
+    fs::path::d_path(p, root)
 }
 
 fn gather_mem(mm: &Arc<Mm>, exe_path: String) -> MemFacts {
@@ -781,6 +781,9 @@ fn anon_fd_name(f: &OpenFile) -> Vec<u8> {
     if any.is::<crate::console::Console>() {
         return b"/dev/console".to_vec();
     }
+    if crate::pidfd::pidfd_of(f).is_some() {
+        return b"anon_inode:[pidfd]".to_vec();
+    }
     let name = if any.is::<crate::epoll::Epoll>() {
         "eventpoll"
     } else if any.is::<crate::signalfd::SignalFd>() {
@@ -883,6 +886,20 @@ impl ProcProvider for KernelProcProvider {
             Some(path) => path_text(path, &caller_root()),
             None => anon_fd_name(&file),
         })
+    }
+
+    fn pid_fd_path(&self, pid: u32, fd: u32) -> Option<KResult<Path>> {
+        let p = match inspectable(pid) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
+        let Ok(fd) = i32::try_from(fd) else { return Some(Err(Errno::ENOENT)) };
+        let files = p.files();
+        let file = files.lock().get(fd);
+        match file {
+            Ok(f) => f.path().cloned().map(Ok),
+            Err(_) => Some(Err(Errno::ENOENT)),
+        }
     }
 
     fn meminfo(&self) -> MemInfo {

@@ -53,6 +53,11 @@ impl PageSource for ShmemObject {
     fn name(&self) -> String {
         "/dev/zero (deleted)".into()
     }
+
+    /// A page is in memory once some mapper touched it.
+    fn is_resident(&self, index: u64) -> bool {
+        self.pages.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&index)
+    }
 }
 
 impl Drop for ShmemObject {

@@ -34,6 +34,18 @@ pub trait PageSource: Send + Sync {
     fn flush(&self) -> KResult<()> {
         Ok(())
     }
+    /// The frame of page `index` for fault-around, as [`PageSource::page`] but only if that
+    /// costs no new memory: a shmem object (a memfd) answers `None` for a page it has not
+    /// allocated, as Linux's `filemap_map_pages` maps only pages already in the page cache.
+    /// By default the same as `page`.
+    fn cached_page(&self, index: u64) -> Option<FrameNo> {
+        self.page(index).ok()
+    }
+    /// Whether page `index` is in memory (`mincore` of a page the mapping has not touched,
+    /// Linux's `mincore_page` on the page cache). By default every page inside the file.
+    fn is_resident(&self, index: u64) -> bool {
+        index < self.size().div_ceil(PAGE_SIZE)
+    }
 }
 
 /// What is mapped: zero-fill anonymous memory, or pages of a file from `offset` (page aligned).

@@ -29,11 +29,14 @@ pub struct Ext2Inode {
     ino: u32,
     ftype: FileType,
     orphaned: AtomicBool,
+    /// Made by `O_TMPFILE`: its first link may name it although it has none yet (the VFS
+    /// decides whether it may be linked).
+    tmpfile: AtomicBool,
 }
 
 impl Ext2Inode {
     pub(super) fn new(shared: Arc<Shared>, ino: u32, ftype: FileType) -> Ext2Inode {
-        Ext2Inode { shared, ino, ftype, orphaned: AtomicBool::new(false) }
+        Ext2Inode { shared, ino, ftype, orphaned: AtomicBool::new(false), tmpfile: AtomicBool::new(false) }
     }
 
     /// The ext2 inode number.
@@ -170,6 +173,15 @@ impl Inode for Ext2Inode {
         self.ext2().fallocate(self.ino, mode, off, len)
     }
 
+    fn tmpfile(&self, mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
+        self.check_dir()?;
+        let ino = self.ext2().tmpfile(self.ino, mode & 0o7777, uid, gid)?;
+        let i = self.shared.inode(ino)?;
+        i.tmpfile.store(true, Ordering::Relaxed);
+        i.mark_orphaned();
+        Ok(i)
+    }
+
     fn create(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
         self.check_dir()?;
         let ino = self.ext2().create(self.ino, name, S_IFREG | (mode & 0o7777), uid, gid, 0)?;
@@ -220,6 +232,9 @@ impl Inode for Ext2Inode {
     fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> KResult<()> {
         self.check_dir()?;
         let target = self.peer(target)?;
+        if target.tmpfile.load(Ordering::Relaxed) {
+            return self.ext2().link_tmpfile(target.ino, self.ino, name);
+        }
         self.ext2().link(target.ino, self.ino, name)
     }
 

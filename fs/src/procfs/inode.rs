@@ -436,6 +436,14 @@ impl Inode for ProcInode {
         }
     }
 
+    fn magic_link(&self) -> Option<KResult<crate::mount::Path>> {
+        let Node::FdLink(pid, fd) = self.node else { return None };
+        match self.procfs() {
+            Ok(fs) => fs.provider.pid_fd_path(pid, fd),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
     fn open(&self, _flags: OpenFlags) -> KResult<Option<Arc<dyn FileLike>>> {
         if self.file_type() != FileType::Regular {
             return Ok(None);

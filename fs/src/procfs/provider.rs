@@ -271,6 +271,12 @@ pub trait ProcProvider: Send + Sync {
     fn pid_fd_link(&self, _pid: u32, _fd: u32) -> KResult<Vec<u8>> {
         Err(Errno::ENOENT)
     }
+    /// Where following `/proc/<pid>/fd/<fd>` leads (Linux's magic link): the open file's
+    /// location, `Some(Err)` if the caller may not look (or the fd is gone), `None` to
+    /// resolve the link's text instead (files without a location).
+    fn pid_fd_path(&self, _pid: u32, _fd: u32) -> Option<KResult<crate::mount::Path>> {
+        None
+    }
     /// `/proc/meminfo` numbers.
     fn meminfo(&self) -> MemInfo {
         MemInfo::default()

@@ -327,6 +327,15 @@ impl Inode for TmpInode {
         Ok(())
     }
 
+    fn tmpfile(&self, mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let child = self.new_child(S_IFREG | (mode & 0o7777), uid, gid, 0, Content::File(Vec::new()))?;
+        child.meta.lock().nlink = 0;
+        Ok(child)
+    }
+
     fn create(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
         let child = self.new_child(S_IFREG | (mode & 0o7777), uid, gid, 0, Content::File(Vec::new()))?;
         self.add_child(name, child)

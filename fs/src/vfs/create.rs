@@ -115,6 +115,13 @@ impl Vfs {
     /// own the file must be able to read and write it, and it must not be setuid/setgid-exec.
     pub fn link(&self, ctx: &Ctx<'_>, old_start: &Path, old_path: &[u8], new_start: &Path, new_path: &[u8], follow: bool) -> KResult<()> {
         let old = resolve(ctx, old_start, old_path, follow)?;
+        self.link_path(ctx, &old, new_start, new_path)
+    }
+
+    /// `linkat(2)` of an already-resolved file (`AT_EMPTY_PATH`: the file open at the fd).
+    /// A file with no link left is `ENOENT`, unless it is an `O_TMPFILE` that may be linked
+    /// (Linux's `I_LINKABLE`), which its first link makes an ordinary file.
+    pub fn link_path(&self, ctx: &Ctx<'_>, old: &Path, new_start: &Path, new_path: &[u8]) -> KResult<()> {
         let nn = self.new_name(ctx, new_start, new_path, false)?;
         if !Arc::ptr_eq(&old.mount, &nn.dir.mount) {
             return Err(Errno::EXDEV);
@@ -124,7 +131,11 @@ impl Vfs {
             return Err(Errno::EPERM);
         }
         may_hardlink(ctx, &**old.inode(), &attr)?;
+        if attr.nlink == 0 && !old.dentry.is_linkable() {
+            return Err(Errno::ENOENT);
+        }
         nn.dir.inode().link(&nn.name, old.inode())?;
+        old.dentry.clear_linkable();
         nn.bind(old.inode().clone(), &self.notifier);
         Ok(())
     }
@@ -147,6 +158,9 @@ impl Vfs {
             }
             if !crate::path::is_symlink(&found) || nofollow {
                 return Ok((found, false));
+            }
+            if let Some(target) = walker.magic_target(&found)? {
+                return Ok((target, false));
             }
             let target = walker.read_link(&found)?;
             parent = walker.walk_parent(parent.dir.clone(), &target)?;

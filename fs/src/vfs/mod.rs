@@ -134,6 +134,17 @@ impl Vfs {
         Ok(self.pages.pages(path.inode(), frames, name))
     }
 
+    /// What a mapping of `file` maps: a memory file's (a memfd's) own pages, shared by every
+    /// mapping, else the file's page-cache pages ([`Vfs::file_pages`]).
+    pub fn mapping_source(&self, file: &OpenFile, frames: &Arc<mm::FrameAllocator>) -> KResult<Arc<dyn mm::PageSource>> {
+        if file.file_like().is_none() {
+            if let Some(own) = file.inode().and_then(|i| i.page_source()) {
+                return Ok(own);
+            }
+        }
+        Ok(self.file_pages(file, frames)?)
+    }
+
     /// Installs the kernel's procfs provider (used by `proc` mounts made afterwards).
     pub fn set_proc_provider(&self, p: Arc<dyn ProcProvider>) {
         *self.proc.lock() = Some(p);

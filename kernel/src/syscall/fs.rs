@@ -1,7 +1,7 @@
 //! File syscalls: thin handlers over the VFS (`fs`), copying between guest memory and kernel
 //! buffers. Paths are read once, structures written once, in Linux's argument order.
 
-use super::args::{Fd, Flags, InBuf, OutBuf};
+use super::args::{FcntlArg, FcntlCmd, Fd, Flags, InBuf, Mode, OpenFlagsArg, OutBuf};
 use crate::sched::Current;
 use crate::fs_glue::{self, file};
 use crate::task::kernel::kernel;
@@ -296,10 +296,10 @@ pub fn sys_pwritev(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, off: i64)
 }
 
 /// `openat(2)`.
-pub fn sys_openat(cur: &mut Current, dirfd: Fd, path: UserCStr, flags: Flags, mode: u32) -> KResult<usize> {
+pub fn sys_openat(cur: &mut Current, dirfd: Fd, path: UserCStr, flags: OpenFlagsArg, mode: Mode) -> KResult<usize> {
     let path = cur.read_path(path.0)?;
-    let flags = OpenFlags::from_bits_truncate(flags.0 as u32);
-    let file = fs_glue::open(cur, dirfd, &path, flags, mode & 0o7777)?;
+    let flags = OpenFlags::from_bits_truncate(flags.0);
+    let file = fs_glue::open(cur, dirfd, &path, flags, mode.0 & 0o7777)?;
     crate::pipe::wait_fifo_partner(cur, &file)?;
     let fdflags = if flags.contains(OpenFlags::CLOEXEC) { FdFlags::CLOEXEC } else { FdFlags::empty() };
     let fd = cur.process().files().lock().alloc(file, fdflags)?;
@@ -307,7 +307,7 @@ pub fn sys_openat(cur: &mut Current, dirfd: Fd, path: UserCStr, flags: Flags, mo
 }
 
 /// `open(2)`.
-pub fn sys_open(cur: &mut Current, path: UserCStr, flags: Flags, mode: u32) -> KResult<usize> {
+pub fn sys_open(cur: &mut Current, path: UserCStr, flags: OpenFlagsArg, mode: Mode) -> KResult<usize> {
     sys_openat(cur, Fd(abi::AT_FDCWD), path, flags, mode)
 }
 
@@ -472,7 +472,8 @@ pub fn sys_dup3(cur: &mut Current, old: Fd, new: Fd, flags: Flags) -> KResult<us
 }
 
 /// `fcntl(2)`: descriptor flags, status flags, duplication; locks come with the lock work.
-pub fn sys_fcntl(cur: &mut Current, fd: Fd, cmd: i32, arg: u64) -> KResult<usize> {
+pub fn sys_fcntl(cur: &mut Current, fd: Fd, cmd: FcntlCmd, arg: FcntlArg) -> KResult<usize> {
+    let (cmd, arg) = (cmd.0, arg.0);
     let files = cur.process().files();
     match cmd as u32 {
         f::F_DUPFD | f::F_DUPFD_CLOEXEC => {

@@ -1,7 +1,7 @@
 //! Memory syscalls. The work is mm's (`MemorySpace`); nothing reaches the host here — changed
 //! page-table entries are synced to the stub in one batch before the guest runs again.
 
-use super::args::{Fd, Flags};
+use super::args::{Fd, Flags, MincoreVec};
 use crate::sched::Current;
 use mm::Backing;
 use uapi::mman::{MapFlags, MremapFlags, Prot, MAP_TYPE};
@@ -93,5 +93,34 @@ pub fn sys_mremap(cur: &mut Current, old: UserAddr, old_len: usize, new_len: usi
 /// advice values are hints and succeed.
 pub fn sys_madvise(cur: &mut Current, addr: UserAddr, len: usize, advice: i32) -> KResult<usize> {
     cur.mm().space.lock().madvise(addr.0, len as u64, advice)?;
+    Ok(0)
+}
+
+/// `mincore(2)` (Linux's `sys_mincore`): one byte per page of `[start, start+len)`, 1 if the
+/// page is in memory. `EINVAL` for an unaligned start; `ENOMEM` for a range beyond user space
+/// or one that runs into unmapped memory (the bytes of the mappings before the hole are
+/// written first); `EFAULT` if `vec` cannot hold the answer.
+pub fn sys_mincore(cur: &mut Current, start: UserAddr, len: usize, vec: MincoreVec) -> KResult<usize> {
+    use uapi::mman::PAGE_SIZE;
+    if !start.0.is_multiple_of(PAGE_SIZE) {
+        return Err(Errno::EINVAL);
+    }
+    let user_end = arch_um::layout::TASK_SIZE;
+    if start.0.checked_add(len as u64).is_none_or(|e| e > user_end) {
+        return Err(Errno::ENOMEM);
+    }
+    let mut pages = (len as u64).div_ceil(PAGE_SIZE);
+    if vec.0 .0.checked_add(pages).is_none_or(|e| e > user_end) {
+        return Err(Errno::EFAULT);
+    }
+    let (mut addr, mut out) = (start.0, vec.0 .0);
+    while pages > 0 {
+        let chunk = cur.mm().space.lock().mincore_chunk(addr, pages)?;
+        cur.write_bytes(UserAddr(out), &chunk)?;
+        let n = chunk.len() as u64;
+        pages -= n;
+        out += n;
+        addr += n * PAGE_SIZE;
+    }
     Ok(0)
 }

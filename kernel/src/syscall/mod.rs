@@ -8,6 +8,7 @@
 
 pub mod args;
 mod epoll;
+mod fdcalls;
 mod fs;
 pub mod fs_names;
 pub mod ids;
@@ -176,8 +177,8 @@ syscall_table! {
     SETRLIMIT => process::sys_setrlimit,
     SCHED_GETAFFINITY => process::sys_sched_getaffinity,
     SCHED_YIELD => process::sys_sched_yield,
-    CLONE => crate::clone::sys_clone,
-    CLONE3 => crate::clone::sys_clone3,
+    CLONE => process::sys_clone,
+    CLONE3 => process::sys_clone3,
     FORK => crate::clone::sys_fork,
     VFORK => crate::clone::sys_vfork,
     WAIT4 => crate::wait::sys_wait4,
@@ -320,6 +321,17 @@ syscall_table! {
     MLOCKALL => misc::sys_mlockall,
     MUNLOCKALL => misc::sys_mlockall,
     MSYNC => misc::sys_msync,
+    // fd objects and zero-copy I/O (fdcalls.rs; mincore in mm.rs)
+    MEMFD_CREATE => fdcalls::sys_memfd_create,
+    PIDFD_OPEN => fdcalls::sys_pidfd_open,
+    PIDFD_SEND_SIGNAL => fdcalls::sys_pidfd_send_signal,
+    PIDFD_GETFD => fdcalls::sys_pidfd_getfd,
+    SPLICE => fdcalls::sys_splice,
+    TEE => fdcalls::sys_tee,
+    VMSPLICE => fdcalls::sys_vmsplice,
+    COPY_FILE_RANGE => fdcalls::sys_copy_file_range,
+    MINCORE => mm::sys_mincore,
+    // (end of fd objects and zero-copy I/O)
 }
 
 /// Syscall numbers already reported as unimplemented (each is logged once).
