@@ -199,10 +199,33 @@ static void wait_test(void) {
         }
         reap(restart ? "receiver signalled (SA_RESTART)" : "receiver signalled", c);
     }
+    /* A poller sleeping on the empty queue wakes when a message arrives. */
+    pid_t p = fork();
+    if (p == 0) {
+        struct pollfd pfd = {q, POLLIN, 0};
+        int n = poll(&pfd, 1, -1);
+        _exit(n == 1 && pfd.revents == POLLIN ? 0 : 1);
+    }
+    WAIT_FOR(sleeping(p));
+    mq_send(q, "poke", 4, 0);
+    reap("poller woken by a send", p);
+    recv_show("the poke", q, 64, NULL);
+
     struct timespec t = in_ms(50);
     mq_send(q, "1", 1, 0);
     mq_send(q, "2", 1, 0);
     T("timed send to a full queue", mq_timedsend(q, "3", 1, 0, &t));
+
+    /* And a poller waiting for room wakes when a receive makes some. */
+    p = fork();
+    if (p == 0) {
+        struct pollfd pfd = {q, POLLOUT, 0};
+        int n = poll(&pfd, 1, -1);
+        _exit(n == 1 && pfd.revents == POLLOUT ? 0 : 1);
+    }
+    WAIT_FOR(sleeping(p));
+    recv_show("receive", q, 64, NULL);
+    reap("poller woken by room", p);
     mq_close(q);
     mq_unlink("/w");
 }
