@@ -3,7 +3,8 @@
  *           priorities, non-blocking descriptors, timeouts, the status text, poll
  *   wait    a sleeping receiver handed the message, a sleeping sender let in by a receive,
  *           signals (EINTR, or restarted under SA_RESTART)
- *   notify  mq_notify: the signal and its siginfo, EBUSY, one shot, unregistering, SIGEV_NONE
+ *   notify  mq_notify: the signal and its siginfo, EBUSY, one shot, unregistering, SIGEV_NONE,
+ *           SIGEV_THREAD (glibc's netlink helper thread)
  *   fs      the mqueue filesystem mounted on DIR: queues as files, open(O_CREAT), unlink
  *   perm    an ordinary user (setuid after fork) against root's queues and the limits
  * Root without CAP_SYS_RESOURCE (as test hosts may be) has the ordinary limits, so the
@@ -14,6 +15,7 @@
 #include <mqueue.h>
 #include <poll.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -230,6 +232,14 @@ static void wait_test(void) {
     mq_unlink("/w");
 }
 
+static int thread_pipe[2];
+
+/* The SIGEV_THREAD notification function: reports its value through a pipe. */
+static void on_notify_thread(union sigval v) {
+    int x = v.sival_int;
+    write(thread_pipe[1], &x, sizeof x);
+}
+
 static void notify_test(void) {
     mqd_t q = mq_open("/n", O_RDWR | O_CREAT | O_NONBLOCK, 0600, NULL);
     sigset_t set;
@@ -275,6 +285,42 @@ static void notify_test(void) {
     T("notify on a bad fd", mq_notify(99, &ev));
     mq_close(q);
     mq_unlink("/n");
+
+    /* SIGEV_THREAD: glibc's helper thread gets the kernel's cookie on a netlink socket. */
+    q = mq_open("/t", O_RDWR | O_CREAT, 0600, NULL);
+    if (pipe(thread_pipe)) return;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD;
+    ev.sigev_notify_function = on_notify_thread;
+    ev.sigev_value.sival_int = 77;
+    T("SIGEV_THREAD", mq_notify(q, &ev));
+    show_status("SIGEV_THREAD registered", q);
+    mq_send(q, "wake", 4, 0);
+    struct pollfd pfd = {thread_pipe[0], POLLIN, 0};
+    int value = 0;
+    if (poll(&pfd, 1, 20000) == 1) read(thread_pipe[0], &value, sizeof value);
+    printf("notification thread ran with value %d\n", value);
+    show_status("after the thread notification", q);
+    T("SIGEV_THREAD again", mq_notify(q, &ev));
+    T("unregister SIGEV_THREAD", mq_notify(q, NULL));
+    /* The raw call wants a netlink socket in sigev_signo. */
+    struct sigevent raw;
+    memset(&raw, 0, sizeof raw);
+    char cookie[32] = {0};
+    raw.sigev_notify = SIGEV_THREAD;
+    raw.sigev_value.sival_ptr = cookie;
+    raw.sigev_signo = thread_pipe[0];
+    T("raw SIGEV_THREAD with a pipe", syscall(SYS_mq_notify, q, &raw));
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    raw.sigev_signo = sv[0];
+    T("raw SIGEV_THREAD with a unix socket", syscall(SYS_mq_notify, q, &raw));
+    raw.sigev_signo = 99;
+    T("raw SIGEV_THREAD with a bad fd", syscall(SYS_mq_notify, q, &raw));
+    raw.sigev_value.sival_ptr = (void *)8;
+    T("raw SIGEV_THREAD with a bad cookie", syscall(SYS_mq_notify, q, &raw));
+    mq_close(q);
+    mq_unlink("/t");
 
     /* Closing the descriptor drops the registration. */
     q = mq_open("/n2", O_RDWR | O_CREAT, 0600, NULL);

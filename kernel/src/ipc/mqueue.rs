@@ -86,13 +86,50 @@ struct SigEvent {
     _rest: [i32; 12],
 }
 
+/// The length of a `SIGEV_THREAD` cookie (`NOTIFY_COOKIE_LEN`).
+const NOTIFY_COOKIE_LEN: usize = 32;
+/// What the cookie's last byte says when it is sent: a message came, or the registration went.
+const NOTIFY_WOKENUP: u8 = 1;
+const NOTIFY_REMOVED: u8 = 2;
+
+/// How a registered process is told.
+#[derive(Clone)]
+enum How {
+    /// `SIGEV_NONE`: it is not.
+    Nothing,
+    /// `SIGEV_SIGNAL`: signal `signo` with `value`.
+    Signal { signo: i32, value: u64 },
+    /// `SIGEV_THREAD`: the cookie is sent to its netlink socket (glibc's helper thread reads it
+    /// there and starts the notification thread).
+    Thread { sock: Arc<OpenFile>, cookie: [u8; NOTIFY_COOKIE_LEN] },
+}
+
 /// A registered `mq_notify`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 struct Notify {
     pid: u32,
-    kind: i32,
-    signo: i32,
-    value: u64,
+    how: How,
+}
+
+impl Notify {
+    /// The `sigev_notify` value it was registered with.
+    fn kind(&self) -> i32 {
+        match self.how {
+            How::Nothing => SIGEV_NONE,
+            How::Signal { .. } => SIGEV_SIGNAL,
+            How::Thread { .. } => SIGEV_THREAD,
+        }
+    }
+
+    /// Sends a `SIGEV_THREAD` cookie with `code` in its last byte (Linux's `set_cookie` and
+    /// `netlink_sendskb`).
+    fn send_cookie(&self, code: u8) {
+        let How::Thread { sock, cookie } = &self.how else { return };
+        let Some(nl) = crate::net::socket_of(sock).and_then(|s| s.ops().as_any().downcast_ref::<crate::net::netlink::NetlinkSocket>()) else { return };
+        let mut c = *cookie;
+        c[NOTIFY_COOKIE_LEN - 1] = code;
+        nl.deliver(c.to_vec());
+    }
 }
 
 /// A sleeping sender with its message.
@@ -138,12 +175,22 @@ impl Queue {
 
     /// The notification owner, if that process still lives (a dead owner's registration is
     /// gone, as its exit closed its descriptors).
-    fn live_notify(&mut self) -> Option<Notify> {
-        let n = self.notify?;
-        if kernel().process(n.pid).is_none_or(|p| p.is_zombie()) {
+    fn live_notify(&mut self) -> Option<&Notify> {
+        let pid = self.notify.as_ref()?.pid;
+        if kernel().process(pid).is_none_or(|p| p.is_zombie()) {
             self.notify = None;
         }
-        self.notify
+        self.notify.as_ref()
+    }
+
+    /// Drops the registration of process `pid`, if it is the one (Linux's
+    /// `remove_notification`: a `SIGEV_THREAD` helper is told with a `NOTIFY_REMOVED` cookie).
+    fn remove_notify(&mut self, pid: u32) {
+        if self.notify.as_ref().is_some_and(|n| n.pid == pid) {
+            if let Some(n) = self.notify.take() {
+                n.send_cookie(NOTIFY_REMOVED);
+            }
+        }
     }
 
     fn events(&self) -> PollEvents {
@@ -447,8 +494,11 @@ impl MqInode {
     fn status(&self) -> String {
         let mut q = self.queue.lock();
         let n = q.live_notify();
-        let kind = n.map_or(0, |n| n.kind);
-        let signo = n.filter(|n| n.kind == SIGEV_SIGNAL).map_or(0, |n| n.signo);
+        let kind = n.map_or(0, Notify::kind);
+        let signo = match n.map(|n| &n.how) {
+            Some(How::Signal { signo, .. }) => *signo,
+            _ => 0,
+        };
         let pid = n.map_or(0, |n| n.pid);
         format!("QSIZE:{:<10} NOTIFY:{:<5} SIGNO:{:<5} NOTIFY_PID:{:<6}\n", q.qsize, kind, signo, pid)
     }
@@ -517,10 +567,7 @@ impl Drop for MqFile {
     /// Closing the queue drops the closer's notification (Linux's `mqueue_flush_file`).
     fn drop(&mut self) {
         let Some(p) = caller() else { return };
-        let mut q = self.queue.queue.lock();
-        if q.notify.is_some_and(|n| n.pid == p.pid) {
-            q.notify = None;
-        }
+        self.queue.queue.lock().remove_notify(p.pid);
     }
 }
 
@@ -701,15 +748,18 @@ fn send_now(cur: &Current, inode: &MqInode, q: &mut Queue, prio: u32, text: Vec<
 
 /// Sends the registered notification, once: its registration is then gone.
 fn notify_owner(cur: &Current, q: &mut Queue) {
-    let Some(n) = q.live_notify() else { return };
-    q.notify = None;
-    if n.kind != SIGEV_SIGNAL || n.signo == 0 {
-        return;
+    q.live_notify();
+    let Some(n) = q.notify.take() else { return };
+    match n.how {
+        How::Signal { signo, value } if signo != 0 => {
+            let Some(p) = kernel().process(n.pid) else { return };
+            let uid = cur.process().creds().uid;
+            let info = uapi::signal::SigInfo::rt(signo as u32, uapi::signal::SI_MESGQ, cur.pid() as i32, uid, value);
+            crate::signal::send_to_process(&p, signo as u32, info);
+        }
+        How::Thread { .. } => n.send_cookie(NOTIFY_WOKENUP),
+        _ => {}
     }
-    let Some(p) = kernel().process(n.pid) else { return };
-    let uid = cur.process().creds().uid;
-    let info = uapi::signal::SigInfo::rt(n.signo as u32, uapi::signal::SI_MESGQ, cur.pid() as i32, uid, n.value);
-    crate::signal::send_to_process(&p, n.signo as u32, info);
 }
 
 /// `mq_timedreceive(2)`: takes the oldest message of the highest priority into `msg`
@@ -755,42 +805,49 @@ pub fn mq_timedreceive(cur: &mut Current, fd: i32, msg: UserAddr, len: u64, prio
 }
 
 /// `mq_notify(2)`: registers the caller for one notification when a message arrives in the
-/// empty queue (`SIGEV_SIGNAL` sends `signo` with `SI_MESGQ`; `SIGEV_NONE` only registers);
-/// a null `sevp` unregisters the caller. `EINVAL` for an unknown kind or signal, `EBADF`,
-/// `EBUSY` if another process is registered. `SIGEV_THREAD` needs a netlink socket, which
-/// umbra does not have.
+/// empty queue (`SIGEV_SIGNAL` sends `signo` with `SI_MESGQ`; `SIGEV_THREAD` sends the 32-byte
+/// cookie at `sigev_value` to the netlink socket `sigev_signo`, as glibc's helper expects;
+/// `SIGEV_NONE` only registers); a null `sevp` unregisters the caller. `EINVAL` for an unknown
+/// kind or signal (or a socket that is no netlink socket), `ENOTSOCK`, `EBADF`, `EBUSY` if
+/// another process is registered.
 pub fn mq_notify(cur: &mut Current, fd: i32, sevp: UserAddr) -> KResult<usize> {
     let ev: Option<SigEvent> = if sevp.is_null() { None } else { Some(cur.read_val(sevp)?) };
-    if let Some(ev) = ev {
-        match ev.notify {
-            SIGEV_NONE => {}
-            SIGEV_SIGNAL if (0..=uapi::signal::NSIG as i32).contains(&ev.signo) => {}
+    let how = match ev {
+        None => None,
+        Some(ev) => Some(match ev.notify {
+            SIGEV_NONE => How::Nothing,
+            SIGEV_SIGNAL if (0..=uapi::signal::NSIG as i32).contains(&ev.signo) => How::Signal { signo: ev.signo, value: ev.value },
             SIGEV_THREAD => {
-                let mut cookie = [0u8; 32];
+                let mut cookie = [0u8; NOTIFY_COOKIE_LEN];
                 cur.read_bytes(UserAddr(ev.value), &mut cookie)?;
-                let sock = crate::fs_glue::file(cur, Fd(ev.signo))?;
-                let is_socket = sock.stat().is_ok_and(|a| a.file_type() == FileType::Socket);
-                return Err(if is_socket { Errno::EINVAL } else { Errno::ENOTSOCK });
+                How::Thread { sock: netlink_socket(cur, ev.signo)?, cookie }
             }
             _ => return Err(Errno::EINVAL),
-        }
-    }
+        }),
+    };
     let (_, inode) = queue_of(cur, fd)?;
     let pid = cur.pid();
     let mut q = inode.queue.lock();
-    match ev {
-        None => {
-            if q.live_notify().is_some_and(|n| n.pid == pid) {
-                q.notify = None;
-            }
-        }
+    match how {
+        None => q.remove_notify(pid),
         Some(_) if q.live_notify().is_some() => return Err(Errno::EBUSY),
-        Some(ev) => q.notify = Some(Notify { pid, kind: ev.notify, signo: ev.signo, value: ev.value }),
+        Some(how) => q.notify = Some(Notify { pid, how }),
     }
     let t = fs::time::now();
     let mut m = inode.meta.lock();
     (m.atime, m.ctime) = (t, t);
     Ok(0)
+}
+
+/// The netlink socket open at `fd` (Linux's `netlink_getsockbyfd`): `EBADF`, `ENOTSOCK` for
+/// another file, `EINVAL` for another kind of socket.
+fn netlink_socket(cur: &Current, fd: i32) -> KResult<Arc<OpenFile>> {
+    let file = crate::fs_glue::file(cur, Fd(fd))?;
+    let sock = crate::net::socket_of(&file).ok_or(Errno::ENOTSOCK)?;
+    if sock.ops().as_any().downcast_ref::<crate::net::netlink::NetlinkSocket>().is_none() {
+        return Err(Errno::EINVAL);
+    }
+    Ok(file)
 }
 
 /// `mq_getsetattr(2)`: stores the attributes (with the descriptor's `O_NONBLOCK`) at `old` and
