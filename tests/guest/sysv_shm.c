@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 
 #define KEY 0x5a5a0001
@@ -130,6 +131,20 @@ static void basic(void) {
     T("shmdt split attach", shmdt(d));
     T("destroyed after last detach", shmctl(id, IPC_STAT, &ds));
     show_sysvipc("shm", 3u << 4, 15u << 11);
+
+    /* RLIMIT_AS bounds attaches as it bounds mmap. */
+    int big = shmget(IPC_PRIVATE, 128 << 20, 0600);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {64 << 20, 64 << 20};
+        setrlimit(RLIMIT_AS, &rl);
+        if (shmat(big, NULL, 0) != (void *)-1) _exit(100);
+        _exit(code_of(shmat(again, NULL, 0) == (void *)-1 ? -1 : 0));
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("RLIMIT_AS: 128 MiB attach refused, small one %s\n", WEXITSTATUS(st) == 0 ? "ok" : WEXITSTATUS(st) == 100 ? "big one attached" : strerrorname_np(WEXITSTATUS(st)));
+    shmctl(big, IPC_RMID, NULL);
     T("IPC_RMID", shmctl(again, IPC_RMID, NULL));
     T("IPC_RMID twice", shmctl(again, IPC_RMID, NULL));
     T("IPC_RMID private", shmctl(priv, IPC_RMID, NULL));

@@ -7,7 +7,9 @@
 //! segment's attach count (`shm_nattch`) is the number of VMAs holding it, so fork (which
 //! copies VMAs), `munmap`, `shmdt`, exit and exec keep it right by themselves, as Linux's
 //! `shm_open`/`shm_close` VMA hooks do. When the last VMA goes, the mapping's `Drop` destroys
-//! a segment marked `SHM_DEST` by `IPC_RMID`.
+//! a segment marked `SHM_DEST` by `IPC_RMID`. (A plain `munmap` of an attach therefore counts
+//! as a detach, but only `shmdt`, exit, exec and `SHM_REMAP` stamp `shm_dtime`/`shm_lpid`:
+//! mm has no per-VMA close hook.)
 //!
 //! Lock order: a memory space (`Mm::space`) before the segment table; the table is never held
 //! while mapping or unmapping.
@@ -318,13 +320,14 @@ pub fn shmat(cur: &mut Current, shmid: i32, addr: u64, flags: i32) -> KResult<u6
         }
     };
     let size = mapping.size;
+    let as_limit = cur.process().rlimit_cur(uapi::flags::RLIMIT_AS);
     let mm = cur.mm();
     let (result, replaced) = {
         let mut space = mm.space.lock();
         // `SHM_REMAP` over attaches detaches them (the VMAs `mmap` replaces are closed).
         let end = addr.saturating_add(page_ceil(size).unwrap_or(u64::MAX));
         let replaced: Vec<i32> = if addr != 0 && flags & SHM_REMAP != 0 { attach_vmas(&space, addr).iter().filter(|v| v.start < end).map(|v| v.id).collect() } else { Vec::new() };
-        (map_segment(&mut space, &mapping, addr, size, prot, flags), replaced)
+        (map_segment(&mut space, &mapping, addr, size, prot, flags, as_limit), replaced)
     };
     if result.is_ok() {
         let mut shm = SHM.lock();
@@ -342,12 +345,19 @@ pub fn shmat(cur: &mut Current, shmid: i32, addr: u64, flags: i32) -> KResult<u6
 }
 
 /// Maps an attach: `MAP_SHARED` (`MAP_FIXED` at a given address), a read-only attach never
-/// becoming writable (`max_prot`).
-fn map_segment(space: &mut MemorySpace, mapping: &Arc<ShmMapping>, addr: u64, size: u64, prot: Prot, flags: i32) -> KResult<u64> {
-    if addr != 0 && flags & SHM_REMAP == 0 {
-        let end = addr.checked_add(size).ok_or(Errno::EINVAL)?;
-        if space.vmas().any(|v| v.start < end && v.end > addr) {
-            return Err(Errno::EINVAL);
+/// becoming writable (`max_prot`); `ENOMEM` if the address space would grow past `as_limit`
+/// (`RLIMIT_AS`, Linux's `may_expand_vm`).
+fn map_segment(space: &mut MemorySpace, mapping: &Arc<ShmMapping>, addr: u64, size: u64, prot: Prot, flags: i32, as_limit: u64) -> KResult<u64> {
+    let end = addr.checked_add(size).ok_or(Errno::EINVAL)?;
+    if addr != 0 && flags & SHM_REMAP == 0 && space.vmas().any(|v| v.start < end && v.end > addr) {
+        return Err(Errno::EINVAL);
+    }
+    if as_limit != u64::MAX {
+        let len = page_ceil(size).ok_or(Errno::ENOMEM)?;
+        let end = addr.saturating_add(len);
+        let replaced: u64 = if addr == 0 { 0 } else { space.vmas().map(|v| v.end.min(end).saturating_sub(v.start.max(addr))).sum() };
+        if space.stats().vm_size.saturating_add(len - replaced.min(len)) > as_limit {
+            return Err(Errno::ENOMEM);
         }
     }
     let mut map_flags = MapFlags::SHARED;
