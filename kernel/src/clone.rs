@@ -96,6 +96,7 @@ fn child_mm(cur: &Current, f: CloneFlags) -> KResult<Arc<Mm>> {
         Errno::EAGAIN
     })?;
     let space = mm.space.lock().fork()?;
+    crate::ipc::shm::mm_forked(cur.pid(), &space);
     Ok(Arc::new(Mm::new(space, host)))
 }
 

@@ -323,6 +323,7 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8], creds: fs:
     // Robust mutexes held in the old image are released (Linux's `exec_mm_release`).
     crate::futex::exit_robust_list(cur);
     cur.task.robust_list.set(0);
+    crate::ipc::shm::release_mm(cur);
     *cur.task.mm.lock() = Arc::new(loaded.mm);
     // The new registers keep naming this thread: the stub tells threads' FPU states apart by it.
     cur.ctx = loaded.regs;

@@ -69,6 +69,7 @@ pub fn task_finished(cur: &mut Current) {
 
 /// Turns a process whose threads have all ended into a zombie and tells its parent.
 fn process_exit(p: &Arc<Process>, status: ExitStatus, cur: &mut Current) {
+    crate::ipc::exit_process(cur);
     let closed = p.files().lock().close_all();
     crate::fs_glue::close_files(p.pid, closed);
     // Record locks never outlive their process, even one whose fds another process closed

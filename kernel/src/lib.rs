@@ -4,7 +4,7 @@
 //!
 //! Inside, the modules form one-way layers (ARCHITECTURE.md; `tests/layering.rs` checks them):
 //! the task model (`task`) → scheduling (`sched`) → kernel objects (`signal`, `futex`, `pipe`,
-//! `epoll`, `signalfd`, `inotify`, `tty`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) →
+//! `epoll`, `signalfd`, `inotify`, `ipc`, `tty`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) →
 //! process life (`clone`, `exec`, `exit`, `wait`) → `syscall` → the task loop (`run`) and `boot`.
 
 #![deny(unsafe_code)]
@@ -22,6 +22,7 @@ pub mod fs_glue;
 pub mod net;
 pub mod futex;
 pub mod inotify;
+pub mod ipc;
 pub mod kmsg;
 pub mod memfd;
 pub mod pidfd;

@@ -988,6 +988,10 @@ impl ProcProvider for KernelProcProvider {
     fn net_unix(&self) -> String {
         crate::net::unix::proc::text()
     }
+
+    fn sysvipc(&self, name: &str) -> String {
+        crate::ipc::proc_sysvipc(name.as_bytes()).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,9 @@ const SYS_FILES: [(&str, SysFile); 9] = [
     ("version", SysFile::Version),
 ];
 
+/// The files of `/proc/sysvipc`, whose text the provider gives (System V IPC objects).
+const SYSVIPC_FILES: [&str; 3] = ["msg", "sem", "shm"];
+
 /// A file in `/proc/<pid>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PidFile {
@@ -108,6 +111,10 @@ enum Node {
     /// A file of `/proc/sys` (its index in `sysctl::ENTRIES`).
     Sysctl(usize),
     PidNet(u32, NetFile),
+    /// `/proc/sysvipc`.
+    SysvipcDir,
+    /// A file of `/proc/sysvipc` by its index in `SYSVIPC_FILES`.
+    Sysvipc(usize),
 }
 
 /// One node of the proc tree.
@@ -135,8 +142,8 @@ impl ProcInode {
 
     fn file_type(&self) -> FileType {
         match self.node {
-            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd | PidEntry::Net) | Node::SysctlDir(_) => FileType::Directory,
-            Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) | Node::PidNet(..) | Node::Sysctl(_) => FileType::Regular,
+            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd | PidEntry::Net) | Node::SysctlDir(_) | Node::SysvipcDir => FileType::Directory,
+            Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) | Node::PidNet(..) | Node::Sysctl(_) | Node::Sysvipc(_) => FileType::Regular,
             _ => FileType::Symlink,
         }
     }
@@ -150,6 +157,8 @@ impl ProcInode {
             Node::SelfLink => 20,
             Node::ThreadSelf => 21,
             Node::NetLink => 22,
+            Node::SysvipcDir => 23,
+            Node::Sysvipc(i) => 24 + i as u64,
             Node::PidDir(p) => pid_base(p),
             Node::Pid(p, e) => pid_base(p) + 1 + pid_index(e),
             Node::FdLink(p, fd) => pid_base(p) + 0x1000 + u64::from(fd),
@@ -195,6 +204,7 @@ impl ProcInode {
                 SysFile::Stat => format::stat(&p.stat()),
             },
             Node::PidNet(_, NetFile::Unix) => p.net_unix(),
+            Node::Sysvipc(i) => p.sysvipc(SYSVIPC_FILES.get(i).copied().unwrap_or_default()),
             Node::Pid(pid, PidEntry::File(f)) => {
                 if let PidFile::Bytes(b) = f {
                     return p.pid_bytes(pid, b);
@@ -232,6 +242,7 @@ impl ProcInode {
         fixed.push(("sys", Node::SysctlDir("")));
         fixed.push(("thread-self", Node::ThreadSelf));
         fixed.push(("net", Node::NetLink));
+        fixed.push(("sysvipc", Node::SysvipcDir));
         for (i, (name, node)) in fixed.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
             let inode = ProcInode { fs: self.fs.clone(), node: *node };
             let e = DirEntry { name: name.as_bytes(), ino: inode.ino(), file_type: inode.file_type(), next_pos: i as u64 + 3 };
@@ -297,6 +308,16 @@ impl ProcInode {
         }
         Ok(())
     }
+
+    fn readdir_sysvipc(&self, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        for (i, name) in SYSVIPC_FILES.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
+            let ino = ProcInode { fs: self.fs.clone(), node: Node::Sysvipc(i) }.ino();
+            if !visitor(&DirEntry { name: name.as_bytes(), ino, file_type: FileType::Regular, next_pos: i as u64 + 3 }) {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The node of `name` inside `/proc/sys` directory `dir`.
@@ -349,6 +370,7 @@ impl Inode for ProcInode {
                     b"sys" => return Ok(self.child(Node::SysctlDir(""))),
                     b"thread-self" => return Ok(self.child(Node::ThreadSelf)),
                     b"net" => return Ok(self.child(Node::NetLink)),
+                    b"sysvipc" => return Ok(self.child(Node::SysvipcDir)),
                     _ => {}
                 }
                 let pid = parse_num(name).ok_or(Errno::ENOENT)?;
@@ -367,6 +389,10 @@ impl Inode for ProcInode {
             Node::SysctlDir(dir) => {
                 let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
                 sysctl_child(dir, name).map(|n| self.child(n)).ok_or(Errno::ENOENT)
+            }
+            Node::SysvipcDir => {
+                let i = SYSVIPC_FILES.iter().position(|n| n.as_bytes() == name).ok_or(Errno::ENOENT)?;
+                Ok(self.child(Node::Sysvipc(i)))
             }
             Node::Pid(pid, PidEntry::Fd) => {
                 let fd = parse_num(name).ok_or(Errno::ENOENT)?;
@@ -400,6 +426,7 @@ impl Inode for ProcInode {
             Node::Pid(p, PidEntry::Fd) => self.readdir_fds(p, pos, visitor),
             Node::SysctlDir(d) => self.readdir_sysctl(d, pos, visitor),
             Node::Pid(p, PidEntry::Net) => self.readdir_net(p, pos, visitor),
+            Node::SysvipcDir => self.readdir_sysvipc(pos, visitor),
             _ => Err(Errno::ENOTDIR),
         }
     }

@@ -5,6 +5,7 @@
 //!
 //! Tree: `/proc/{meminfo,cpuinfo,uptime,loadavg,mounts,filesystems,version,cmdline,stat}`,
 //! `/proc/sys/...` (the sysctl tree, [`sysctl`]),
+//! `/proc/sysvipc/{msg,sem,shm}` (System V IPC objects, from the provider),
 //! `/proc/self` → `<pid>`, `/proc/thread-self` → `<pid>/task/<tid>`, and per process
 //! `/proc/<pid>/{stat,status,statm,cmdline,comm,environ,maps,mounts,exe,cwd,root,fd/<n>}`.
 

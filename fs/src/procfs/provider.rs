@@ -319,6 +319,10 @@ pub trait ProcProvider: Send + Sync {
     fn net_unix(&self) -> String {
         String::from("Num       RefCount Protocol Flags    Type St Inode Path\n")
     }
+    /// The text of `/proc/sysvipc/<name>` (`shm`, `sem`, `msg`): the System V IPC objects.
+    fn sysvipc(&self, _name: &str) -> String {
+        String::new()
+    }
 }
 
 /// Linux's default values of the `/proc/sys` tunables (a 2-CPU machine with a few GiB).

@@ -57,6 +57,9 @@ impl ProcProvider for Kernel {
     fn meminfo(&self) -> MemInfo {
         MemInfo { total_kb: 1024, free_kb: 512, available_kb: 600, ..MemInfo::default() }
     }
+    fn sysvipc(&self, name: &str) -> String {
+        format!("{name} table\n")
+    }
 }
 
 fn setup() -> (Arc<Vfs>, FsContext, Credentials) {
@@ -188,4 +191,22 @@ fn net_is_a_link_to_self_net_with_unix() {
     let st = vfs.stat(&c, &fsc.cwd, b"/proc/42/net", true).unwrap();
     assert_eq!(st.mode, 0o040555);
     assert_eq!(vfs.stat(&c, &fsc.cwd, b"/proc/42/net/tcp", true).err(), Some(Errno::ENOENT));
+}
+
+#[test]
+fn sysvipc_files_come_from_the_provider() {
+    let (vfs, fsc, cred) = setup();
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/sysvipc/shm").unwrap(), "shm table\n");
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/sysvipc/msg").unwrap(), "msg table\n");
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/sysvipc/nope").err(), Some(Errno::ENOENT));
+    let f = vfs.open(&fsc.ctx(&cred), &fsc.cwd, b"/proc/sysvipc", OpenFlags::DIRECTORY, 0).unwrap();
+    let mut names = Vec::new();
+    f.readdir(&mut |e| {
+        names.push(String::from_utf8_lossy(e.name).into_owned());
+        true
+    })
+    .unwrap();
+    assert_eq!(names, vec![".", "..", "msg", "sem", "shm"]);
+    let st = vfs.stat(&fsc.ctx(&cred), &fsc.cwd, b"/proc/sysvipc/sem", true).unwrap();
+    assert_eq!(st.mode, 0o100444);
 }

@@ -66,6 +66,13 @@ fn parse_addr(addr: &[u8]) -> KResult<(u32, u32)> {
 }
 
 impl NetlinkSocket {
+    /// Queues a datagram the kernel sends unasked (Linux's `netlink_sendskb`: an `mq_notify`
+    /// cookie) and wakes a reader.
+    pub fn deliver(&self, datagram: Vec<u8>) {
+        self.queue.lock().push_back(datagram);
+        self.pollee.add_events(PollEvents::POLLIN | PollEvents::POLLRDNORM);
+    }
+
     /// Binds to the caller's process id if not bound yet (Linux's `netlink_autobind` tries the
     /// pid first).
     fn autobind(&self, task: &dyn SockTask) -> u32 {

@@ -15,6 +15,7 @@ pub mod ids;
 mod inotify;
 mod tail;
 mod io_more;
+mod ipc;
 mod misc;
 mod mm;
 pub mod net;
@@ -251,6 +252,26 @@ syscall_table! {
     INOTIFY_INIT1 => inotify::sys_inotify_init1,
     INOTIFY_ADD_WATCH => inotify::sys_inotify_add_watch,
     INOTIFY_RM_WATCH => inotify::sys_inotify_rm_watch,
+    // System V IPC and POSIX message queues (ipc.rs)
+    SHMGET => ipc::sys_shmget,
+    SHMAT => ipc::sys_shmat,
+    SHMDT => ipc::sys_shmdt,
+    SHMCTL => ipc::sys_shmctl,
+    SEMGET => ipc::sys_semget,
+    SEMOP => ipc::sys_semop,
+    SEMTIMEDOP => ipc::sys_semtimedop,
+    SEMCTL => ipc::sys_semctl,
+    MSGGET => ipc::sys_msgget,
+    MSGSND => ipc::sys_msgsnd,
+    MSGRCV => ipc::sys_msgrcv,
+    MSGCTL => ipc::sys_msgctl,
+    MQ_OPEN => ipc::sys_mq_open,
+    MQ_UNLINK => ipc::sys_mq_unlink,
+    MQ_TIMEDSEND => ipc::sys_mq_timedsend,
+    MQ_TIMEDRECEIVE => ipc::sys_mq_timedreceive,
+    MQ_NOTIFY => ipc::sys_mq_notify,
+    MQ_GETSETATTR => ipc::sys_mq_getsetattr,
+    // (end of IPC)
     // epoll (epoll.rs)
     EPOLL_CREATE => epoll::sys_epoll_create,
     EPOLL_CREATE1 => epoll::sys_epoll_create1,
