@@ -145,7 +145,8 @@ fn running_out_of_descriptors_matches_linux() {
     compare("unixerr", &["emfile"]);
 }
 
-/// Families umbra lacks (the host has them, so there is no native run to compare with).
+/// Families and netlink protocols umbra lacks (the host has them, so there is no native run to
+/// compare with). `NETLINK_ROUTE` exists: `ip addr` uses it (tests/debian.rs).
 #[test]
 fn families_umbra_lacks_are_eafnosupport() {
     let out = guest(&["/bin/unixerr", "families"]);
@@ -154,7 +155,7 @@ fn families_umbra_lacks_are_eafnosupport() {
         "socket(AF_INET, STREAM): -1 EAFNOSUPPORT\n\
          socket(AF_INET6, DGRAM): -1 EAFNOSUPPORT\n\
          socket(AF_INET, type 99): -1 EINVAL\n\
-         socket(AF_NETLINK, RAW, NETLINK_ROUTE): -1 EPROTONOSUPPORT\n\
+         socket(AF_NETLINK, RAW, NETLINK_AUDIT): -1 EPROTONOSUPPORT\n\
          socket(AF_PACKET, RAW): -1 EAFNOSUPPORT\n\
          socketpair(AF_INET, STREAM): -1 EAFNOSUPPORT\n",
         "stderr:\n{}",

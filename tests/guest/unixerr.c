@@ -644,7 +644,7 @@ static void test_families(void) {
     TRY("socket(AF_INET, STREAM)", syscall(SYS_socket, AF_INET, SOCK_STREAM, 0));
     TRY("socket(AF_INET6, DGRAM)", syscall(SYS_socket, AF_INET6, SOCK_DGRAM, 0));
     TRY("socket(AF_INET, type 99)", syscall(SYS_socket, AF_INET, 99, 0));
-    TRY("socket(AF_NETLINK, RAW, NETLINK_ROUTE)", syscall(SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
+    TRY("socket(AF_NETLINK, RAW, NETLINK_AUDIT)", syscall(SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_AUDIT));
     TRY("socket(AF_PACKET, RAW)", syscall(SYS_socket, AF_PACKET, SOCK_RAW, 0));
     int sv[2];
     TRY("socketpair(AF_INET, STREAM)", syscall(SYS_socketpair, AF_INET, SOCK_STREAM, 0, sv));
