@@ -2,7 +2,8 @@
 //! `tests/guest/fdcalls.c` compared with the same static program run natively: memfd_create
 //! and file seals, memfd mappings shared across fork, O_TMPFILE on tmpfs and ext2 (linkat by
 //! AT_EMPTY_PATH and through /proc/self/fd), pidfds and CLONE_PIDFD, splice/tee/vmsplice,
-//! sendfile, copy_file_range and mincore — error paths included — plus `--strace` decoding.
+//! sendfile (to files, pipes and unix sockets), copy_file_range and mincore — error paths
+//! included — plus `--strace` decoding.
 //!
 //! The guest runs on an ext2 image (4 KiB blocks, made by umbra's own mkfs) with its /work
 //! directory on ext2 and /tmp on tmpfs; the native run gets a directory of the host's ext4 (the
@@ -209,6 +210,14 @@ fn sendfile_to_any_writable_file_matches_linux() {
     compare(&img, &["sendfile", "/work"], on_ext.as_deref());
     let on_tmpfs = n.as_ref().map(|d| vec!["sendfile", d.tmpfs.to_str().unwrap()]);
     compare(&img, &["sendfile", "/tmp"], on_tmpfs.as_deref());
+}
+
+#[test]
+fn sendfile_and_splice_with_unix_sockets_match_linux() {
+    let img = image("sockets");
+    let n = NativeDirs::new("sockets");
+    let native_args = n.as_ref().map(|d| vec!["sockets", d.ext.to_str().unwrap()]);
+    compare(&img, &["sockets", "/work"], native_args.as_deref());
 }
 
 #[test]

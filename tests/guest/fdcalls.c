@@ -9,6 +9,7 @@
  *                                  OTHER is on another filesystem
  *   fdcalls splice DIR             splice/tee with files in DIR
  *   fdcalls sendfile DIR           sendfile to and from files in DIR
+ *   fdcalls sockets DIR            sendfile and splice with a unix socket on one side
  *   fdcalls copy DIR OTHER         copy_file_range in DIR; OTHER is on another filesystem */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -890,6 +892,31 @@ static void sec_sendfile(const char *dir) {
     show_stat("sf.out", out);
 }
 
+/* sendfile and splice with a socket on one side. */
+static void sec_sockets(const char *dir) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+        printf("socketpair: %s\n", ename(errno));
+        return;
+    }
+    int in = make_file(dir, "sock.in", 10000, O_RDONLY);
+    off_t off = 0;
+    TRY(sendfile(sv[0], in, &off, 3000));
+    int p[2];
+    if (pipe(p)) return;
+    TRY(splice(sv[1], NULL, p[1], NULL, 1000, 0));
+    drain("socket to pipe", p[0], 0);
+    char buf[4000];
+    TRY(read(sv[1], buf, sizeof buf));
+    loff_t lo = 0;
+    TRY(splice(in, &lo, p[1], NULL, 500, 0));
+    TRY(splice(p[0], NULL, sv[0], NULL, 500, 0));
+    TRY(read(sv[1], buf, sizeof buf));
+    printf("pattern %s\n", buf[0] == 'a' && buf[499] == 'a' + 499 % 26 ? "ok" : "WRONG");
+    TRY(splice(sv[1], NULL, p[1], NULL, 10, SPLICE_F_NONBLOCK));
+    TRY(copy_file_range(sv[0], NULL, in, NULL, 10, 0));
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* copy_file_range */
 
@@ -1032,6 +1059,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(s, "splice") && argc > 2) sec_splice(argv[2]);
     else if (!strcmp(s, "vmsplice")) sec_vmsplice();
     else if (!strcmp(s, "sendfile") && argc > 2) sec_sendfile(argv[2]);
+    else if (!strcmp(s, "sockets") && argc > 2) sec_sockets(argv[2]);
     else if (!strcmp(s, "copy") && argc > 3) sec_copy(argv[2], argv[3]);
     else if (!strcmp(s, "mincore")) sec_mincore();
     else {
