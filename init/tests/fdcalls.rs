@@ -183,6 +183,11 @@ fn pidfd_calls_match_linux() {
 }
 
 #[test]
+fn a_pidfd_in_an_epoll_set_is_ready_when_the_child_exits() {
+    compare_plain("pidfd_epoll");
+}
+
+#[test]
 fn clone_pidfd_matches_linux() {
     compare_plain("clonepidfd");
 }

@@ -4,7 +4,7 @@
  * vmsplice, sendfile, copy_file_range and mincore — results and errno of every call, error
  * paths included. Output never contains pids, inode numbers, addresses or times.
  *
- *   fdcalls memfd | seals | share | pidfd | clonepidfd | mincore | vmsplice
+ *   fdcalls memfd | seals | share | pidfd | pidfd_epoll | clonepidfd | mincore | vmsplice
  *   fdcalls tmpfile DIR OTHER      O_TMPFILE in DIR (a tmpfs or an ext2/ext4 directory);
  *                                  OTHER is on another filesystem
  *   fdcalls splice DIR             splice/tee with files in DIR
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -577,6 +578,33 @@ static void sec_pidfd(void) {
     printf("waitid: code %d status %d\n", si.si_code, si.si_status);
 }
 
+/* A pidfd in an epoll set: ready once the child exits. */
+static void sec_pidfd_epoll(void) {
+    int go[2];
+    if (pipe(go)) return;
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        char b;
+        close(go[1]);
+        if (read(go[0], &b, 1) < 0) _exit(1);
+        _exit(0);
+    }
+    close(go[0]);
+    int pfd = pidfd_open(c, 0);
+    int ep = TRYFD(epoll_create1(0));
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 7};
+    TRY(epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ev));
+    struct epoll_event got[2];
+    TRY(epoll_wait(ep, got, 2, 0));
+    close(go[1]);
+    int n = epoll_wait(ep, got, 2, -1);
+    printf("epoll_wait: %d events %#x data %u\n", n, n > 0 ? got[0].events : 0, n > 0 ? got[0].data.u32 : 0);
+    waitpid(c, NULL, 0);
+    n = epoll_wait(ep, got, 2, 0);
+    printf("after reaping: %d events %#x\n", n, n > 0 ? got[0].events : 0);
+}
+
 static int child_fn(void *arg) {
     (void)arg;
     return 0;
@@ -1056,6 +1084,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(s, "tmpfile") && argc > 3) sec_tmpfile(argv[2], argv[3]);
     else if (!strcmp(s, "pidfd")) sec_pidfd();
     else if (!strcmp(s, "clonepidfd")) sec_clonepidfd();
+    else if (!strcmp(s, "pidfd_epoll")) sec_pidfd_epoll();
     else if (!strcmp(s, "splice") && argc > 2) sec_splice(argv[2]);
     else if (!strcmp(s, "vmsplice")) sec_vmsplice();
     else if (!strcmp(s, "sendfile") && argc > 2) sec_sendfile(argv[2]);
