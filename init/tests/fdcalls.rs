@@ -2,7 +2,8 @@
 //! `tests/guest/fdcalls.c` compared with the same static program run natively: memfd_create
 //! and file seals, memfd mappings shared across fork, O_TMPFILE on tmpfs and ext2 (linkat by
 //! AT_EMPTY_PATH and through /proc/self/fd), pidfds and CLONE_PIDFD, splice/tee/vmsplice,
-//! sendfile, copy_file_range and mincore — error paths included — plus `--strace` decoding.
+//! sendfile (to files, pipes and unix sockets), copy_file_range and mincore — error paths
+//! included — plus `--strace` decoding.
 //!
 //! The guest runs on an ext2 image (4 KiB blocks, made by umbra's own mkfs) with its /work
 //! directory on ext2 and /tmp on tmpfs; the native run gets a directory of the host's ext4 (the
@@ -22,7 +23,7 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 fn tree() -> &'static Path {
     static TREE: OnceLock<PathBuf> = OnceLock::new();
     TREE.get_or_init(|| {
-        let r = scratch(&format!("fdcalls-tree-{}", std::process::id()));
+        let r = scratch("fdcalls-tree");
         for d in ["bin", "dev", "proc", "tmp", "work", "root"] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
@@ -35,18 +36,38 @@ fn tree() -> &'static Path {
 fn template_image() -> &'static Path {
     static IMG: OnceLock<PathBuf> = OnceLock::new();
     IMG.get_or_init(|| {
-        let img = scratch(&format!("fdcalls-image-{}", std::process::id())).join("root.img");
-        let opts = tools::mkfs::BuildOptions { size: 32 << 20, block_size: Some(4096), device_table: None, label: String::new() };
+        let img = scratch("fdcalls-image").join("root.img");
+        let opts = tools::mkfs::BuildOptions { size: 16 << 20, block_size: Some(4096), device_table: None, label: String::new() };
         tools::mkfs::build(Some(tree()), &img, &opts).unwrap();
         img
     })
 }
 
+/// A fresh copy of the image for one test, removed (with its directory) when the test ends.
+struct Image {
+    path: PathBuf,
+}
+
+impl std::ops::Deref for Image {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 /// A fresh copy of the image for test `name`.
-fn image(name: &str) -> PathBuf {
-    let img = scratch(&format!("fdcalls-{name}-{}", std::process::id())).join("root.img");
-    std::fs::copy(template_image(), &img).unwrap();
-    img
+fn image(name: &str) -> Image {
+    let path = scratch(&format!("fdcalls-{name}")).join("root.img");
+    std::fs::copy(template_image(), &path).unwrap();
+    Image { path }
 }
 
 fn guest(img: &Path, args: &[&str]) -> Output {
@@ -70,7 +91,7 @@ struct NativeDirs {
 
 impl NativeDirs {
     fn new(name: &str) -> Option<NativeDirs> {
-        let ext = scratch(&format!("fdcalls-native-{name}-{}", std::process::id()));
+        let ext = scratch(&format!("fdcalls-native-{name}"));
         let tmpfs = PathBuf::from(format!("/dev/shm/umbra-fdcalls-{name}-{}", std::process::id()));
         let ext_ok = host_fs_type(&ext).starts_with("ext");
         let shm_ok = host_fs_type(Path::new("/dev/shm")) == "tmpfs" && std::fs::create_dir_all(&tmpfs).is_ok();
@@ -85,6 +106,7 @@ impl NativeDirs {
 impl Drop for NativeDirs {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.tmpfs);
+        let _ = std::fs::remove_dir_all(&self.ext);
     }
 }
 
@@ -161,6 +183,11 @@ fn pidfd_calls_match_linux() {
 }
 
 #[test]
+fn a_pidfd_in_an_epoll_set_is_ready_when_the_child_exits() {
+    compare_plain("pidfd_epoll");
+}
+
+#[test]
 fn clone_pidfd_matches_linux() {
     compare_plain("clonepidfd");
 }
@@ -188,6 +215,14 @@ fn sendfile_to_any_writable_file_matches_linux() {
     compare(&img, &["sendfile", "/work"], on_ext.as_deref());
     let on_tmpfs = n.as_ref().map(|d| vec!["sendfile", d.tmpfs.to_str().unwrap()]);
     compare(&img, &["sendfile", "/tmp"], on_tmpfs.as_deref());
+}
+
+#[test]
+fn sendfile_and_splice_with_unix_sockets_match_linux() {
+    let img = image("sockets");
+    let n = NativeDirs::new("sockets");
+    let native_args = n.as_ref().map(|d| vec!["sockets", d.ext.to_str().unwrap()]);
+    compare(&img, &["sockets", "/work"], native_args.as_deref());
 }
 
 #[test]

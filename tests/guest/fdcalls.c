@@ -4,11 +4,12 @@
  * vmsplice, sendfile, copy_file_range and mincore — results and errno of every call, error
  * paths included. Output never contains pids, inode numbers, addresses or times.
  *
- *   fdcalls memfd | seals | share | pidfd | clonepidfd | mincore | vmsplice
+ *   fdcalls memfd | seals | share | pidfd | pidfd_epoll | clonepidfd | mincore | vmsplice
  *   fdcalls tmpfile DIR OTHER      O_TMPFILE in DIR (a tmpfs or an ext2/ext4 directory);
  *                                  OTHER is on another filesystem
  *   fdcalls splice DIR             splice/tee with files in DIR
  *   fdcalls sendfile DIR           sendfile to and from files in DIR
+ *   fdcalls sockets DIR            sendfile and splice with a unix socket on one side
  *   fdcalls copy DIR OTHER         copy_file_range in DIR; OTHER is on another filesystem */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,9 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -575,6 +578,33 @@ static void sec_pidfd(void) {
     printf("waitid: code %d status %d\n", si.si_code, si.si_status);
 }
 
+/* A pidfd in an epoll set: ready once the child exits. */
+static void sec_pidfd_epoll(void) {
+    int go[2];
+    if (pipe(go)) return;
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        char b;
+        close(go[1]);
+        if (read(go[0], &b, 1) < 0) _exit(1);
+        _exit(0);
+    }
+    close(go[0]);
+    int pfd = pidfd_open(c, 0);
+    int ep = TRYFD(epoll_create1(0));
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 7};
+    TRY(epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ev));
+    struct epoll_event got[2];
+    TRY(epoll_wait(ep, got, 2, 0));
+    close(go[1]);
+    int n = epoll_wait(ep, got, 2, -1);
+    printf("epoll_wait: %d events %#x data %u\n", n, n > 0 ? got[0].events : 0, n > 0 ? got[0].data.u32 : 0);
+    waitpid(c, NULL, 0);
+    n = epoll_wait(ep, got, 2, 0);
+    printf("after reaping: %d events %#x\n", n, n > 0 ? got[0].events : 0);
+}
+
 static int child_fn(void *arg) {
     (void)arg;
     return 0;
@@ -890,6 +920,31 @@ static void sec_sendfile(const char *dir) {
     show_stat("sf.out", out);
 }
 
+/* sendfile and splice with a socket on one side. */
+static void sec_sockets(const char *dir) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+        printf("socketpair: %s\n", ename(errno));
+        return;
+    }
+    int in = make_file(dir, "sock.in", 10000, O_RDONLY);
+    off_t off = 0;
+    TRY(sendfile(sv[0], in, &off, 3000));
+    int p[2];
+    if (pipe(p)) return;
+    TRY(splice(sv[1], NULL, p[1], NULL, 1000, 0));
+    drain("socket to pipe", p[0], 0);
+    char buf[4000];
+    TRY(read(sv[1], buf, sizeof buf));
+    loff_t lo = 0;
+    TRY(splice(in, &lo, p[1], NULL, 500, 0));
+    TRY(splice(p[0], NULL, sv[0], NULL, 500, 0));
+    TRY(read(sv[1], buf, sizeof buf));
+    printf("pattern %s\n", buf[0] == 'a' && buf[499] == 'a' + 499 % 26 ? "ok" : "WRONG");
+    TRY(splice(sv[1], NULL, p[1], NULL, 10, SPLICE_F_NONBLOCK));
+    TRY(copy_file_range(sv[0], NULL, in, NULL, 10, 0));
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* copy_file_range */
 
@@ -1029,9 +1084,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(s, "tmpfile") && argc > 3) sec_tmpfile(argv[2], argv[3]);
     else if (!strcmp(s, "pidfd")) sec_pidfd();
     else if (!strcmp(s, "clonepidfd")) sec_clonepidfd();
+    else if (!strcmp(s, "pidfd_epoll")) sec_pidfd_epoll();
     else if (!strcmp(s, "splice") && argc > 2) sec_splice(argv[2]);
     else if (!strcmp(s, "vmsplice")) sec_vmsplice();
     else if (!strcmp(s, "sendfile") && argc > 2) sec_sendfile(argv[2]);
+    else if (!strcmp(s, "sockets") && argc > 2) sec_sockets(argv[2]);
     else if (!strcmp(s, "copy") && argc > 3) sec_copy(argv[2], argv[3]);
     else if (!strcmp(s, "mincore")) sec_mincore();
     else {

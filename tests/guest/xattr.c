@@ -403,7 +403,17 @@ static void acl(void) {
     mkdir(at("ad/sub"), 0777);
     mknod(at("ad/fifo"), S_IFIFO | 0640, 0);
     symlink("new", at("ad/link"));
+    int tmp = open(d, O_TMPFILE | O_RDWR, 0666);
     umask(old);
+    char tmp_path[64];
+    snprintf(tmp_path, sizeof tmp_path, "/proc/self/fd/%d", tmp);
+    struct stat tst;
+    if (fstat(tmp, &tst) < 0)
+        printf("inherited O_TMPFILE mode: %s\n", ename(errno));
+    else
+        printf("inherited O_TMPFILE mode: %o\n", tst.st_mode & 07777);
+    show_acl("inherited O_TMPFILE acl", tmp_path, "system.posix_acl_access");
+    close(tmp);
     show_mode("inherited file mode", at("ad/new"));
     show_acl("inherited file acl", at("ad/new"), "system.posix_acl_access");
     show("inherited file default", getxattr(at("ad/new"), "system.posix_acl_default", buf, sizeof buf));

@@ -10,8 +10,8 @@ use super::Vfs;
 use crate::abi::OpenFlags;
 use crate::context::Ctx;
 use crate::abi::S_IFREG;
-use crate::acl::permission;
-use crate::cred::{generic_permission, new_inode_owner, MAY_EXEC, MAY_READ, MAY_WRITE};
+use crate::acl::{creation_mode, permission};
+use crate::cred::{new_inode_owner, MAY_EXEC, MAY_READ, MAY_WRITE};
 use crate::dentry::Dentry;
 use crate::file_like::FileLike;
 use crate::inode::{FileType, InodeAttr};
@@ -69,9 +69,11 @@ impl Vfs {
 
     /// `O_TMPFILE` (Linux's `do_tmpfile` + `vfs_tmpfile`): a regular file with no name in the
     /// directory `path` (`ENOENT`/`ENOTDIR` if there is none; `EROFS` on a read-only mount;
-    /// `EACCES` without write and search permission; `EOPNOTSUPP` where the filesystem has
-    /// none). Its location shows as `DIR/#INO (deleted)`; `linkat` may name it unless it was
-    /// opened with `O_EXCL`. The mode is masked by the umask.
+    /// `EACCES` without write and search permission, ACLs included; `EOPNOTSUPP` where the
+    /// filesystem has none). Its location shows as `DIR/#INO (deleted)`; `linkat` may name it
+    /// unless it was opened with `O_EXCL`. The mode is masked by the umask, or else shaped by
+    /// the directory's default ACL, which the file inherits (Linux's `vfs_prepare_mode` and
+    /// the filesystems' `posix_acl_create` in `tmpfile`).
     pub fn open_tmpfile(&self, ctx: &Ctx<'_>, start: &Path, path: &[u8], flags: OpenFlags, mode: u32) -> KResult<Arc<OpenFile>> {
         let dir = resolve(ctx, start, path, true)?;
         let dir_attr = dir.attr()?;
@@ -79,10 +81,11 @@ impl Vfs {
             return Err(Errno::ENOTDIR);
         }
         super::check_writable_mount(&dir)?;
-        generic_permission(ctx.cred, &dir_attr, MAY_WRITE | MAY_EXEC)?;
-        let mode = S_IFREG | (mode & 0o7777 & !ctx.umask);
+        permission(ctx.cred, &**dir.inode(), &dir_attr, MAY_WRITE | MAY_EXEC)?;
+        let (mode, inherited) = creation_mode(&**dir.inode(), S_IFREG | (mode & 0o7777), ctx.umask)?;
         let (uid, gid, mode) = new_inode_owner(ctx.cred, &dir_attr, mode);
         let inode = dir.inode().tmpfile(mode & 0o7777, uid, gid)?;
+        inherited.apply(&*inode)?;
         let name = format!("#{}", inode.attr()?.ino);
         let linkable = !flags.contains(OpenFlags::EXCL);
         let dentry = Dentry::new_unlinked(&dir.dentry, name.as_bytes(), inode.clone(), linkable);
