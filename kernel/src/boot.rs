@@ -75,6 +75,7 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     let cpu = Cpu::new(crate::run::task_main).map_err(|e| BootError::Host(format!("cannot create the vCPU: {e}")))?;
     crate::vdso::init(&cpu);
     crate::tty_glue::install(&cfg.vfs);
+    crate::pty_glue::install(&cfg.vfs);
     watch_host_input(&cpu);
     let cur = spawn_init(&cfg, &cpu)?;
     let init = cur.process().clone();

@@ -35,7 +35,7 @@ pub fn read(cur: &mut Current, file: &Arc<OpenFile>, buf: &mut [u8]) -> KResult<
             break r;
         }
     };
-    if console && r.is_err() {
+    if r.is_err() {
         crate::tty_glue::read_abandoned(file);
     }
     r
@@ -43,7 +43,7 @@ pub fn read(cur: &mut Current, file: &Arc<OpenFile>, buf: &mut [u8]) -> KResult<
 
 /// True for the console (its input comes from the host's stdin).
 pub fn is_console_file(file: &Arc<OpenFile>) -> bool {
-    crate::tty_glue::tty_of(file).is_some() || crate::console::is_console_file(file)
+    crate::tty_glue::is_console(file) || crate::console::is_console_file(file)
 }
 
 /// Writes all of `data` to `file`, sleeping while it would block (unless `O_NONBLOCK`), as
