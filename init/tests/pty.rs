@@ -74,6 +74,11 @@ fn closing_the_master_hangs_the_slave_up() {
 }
 
 #[test]
+fn a_session_leaders_exit_hangs_up_its_foreground_job() {
+    compare("leaderexit");
+}
+
+#[test]
 fn the_master_after_the_slave_closes() {
     compare("slaveclose");
 }

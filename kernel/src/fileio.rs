@@ -20,7 +20,7 @@ pub fn read(cur: &mut Current, file: &Arc<OpenFile>, buf: &mut [u8]) -> KResult<
         Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::NONBLOCK) => {}
         Err(Errno::EAGAIN) => {
             crate::tty_glue::read_abandoned(file);
-            return Err(Errno::EAGAIN);
+            return crate::tty_glue::read_nonblocking(file, buf).unwrap_or(Err(Errno::EAGAIN));
         }
         r => return r,
     }

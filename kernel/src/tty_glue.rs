@@ -405,6 +405,15 @@ pub fn process_exited(p: &Process) {
     clear_session_ctty(sid as i32);
 }
 
+/// A non-blocking read of a terminal that found too little for `VMIN`: what is there
+/// (see [`Tty::read_available`]); `None` if `file` is no terminal.
+pub fn read_nonblocking(file: &OpenFile, buf: &mut [u8]) -> Option<KResult<usize>> {
+    let tty = tty_of(file)?;
+    let r = tty.read_available(buf);
+    send_pending(tty);
+    Some(r)
+}
+
 /// The deadline a blocked terminal read must wake at (`VTIME`), if any.
 pub fn read_deadline(file: &OpenFile) -> Option<std::time::Instant> {
     tty_of(file)?.next_deadline()

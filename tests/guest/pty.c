@@ -5,7 +5,7 @@
 // Output is compared with the same program run natively, so it prints no pty numbers, owners
 // or modes that depend on the host's devpts mount. Every wait is bounded (alarm, poll timeouts).
 //
-// Usage: pty basic|echo|raw|signals|session|hangup|slaveclose|peer|packet|winsize|poll|epoll|flow
+// Usage: pty basic|echo|raw|signals|session|hangup|leaderexit|slaveclose|peer|packet|winsize|poll|epoll|flow
 //        pty run PROGRAM ARGS...   (a forkpty runner: PROGRAM on a new pty, its output copied)
 //        pty whoami                (what a program on a terminal sees)
 #define _GNU_SOURCE
@@ -303,6 +303,16 @@ static void raw(void) {
     printf("VTIME waited: %d\n", took >= 150 && took < 5000);
     set_raw(s, 3, 0);
     write(m, "xy", 2);
+    int q = 0;
+    for (long end = now_ms() + 5000; q < 2 && now_ms() < end; usleep(1000)) ioctl(s, FIONREAD, &q);
+    printf("poll with 2 of VMIN 3: %x\n", revents(s, POLLIN));
+    int fl = fcntl(s, F_GETFL);
+    fcntl(s, F_SETFL, fl | O_NONBLOCK);
+    n = read(s, b, sizeof b);
+    esc("non-blocking read with 2 of VMIN 3", b, n > 0 ? n : 0);
+    show("non-blocking read with none", read(s, b, sizeof b));
+    fcntl(s, F_SETFL, fl);
+    write(m, "xy", 2);
     pid_t c = fork();
     if (c == 0) {
         usleep(100000);
@@ -353,6 +363,7 @@ static void on_hangup(int sig) {
 }
 
 static void on_signal(int sig) {
+    signals_seen++;
     report("%s got %s\n", role, sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : sig == SIGTSTP ? "SIGTSTP" : sig == SIGHUP ? "SIGHUP" : sig == SIGCONT ? "SIGCONT" : sig == SIGWINCH ? "SIGWINCH" : "other");
 }
 
@@ -408,7 +419,7 @@ static void signals(void) {
     pipe(rep);
     int ready[2];
     pipe(ready);
-    pid_t leader = session_on(name, ready[1], 3000);
+    pid_t leader = session_on(name, ready[1], 15000);
     wait_ready(ready[0]);
     write(m, "\003", 1);
     relay();
@@ -577,6 +588,60 @@ static void hangup(void) {
     waitpid(leader, 0, 0);
 }
 
+// The session leader exits while a job is in the foreground: the job gets SIGHUP (no SIGCONT:
+// a pty is not hung up by its leader's exit), the session loses the terminal, which still works.
+static void leaderexit(void) {
+    char name[64];
+    int m = new_pty(NULL, name);
+    pipe(rep);
+    int go[2], ready[2];
+    pipe(go);
+    pipe(ready);
+    pid_t leader = fork();
+    if (leader == 0) {
+        close(m);
+        setsid();
+        int s = open(name, O_RDWR);
+        pid_t g = fork();
+        if (g == 0) {
+            role = "job";
+            sigset_t block, none;
+            sigemptyset(&none);
+            sigemptyset(&block);
+            sigaddset(&block, SIGHUP);
+            sigprocmask(SIG_BLOCK, &block, 0);
+            catch_all();
+            setpgid(0, 0);
+            char c;
+            read(go[0], &c, 1);
+            write(ready[1], "r", 1);
+            while (!signals_seen) sigsuspend(&none);
+            long end = now_ms() + 200;
+            while (now_ms() < end) usleep(10000);
+            int sid = tcgetsid(s);
+            const char *sid_err = sid < 0 ? en(errno) : "ok";
+            int t = open("/dev/tty", O_RDWR);
+            report("job: tcgetsid %s, /dev/tty %s\n", sid_err, t < 0 ? en(errno) : "opens");
+            write(s, "still works\n", 12);
+            report("job done\n");
+            _exit(0);
+        }
+        setpgid(g, g);
+        signal(SIGTTOU, SIG_IGN);
+        tcsetpgrp(s, g);
+        write(go[1], "g", 1);
+        char c;
+        read(ready[0], &c, 1);
+        _exit(0);
+    }
+    waitpid(leader, 0, 0);
+    relay();
+    relay();
+    relay();
+    expect_out(m, "master", "\r\n");
+    close(m);
+}
+
 static void slaveclose(void) {
     char name[64];
     int s, m = new_pty(&s, name);
@@ -712,7 +777,7 @@ static void winsize(void) {
     pipe(rep);
     int ready[2];
     pipe(ready);
-    pid_t leader = session_on(name, ready[1], 3000);
+    pid_t leader = session_on(name, ready[1], 15000);
     wait_ready(ready[0]);
     struct winsize ws = {24, 80, 0, 0}, got;
     show("TIOCSWINSZ master", ioctl(m, TIOCSWINSZ, &ws));
@@ -933,6 +998,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(t, "signals")) signals();
     else if (!strcmp(t, "session")) session();
     else if (!strcmp(t, "hangup")) hangup();
+    else if (!strcmp(t, "leaderexit")) leaderexit();
     else if (!strcmp(t, "slaveclose")) slaveclose();
     else if (!strcmp(t, "peer")) peer();
     else if (!strcmp(t, "packet")) packet();

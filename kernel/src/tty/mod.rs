@@ -359,6 +359,25 @@ impl Tty {
         r
     }
 
+    /// What a non-blocking read returns after [`Tty::read_at`] said `EAGAIN` (`n_tty_read`
+    /// with `O_NONBLOCK`): in non-canonical mode the bytes there are, even fewer than `VMIN`;
+    /// `EAGAIN` if there are none or in canonical mode.
+    pub fn read_available(&self, buf: &mut [u8]) -> KResult<usize> {
+        let (r, fx) = {
+            let mut st = self.state.lock();
+            if st.ld.icanon() || st.ld.raw_len() == 0 || buf.is_empty() {
+                return Err(Errno::EAGAIN);
+            }
+            st.read_since = None;
+            let n = st.ld.read_raw(buf);
+            st.drain_flip();
+            (Ok(n), take_effects(&mut st))
+        };
+        self.apply(fx);
+        self.refresh(false);
+        r
+    }
+
     /// When a read that returned `EAGAIN` must be retried even without input (its `VTIME`
     /// timer); `None` if only input can complete it.
     pub fn next_deadline(&self) -> Option<Instant> {

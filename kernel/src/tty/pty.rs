@@ -593,3 +593,7 @@ impl FileLike for PtySlave {
         self
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests;
