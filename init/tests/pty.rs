@@ -142,6 +142,26 @@ fn busybox_tty_on_a_pty_prints_dev_pts_0() {
 }
 
 #[test]
+fn job_control_of_an_interactive_shell_on_a_pty() {
+    if !root().join("bin/busybox").exists() || !Path::new("/bin/busybox").exists() {
+        eprintln!("SKIPPED: no busybox (apt-get install busybox-static)");
+        return;
+    }
+    // Start a job, stop it with ^Z, list it, bring it back with fg, interrupt it with ^C:
+    // the shell moves the foreground group, the pty signals it.
+    let steps = ["w:# ", "s:sleep 30\\n", "f", "s:\\x1a", "w:Stopped", "b", "s:jobs\\n", "w:sleep 30", "s:fg\\n", "f", "s:\\x03", "b", "s:exit\\n"];
+    let mut args = vec!["expect", "/bin/busybox", "sh", "-i", "--"];
+    args.extend(steps);
+    let mut full = vec!["/bin/pty"];
+    full.extend(&args);
+    let got = guest(&full);
+    let want = run_native(&root().join("bin/pty"), &args);
+    assert_eq!(stdout(&got), stdout(&want), "umbra's transcript:\n{}", stderr(&got));
+    assert_eq!(got.status.code(), want.status.code());
+    assert!(!stdout(&got).contains("TIMEOUT"), "{}", stdout(&got));
+}
+
+#[test]
 fn umbra_run_mounts_devpts_with_group_tty() {
     if !root().join("bin/busybox").exists() {
         eprintln!("SKIPPED: no busybox (apt-get install busybox-static)");

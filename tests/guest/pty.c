@@ -8,6 +8,7 @@
 // Usage: pty basic|echo|raw|signals|session|hangup|leaderexit|slaveclose|peer|packet|winsize|poll|epoll|flow
 //        pty run PROGRAM ARGS...   (a forkpty runner: PROGRAM on a new pty, its output copied)
 //        pty whoami                (what a program on a terminal sees)
+//        pty expect PROGRAM ARGS... -- STEPS...   (PROGRAM on a pty driven by steps, see expect)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -974,10 +975,107 @@ static int run(char **argv) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+// Decodes \n, \r, \t, \\ and \xHH in a step's text.
+static int unescape(const char *in, char *out) {
+    int n = 0;
+    while (*in) {
+        if (in[0] == '\\' && in[1]) {
+            char c = in[1];
+            in += 2;
+            if (c == 'n') out[n++] = '\n';
+            else if (c == 'r') out[n++] = '\r';
+            else if (c == 't') out[n++] = '\t';
+            else if (c == 'x') {
+                unsigned v = 0;
+                sscanf(in, "%2x", &v);
+                in += 2;
+                out[n++] = (char)v;
+            } else out[n++] = c;
+        } else {
+            out[n++] = *in++;
+        }
+    }
+    out[n] = 0;
+    return n;
+}
+
+// A small `expect`: PROGRAM on a new pty, driven by steps, each wait bounded (5 s):
+//   w:TEXT  wait until the output (since the last match) contains TEXT
+//   s:TEXT  type TEXT
+//   f       wait until a job other than PROGRAM's group is in the foreground
+//   b       wait until PROGRAM's group is back in the foreground
+// Each step prints one line; the transcript goes to stderr. Exits with PROGRAM's status.
+static int expect(char **prog, char **steps) {
+    int m;
+    pid_t c = forkpty(&m, NULL, NULL, NULL);
+    if (c < 0) die("forkpty");
+    if (c == 0) {
+        execv(prog[0], prog);
+        _exit(127);
+    }
+    static char out[65536];
+    int len = 0, from = 0;
+    for (; *steps; steps++) {
+        const char *st = *steps;
+        char text[256];
+        unescape(st[0] && st[1] == ':' ? st + 2 : "", text);
+        long end = now_ms() + 5000;
+        int ok = 0;
+        if (st[0] == 's') {
+            write(m, text, strlen(text));
+            printf("typed %s\n", st + 2);
+            continue;
+        }
+        while (!ok && now_ms() < end) {
+            if (st[0] == 'w') {
+                char *hit = memmem(out + from, len - from, text, strlen(text));
+                if (hit) {
+                    from = hit - out + strlen(text);
+                    ok = 1;
+                    break;
+                }
+            } else {
+                pid_t fg = tcgetpgrp(m);
+                ok = st[0] == 'f' ? fg > 0 && fg != c : fg == c;
+                if (ok) break;
+            }
+            struct pollfd p = {m, POLLIN, 0};
+            if (poll(&p, 1, st[0] == 'w' ? 100 : 10) > 0) {
+                int n = read(m, out + len, sizeof out - 1 - len);
+                if (n <= 0) break;
+                write(2, out + len, n);
+                len += n;
+            }
+        }
+        printf("%s %s\n", ok ? "ok" : "TIMEOUT", st);
+        if (!ok) {
+            kill(c, SIGKILL);
+            break;
+        }
+    }
+    for (;;) {
+        struct pollfd p = {m, POLLIN, 0};
+        if (poll(&p, 1, 5000) <= 0) break;
+        int n = read(m, out, sizeof out);
+        if (n <= 0) break;
+        write(2, out, n);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc < 2) return 2;
     if (!strcmp(argv[1], "run")) return run(argv + 2);
+    if (!strcmp(argv[1], "expect")) {
+        int i = 2;
+        while (i < argc && strcmp(argv[i], "--")) i++;
+        if (i == argc) return 2;
+        argv[i] = NULL;
+        return expect(argv + 2, argv + i + 1);
+    }
     if (!strcmp(argv[1], "whoami")) {
         whoami();
         return 0;
