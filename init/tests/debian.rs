@@ -98,3 +98,39 @@ fn shell_and_coreutils_work() {
     let script = "set -e; cd /tmp; mkdir -p a/b; echo hi > a/b/f; cp -r a c; find c | sort; sort -r /etc/passwd | head -3 | cut -d: -f1; ls /usr/bin | wc -l; sed -n 1p /etc/os-release; ps -eo comm= | head -1 >/dev/null; echo done";
     assert_same("debian-shell", script);
 }
+
+/// Python's pty module on umbra's ptys: a child session with the slave as controlling
+/// terminal sees `/dev/pts/0`, the window size set on the master, and `ps` names its terminal
+/// and shows it in the foreground. (Umbra only: the native chroot has no devpts.)
+#[test]
+fn python_pty_gives_a_child_its_controlling_terminal() {
+    let script = r#"
+import os, termios, struct, fcntl
+m, s = os.openpty()
+fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 100, 0, 0))
+pid = os.fork()
+if pid == 0:
+    os.close(m)
+    os.setsid()
+    fcntl.ioctl(s, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(s, fd)
+    os.execv('/bin/bash', ['bash', '-c', 'tty; stty size; ps -o tty= -p $$; ps -o stat= -p $$ | cut -c2-'])
+os.close(s)
+out = b''
+while True:
+    try:
+        d = os.read(m, 1024)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+print(out.decode().replace('\r\n', '\n'), end='')
+print(os.waitpid(pid, 0)[1])
+"#;
+    let dir = scratch("debian-pty");
+    let Some(img) = debian_image(&dir) else { return };
+    let got = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/usr/bin/python3", "-c", script], Duration::from_secs(120));
+    assert_eq!(stdout(&got), "/dev/pts/0\n40 100\npts/0\ns+\n0\n", "stderr:\n{}", stderr(&got));
+}
