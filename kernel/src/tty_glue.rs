@@ -374,7 +374,7 @@ impl fs::devfs::DeviceOpen for CurrentTty {
         let p = current_process().ok_or(Errno::ENXIO)?;
         match ctty_of(&p).ok_or(Errno::ENXIO)? {
             Terminal::Console(t) => Ok(t),
-            Terminal::Pty(pty) => open_slave(&pty, flags | OpenFlags::NOCTTY, None),
+            Terminal::Pty(pty) => open_slave(&pty, flags | OpenFlags::NOCTTY, Some(&p)),
         }
     }
 }
