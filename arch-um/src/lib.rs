@@ -8,6 +8,7 @@ pub mod checks;
 pub mod console;
 pub mod context;
 pub mod cpu;
+pub mod hostxattr;
 pub mod kstack;
 pub mod layout;
 pub mod physmem;

@@ -3,7 +3,8 @@
 
 use uapi::{Errno, KResult};
 
-use crate::cred::{generic_permission, Credentials, MAY_EXEC};
+use crate::acl::permission;
+use crate::cred::{Credentials, MAY_EXEC};
 use crate::mount::Path;
 use crate::path::{path_string, resolve};
 
@@ -85,5 +86,5 @@ fn check_dir_search(cred: &Credentials, p: &Path) -> KResult<()> {
     if !attr.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    generic_permission(cred, &attr, MAY_EXEC)
+    permission(cred, &**p.inode(), &attr, MAY_EXEC)
 }

@@ -23,6 +23,9 @@ pub struct Dentry {
     children: KMutex<BTreeMap<Vec<u8>, Child>>,
     mounts: AtomicU32,
     deleted: AtomicBool,
+    /// An unnamed file that `linkat` may give a name (Linux's `I_LINKABLE`: an `O_TMPFILE`
+    /// opened without `O_EXCL`, until its first link).
+    linkable: AtomicBool,
 }
 
 impl Dentry {
@@ -39,7 +42,28 @@ impl Dentry {
             children: KMutex::new(BTreeMap::new()),
             mounts: AtomicU32::new(0),
             deleted: AtomicBool::new(false),
+            linkable: AtomicBool::new(false),
         })
+    }
+
+    /// A dentry for a file with no name in its directory (Linux's `d_alloc_pseudo` for a
+    /// memfd, `d_tmpfile` for `O_TMPFILE`): `name` below `parent`, never found by a lookup,
+    /// and shown as deleted. `linkable` lets `linkat` give the file a name.
+    pub fn new_unlinked(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>, linkable: bool) -> Arc<Dentry> {
+        let d = Dentry::new(name.to_vec(), Some(parent.clone()), inode);
+        d.deleted.store(true, Ordering::Relaxed);
+        d.linkable.store(linkable, Ordering::Relaxed);
+        d
+    }
+
+    /// True for an unnamed file `linkat` may still link (see [`Dentry::new_unlinked`]).
+    pub fn is_linkable(&self) -> bool {
+        self.linkable.load(Ordering::Relaxed)
+    }
+
+    /// Called once the file got a name: it is no longer "linkable" (Linux clears `I_LINKABLE`).
+    pub fn clear_linkable(&self) {
+        self.linkable.store(false, Ordering::Relaxed);
     }
 
     /// The entry's current name.

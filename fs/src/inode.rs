@@ -14,12 +14,13 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use mm::{VmReader, VmWriter};
+use mm::{PageSource, VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 use crate::abi::{self, S_IFMT};
-use crate::file_like::FileLike;
 use crate::abi::OpenFlags;
+use crate::file_like::FileLike;
+use crate::mount::Path;
 use crate::time::Timespec;
 
 /// The type of a file, from `st_mode & S_IFMT`.
@@ -206,6 +207,11 @@ pub trait FileSystem: Send + Sync {
     }
     /// The device number `stat` reports as `st_dev` (see [`alloc_anon_dev`]).
     fn dev(&self) -> u64;
+    /// True if the filesystem keeps POSIX ACLs (Linux's `SB_POSIXACL`): they are then
+    /// enforced, inherited, and `EOPNOTSUPP` is not the answer to setting one.
+    fn posix_acl(&self) -> bool {
+        false
+    }
     /// True if cached dentries must be re-checked with `lookup` on every walk, because the
     /// names can change behind the VFS's back (hostfs, procfs; Linux's `d_revalidate`).
     fn revalidate(&self) -> bool {
@@ -254,6 +260,12 @@ pub trait Inode: Send + Sync {
     fn fallocate(&self, _mode: u32, _off: u64, _len: u64) -> KResult<()> {
         Err(Errno::EOPNOTSUPP)
     }
+    /// Creates an unnamed regular file in this directory, with no link (`O_TMPFILE`, Linux's
+    /// `inode_operations::tmpfile`); it is freed on last close unless `link` names it.
+    /// `EOPNOTSUPP` for filesystems without it.
+    fn tmpfile(&self, _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// Creates a regular file `name` with permission bits `mode`.
     fn create(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
         Err(Errno::ENOTDIR)
@@ -291,9 +303,38 @@ pub trait Inode: Send + Sync {
     fn readlink(&self) -> KResult<Vec<u8>> {
         Err(Errno::EINVAL)
     }
+    /// For a "magic" symlink (`/proc/<pid>/fd/N`, Linux's `proc_fd_link`): the open file's own
+    /// location, which following the link goes to instead of resolving [`Inode::readlink`]'s
+    /// text; `None` for ordinary symlinks (and for open files without a location).
+    fn magic_link(&self) -> Option<KResult<Path>> {
+        None
+    }
+    /// For a file whose data are its own memory pages (a memfd, Linux's shmem): those pages,
+    /// which a mapping then shares directly (no page cache copy); `None` for the others.
+    fn page_source(&self) -> Option<Arc<dyn PageSource>> {
+        None
+    }
     /// Changes attributes (`setattr`).
     fn set_attr(&self, _attr: &SetAttr) -> KResult<()> {
         Err(Errno::EPERM)
+    }
+    /// The value of extended attribute `name` (a full name, `user.foo`): `ENODATA` if unset,
+    /// `EOPNOTSUPP` for a namespace the filesystem does not keep (see [`crate::xattr`]).
+    fn get_xattr(&self, _name: &[u8]) -> KResult<Vec<u8>> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// Sets extended attribute `name` under `XATTR_CREATE`/`XATTR_REPLACE` `flags`; updates
+    /// ctime. The VFS has checked permissions and limits.
+    fn set_xattr(&self, _name: &[u8], _value: &[u8], _flags: u32) -> KResult<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// Removes extended attribute `name` (`ENODATA` if unset); updates ctime.
+    fn remove_xattr(&self, _name: &[u8]) -> KResult<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// The names of the extended attributes set on this inode.
+    fn list_xattr(&self) -> KResult<Vec<Vec<u8>>> {
+        Err(Errno::EOPNOTSUPP)
     }
     /// Opens the inode: a device or a generated file returns its own [`FileLike`]; `None`
     /// means "use `read_at`/`write_at`/`readdir` on this inode".

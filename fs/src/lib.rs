@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod abi;
+pub mod acl;
 pub mod context;
 pub mod cred;
 pub mod dentry;
@@ -22,6 +23,7 @@ pub mod hostfs;
 pub mod inode;
 pub mod klock;
 pub mod locks;
+pub mod memfd;
 pub mod mount;
 pub mod notify;
 pub mod open_file;
@@ -32,12 +34,13 @@ pub mod procfs;
 pub mod time;
 pub mod tmpfs;
 pub mod vfs;
+pub mod xattr;
 
 pub use context::{Ctx, FsContext};
 pub use cred::Credentials;
 pub use dentry::Dentry;
 pub use fd_table::{FdFlags, FdTable};
-pub use file_like::{FileLike, UserMemory};
+pub use file_like::{FileLike, RecvMsg, SendMsg, SockTask, UserMemory};
 pub use inode::{DirEntry, FileSystem, FileType, Inode, InodeAttr, RenameFlags, SetAttr, StatFs};
 pub use mount::{Mount, MountFlags, Path};
 pub use open_file::OpenFile;

@@ -59,6 +59,15 @@ impl OpenFile {
         OpenFile::build(None, None, Some(file), flags, false)
     }
 
+    /// Like [`OpenFile::new_anonymous`], with exactly the status flags given: no
+    /// `O_LARGEFILE`, which Linux adds only to files opened by name (a pidfd's `F_GETFL` is
+    /// `O_RDWR`).
+    pub fn new_anon_inode(file: Arc<dyn FileLike>, flags: OpenFlags) -> Arc<OpenFile> {
+        let f = OpenFile::build(None, None, Some(file), flags, false);
+        f.flags.lock().remove(OpenFlags::LARGEFILE);
+        f
+    }
+
     fn build(path: Option<Path>, inode: Option<Arc<dyn Inode>>, file: Option<Arc<dyn FileLike>>, flags: OpenFlags, inode_opened: bool) -> Arc<OpenFile> {
         let flags = flags - (OpenFlags::CREAT | OpenFlags::EXCL | OpenFlags::NOCTTY | OpenFlags::TRUNC | OpenFlags::CLOEXEC);
         Arc::new(OpenFile {

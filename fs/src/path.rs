@@ -17,7 +17,8 @@ use uapi::{Errno, KResult};
 
 use crate::abi::{NAME_MAX, PATH_MAX};
 use crate::context::Ctx;
-use crate::cred::{generic_permission, MAY_EXEC};
+use crate::acl::permission;
+use crate::cred::MAY_EXEC;
 use crate::inode::FileType;
 use crate::mount::Path;
 
@@ -157,7 +158,7 @@ impl<'a> Walker<'a> {
         if !attr.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        generic_permission(self.ctx.cred, &attr, MAY_EXEC)
+        permission(self.ctx.cred, &**dir.inode(), &attr, MAY_EXEC)
     }
 
     /// Looks `name` up in directory `dir` (`.` and `..` included), without following a
@@ -203,18 +204,36 @@ impl<'a> Walker<'a> {
         Path { mount: cur.mount.clone(), dentry: up }.follow_mounts()
     }
 
-    /// Follows the symlink `link` found in `dir`, counting it against the budget.
+    /// Follows the symlink `link` found in `dir`, counting it against the budget. A magic
+    /// link (`/proc/<pid>/fd/N`) goes straight to the open file's location, as Linux's
+    /// `nd_jump_link`, so an unnamed or deleted file is reached too.
     pub fn follow_link(&mut self, dir: &Path, link: &Path) -> KResult<Path> {
+        if let Some(target) = self.magic_target(link)? {
+            return Ok(target);
+        }
         let target = self.read_link(link)?;
         self.walk(dir.clone(), &target, true)
     }
 
-    /// Reads a symlink's target, counting it against the budget (`ELOOP` past 40).
-    pub fn read_link(&mut self, link: &Path) -> KResult<Vec<u8>> {
+    /// The location a magic link stands for (counted against the budget), `None` for an
+    /// ordinary symlink.
+    pub fn magic_target(&mut self, link: &Path) -> KResult<Option<Path>> {
+        let Some(target) = link.inode().magic_link() else { return Ok(None) };
+        self.count_link()?;
+        target.map(Some)
+    }
+
+    fn count_link(&mut self) -> KResult<()> {
         self.links = self.links.checked_add(1).ok_or(Errno::ELOOP)?;
         if self.links > MAX_SYMLINKS {
             return Err(Errno::ELOOP);
         }
+        Ok(())
+    }
+
+    /// Reads a symlink's target, counting it against the budget (`ELOOP` past 40).
+    pub fn read_link(&mut self, link: &Path) -> KResult<Vec<u8>> {
+        self.count_link()?;
         let target = link.inode().readlink()?;
         if target.is_empty() {
             return Err(Errno::ENOENT);
@@ -223,10 +242,22 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// The absolute path string of `p` as seen from `root` (Linux's `d_path`): components are
+/// The absolute path string of `p` as seen from `root`, as `getcwd` shows it: components are
 /// joined up to `root`; if `root` is never met the result is prefixed `(unreachable)`, and a
 /// deleted entry gets a ` (deleted)` suffix.
 pub fn path_string(p: &Path, root: &Path) -> Vec<u8> {
+    build_path(p, root, true)
+}
+
+/// The path string of `p` as Linux's `d_path` shows it (`/proc/<pid>/fd`, `cwd`, `exe`):
+/// as [`path_string`], but a path `root` never meets — outside a chroot, or on an internal
+/// mount such as the memfds' (`/memfd:NAME (deleted)`) — is shown from its own top, with no
+/// prefix.
+pub fn d_path(p: &Path, root: &Path) -> Vec<u8> {
+    build_path(p, root, false)
+}
+
+fn build_path(p: &Path, root: &Path, mark_unreachable: bool) -> Vec<u8> {
     let mut names: Vec<Vec<u8>> = Vec::new();
     let mut cur = p.clone();
     let mut reachable = false;
@@ -249,7 +280,7 @@ pub fn path_string(p: &Path, root: &Path) -> Vec<u8> {
         cur = Path { mount: cur.mount.clone(), dentry: parent };
     }
     let mut out = Vec::new();
-    if !reachable {
+    if !reachable && mark_unreachable {
         out.extend_from_slice(b"(unreachable)");
     }
     for n in names.iter().rev() {

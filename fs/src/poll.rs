@@ -3,6 +3,7 @@
 //! head plus `wake_up_poll`, Asterinas's `Pollee`). fs never sleeps: `kernel` registers a
 //! `Waker` for a sleeping task and retries the operation when woken.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 
 use crate::klock::KMutex;
@@ -27,7 +28,7 @@ struct Waiter {
 
 struct PolleeInner {
     events: PollEvents,
-    waiters: Vec<Waiter>,
+    waiters: VecDeque<Waiter>,
     /// Length of `waiters` after the last pruning of dead registrations.
     pruned_len: usize,
 }
@@ -46,7 +47,7 @@ impl Default for Pollee {
 impl Pollee {
     /// A pollee with the given initial events.
     pub fn new(events: PollEvents) -> Self {
-        Pollee { inner: KMutex::new(PolleeInner { events, waiters: Vec::new(), pruned_len: 0 }) }
+        Pollee { inner: KMutex::new(PolleeInner { events, waiters: VecDeque::new(), pruned_len: 0 }) }
     }
 
     /// The current events.
@@ -59,13 +60,36 @@ impl Pollee {
     /// pruned on the next notify, or here once dead ones could have doubled the list (so a
     /// file polled in a loop but never ready does not grow it without bound).
     pub fn register(&self, waker: Weak<dyn Waker>, mask: PollEvents) {
-        let mask = mask | PollEvents::POLLERR | PollEvents::POLLHUP;
+        self.insert(Waiter { waker, mask: mask | PollEvents::POLLERR | PollEvents::POLLHUP }, false);
+    }
+
+    /// Like [`Pollee::register`], but the waker is woken before those registered earlier
+    /// (Linux's `add_wait_queue` puts a non-exclusive entry at the head): epoll items, so
+    /// events that fire together are queued newest registration first, as on Linux.
+    pub fn register_first(&self, waker: Weak<dyn Waker>, mask: PollEvents) {
+        self.insert(Waiter { waker, mask: mask | PollEvents::POLLERR | PollEvents::POLLHUP }, true);
+    }
+
+    fn insert(&self, waiter: Waiter, first: bool) {
         let mut inner = self.inner.lock();
         if inner.waiters.len() >= inner.pruned_len.saturating_mul(2).max(8) {
             inner.waiters.retain(|w| w.waker.strong_count() > 0);
             inner.pruned_len = inner.waiters.len();
         }
-        inner.waiters.push(Waiter { waker, mask });
+        if first {
+            inner.waiters.push_front(waiter);
+        } else {
+            inner.waiters.push_back(waiter);
+        }
+    }
+
+    /// Changes the events `waker` is registered for, keeping its place in the wake order
+    /// (`EPOLL_CTL_MOD`); `POLLERR|POLLHUP` stay included.
+    pub fn set_mask(&self, waker: &Weak<dyn Waker>, mask: PollEvents) {
+        let mask = mask | PollEvents::POLLERR | PollEvents::POLLHUP;
+        for w in self.inner.lock().waiters.iter_mut().filter(|w| Weak::ptr_eq(&w.waker, waker)) {
+            w.mask = mask;
+        }
     }
 
     /// Removes every registration of `waker`.
@@ -140,5 +164,29 @@ mod tests {
         drop(wr);
         drop(w);
         assert_eq!(p.waiter_count(), 0);
+    }
+
+    /// Records the order wakers run in.
+    struct Named(usize, Arc<KMutex<Vec<usize>>>);
+    impl Waker for Named {
+        fn wake(&self) {
+            self.1.lock().push(self.0);
+        }
+    }
+
+    #[test]
+    fn register_first_wakes_newest_first_and_set_mask_keeps_the_place() {
+        let p = Pollee::default();
+        let log = Arc::new(KMutex::new(Vec::new()));
+        let w: Vec<Arc<dyn Waker>> = (0..3).map(|i| Arc::new(Named(i, log.clone())) as Arc<dyn Waker>).collect();
+        p.register(Arc::downgrade(&w[0]), PollEvents::POLLIN);
+        p.register_first(Arc::downgrade(&w[1]), PollEvents::POLLIN);
+        p.register_first(Arc::downgrade(&w[2]), PollEvents::POLLOUT);
+        p.notify(PollEvents::POLLIN);
+        assert_eq!(*log.lock(), vec![1, 0]);
+        p.set_mask(&Arc::downgrade(&w[2]), PollEvents::POLLIN);
+        log.lock().clear();
+        p.notify(PollEvents::POLLIN);
+        assert_eq!(*log.lock(), vec![2, 1, 0]);
     }
 }

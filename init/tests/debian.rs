@@ -99,6 +99,81 @@ fn shell_and_coreutils_work() {
     assert_same("debian-shell", script);
 }
 
+/// `/proc/sys` as procps's `sysctl` and a root shell use it: listing, reading, writing the host
+/// name (seen by `uname`), a tunable, and garbage refused with EINVAL.
+#[test]
+fn sysctl_reads_and_writes_proc_sys() {
+    let dir = scratch("debian-sysctl");
+    let Some(img) = debian_image(&dir) else { return };
+    let script = "sysctl -a 2>/dev/null | grep -c '^kernel\\.'; sysctl -n kernel.ostype fs.inotify.max_user_watches; \
+                  echo guest1 > /proc/sys/kernel/hostname && uname -n; sysctl -q -w vm.swappiness=10 && cat /proc/sys/vm/swappiness; \
+                  echo junk > /proc/sys/vm/swappiness 2>/dev/null || echo refused";
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(60));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.first().and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n >= 10), "{text}\n{}", stderr(&out));
+    assert_eq!(&lines[1..], ["Linux", "8192", "guest1", "10", "refused"], "{text}\n{}", stderr(&out));
+}
+
+/// `dmesg` (util-linux, through `/dev/kmsg`) shows umbra's own kernel log from the boot, and a
+/// message written to `/dev/kmsg` by user space; `dmesg -S` reads it through `syslog(2)`.
+#[test]
+fn dmesg_shows_the_kernel_log() {
+    let dir = scratch("debian-dmesg");
+    let Some(img) = debian_image(&dir) else { return };
+    // The patterns are bracketed so they do not match the command line, which is logged too.
+    let script = "echo '<4>hello from user space' > /dev/kmsg; dmesg | grep -c 'Linux versio[n]'; dmesg -x | grep 'hello from use[r]' | tail -1 | cut -c1-11; dmesg -S | grep -c 'Run /bin/bash as ini[t]'";
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(60));
+    assert_eq!(stdout(&out), "1\nuser  :warn\n1\n", "stderr:\n{}", stderr(&out));
+}
+
+/// Python's sockets and `asyncio` (epoll + AF_UNIX): a socketpair, and an event loop serving 20
+/// concurrent clients on a Unix-socket server — compared with the same script natively.
+#[test]
+fn python_asyncio_serves_unix_socket_clients() {
+    let script = r#"python3 - <<'PY'
+import socket, asyncio
+a, b = socket.socketpair()
+a.send(b"ping")
+print("socketpair", b.recv(4))
+async def handle(r, w):
+    data = await r.readline()
+    w.write(data.upper())
+    await w.drain()
+    w.close()
+async def main():
+    path = "/tmp/srv.sock"
+    srv = await asyncio.start_unix_server(handle, path)
+    async def client(i):
+        r, w = await asyncio.open_unix_connection(path)
+        w.write(b"hello %d\n" % i)
+        await w.drain()
+        return await r.readline()
+    res = await asyncio.gather(*[client(i) for i in range(20)])
+    print("asyncio", len(res), sorted(res)[:2])
+    srv.close()
+    await srv.wait_closed()
+asyncio.run(main())
+PY"#;
+    assert_same("debian-asyncio", script);
+}
+
+/// The system administration userland over netlink and PAM: `ip addr` lists `lo` (rtnetlink),
+/// `useradd -m alice && su alice -c id` (PAM takes its "no audit" path on EPROTONOSUPPORT).
+#[test]
+fn ip_addr_useradd_and_su_work() {
+    let dir = scratch("debian-admin");
+    let Some(img) = debian_image(&dir) else { return };
+    let script = "ip -o addr | awk '{print $2, $3, $4}'; useradd -m alice && su alice -c id && stat -c '%U %a' /home/alice";
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(60));
+    assert_eq!(
+        stdout(&out),
+        "lo inet 127.0.0.1/8\nlo inet6 ::1/128\nuid=1000(alice) gid=1000(alice) groups=1000(alice)\nalice 755\n",
+        "stderr:\n{}",
+        stderr(&out)
+    );
+}
+
 /// Python's pty module on umbra's ptys: a child session with the slave as controlling
 /// terminal sees `/dev/pts/0`, the window size set on the master, and `ps` names its terminal
 /// and shows it in the foreground. (Umbra only: the native chroot has no devpts.)

@@ -18,7 +18,7 @@ fn root2() -> &'static Path {
         for d in ["bin", "tmp", "dev", "proc", "root"] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
-        for p in ["sigcorner", "badinput", "execcorner", "forkbomb", "pollwake", "inotify"] {
+        for p in ["sigcorner", "badinput", "execcorner", "forkbomb", "pollwake", "inotify", "rlimits", "longtail", "setuid"] {
             build_c(p, &r.join("bin").join(p), &[]);
         }
         build_c("threads", &r.join("bin/threads"), &["-static", "-pthread"]);
@@ -225,6 +225,27 @@ fn fork_bomb_is_contained_and_umbra_exits_cleanly() {
     assert!(stubs.len() > 10, "only {} stubs seen: did the bomb run?", stubs.len());
     assert_no_stub_left(&stubs);
     eprintln!("fork bomb: {} stubs, {elapsed:?}; guest says: {}", stubs.len(), stderr(&out).trim());
+}
+
+/// Set-user-ID and set-group-ID programs take their owner's ids (effective and saved) and run
+/// in secure mode (AT_SECURE), compared with Linux.
+#[test]
+fn setuid_programs_match_linux() {
+    compare("setuid", &[]);
+}
+
+/// The long tail: sched_setparam/rr_get_interval/getattr/setattr, execveat, chroot,
+/// preadv2/pwritev2 flags, unshare, membarrier, sync_file_range, ioprio — compared with Linux.
+#[test]
+fn long_tail_syscalls_match_linux() {
+    compare("longtail", &[]);
+}
+
+/// Resource limits: RLIMIT_FSIZE (cut writes, EFBIG + SIGXFSZ, truncate), RLIMIT_AS (mmap,
+/// mremap, brk), RLIMIT_NPROC for an unprivileged user, RLIMIT_NOFILE — compared with Linux.
+#[test]
+fn resource_limits_match_linux() {
+    compare("rlimits", &[]);
 }
 
 /// inotify: instance flags, watch errors, and the events of file and directory operations

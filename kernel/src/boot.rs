@@ -76,8 +76,14 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     crate::vdso::init(&cpu);
     crate::tty_glue::install(&cfg.vfs);
     crate::pty_glue::install(&cfg.vfs);
+    crate::ipc::mqueue::register(&cfg.vfs);
+    cfg.vfs.devices().register_char_device("kmsg", 1, 11, 0o644, Arc::new(crate::kmsg::KmsgDevice));
+    log::info!("Linux version {} (umbra) {}", crate::procfs::RELEASE, crate::procfs::VERSION);
+    log::info!("Command line: {}", cfg.cmdline);
+    log::info!("Memory: {}K available", cfg.mem / 1024);
     watch_host_input(&cpu);
     let cur = spawn_init(&cfg, &cpu)?;
+    log::info!("Run {} as init process", String::from_utf8_lossy(cfg.argv.first().map_or(&b""[..], |a| &a[..])));
     let init = cur.process().clone();
     cpu.spawn(cur.task.clone(), cur.ctx.clone()).map_err(|e| BootError::Host(format!("cannot start pid 1: {e}")))?;
     schedule_writeback(&cpu);
@@ -198,6 +204,7 @@ fn schedule_writeback(cpu: &Arc<Cpu>) {
             if let Err(e) = kernel().vfs.sync_all() {
                 log::warn!("periodic write-back failed: {e}");
             }
+            log::debug!("write-back; {} kernel timers pending", cpu.timer_count());
             schedule_writeback(cpu);
         }),
     );
@@ -209,6 +216,7 @@ fn schedule_load_sample(cpu: &Arc<Cpu>) {
         std::time::Instant::now() + std::time::Duration::from_secs(5),
         Box::new(|cpu| {
             crate::procfs::sample_load(kernel().uptime_ns(), cpu.runnable_count());
+            log::debug!("load-average sample; {} kernel timers pending", cpu.timer_count());
             schedule_load_sample(cpu);
         }),
     );

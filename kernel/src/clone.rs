@@ -23,6 +23,26 @@ pub const MAX_TASKS: usize = 1000;
 /// (as Linux keeps the last threads for root while `RLIMIT_NPROC` stops the others).
 pub const MAX_SESSION_TASKS: usize = MAX_TASKS * 9 / 10;
 
+/// `RLIMIT_NPROC` (Linux's check in `copy_process`): a caller whose real uid already runs
+/// that many tasks may not start another, unless it is root (uid 0, or effective root, which
+/// has `CAP_SYS_RESOURCE`).
+fn nproc_limit_reached(cur: &Current) -> bool {
+    let (uid, euid) = {
+        let c = cur.process().creds.lock();
+        (c.uid, c.euid)
+    };
+    if uid == 0 || euid == 0 {
+        return false;
+    }
+    let limit = cur.process().rlimit_cur(uapi::flags::RLIMIT_NPROC);
+    let Ok(limit) = usize::try_from(limit) else { return false };
+    let tasks = kernel().tasks.lock();
+    if tasks.len() < limit {
+        return false;
+    }
+    tasks.values().filter_map(std::sync::Weak::upgrade).filter(|t| t.process.creds.lock().uid == uid).count() >= limit
+}
+
 /// Whether umbra's task cap refuses a new task for `cur` (checked before any host work, so a
 /// refused fork is cheap).
 fn task_cap_reached(cur: &Current) -> bool {
@@ -59,6 +79,9 @@ fn check_flags(f: CloneFlags) -> KResult<()> {
     if unsupported(f) {
         return Err(Errno::EINVAL);
     }
+    if f.contains(CloneFlags::PIDFD) && f.contains(CloneFlags::DETACHED) {
+        return Err(Errno::EINVAL);
+    }
     Ok(())
 }
 
@@ -73,6 +96,7 @@ fn child_mm(cur: &Current, f: CloneFlags) -> KResult<Arc<Mm>> {
         Errno::EAGAIN
     })?;
     let space = mm.space.lock().fork()?;
+    crate::ipc::shm::mm_forked(cur.pid(), &space);
     Ok(Arc::new(Mm::new(space, host)))
 }
 
@@ -93,17 +117,17 @@ fn child_context(cur: &Current, tid: u32, a: &CloneArgs, f: CloneFlags) -> KResu
     Ok(ctx)
 }
 
-/// A new thread group for a `fork`-style clone, registered as a child of the parent.
+/// A new thread group for a `fork`-style clone (not yet registered: see `register_process`).
 fn new_process(cur: &Current, pid: u32, a: &CloneArgs, f: CloneFlags) -> Arc<Process> {
     let me = cur.process();
     let parent = if f.contains(CloneFlags::PARENT) { me.parent.lock().clone() } else { Arc::downgrade(me) };
     let files = if f.contains(CloneFlags::FILES) { me.files() } else { Arc::new(KMutex::new(me.files().lock().clone())) };
     let fsc = if f.contains(CloneFlags::FS) { me.fs() } else { Arc::new(KMutex::new(me.fs().lock().clone())) };
     let sighand = if f.contains(CloneFlags::SIGHAND) { me.sighand() } else { Arc::new(KMutex::new(me.sighand().lock().clone())) };
-    let p = Process::new(
+    Process::new(
         NewProcess {
             pid,
-            parent: parent.clone(),
+            parent,
             pgid: me.pgid.load(Ordering::Relaxed),
             sid: me.sid.load(Ordering::Relaxed),
             creds: me.creds(),
@@ -118,22 +142,45 @@ fn new_process(cur: &Current, pid: u32, a: &CloneArgs, f: CloneFlags) -> Arc<Pro
             has_ctty: me.has_ctty.load(Ordering::Relaxed),
         },
         kernel().uptime_ns(),
-    );
-    if let Some(pp) = parent.upgrade() {
+    )
+}
+
+/// Makes a new process known: a child of its parent, in the process table.
+fn register_process(p: &Arc<Process>) {
+    if let Some(pp) = p.parent.lock().upgrade() {
         pp.children.lock().push(p.clone());
     }
-    kernel().processes.lock().insert(pid, Arc::downgrade(&p));
-    p
+    kernel().processes.lock().insert(p.pid, Arc::downgrade(p));
+}
+
+/// `CLONE_PIDFD`: a pidfd of the new process (of the new thread with `CLONE_THREAD`) as a
+/// close-on-exec descriptor of the parent, its number stored at `a.pidfd`. On `EFAULT` the
+/// descriptor is closed again and the clone fails, as Linux's `copy_process` undoes itself.
+fn give_pidfd(cur: &mut Current, a: &CloneArgs, f: CloneFlags, process: &Arc<Process>, task: &Arc<Task>) -> KResult<()> {
+    let pidfd = if f.contains(CloneFlags::THREAD) { crate::pidfd::PidFd::of_thread(task) } else { crate::pidfd::PidFd::of_process(process) };
+    let fd = crate::pidfd::install(cur, crate::pidfd::open_file(pidfd, false))?;
+    if let Err(e) = cur.write_val(UserAddr(a.pidfd), &fd) {
+        let closed = cur.process().files().lock().close(fd);
+        drop(closed);
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// Creates the child and starts it; returns its tid (the parent's return value).
 pub fn do_clone(cur: &mut Current, a: CloneArgs) -> KResult<usize> {
     let f = CloneFlags::from_bits_truncate(a.flags & !0xff);
+    if f.contains(CloneFlags::PIDFD | CloneFlags::PARENT_SETTID) && a.pidfd == a.parent_tid {
+        return Err(Errno::EINVAL);
+    }
     check_flags(f)?;
     // A signal that arrived meanwhile (a group kill of a fork bomb) is taken first and the
     // call restarted, so no child slips out of it (Linux's check in `copy_process`).
     if crate::sched::signal_pending(cur) {
         return Err(Errno::ERESTARTNOINTR);
+    }
+    if nproc_limit_reached(cur) {
+        return Err(Errno::EAGAIN);
     }
     if task_cap_reached(cur) {
         log::info!("fork refused: umbra's task limit ({MAX_TASKS}, {MAX_SESSION_TASKS} per session) reached");
@@ -156,14 +203,22 @@ pub fn do_clone(cur: &mut Current, a: CloneArgs) -> KResult<usize> {
     let comm = cur.task.comm.lock().clone();
     let nice = cur.task.nice.load(Ordering::Relaxed);
     let task = Task::new(tid, process.clone(), mm.clone(), signals, comm, nice);
+    if f.contains(CloneFlags::PIDFD) {
+        give_pidfd(cur, &a, f, &process, &task)?;
+    }
+    if !f.contains(CloneFlags::THREAD) {
+        register_process(&process);
+    }
     if f.contains(CloneFlags::CHILD_CLEARTID) {
         task.clear_child_tid.set(a.child_tid);
     }
     if f.contains(CloneFlags::PARENT_SETTID) {
-        cur.write_val(UserAddr(a.parent_tid), &tid)?;
+        // Linux's `kernel_clone` ignores a failure here: the child exists by now.
+        let _ = cur.write_val(UserAddr(a.parent_tid), &tid);
     }
     if f.contains(CloneFlags::CHILD_SETTID) {
-        mm.space.lock().write_val(a.child_tid, &tid)?;
+        // Likewise for the child's copy (Linux's `schedule_tail` ignores it too).
+        let _ = mm.space.lock().write_val(a.child_tid, &tid);
     }
     kernel().tasks.lock().insert(tid, Arc::downgrade(&task));
     cur.cpu().spawn(task, ctx)?;
@@ -192,7 +247,9 @@ pub fn sys_vfork(cur: &mut Current) -> KResult<usize> {
 
 /// `clone(2)` (x86-64 argument order: flags, stack, parent_tid, child_tid, tls).
 pub fn sys_clone(cur: &mut Current, flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u64) -> KResult<usize> {
-    let a = CloneArgs { flags: flags & !0xff, exit_signal: flags & 0xff, stack, parent_tid, child_tid, tls, ..Default::default() };
+    // The legacy call has no pidfd field: `CLONE_PIDFD` stores it at `parent_tid`.
+    let pidfd = if flags & CloneFlags::PIDFD.bits() != 0 { parent_tid } else { 0 };
+    let a = CloneArgs { flags: flags & !0xff, exit_signal: flags & 0xff, stack, parent_tid, child_tid, tls, pidfd, ..Default::default() };
     do_clone(cur, a)
 }
 

@@ -70,8 +70,8 @@ pub fn arg_limit(stack_rlimit: u64) -> usize {
 }
 
 /// `execve(2)` from a running task.
-pub fn execve(cur: &mut Current, dirfd: Fd, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, _empty_path: bool) -> KResult<()> {
-    match exec_common(cur, dirfd, path, argv, envp) {
+pub fn execve(cur: &mut Current, dirfd: Fd, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, how: ExecAt) -> KResult<()> {
+    match exec_common(cur, dirfd, path, argv, envp, how) {
         Ok(()) => Ok(()),
         Err(e) => {
             log::debug!("pid {}: execve {:?} failed: {}", cur.pid(), String::from_utf8_lossy(path), e.message());
@@ -80,16 +80,30 @@ pub fn execve(cur: &mut Current, dirfd: Fd, path: &[u8], argv: Vec<Vec<u8>>, env
     }
 }
 
-/// The first `execve` of pid 1 (its failure is reported by `init` with an exit status).
-pub fn execve_initial(cur: &mut Current, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), ExecFailure> {
-    exec_common(cur, Fd(f::AT_FDCWD), path, argv, envp)
+/// How `execveat` finds the program (its `AT_EMPTY_PATH` and `AT_SYMLINK_NOFOLLOW` flags).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecAt {
+    /// An empty path names the file open at `dirfd` (`fexecve`).
+    pub empty_path: bool,
+    /// A final symlink is not followed (`ELOOP`).
+    pub nofollow: bool,
 }
 
-fn exec_common(cur: &mut Current, dirfd: Fd, path: &[u8], mut argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), ExecFailure> {
+/// The first `execve` of pid 1 (its failure is reported by `init` with an exit status).
+pub fn execve_initial(cur: &mut Current, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), ExecFailure> {
+    exec_common(cur, Fd(f::AT_FDCWD), path, argv, envp, ExecAt::default())
+}
+
+fn exec_common(cur: &mut Current, dirfd: Fd, path: &[u8], mut argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, how: ExecAt) -> Result<(), ExecFailure> {
     let mut path = path.to_vec();
     let execfn = path.clone();
+    let mut how = how;
+    let mut dirfd = dirfd;
     for _ in 0..=MAX_SCRIPT_DEPTH {
-        let (file_path, data) = read_executable(cur, dirfd, &path)?;
+        let (file_path, data) = read_executable(cur, dirfd, &path, how)?;
+        // An interpreter is found by its own path, from the cwd.
+        how = ExecAt::default();
+        dirfd = Fd(f::AT_FDCWD);
         if data.starts_with(b"#!") {
             let (interp, arg) = parse_shebang(&data)?;
             // argv becomes: interp [arg] script-path original-argv[1..]
@@ -102,19 +116,50 @@ fn exec_common(cur: &mut Current, dirfd: Fd, path: &[u8], mut argv: Vec<Vec<u8>>
             continue;
         }
         let image = elf::parse_elf(&data).map_err(|e| ExecFailure::new(Errno::ENOEXEC, e.to_string()))?;
-        let loaded = load(cur, &image, &data, &argv, &envp, &execfn)?;
-        commit(cur, loaded, file_path, &path);
+        let creds = exec_credentials(&cur.process().creds(), &file_path)?;
+        let loaded = load(cur, &image, &data, &argv, &envp, &execfn, &creds)?;
+        commit(cur, loaded, file_path, &path, creds);
         return Ok(());
     }
     Err(ExecFailure::new(Errno::ELOOP, "too many levels of #! interpreters"))
 }
 
-/// Finds an executable and reads it whole: a regular file with execute permission.
-fn read_executable(cur: &Current, dirfd: Fd, path: &[u8]) -> Result<(Path, Vec<u8>), ExecFailure> {
-    if path.is_empty() {
-        return Err(Errno::ENOENT.into());
+/// The credentials a program runs with (Linux's `bprm_fill_uid` + `cap_bprm_creds_from_file`):
+/// a set-user-ID file makes its owner the effective user, a set-group-ID file with group
+/// execute its group the effective group — unless its mount is `nosuid`; then the saved and
+/// filesystem ids follow the effective ones.
+fn exec_credentials(old: &fs::Credentials, file: &Path) -> KResult<fs::Credentials> {
+    let attr = file.attr()?;
+    let mut c = old.clone();
+    if !file.mount.flags().contains(fs::MountFlags::NOSUID) {
+        if attr.mode & fs::abi::S_ISUID != 0 {
+            c.euid = attr.uid;
+        }
+        if attr.mode & fs::abi::S_ISGID != 0 && attr.mode & fs::abi::S_IXGRP != 0 {
+            c.egid = attr.gid;
+        }
     }
-    let p = crate::fs_glue::lookup(cur, dirfd, path, true)?;
+    c.suid = c.euid;
+    c.fsuid = c.euid;
+    c.sgid = c.egid;
+    c.fsgid = c.egid;
+    Ok(c)
+}
+
+/// Finds an executable and reads it whole: a regular file with execute permission.
+fn read_executable(cur: &Current, dirfd: Fd, path: &[u8], how: ExecAt) -> Result<(Path, Vec<u8>), ExecFailure> {
+    let p = if path.is_empty() {
+        if !how.empty_path {
+            return Err(Errno::ENOENT.into());
+        }
+        crate::fs_glue::file(cur, dirfd)?.path().cloned().ok_or(Errno::EACCES)?
+    } else {
+        let p = crate::fs_glue::lookup(cur, dirfd, path, !how.nofollow)?;
+        if how.nofollow && p.attr()?.file_type() == fs::FileType::Symlink {
+            return Err(Errno::ELOOP.into());
+        }
+        p
+    };
     let attr = p.attr()?;
     if attr.mode & fs::abi::S_IFMT != fs::abi::S_IFREG {
         return Err(ExecFailure::new(Errno::EACCES, "not a regular file"));
@@ -202,7 +247,7 @@ fn reserve_span(m: &mut mm::MemorySpace, image: &ElfImage) -> Result<u64, ExecFa
     Ok(base.wrapping_sub(lo))
 }
 
-fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8]) -> Result<Loaded, ExecFailure> {
+fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], creds: &fs::Credentials) -> Result<Loaded, ExecFailure> {
     let mut m = crate::task::Mm::new_empty(&cur.cpu().host()).map_err(|e| {
         log::warn!("execve: cannot start a stub: {e}");
         ExecFailure::new(Errno::EAGAIN, "too many processes")
@@ -217,7 +262,7 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
     let mut entry = bias + image.entry;
     let mut interp_base = 0;
     if let Some(interp_path) = &image.interp {
-        let (_, idata) = read_executable(cur, Fd(f::AT_FDCWD), interp_path).map_err(|e| ExecFailure::new(if e.errno == Errno::ENOENT { Errno::ENOENT } else { Errno::ELIBBAD }, format!("interpreter {}: {}", String::from_utf8_lossy(interp_path), e.message())))?;
+        let (_, idata) = read_executable(cur, Fd(f::AT_FDCWD), interp_path, ExecAt::default()).map_err(|e| ExecFailure::new(if e.errno == Errno::ENOENT { Errno::ENOENT } else { Errno::ELIBBAD }, format!("interpreter {}: {}", String::from_utf8_lossy(interp_path), e.message())))?;
         let iimage = elf::parse_elf(&idata).map_err(|e| ExecFailure::new(Errno::ELIBBAD, format!("interpreter: {e}")))?;
         interp_base = reserve_span(space, &iimage)?;
         map_image(space, &iimage, &idata, interp_base)?;
@@ -227,7 +272,6 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
     space.map_stack(STACK_TOP, stack_size)?;
     let vdso_base = crate::vdso::map_into(space)?;
 
-    let creds = cur.process().creds();
     let mut random = [0u8; 16];
     arch_um::random::fill(&mut random).map_err(|_| Errno::EIO)?;
     let (xsize, _) = kernel().platform.user_xstate();
@@ -243,7 +287,8 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
         (f::AT_EUID, creds.euid as u64),
         (f::AT_GID, creds.gid as u64),
         (f::AT_EGID, creds.egid as u64),
-        (f::AT_SECURE, 0),
+        // Secure mode (glibc ignores LD_PRELOAD and friends) when the ids changed at exec.
+        (f::AT_SECURE, u64::from(creds.euid != creds.uid || creds.egid != creds.gid)),
         (f::AT_HWCAP, arch_um::cpu::hwcap()),
         (f::AT_HWCAP2, 0),
         (f::AT_CLKTCK, 100),
@@ -273,16 +318,18 @@ fn initial_fpu() -> Vec<u8> {
 }
 
 /// The point of no return: install the new memory, registers and identity.
-fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8]) {
+fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8], creds: fs::Credentials) {
     de_thread(cur);
     // Robust mutexes held in the old image are released (Linux's `exec_mm_release`).
     crate::futex::exit_robust_list(cur);
     cur.task.robust_list.set(0);
+    crate::ipc::shm::release_mm(cur);
     *cur.task.mm.lock() = Arc::new(loaded.mm);
     // The new registers keep naming this thread: the stub tells threads' FPU states apart by it.
     cur.ctx = loaded.regs;
     cur.ctx.id = cur.task.tid as u64;
     let p = cur.process().clone();
+    *p.creds.lock() = creds;
     // The borrowed memory is given back: a `vfork` parent runs again (Linux's exec_mm_release).
     crate::exit::release_vfork_parent(&p);
     *p.exe.lock() = Some(file);

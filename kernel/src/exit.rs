@@ -58,6 +58,7 @@ pub fn task_finished(cur: &mut Current) {
         crate::futex::wake_address(cur, ctid, i32::MAX);
     }
     kernel().tasks.lock().remove(&cur.task.tid);
+    crate::pidfd::notify_thread(&cur.task);
     let p = cur.process().clone();
     if p.live_threads().is_empty() && !p.is_zombie() {
         let status = p.pending_status.lock().unwrap_or(ExitStatus::Exited(0));
@@ -68,6 +69,7 @@ pub fn task_finished(cur: &mut Current) {
 
 /// Turns a process whose threads have all ended into a zombie and tells its parent.
 fn process_exit(p: &Arc<Process>, status: ExitStatus, cur: &mut Current) {
+    crate::ipc::exit_process(cur);
     let closed = p.files().lock().close_all();
     crate::fs_glue::close_files(p.pid, closed);
     // Record locks never outlive their process, even one whose fds another process closed
@@ -78,6 +80,7 @@ fn process_exit(p: &Arc<Process>, status: ExitStatus, cur: &mut Current) {
     crate::tty_glue::process_exited(p);
     reparent_children(p);
     *p.exit_status.lock() = Some(status);
+    crate::pidfd::notify_process(p);
     let parent = p.parent.lock().upgrade();
     let Some(parent) = parent else { return };
     notify_parent_of_exit(&parent, p, status, cur);

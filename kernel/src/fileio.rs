@@ -1,7 +1,8 @@
 //! Blocking I/O on files: fs's files never block (they answer `EAGAIN` and expose readiness
 //! through their `Pollee`), so `read`/`write` on a pipe, tty or FIFO sleep here until the file
 //! is ready, as Linux's `pipe_read`/`n_tty_read` sleep on their wait queues. Console reads pass
-//! the tty's job-control checks first and may wake at the tty's `VTIME` deadline.
+//! the tty's job-control checks first and may wake at the tty's `VTIME` deadline. Sockets are
+//! handed to `net` (a read is a `recvmsg`, a write a `sendmsg`, with the socket's timeouts).
 
 use crate::sched::{wait_until, Current};
 use fs::{OpenFile, PollEvents};
@@ -11,6 +12,9 @@ use uapi::{Errno, KResult};
 
 /// Reads from `file`, sleeping while it would block (unless `O_NONBLOCK`).
 pub fn read(cur: &mut Current, file: &Arc<OpenFile>, buf: &mut [u8]) -> KResult<usize> {
+    if let Some(sock) = crate::net::socket_of(file) {
+        return crate::net::read(cur, file, sock, buf);
+    }
     crate::tty_glue::check_read(cur, file)?;
     let console = is_console_file(file);
     if console {
@@ -50,6 +54,9 @@ pub fn is_console_file(file: &Arc<OpenFile>) -> bool {
 /// Linux's pipe and tty writes do: a partial count is returned only when a signal interrupts
 /// after some bytes went through. `EPIPE` also sends SIGPIPE (Linux's pipe write does).
 pub fn write(cur: &mut Current, file: &Arc<OpenFile>, data: &[u8]) -> KResult<usize> {
+    if let Some(sock) = crate::net::socket_of(file) {
+        return crate::net::write(cur, file, sock, data);
+    }
     crate::tty_glue::check_write(cur, file)?;
     let r = write_blocking(cur, file, data);
     if r == Err(Errno::EPIPE) {

@@ -66,10 +66,11 @@ pub fn lookup(cur: &Current, dirfd: Fd, path: &[u8], follow: bool) -> KResult<Pa
     with_start(cur, dirfd, path, |ctx, start| vfs.lookup(ctx, start, path, follow))
 }
 
-/// The backing of a file mapping (`mmap` of an fd): the file's page-cache pages, with
-/// Linux's permission checks — the file must be open for reading (`EACCES`), and a writable
-/// `MAP_SHARED` mapping needs it open for writing; a shared mapping of a read-only fd may never
-/// become writable (`max_prot`). `ENODEV` for files that cannot be mapped (pipes, ttys).
+/// The backing of a file mapping (`mmap` of an fd): the file's page-cache pages (a memfd's
+/// own pages), with Linux's permission checks — the file must be open for reading
+/// (`EACCES`), and a writable `MAP_SHARED` mapping needs it open for writing; a shared mapping
+/// of a read-only fd may never become writable (`max_prot`); a write-sealed memfd refuses a
+/// writable shared mapping (`EPERM`). `ENODEV` for files that cannot be mapped (pipes, ttys).
 pub fn mmap_backing(cur: &Current, fd: Fd, off: u64, prot: Prot, flags: MapFlags) -> KResult<(Backing, MapOptions)> {
     let f = file(cur, fd)?;
     let fl = f.flags();
@@ -80,10 +81,18 @@ pub fn mmap_backing(cur: &Current, fd: Fd, off: u64, prot: Prot, flags: MapFlags
     if shared && prot.contains(Prot::WRITE) && !fl.can_write() {
         return Err(Errno::EACCES);
     }
-    let pages = kernel().vfs.file_pages(&f, &kernel().frames)?;
-    if shared && fl.can_write() {
-        pages.mark_shared_writable();
-    }
-    let max_prot = if shared && !fl.can_write() { Prot::READ | Prot::EXEC } else { Prot::READ | Prot::WRITE | Prot::EXEC };
+    let own = if f.file_like().is_none() { f.inode().and_then(|i| i.page_source()) } else { None };
+    let pages: Arc<dyn mm::PageSource> = match own {
+        Some(own) => own,
+        None => {
+            let fp = kernel().vfs.file_pages(&f, &kernel().frames)?;
+            if shared && fl.can_write() {
+                fp.mark_shared_writable();
+            }
+            fp
+        }
+    };
+    let mut max_prot = if shared && !fl.can_write() { Prot::READ | Prot::EXEC } else { Prot::READ | Prot::WRITE | Prot::EXEC };
+    crate::memfd::check_seals_mmap(&f, prot, flags, &mut max_prot)?;
     Ok((Backing::File { source: pages, offset: off }, MapOptions { name: None, max_prot }))
 }

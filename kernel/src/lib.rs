@@ -4,8 +4,8 @@
 //!
 //! Inside, the modules form one-way layers (ARCHITECTURE.md; `tests/layering.rs` checks them):
 //! the task model (`task`) → scheduling (`sched`) → kernel objects (`signal`, `futex`, `pipe`,
-//! `tty`, `pty_glue`, `timers`, `fileio`, `poll`, `inotify`, `procfs`, `vdso`, …) → process life (`clone`, `exec`,
-//! `exit`, `wait`) → `syscall` → the task loop (`run`) and `boot`.
+//! `epoll`, `signalfd`, `inotify`, `ipc`, `tty`, `pty_glue`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) →
+//! process life (`clone`, `exec`, `exit`, `wait`) → `syscall` → the task loop (`run`) and `boot`.
 
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -13,13 +13,19 @@
 pub mod boot;
 pub mod clone;
 pub mod console;
+pub mod epoll;
 pub mod exec;
 pub mod execve;
 pub mod exit;
 pub mod fileio;
 pub mod fs_glue;
+pub mod net;
 pub mod futex;
 pub mod inotify;
+pub mod ipc;
+pub mod kmsg;
+pub mod memfd;
+pub mod pidfd;
 pub mod pipe;
 pub mod poll;
 pub mod procfs;
@@ -27,6 +33,8 @@ pub mod pty_glue;
 pub mod run;
 pub mod sched;
 pub mod signal;
+pub mod signalfd;
+pub mod splice;
 pub mod strace;
 pub mod syscall;
 pub mod task;

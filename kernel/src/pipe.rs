@@ -19,6 +19,9 @@
 //! - Poll: a reader sees `POLLIN|POLLRDNORM` when data is buffered and `POLLHUP` when no writer
 //!   is left; a writer sees `POLLOUT|POLLWRNORM` when a page is free and `POLLERR` when no reader
 //!   is left (`pipe_poll`).
+//! - `splice`, `tee` and `vmsplice` add, move and copy whole buffers (`splice.rs` below): a
+//!   spliced piece is a buffer of its own that later writes never merge into (a slot's
+//!   `merge` flag is Linux's `PIPE_BUF_FLAG_CAN_MERGE`).
 //! - `FIONREAD` gives the buffered byte count; `fstat` of an anonymous pipe shows a FIFO
 //!   (`S_IFIFO | 0600`) on a pipefs-like anonymous device with its own inode number.
 //!
@@ -47,6 +50,8 @@
 //! with `ERESTARTSYS`, as `wait_for_partner` does. The wait ends when the partner's counter
 //! moves, even if that partner has already closed again (Linux's `r_counter`/`w_counter`).
 
+mod splice;
+
 use crate::sched::Current;
 use fs::abi::{OpenFlags, S_IFIFO};
 use fs::devfs::FifoOpen;
@@ -70,11 +75,13 @@ pub const DEFAULT_PIPE_SIZE: usize = 16 * PIPE_PAGE;
 pub const PIPE_MAX_SIZE: usize = 1 << 20;
 
 /// One page of pipe data: `data[off..]` is unread; `data.len()` counts consumed bytes too, as
-/// Linux's `offset + len` does when deciding whether a write can merge.
+/// Linux's `offset + len` does when deciding whether a write can merge. `merge` is Linux's
+/// `PIPE_BUF_FLAG_CAN_MERGE`: set on what `write` made, never on spliced pieces.
 struct Slot {
     data: Vec<u8>,
     off: usize,
     packet: bool,
+    merge: bool,
 }
 
 impl Slot {
@@ -149,7 +156,7 @@ impl PipeState {
         let head = data.len() % PIPE_PAGE;
         if head != 0 && !self.packet {
             if let Some(last) = self.slots.back_mut() {
-                if !last.packet && last.data.len() + head <= PIPE_PAGE {
+                if last.merge && last.data.len() + head <= PIPE_PAGE {
                     last.data.extend_from_slice(&data[..head]);
                     done = head;
                 }
@@ -159,7 +166,7 @@ impl PipeState {
             let n = (data.len() - done).min(PIPE_PAGE);
             let mut page = Vec::with_capacity(PIPE_PAGE);
             page.extend_from_slice(&data[done..done + n]);
-            self.slots.push_back(Slot { data: page, off: 0, packet: self.packet });
+            self.slots.push_back(Slot { data: page, off: 0, packet: self.packet, merge: !self.packet });
             done += n;
         }
         done
@@ -368,15 +375,23 @@ impl FileLike for PipeEnd {
         if data.is_empty() {
             return Ok(0);
         }
-        self.pipe.update(false, |st| {
+        let (n, was_empty) = self.pipe.update(false, |st| {
             if st.readers == 0 {
                 return Err(Errno::EPIPE);
             }
+            let was_empty = st.is_empty();
             match st.put(data) {
                 0 => Err(Errno::EAGAIN),
-                n => Ok(n),
+                n => Ok((n, was_empty)),
             }
-        })
+        })?;
+        // Filling an empty pipe raised POLLIN above. Linux's pipe_write wakes readers on every
+        // write while the pipe is polled ("epoll nonsensically wants a wakeup whether the pipe
+        // was already empty or not"): an edge-triggered epoll reports each write.
+        if !was_empty {
+            self.pipe.pollee.notify(PollEvents::POLLIN | PollEvents::POLLRDNORM);
+        }
+        Ok(n)
     }
 
     fn poll(&self) -> PollEvents {
@@ -756,15 +771,17 @@ mod tests {
         w.write(b"1", 0).unwrap();
         assert_eq!(woken(&reader), 1, "data arriving wakes readers");
         w.write(b"2", 0).unwrap();
-        assert_eq!(woken(&reader), 1, "no transition, no wake-up");
+        assert_eq!(woken(&reader), 2, "every write wakes readers, as Linux's (for epoll's edges)");
         assert_eq!(woken(&writer), 0);
         let big = vec![0u8; DEFAULT_PIPE_SIZE];
         let _ = w.write(&big, 0);
+        assert_eq!(woken(&reader), 3);
         let mut buf = vec![0u8; 8192];
         r.read(&mut buf, 0).unwrap();
         assert_eq!(woken(&writer), 1, "space freed wakes writers");
+        assert_eq!(woken(&reader), 3, "a read that leaves data wakes no reader");
         drop(w);
-        assert_eq!(woken(&reader), 2, "the last writer's close wakes readers");
+        assert_eq!(woken(&reader), 4, "the last writer's close wakes readers");
     }
 
     #[test]

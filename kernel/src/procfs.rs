@@ -626,7 +626,7 @@ fn caller_root() -> Path {
 }
 
 fn path_text(p: &Path, root: &Path) -> Vec<u8> {
-    fs::path::path_string(p, root)
+    fs::path::d_path(p, root)
 }
 
 fn gather_mem(mm: &Arc<Mm>, exe_path: String) -> MemFacts {
@@ -772,16 +772,34 @@ fn pid_area(id: u32, what: PidBytes) -> KResult<Vec<u8>> {
     })
 }
 
-/// What an fd link shows for an open file with no path (`pipe:[ino]`, the console).
+/// What an fd link shows for an open file with no path (`pipe:[ino]`, the console, Linux's
+/// anonymous-inode names such as `anon_inode:[eventpoll]`).
 fn anon_fd_name(f: &OpenFile) -> Vec<u8> {
     if let Some(end) = crate::pipe::pipe_end(f) {
         return format!("pipe:[{}]", end.ino()).into_bytes();
     }
-    let is_console = f.file_like().is_some_and(|l| l.as_any().is::<crate::console::Console>() || l.as_any().is::<crate::tty::Tty>());
-    if is_console {
+    if let Some(sock) = crate::net::socket_of(f) {
+        return format!("socket:[{}]", sock.ino()).into_bytes();
+    }
+    let Some(any) = f.file_like().map(|l| l.as_any()) else { return b"anon_inode:[umbra]".to_vec() };
+    if any.is::<crate::console::Console>() || any.is::<crate::tty::Tty>() {
         return b"/dev/console".to_vec();
     }
-    b"anon_inode:[umbra]".to_vec()
+    if crate::pidfd::pidfd_of(f).is_some() {
+        return b"anon_inode:[pidfd]".to_vec();
+    }
+    let name = if any.is::<crate::epoll::Epoll>() {
+        "eventpoll"
+    } else if any.is::<crate::signalfd::SignalFd>() {
+        "signalfd"
+    } else if any.is::<crate::timers::eventfd::EventFd>() {
+        "eventfd"
+    } else if any.is::<crate::timers::timerfd::TimerFd>() {
+        "timerfd"
+    } else {
+        "umbra"
+    };
+    format!("anon_inode:[{name}]").into_bytes()
 }
 
 /// Counts of (runnable, all) tasks.
@@ -874,6 +892,20 @@ impl ProcProvider for KernelProcProvider {
         })
     }
 
+    fn pid_fd_path(&self, pid: u32, fd: u32) -> Option<KResult<Path>> {
+        let p = match inspectable(pid) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
+        let Ok(fd) = i32::try_from(fd) else { return Some(Err(Errno::ENOENT)) };
+        let files = p.files();
+        let file = files.lock().get(fd);
+        match file {
+            Ok(f) => f.path().cloned().map(Ok),
+            Err(_) => Some(Err(Errno::ENOENT)),
+        }
+    }
+
     fn meminfo(&self) -> MemInfo {
         let f = &kernel().frames;
         meminfo_from(f.total_frames(), f.free_frames())
@@ -914,6 +946,55 @@ impl ProcProvider for KernelProcProvider {
 
     fn cmdline(&self) -> String {
         kernel().cmdline.clone()
+    }
+
+    fn sysctl(&self, path: &str) -> Option<String> {
+        let k = kernel();
+        let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+        match path {
+            "kernel/hostname" => Some(text(&k.hostname.lock())),
+            "kernel/domainname" => Some(text(&k.domainname.lock())),
+            "kernel/random/boot_id" => Some(k.boot_id.clone()),
+            "kernel/random/uuid" => Some(crate::task::kernel::random_uuid()),
+            _ => k.sysctls.lock().get(path).cloned().or_else(|| fs::procfs::provider::default_sysctl(path).map(str::to_string)),
+        }
+    }
+
+    /// Root's writes to `/proc/sys`: the host and domain names (at most 64 bytes, as
+    /// `sethostname`), and numeric tunables (whitespace-separated integers, stored
+    /// tab-separated as Linux prints them; `EINVAL` for anything else).
+    fn set_sysctl(&self, path: &str, value: &[u8]) -> KResult<()> {
+        let k = kernel();
+        match path {
+            "kernel/hostname" | "kernel/domainname" => {
+                if value.len() > 64 {
+                    return Err(Errno::EINVAL);
+                }
+                let slot = if path == "kernel/hostname" { &k.hostname } else { &k.domainname };
+                *slot.lock() = value.to_vec();
+                Ok(())
+            }
+            _ => {
+                let default = fs::procfs::provider::default_sysctl(path).ok_or(Errno::EINVAL)?;
+                let text = std::str::from_utf8(value).map_err(|_| Errno::EINVAL)?;
+                let nums: Vec<i64> = text.split_whitespace().map(|t| t.parse::<i64>().map_err(|_| Errno::EINVAL)).collect::<KResult<_>>()?;
+                let fields = default.split('\t').count();
+                if nums.is_empty() || nums.len() > fields {
+                    return Err(Errno::EINVAL);
+                }
+                let shown: Vec<String> = nums.iter().map(i64::to_string).collect();
+                k.sysctls.lock().insert(path.to_string(), shown.join("\t"));
+                Ok(())
+            }
+        }
+    }
+
+    fn net_unix(&self) -> String {
+        crate::net::unix::proc::text()
+    }
+
+    fn sysvipc(&self, name: &str) -> String {
+        crate::ipc::proc_sysvipc(name.as_bytes()).unwrap_or_default()
     }
 }
 

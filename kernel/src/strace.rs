@@ -51,6 +51,23 @@ pub fn push_buf(cur: &mut Current, addr: u64, len: u64, out: &mut String) {
     }
 }
 
+/// Appends a signal set as strace does: `[USR1 TERM]`, or `~[...]` listing the signals left
+/// out when the set holds more than half of them.
+pub fn push_sigset(set: uapi::signal::SigSet, out: &mut String) {
+    let inverted = set.iter().count() > 32;
+    let shown = if inverted { uapi::signal::SigSet::from_bits(!set.bits()) } else { set };
+    let names: Vec<String> = shown
+        .iter()
+        .map(|s| uapi::signal::signal_name(s).map_or_else(|| s.to_string(), |n| n.trim_start_matches("SIG").to_string()))
+        .collect();
+    if inverted {
+        out.push('~');
+    }
+    out.push('[');
+    out.push_str(&names.join(" "));
+    out.push(']');
+}
+
 /// Quotes bytes as strace does: C escapes, octal for other non-printables, `...` if cut.
 fn push_quoted(bytes: &[u8], total: usize, out: &mut String) {
     out.push('"');
@@ -70,6 +87,113 @@ fn push_quoted(bytes: &[u8], total: usize, out: &mut String) {
         out.push_str("...");
     }
 }
+
+/// Appends a flag word as strace does: the names of the bits in `table` (each entry taken
+/// whole, in order) joined by `|`, then any unknown bits in hex; `0` for none.
+pub fn push_flags(v: u64, table: &[(u64, &str)], out: &mut String) {
+    let mut rest = v;
+    let mut parts: Vec<String> = Vec::new();
+    for &(bits, name) in table {
+        if bits != 0 && rest & bits == bits {
+            parts.push(name.to_string());
+            rest &= !bits;
+        }
+    }
+    if rest != 0 {
+        parts.push(format!("{rest:#x}"));
+    }
+    if parts.is_empty() {
+        out.push('0');
+    } else {
+        out.push_str(&parts.join("|"));
+    }
+}
+
+/// Appends a signal number by name (`SIGKILL`), or as a number if it has none (0).
+pub fn push_signal(signo: i64, out: &mut String) {
+    match u32::try_from(signo).ok().and_then(uapi::signal::signal_name) {
+        Some(n) => out.push_str(n),
+        None => out.push_str(&signo.to_string()),
+    }
+}
+
+/// `memfd_create` flags.
+pub const MFD_FLAGS: &[(u64, &str)] = &[(0x1, "MFD_CLOEXEC"), (0x2, "MFD_ALLOW_SEALING"), (0x4, "MFD_HUGETLB"), (0x8, "MFD_NOEXEC_SEAL"), (0x10, "MFD_EXEC")];
+/// `splice`/`tee`/`vmsplice` flags.
+pub const SPLICE_FLAGS: &[(u64, &str)] = &[(0x1, "SPLICE_F_MOVE"), (0x2, "SPLICE_F_NONBLOCK"), (0x4, "SPLICE_F_MORE"), (0x8, "SPLICE_F_GIFT")];
+/// `pidfd_open` flags.
+pub const PIDFD_FLAGS: &[(u64, &str)] = &[(0o4000, "PIDFD_NONBLOCK"), (0o200, "PIDFD_THREAD")];
+/// File seals (`F_ADD_SEALS`).
+pub const SEAL_FLAGS: &[(u64, &str)] =
+    &[(0x1, "F_SEAL_SEAL"), (0x2, "F_SEAL_SHRINK"), (0x4, "F_SEAL_GROW"), (0x8, "F_SEAL_WRITE"), (0x10, "F_SEAL_FUTURE_WRITE"), (0x20, "F_SEAL_EXEC")];
+/// `open` flags after the access mode (`O_TMPFILE` before the `O_DIRECTORY` it contains).
+pub const OPEN_FLAGS: &[(u64, &str)] = &[
+    (0o100, "O_CREAT"),
+    (0o200, "O_EXCL"),
+    (0o400, "O_NOCTTY"),
+    (0o1000, "O_TRUNC"),
+    (0o2000, "O_APPEND"),
+    (0o4000, "O_NONBLOCK"),
+    (0o4010000, "O_SYNC"),
+    (0o10000, "O_DSYNC"),
+    (0o20000, "O_ASYNC"),
+    (0o40000, "O_DIRECT"),
+    (0o100000, "O_LARGEFILE"),
+    (0o20200000, "O_TMPFILE"),
+    (0o200000, "O_DIRECTORY"),
+    (0o400000, "O_NOFOLLOW"),
+    (0o1000000, "O_NOATIME"),
+    (0o2000000, "O_CLOEXEC"),
+    (0o10000000, "O_PATH"),
+];
+/// `clone` flags above the exit signal byte.
+pub const CLONE_FLAGS: &[(u64, &str)] = &[
+    (0x100, "CLONE_VM"),
+    (0x200, "CLONE_FS"),
+    (0x400, "CLONE_FILES"),
+    (0x800, "CLONE_SIGHAND"),
+    (0x1000, "CLONE_PIDFD"),
+    (0x2000, "CLONE_PTRACE"),
+    (0x4000, "CLONE_VFORK"),
+    (0x8000, "CLONE_PARENT"),
+    (0x10000, "CLONE_THREAD"),
+    (0x20000, "CLONE_NEWNS"),
+    (0x40000, "CLONE_SYSVSEM"),
+    (0x80000, "CLONE_SETTLS"),
+    (0x100000, "CLONE_PARENT_SETTID"),
+    (0x200000, "CLONE_CHILD_CLEARTID"),
+    (0x400000, "CLONE_DETACHED"),
+    (0x800000, "CLONE_UNTRACED"),
+    (0x1000000, "CLONE_CHILD_SETTID"),
+    (0x2000000, "CLONE_NEWCGROUP"),
+    (0x4000000, "CLONE_NEWUTS"),
+    (0x8000000, "CLONE_NEWIPC"),
+    (0x10000000, "CLONE_NEWUSER"),
+    (0x20000000, "CLONE_NEWPID"),
+    (0x40000000, "CLONE_NEWNET"),
+    (0x80000000, "CLONE_IO"),
+];
+/// `fcntl` commands by number.
+pub const FCNTL_CMDS: &[(u64, &str)] = &[
+    (0, "F_DUPFD"),
+    (1, "F_GETFD"),
+    (2, "F_SETFD"),
+    (3, "F_GETFL"),
+    (4, "F_SETFL"),
+    (5, "F_GETLK"),
+    (6, "F_SETLK"),
+    (7, "F_SETLKW"),
+    (8, "F_SETOWN"),
+    (9, "F_GETOWN"),
+    (36, "F_OFD_GETLK"),
+    (37, "F_OFD_SETLK"),
+    (38, "F_OFD_SETLKW"),
+    (1030, "F_DUPFD_CLOEXEC"),
+    (1031, "F_SETPIPE_SZ"),
+    (1032, "F_GETPIPE_SZ"),
+    (1033, "F_ADD_SEALS"),
+    (1034, "F_GET_SEALS"),
+];
 
 /// Formats a result as strace does: the value, or `-1 ENOENT (No such file or directory)`.
 pub fn format_result(nr: u64, r: &KResult<usize>) -> String {

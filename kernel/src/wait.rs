@@ -21,6 +21,9 @@ pub enum Which {
     Pid(u32),
     /// Any child in this process group.
     Pgid(u32),
+    /// The very process a pidfd names (its address, so a later process with its pid is not
+    /// taken for it); `None` for a pidfd that names no process (a thread's).
+    Exact(Option<usize>),
 }
 
 /// What a wait found.
@@ -45,6 +48,7 @@ fn matches(which: Which, c: &Process) -> bool {
         Which::Any => true,
         Which::Pid(p) => c.pid == p,
         Which::Pgid(g) => c.pgid.load(Ordering::Relaxed) == g,
+        Which::Exact(p) => p == Some(c as *const Process as usize),
     }
 }
 
@@ -65,6 +69,7 @@ fn eligible(which: Which, opts: WaitOptions, c: &Process) -> bool {
 pub fn reap(parent: &Process, child: &Arc<Process>) {
     parent.children.lock().retain(|c| !Arc::ptr_eq(c, child));
     kernel().processes.lock().remove(&child.pid);
+    crate::pidfd::notify_process(child);
     let ct = *child.cputime.lock();
     let mut pt = parent.cputime.lock();
     pt.children_user_ns = pt.children_user_ns.saturating_add(ct.user_ns + ct.children_user_ns);
@@ -168,14 +173,25 @@ pub fn sys_waitid(cur: &mut Current, idtype: u32, id: i32, infop: UserAddr, opti
     if !opts.intersects(WaitOptions::WEXITED | WaitOptions::WSTOPPED | WaitOptions::WCONTINUED) {
         return Err(Errno::EINVAL);
     }
+    let mut opts = opts;
     let which = match idtype {
         f::P_ALL => Which::Any,
         f::P_PID if id > 0 => Which::Pid(id as u32),
         f::P_PGID if id > 0 => Which::Pgid(id as u32),
         f::P_PGID if id == 0 => Which::Pgid(cur.process().pgid.load(Ordering::Relaxed)),
+        f::P_PIDFD if id >= 0 => {
+            let (p, nonblock) = crate::pidfd::wait_target(cur, crate::fs_glue::Fd(id))?;
+            if nonblock {
+                opts |= WaitOptions::WNOHANG;
+            }
+            Which::Exact(p.map(|p| Arc::as_ptr(&p) as usize))
+        }
         _ => return Err(Errno::EINVAL),
     };
     let found = do_wait(cur, which, opts)?;
+    if found.is_none() && !WaitOptions::from_bits_truncate(options).contains(WaitOptions::WNOHANG) && opts.contains(WaitOptions::WNOHANG) {
+        return Err(Errno::EAGAIN);
+    }
     if !infop.is_null() {
         let info = match found {
             Some(fd) => SigInfo::child(fd.code, fd.pid as i32, fd.uid, fd.si_status, 0, 0),

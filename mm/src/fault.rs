@@ -247,12 +247,16 @@ impl MemorySpace {
                 continue;
             }
             let Some(i) = (v + idx).checked_sub(vpn) else { continue };
+            if v != vpn {
+                match source.cached_page(i) {
+                    Some(f) => self.install(v, Pte::new(f, vma.prot).with_cow(cow)),
+                    None => continue,
+                }
+                continue;
+            }
             match source.page(i) {
                 Ok(f) => self.install(v, Pte::new(f, vma.prot).with_cow(cow)),
-                Err(e) if v == vpn => {
-                    return Err(if e == Errno::ENOMEM { FaultError::OutOfMemory } else { FaultError::Bus })
-                }
-                Err(_) => break,
+                Err(e) => return Err(if e == Errno::ENOMEM { FaultError::OutOfMemory } else { FaultError::Bus }),
             }
         }
         Ok(())

@@ -29,6 +29,7 @@ pub mod fault;
 pub mod fork;
 pub mod frame;
 pub mod host;
+pub mod mincore;
 pub mod mmap;
 pub mod pagetable;
 pub mod rangeset;

@@ -23,6 +23,11 @@ impl ShmemObject {
     pub fn new(frames: Arc<FrameAllocator>, size: u64) -> ShmemObject {
         ShmemObject { frames, size, pages: Mutex::new(BTreeMap::new()) }
     }
+
+    /// The number of pages allocated so far (the object's resident set, as `shm_rss` counts).
+    pub fn resident_pages(&self) -> u64 {
+        self.pages.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
+    }
 }
 
 impl PageSource for ShmemObject {
@@ -52,6 +57,11 @@ impl PageSource for ShmemObject {
 
     fn name(&self) -> String {
         "/dev/zero (deleted)".into()
+    }
+
+    /// A page is in memory once some mapper touched it.
+    fn is_resident(&self, index: u64) -> bool {
+        self.pages.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&index)
     }
 }
 

@@ -34,6 +34,24 @@ pub trait PageSource: Send + Sync {
     fn flush(&self) -> KResult<()> {
         Ok(())
     }
+    /// The frame of page `index` for fault-around, as [`PageSource::page`] but only if that
+    /// costs no new memory: a shmem object (a memfd) answers `None` for a page it has not
+    /// allocated, as Linux's `filemap_map_pages` maps only pages already in the page cache.
+    /// By default the same as `page`.
+    fn cached_page(&self, index: u64) -> Option<FrameNo> {
+        self.page(index).ok()
+    }
+    /// Whether page `index` is in memory (`mincore` of a page the mapping has not touched,
+    /// Linux's `mincore_page` on the page cache). By default every page inside the file.
+    fn is_resident(&self, index: u64) -> bool {
+        index < self.size().div_ceil(PAGE_SIZE)
+    }
+    /// False if neighbouring VMAs of this source must stay apart even when contiguous: a
+    /// source that counts its mappings (System V shared memory counts attaches per VMA, as
+    /// Linux's `shm_vm_ops` with a `close` hook, which `vma_merge` never merges).
+    fn mergeable(&self) -> bool {
+        true
+    }
 }
 
 /// What is mapped: zero-fill anonymous memory, or pages of a file from `offset` (page aligned).
@@ -60,12 +78,12 @@ impl fmt::Debug for Backing {
 }
 
 impl Backing {
-    /// True if both describe the same source (same object, any offset).
+    /// True if both describe the same source (same object, any offset) and VMAs of it may merge.
     fn same_source(&self, other: &Backing) -> bool {
         match (self, other) {
             (Backing::Anon, Backing::Anon) => true,
             (Backing::File { source: a, .. }, Backing::File { source: b, .. }) => {
-                std::ptr::eq(Arc::as_ptr(a) as *const (), Arc::as_ptr(b) as *const ())
+                a.mergeable() && std::ptr::eq(Arc::as_ptr(a) as *const (), Arc::as_ptr(b) as *const ())
             }
             _ => false,
         }
@@ -434,6 +452,32 @@ mod tests {
         let b2 = Backing::File { source: src, offset: 0 };
         set.insert(Vma::new(0x5000, 0x6000, Prot::READ, VmaFlags::empty(), b2));
         set.try_merge(0x5000);
+        assert_eq!(set.len(), 2);
+    }
+
+    struct Counted;
+    impl PageSource for Counted {
+        fn page(&self, _: u64) -> KResult<FrameNo> {
+            Err(Errno::EIO)
+        }
+        fn size(&self) -> u64 {
+            1 << 20
+        }
+        fn name(&self) -> String {
+            "/SYSV00000000 (deleted)".into()
+        }
+        fn mergeable(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn unmergeable_sources_stay_split() {
+        let src: Arc<dyn PageSource> = Arc::new(Counted);
+        let mut set = VmaSet::new(1 << 40);
+        set.insert(Vma::new(0x1000, 0x5000, RW, VmaFlags::SHARED, Backing::File { source: src, offset: 0 }));
+        set.split_at(0x3000).unwrap();
+        set.merge_range(0x1000, 0x5000);
         assert_eq!(set.len(), 2);
     }
 }

@@ -1567,6 +1567,45 @@ pub const FUTEX2_NUMA: u32 = 0x04;
 /// `FUTEX2_PRIVATE` (same bit as `FUTEX_PRIVATE_FLAG`).
 pub const FUTEX2_PRIVATE: u32 = FUTEX_PRIVATE_FLAG;
 
+/// `MFD_CLOEXEC`: `memfd_create` sets close-on-exec on the new fd.
+pub const MFD_CLOEXEC: u32 = 0x0001;
+/// `MFD_ALLOW_SEALING`: the memfd starts without `F_SEAL_SEAL`, so seals may be added.
+pub const MFD_ALLOW_SEALING: u32 = 0x0002;
+/// `MFD_HUGETLB`: back the memfd with huge pages (the page size is in the high bits).
+pub const MFD_HUGETLB: u32 = 0x0004;
+/// `MFD_NOEXEC_SEAL`: mode 0666 and `F_SEAL_EXEC` from the start (implies sealing allowed).
+pub const MFD_NOEXEC_SEAL: u32 = 0x0008;
+/// `MFD_EXEC`: mode 0777 (the default when `vm.memfd_noexec` is 0).
+pub const MFD_EXEC: u32 = 0x0010;
+/// Where `MFD_HUGETLB`'s huge page size (log2) starts in the flags.
+pub const MFD_HUGE_SHIFT: u32 = 26;
+/// The mask of that huge page size (after shifting).
+pub const MFD_HUGE_MASK: u32 = 0x3f;
+/// Linux's `MFD_NAME_MAX_LEN`: `NAME_MAX` minus the `memfd:` prefix.
+pub const MFD_NAME_MAX_LEN: usize = 255 - 6;
+
+/// `SPLICE_F_MOVE`: a hint to move pages (ignored, as Linux now does).
+pub const SPLICE_F_MOVE: u32 = 0x01;
+/// `SPLICE_F_NONBLOCK`: do not block on the pipe(s).
+pub const SPLICE_F_NONBLOCK: u32 = 0x02;
+/// `SPLICE_F_MORE`: more data follows (a hint for sockets).
+pub const SPLICE_F_MORE: u32 = 0x04;
+/// `SPLICE_F_GIFT`: `vmsplice` gives the pages away (a hint).
+pub const SPLICE_F_GIFT: u32 = 0x08;
+/// Every valid `splice`/`tee`/`vmsplice` flag (`SPLICE_F_ALL`).
+pub const SPLICE_F_ALL: u32 = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT;
+
+/// `PIDFD_NONBLOCK` (= `O_NONBLOCK`): `waitid` on the pidfd returns `EAGAIN` instead of blocking.
+pub const PIDFD_NONBLOCK: u32 = 0o4000;
+/// `PIDFD_THREAD` (= `O_EXCL`): the pidfd refers to one thread, not a thread group.
+pub const PIDFD_THREAD: u32 = 0o200;
+/// `PIDFD_SIGNAL_THREAD`: `pidfd_send_signal` targets the thread.
+pub const PIDFD_SIGNAL_THREAD: u32 = 1 << 0;
+/// `PIDFD_SIGNAL_THREAD_GROUP`: `pidfd_send_signal` targets the thread group.
+pub const PIDFD_SIGNAL_THREAD_GROUP: u32 = 1 << 1;
+/// `PIDFD_SIGNAL_PROCESS_GROUP`: `pidfd_send_signal` targets the process group.
+pub const PIDFD_SIGNAL_PROCESS_GROUP: u32 = 1 << 2;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1608,6 +1647,7 @@ mod tests {
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -1656,6 +1696,9 @@ int main(void) {
     P(FUTEX_WAIT_BITSET); P(FUTEX_LOCK_PI2); P(FUTEX_CMP_REQUEUE_PI); P(FUTEX_CLOCK_REALTIME);
     P(STATX_BASIC_STATS); P(STATX_BTIME); P(STATX_MNT_ID); P(STATX_DIOALIGN);
     P(S_IFSOCK); P(S_IFLNK); P(DT_WHT); P(RENAME_WHITEOUT);
+    P(MFD_CLOEXEC); P(MFD_ALLOW_SEALING); P(MFD_HUGETLB);
+    P(SPLICE_F_MOVE); P(SPLICE_F_NONBLOCK); P(SPLICE_F_MORE); P(SPLICE_F_GIFT);
+    P(F_ADD_SEALS); P(F_SEAL_FUTURE_WRITE);
     return 0;
 }
 "#;
@@ -1688,6 +1731,15 @@ int main(void) {
             ("F_OFD_SETLKW", F_OFD_SETLKW as i64),
             ("F_SETPIPE_SZ", F_SETPIPE_SZ as i64),
             ("F_GET_SEALS", F_GET_SEALS as i64),
+            ("MFD_CLOEXEC", MFD_CLOEXEC as i64),
+            ("MFD_ALLOW_SEALING", MFD_ALLOW_SEALING as i64),
+            ("MFD_HUGETLB", MFD_HUGETLB as i64),
+            ("SPLICE_F_MOVE", SPLICE_F_MOVE as i64),
+            ("SPLICE_F_NONBLOCK", SPLICE_F_NONBLOCK as i64),
+            ("SPLICE_F_MORE", SPLICE_F_MORE as i64),
+            ("SPLICE_F_GIFT", SPLICE_F_GIFT as i64),
+            ("F_ADD_SEALS", F_ADD_SEALS as i64),
+            ("F_SEAL_FUTURE_WRITE", F_SEAL_FUTURE_WRITE as i64),
             ("CLONE_VM", CloneFlags::VM.bits() as i64),
             ("CLONE_THREAD", CloneFlags::THREAD.bits() as i64),
             ("CLONE_SETTLS", CloneFlags::SETTLS.bits() as i64),

@@ -7,6 +7,7 @@
 pub mod errno;
 pub mod flags;
 pub mod mman;
+pub mod net;
 pub mod signal;
 pub mod structs;
 pub mod syscalls;

@@ -341,6 +341,57 @@ pub struct EpollEvent {
     pub data: u64,
 }
 
+/// `struct signalfd_siginfo` (`include/uapi/linux/signalfd.h`): what a read of a signalfd
+/// returns per signal, 128 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug, Pod, Zeroable)]
+#[repr(C)]
+pub struct SignalfdSiginfo {
+    /// Signal number.
+    pub ssi_signo: u32,
+    /// `si_errno`.
+    pub ssi_errno: i32,
+    /// `si_code`.
+    pub ssi_code: i32,
+    /// Sender's pid (kill, queued, `SIGCHLD`).
+    pub ssi_pid: u32,
+    /// Sender's real uid.
+    pub ssi_uid: u32,
+    /// The fd (`SIGIO`).
+    pub ssi_fd: i32,
+    /// The kernel timer id (POSIX timers).
+    pub ssi_tid: u32,
+    /// The band event (`SIGIO`).
+    pub ssi_band: u32,
+    /// The timer overrun count.
+    pub ssi_overrun: u32,
+    /// The trap number.
+    pub ssi_trapno: u32,
+    /// Exit status or signal (`SIGCHLD`).
+    pub ssi_status: i32,
+    /// The integer value sent (`sigqueue`, timers).
+    pub ssi_int: i32,
+    /// The pointer value sent.
+    pub ssi_ptr: u64,
+    /// User CPU time consumed (`SIGCHLD`).
+    pub ssi_utime: u64,
+    /// System CPU time consumed (`SIGCHLD`).
+    pub ssi_stime: u64,
+    /// The address that faulted.
+    pub ssi_addr: u64,
+    /// Least significant bit of the address (`BUS_MCEERR_*`).
+    pub ssi_addr_lsb: u16,
+    /// Padding.
+    pub _pad2: u16,
+    /// The system call (`SIGSYS`).
+    pub ssi_syscall: i32,
+    /// The system call's address (`SIGSYS`).
+    pub ssi_call_addr: u64,
+    /// The system call's architecture (`SIGSYS`).
+    pub ssi_arch: u32,
+    /// Padding to 128 bytes.
+    pub _pad: [u8; 28],
+}
+
 /// The fixed header of `struct linux_dirent64` (`include/linux/dirent.h`) as `getdents64`
 /// writes it: 19 bytes, followed by the NUL-terminated name and padding to 8 bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, Pod, Zeroable)]
@@ -662,6 +713,7 @@ const _: () = assert!(size_of::<Flock>() == 32);
 const _: () = assert!(size_of::<IoVec>() == 16);
 const _: () = assert!(size_of::<PollFd>() == 8);
 const _: () = assert!(size_of::<EpollEvent>() == 12);
+const _: () = assert!(size_of::<SignalfdSiginfo>() == 128);
 const _: () = assert!(size_of::<Dirent64>() == Dirent64::NAME_OFFSET);
 const _: () = assert!(size_of::<UtsName>() == 390);
 const _: () = assert!(size_of::<RLimit>() == 16);
@@ -780,6 +832,7 @@ mod tests {
 #include <linux/times.h>
 #include <linux/utime.h>
 #include <asm-generic/poll.h>
+#include <linux/signalfd.h>
 #define P(e) printf("%s=%zu\n", #e, (size_t)(e))
 int main(void) {
     P(sizeof(struct stat)); P(offsetof(struct stat, st_mode)); P(offsetof(struct stat, st_rdev));
@@ -794,6 +847,9 @@ int main(void) {
     P(sizeof(struct rlimit)); P(sizeof(struct new_utsname)); P(sizeof(struct iovec));
     P(sizeof(struct tms)); P(sizeof(struct utimbuf)); P(sizeof(struct pollfd));
     P(sizeof(struct __kernel_itimerspec));
+    P(sizeof(struct signalfd_siginfo)); P(offsetof(struct signalfd_siginfo, ssi_ptr));
+    P(offsetof(struct signalfd_siginfo, ssi_addr_lsb)); P(offsetof(struct signalfd_siginfo, ssi_syscall));
+    P(offsetof(struct signalfd_siginfo, ssi_call_addr)); P(offsetof(struct signalfd_siginfo, ssi_arch));
     return 0;
 }
 "#;
@@ -830,6 +886,12 @@ int main(void) {
             ("sizeof(struct utimbuf)", size_of::<Utimbuf>()),
             ("sizeof(struct pollfd)", size_of::<PollFd>()),
             ("sizeof(struct __kernel_itimerspec)", size_of::<Itimerspec>()),
+            ("sizeof(struct signalfd_siginfo)", size_of::<SignalfdSiginfo>()),
+            ("offsetof(struct signalfd_siginfo, ssi_ptr)", offset_of!(SignalfdSiginfo, ssi_ptr)),
+            ("offsetof(struct signalfd_siginfo, ssi_addr_lsb)", offset_of!(SignalfdSiginfo, ssi_addr_lsb)),
+            ("offsetof(struct signalfd_siginfo, ssi_syscall)", offset_of!(SignalfdSiginfo, ssi_syscall)),
+            ("offsetof(struct signalfd_siginfo, ssi_call_addr)", offset_of!(SignalfdSiginfo, ssi_call_addr)),
+            ("offsetof(struct signalfd_siginfo, ssi_arch)", offset_of!(SignalfdSiginfo, ssi_arch)),
         ];
         for (name, want) in expect {
             let line = out

@@ -21,7 +21,7 @@ mod namei;
 mod raw;
 pub mod superblock;
 mod symlink;
-mod xattr;
+pub mod xattr;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -179,6 +179,8 @@ pub(crate) struct Fs {
     pub next_generation: u32,
     /// Put new inodes in this group (mkfs places lost+found in group 0).
     pub force_group: Option<u32>,
+    /// Xattr blocks by hash, for sharing identical attribute sets.
+    pub xattr_cache: xattr::XattrCache,
 }
 
 /// A mounted ext2 (read-write) or ext4 (read-only) filesystem.
@@ -259,6 +261,7 @@ impl Fs {
             unmounted: false,
             next_generation: (Timespec::now().nsec) ^ 0x5bd1_e995,
             force_group: None,
+            xattr_cache: xattr::XattrCache::default(),
             sb,
         };
         fs.load_groups().map_err(|e| err(e, format!("cannot mount: bad group descriptors ({e})")))?;
@@ -665,9 +668,21 @@ impl Ext2Fs {
         self.lock().readlink(ino)
     }
 
-    /// Adds a hard link `name` in `dir` to `ino` (`EPERM` for directories, `EMLINK`).
+    /// Adds a hard link `name` in `dir` to `ino` (`EPERM` for directories, `EMLINK`; `ENOENT`
+    /// for an inode with no link left).
     pub fn link(&self, ino: u32, dir: u32, name: &[u8]) -> KResult<()> {
-        self.lock().link(ino, dir, name)
+        self.lock().link(ino, dir, name, false)
+    }
+
+    /// Gives an `O_TMPFILE` inode (no link yet) its first name, as `link` does otherwise.
+    pub fn link_tmpfile(&self, ino: u32, dir: u32, name: &[u8]) -> KResult<()> {
+        self.lock().link(ino, dir, name, true)
+    }
+
+    /// Creates an unnamed regular file near `dir` with no link (`O_TMPFILE`, `ext2_tmpfile`):
+    /// an orphan, freed by [`evict`](Ext2Fs::evict) on last close unless linked first.
+    pub fn tmpfile(&self, dir: u32, mode: u32, uid: u32, gid: u32) -> KResult<u32> {
+        self.lock().tmpfile(dir, mode, uid, gid)
     }
 
     /// Removes non-directory `name` from `dir` and drops a link. If the last link went, the

@@ -153,14 +153,14 @@ impl Fs {
     }
 
     /// `ext2_link`.
-    pub fn link(&mut self, ino: u32, dir: u32, name: &[u8]) -> KResult<()> {
+    pub fn link(&mut self, ino: u32, dir: u32, name: &[u8], allow_unlinked: bool) -> KResult<()> {
         self.ensure_rw()?;
         check_name(name)?;
         let i = self.read_inode(ino)?;
         if i.is_dir() {
             return Err(Errno::EPERM);
         }
-        if i.links == 0 {
+        if i.links == 0 && !allow_unlinked {
             return Err(Errno::ENOENT);
         }
         if i.links >= LINK_MAX {
@@ -172,7 +172,25 @@ impl Fs {
         self.dir_inode(dir)?;
         self.check_absent(dir, name)?;
         self.add_entry(dir, name, ino, ft_from_mode(i.mode))?;
-        self.adjust_links(ino, 1)
+        self.adjust_links(ino, 1)?;
+        self.orphans.remove(&ino);
+        Ok(())
+    }
+
+    /// `ext2_tmpfile`: a regular file with no name and no link near `dir`, an orphan (freed by
+    /// [`evict`](Fs::evict) on last close or at unmount) until `link` names it.
+    pub fn tmpfile(&mut self, dir: u32, mode: u32, uid: u32, gid: u32) -> KResult<u32> {
+        self.ensure_rw()?;
+        self.dir_inode(dir)?;
+        let ino = self.alloc_inode(dir, false)?;
+        let mut i = self.new_inode(S_IFREG | (mode as u16 & 0o7777), uid, gid);
+        i.links = 0;
+        if let Err(e) = self.write_inode(ino, &i) {
+            self.undo_new(ino, i);
+            return Err(e);
+        }
+        self.orphans.insert(ino);
+        Ok(ino)
     }
 
     fn orphan_if_unlinked(&mut self, ino: u32) -> KResult<Unlinked> {
@@ -242,8 +260,11 @@ impl Fs {
         }
         let acl = i.file_acl;
         self.release_xattr_block(ino, acl)?;
+        if acl != 0 {
+            i.blocks = i.blocks.saturating_sub(self.sectors_per_block());
+        }
         i.file_acl = 0;
-        if i.file_acl == 0 && i.blocks != 0 && !is_fast_symlink(&i, self.sb.block_size) {
+        if i.blocks != 0 && !is_fast_symlink(&i, self.sb.block_size) {
             log::warn!("ext2: inode {ino}: {} sectors still counted after freeing its blocks", i.blocks);
         }
         i.blocks = 0;

@@ -29,11 +29,14 @@ pub struct Ext2Inode {
     ino: u32,
     ftype: FileType,
     orphaned: AtomicBool,
+    /// Made by `O_TMPFILE`: its first link may name it although it has none yet (the VFS
+    /// decides whether it may be linked).
+    tmpfile: AtomicBool,
 }
 
 impl Ext2Inode {
     pub(super) fn new(shared: Arc<Shared>, ino: u32, ftype: FileType) -> Ext2Inode {
-        Ext2Inode { shared, ino, ftype, orphaned: AtomicBool::new(false) }
+        Ext2Inode { shared, ino, ftype, orphaned: AtomicBool::new(false), tmpfile: AtomicBool::new(false) }
     }
 
     /// The ext2 inode number.
@@ -51,7 +54,7 @@ impl Ext2Inode {
         self.orphaned.store(true, Ordering::Relaxed);
     }
 
-    fn ext2(&self) -> &crate::ext2::Ext2Fs {
+    pub(super) fn ext2(&self) -> &crate::ext2::Ext2Fs {
         &self.shared.ext2
     }
 
@@ -170,6 +173,15 @@ impl Inode for Ext2Inode {
         self.ext2().fallocate(self.ino, mode, off, len)
     }
 
+    fn tmpfile(&self, mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
+        self.check_dir()?;
+        let ino = self.ext2().tmpfile(self.ino, mode & 0o7777, uid, gid)?;
+        let i = self.shared.inode(ino)?;
+        i.tmpfile.store(true, Ordering::Relaxed);
+        i.mark_orphaned();
+        Ok(i)
+    }
+
     fn create(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
         self.check_dir()?;
         let ino = self.ext2().create(self.ino, name, S_IFREG | (mode & 0o7777), uid, gid, 0)?;
@@ -220,6 +232,9 @@ impl Inode for Ext2Inode {
     fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> KResult<()> {
         self.check_dir()?;
         let target = self.peer(target)?;
+        if target.tmpfile.load(Ordering::Relaxed) {
+            return self.ext2().link_tmpfile(target.ino, self.ino, name);
+        }
         self.ext2().link(target.ino, self.ino, name)
     }
 
@@ -238,6 +253,22 @@ impl Inode for Ext2Inode {
 
     fn set_attr(&self, attr: &SetAttr) -> KResult<()> {
         self.ext2().set_attr(self.ino, &to_ext2_setattr(attr))
+    }
+
+    fn get_xattr(&self, name: &[u8]) -> KResult<Vec<u8>> {
+        self.xattr_get(name)
+    }
+
+    fn set_xattr(&self, name: &[u8], value: &[u8], flags: u32) -> KResult<()> {
+        self.xattr_set(name, value, flags)
+    }
+
+    fn remove_xattr(&self, name: &[u8]) -> KResult<()> {
+        self.xattr_remove(name)
+    }
+
+    fn list_xattr(&self) -> KResult<Vec<Vec<u8>>> {
+        self.xattr_list()
     }
 
     fn open(&self, _flags: OpenFlags) -> KResult<Option<Arc<dyn FileLike>>> {

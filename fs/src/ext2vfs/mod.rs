@@ -15,6 +15,7 @@
 
 mod convert;
 mod inode;
+mod xattr;
 #[cfg(test)]
 mod tests;
 
@@ -175,6 +176,9 @@ impl FileSystem for Ext2Vfs {
     }
     fn dev(&self) -> u64 {
         self.dev
+    }
+    fn posix_acl(&self) -> bool {
+        true
     }
     fn as_any(&self) -> &dyn Any {
         self

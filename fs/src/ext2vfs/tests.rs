@@ -141,6 +141,32 @@ fn ext2vfs_unlinked_open_file_is_freed_on_last_close() {
 }
 
 #[test]
+fn ext2vfs_o_tmpfile_is_freed_on_close_unless_linked() {
+    let t = T::on(fresh_dev(1024), false);
+    let before = t.free_inodes();
+    let tmp = |extra: OpenFlags| t.open("/", OpenFlags::TMPFILE | OpenFlags::RDWR | extra).unwrap();
+    let f = tmp(OpenFlags::empty());
+    f.write(b"unnamed").unwrap();
+    assert_eq!(t.free_inodes(), before - 1);
+    assert_eq!(f.stat().unwrap().nlink, 0);
+    drop(f);
+    assert_eq!(t.free_inodes(), before, "freed on last close");
+    let g = tmp(OpenFlags::empty());
+    g.write(b"named later").unwrap();
+    t.vfs.link_path(&t.ctx(), g.path().unwrap(), &t.fsc.cwd, b"/kept").unwrap();
+    assert_eq!(g.stat().unwrap().nlink, 1);
+    drop(g);
+    assert_eq!(t.read_file("/kept").unwrap(), b"named later");
+    assert_eq!(t.free_inodes(), before - 1, "the linked one stays");
+    let h = tmp(OpenFlags::EXCL);
+    let r = t.vfs.link_path(&t.ctx(), h.path().unwrap(), &t.fsc.cwd, b"/excl");
+    assert_eq!(r.err(), Some(Errno::ENOENT));
+    drop(h);
+    assert_eq!(t.free_inodes(), before - 1);
+    t.fs.unmount().unwrap();
+}
+
+#[test]
 fn ext2vfs_renamed_over_open_file_is_freed_on_close() {
     let t = T::on(fresh_dev(1024), false);
     let before = t.free_inodes();

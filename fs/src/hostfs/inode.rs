@@ -72,7 +72,7 @@ impl HostInode {
     }
 
     /// The host path, rebuilt from the chain of (parent, name) locations.
-    fn host_path(&self) -> KResult<PathBuf> {
+    pub(super) fn host_path(&self) -> KResult<PathBuf> {
         let mut names = Vec::new();
         let mut cur = self.this()?;
         loop {
@@ -99,7 +99,7 @@ impl HostInode {
         Ok(self.host_path()?.join(OsStr::from_bytes(name)))
     }
 
-    fn check_writable_fs(&self) -> KResult<()> {
+    pub(super) fn check_writable_fs(&self) -> KResult<()> {
         if self.hostfs()?.read_only {
             return Err(Errno::EROFS);
         }
@@ -185,6 +185,34 @@ impl HostInode {
         let meta = std::fs::symlink_metadata(path).map_err(host_err)?;
         self.apply_owner(path, &meta, uid, gid)?;
         self.inode_for(name, &meta)
+    }
+
+    /// A socket file (what a guest `bind` leaves in the directory): made by binding a host unix
+    /// socket at the path and closing it. A host path too long for `sockaddr_un` is bound under
+    /// a short temporary name through the directory's `/proc/self/fd` link, then renamed.
+    /// `EEXIST` if the name exists.
+    fn make_socket(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        const SUN_PATH_MAX: usize = 107;
+        self.check_writable_fs()?;
+        let path = self.child_path(name)?;
+        if std::fs::symlink_metadata(&path).is_ok() {
+            return Err(Errno::EEXIST);
+        }
+        if path.as_os_str().len() <= SUN_PATH_MAX {
+            drop(std::os::unix::net::UnixListener::bind(&path).map_err(host_err)?);
+        } else {
+            let dir_path = self.host_path()?;
+            let dir = std::fs::File::open(&dir_path).map_err(host_err)?;
+            let tmp = format!(".umbra-sock.{}.{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            let short = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd())).join(&tmp);
+            drop(std::os::unix::net::UnixListener::bind(&short).map_err(host_err)?);
+            if let Err(e) = std::fs::rename(dir_path.join(&tmp), &path) {
+                let _ = std::fs::remove_file(dir_path.join(&tmp));
+                return Err(host_err(e));
+            }
+        }
+        Ok(self.finish_create(name, &path, Some(mode), uid, gid)?)
     }
 
     fn peer(&self, other: &Arc<dyn Inode>) -> KResult<Arc<HostInode>> {
@@ -348,10 +376,11 @@ impl Inode for HostInode {
     }
 
     fn mknod(&self, name: &[u8], mode: u32, _rdev: u64, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
-        if FileType::from_mode(mode) != Some(FileType::Regular) {
-            return Err(Errno::EPERM);
+        match FileType::from_mode(mode) {
+            Some(FileType::Regular) => self.create(name, mode, uid, gid),
+            Some(FileType::Socket) => self.make_socket(name, mode, uid, gid),
+            _ => Err(Errno::EPERM),
         }
-        self.create(name, mode, uid, gid)
     }
 
     fn mkdir(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
@@ -408,6 +437,22 @@ impl Inode for HostInode {
             return Err(Errno::EINVAL);
         }
         Ok(std::fs::read_link(self.host_path()?).map_err(host_err)?.into_os_string().into_vec())
+    }
+
+    fn get_xattr(&self, name: &[u8]) -> KResult<Vec<u8>> {
+        self.xattr_get(name)
+    }
+
+    fn set_xattr(&self, name: &[u8], value: &[u8], flags: u32) -> KResult<()> {
+        self.xattr_set(name, value, flags)
+    }
+
+    fn remove_xattr(&self, name: &[u8]) -> KResult<()> {
+        self.xattr_remove(name)
+    }
+
+    fn list_xattr(&self) -> KResult<Vec<Vec<u8>>> {
+        self.xattr_list()
     }
 
     fn set_attr(&self, a: &SetAttr) -> KResult<()> {

@@ -14,6 +14,7 @@
 //!   block counts. Names change behind the VFS's back, so dentries are revalidated.
 
 mod inode;
+mod xattr;
 
 use std::any::Any;
 use std::collections::HashMap;

@@ -141,3 +141,21 @@ fn host_changes_are_seen() {
     std::fs::remove_file(h.host("later")).unwrap();
     assert_eq!(h.open("/later", OpenFlags::empty()).err(), Some(Errno::ENOENT));
 }
+
+#[test]
+fn mknod_makes_host_sockets_even_for_long_paths() {
+    use std::os::unix::fs::FileTypeExt;
+    let h = H::new(false);
+    let c = h.ctx();
+    h.vfs.mknod(&c, &h.fsc.cwd, b"/sock", crate::abi::S_IFSOCK | 0o755, 0).unwrap();
+    let meta = std::fs::symlink_metadata(h.host("sock")).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.mode() & 0o777, 0o755);
+    assert_eq!(h.vfs.mknod(&c, &h.fsc.cwd, b"/sock", crate::abi::S_IFSOCK | 0o755, 0).err(), Some(Errno::EEXIST));
+    let long = format!("/{}", "n".repeat(150));
+    h.vfs.mknod(&c, &h.fsc.cwd, long.as_bytes(), crate::abi::S_IFSOCK | 0o700, 0).unwrap();
+    assert!(std::fs::symlink_metadata(h.host(&long[1..])).unwrap().file_type().is_socket(), "a host path longer than sockaddr_un");
+    let names: Vec<_> = std::fs::read_dir(h.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 3, "no temporary name left behind: {names:?}");
+    assert_eq!(h.vfs.mknod(&c, &h.fsc.cwd, b"/fifo", crate::abi::S_IFIFO | 0o644, 0).err(), Some(Errno::EPERM), "FIFOs are still EPERM");
+}

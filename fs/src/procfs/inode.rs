@@ -9,7 +9,7 @@ use uapi::{Errno, KResult};
 
 use super::format;
 use super::provider::{PidBytes, PidLink};
-use super::ProcFs;
+use super::{sysctl, ProcFs};
 use crate::abi::{OpenFlags, S_IFDIR, S_IFLNK, S_IFREG};
 use crate::file_like::FileLike;
 use crate::inode::{DirEntry, DirVisitor, FileSystem, FileType, Inode, InodeAttr};
@@ -41,6 +41,9 @@ const SYS_FILES: [(&str, SysFile); 9] = [
     ("version", SysFile::Version),
 ];
 
+/// The files of `/proc/sysvipc`, whose text the provider gives (System V IPC objects).
+const SYSVIPC_FILES: [&str; 3] = ["msg", "sem", "shm"];
+
 /// A file in `/proc/<pid>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PidFile {
@@ -49,6 +52,7 @@ enum PidFile {
     Statm,
     Comm,
     Mounts,
+    Mountinfo,
     Bytes(PidBytes),
 }
 
@@ -58,9 +62,19 @@ enum PidEntry {
     File(PidFile),
     Link(PidLink),
     Fd,
+    /// `net/`: the network namespace's files (one namespace: the same for every process).
+    Net,
 }
 
-const PID_ENTRIES: [(&str, PidEntry); 12] = [
+/// A file in `/proc/<pid>/net`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NetFile {
+    Unix,
+}
+
+const NET_FILES: [(&str, NetFile); 1] = [("unix", NetFile::Unix)];
+
+const PID_ENTRIES: [(&str, PidEntry); 14] = [
     ("cmdline", PidEntry::File(PidFile::Bytes(PidBytes::Cmdline))),
     ("comm", PidEntry::File(PidFile::Comm)),
     ("cwd", PidEntry::Link(PidLink::Cwd)),
@@ -68,7 +82,9 @@ const PID_ENTRIES: [(&str, PidEntry); 12] = [
     ("exe", PidEntry::Link(PidLink::Exe)),
     ("fd", PidEntry::Fd),
     ("maps", PidEntry::File(PidFile::Bytes(PidBytes::Maps))),
+    ("mountinfo", PidEntry::File(PidFile::Mountinfo)),
     ("mounts", PidEntry::File(PidFile::Mounts)),
+    ("net", PidEntry::Net),
     ("root", PidEntry::Link(PidLink::Root)),
     ("stat", PidEntry::File(PidFile::Stat)),
     ("statm", PidEntry::File(PidFile::Statm)),
@@ -85,9 +101,20 @@ enum Node {
     Sys(SysFile),
     SelfLink,
     ThreadSelf,
+    /// `/proc/net`, a link to `self/net` as in Linux.
+    NetLink,
     PidDir(u32),
     Pid(u32, PidEntry),
     FdLink(u32, u32),
+    /// A directory of `/proc/sys` (its path below it; `""` is `/proc/sys`).
+    SysctlDir(&'static str),
+    /// A file of `/proc/sys` (its index in `sysctl::ENTRIES`).
+    Sysctl(usize),
+    PidNet(u32, NetFile),
+    /// `/proc/sysvipc`.
+    SysvipcDir,
+    /// A file of `/proc/sysvipc` by its index in `SYSVIPC_FILES`.
+    Sysvipc(usize),
 }
 
 /// One node of the proc tree.
@@ -115,8 +142,8 @@ impl ProcInode {
 
     fn file_type(&self) -> FileType {
         match self.node {
-            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd) => FileType::Directory,
-            Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) => FileType::Regular,
+            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd | PidEntry::Net) | Node::SysctlDir(_) | Node::SysvipcDir => FileType::Directory,
+            Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) | Node::PidNet(..) | Node::Sysctl(_) | Node::Sysvipc(_) => FileType::Regular,
             _ => FileType::Symlink,
         }
     }
@@ -129,15 +156,22 @@ impl ProcInode {
             Node::Sys(f) => 2 + SYS_FILES.iter().position(|(_, x)| *x == f).unwrap_or(0) as u64,
             Node::SelfLink => 20,
             Node::ThreadSelf => 21,
+            Node::NetLink => 22,
+            Node::SysvipcDir => 23,
+            Node::Sysvipc(i) => 24 + i as u64,
             Node::PidDir(p) => pid_base(p),
             Node::Pid(p, e) => pid_base(p) + 1 + pid_index(e),
             Node::FdLink(p, fd) => pid_base(p) + 0x1000 + u64::from(fd),
+            Node::SysctlDir("") => 0x3ff,
+            Node::SysctlDir(d) => 0x400 + sysctl::ENTRIES.iter().position(|e| e.path.starts_with(d)).unwrap_or(0) as u64,
+            Node::Sysctl(i) => 0x800 + i as u64,
+            Node::PidNet(p, f) => pid_base(p) + 0x800 + NET_FILES.iter().position(|(_, x)| *x == f).unwrap_or(0) as u64,
         }
     }
 
     fn pid(&self) -> Option<u32> {
         match self.node {
-            Node::PidDir(p) | Node::Pid(p, _) | Node::FdLink(p, _) => Some(p),
+            Node::PidDir(p) | Node::Pid(p, _) | Node::FdLink(p, _) | Node::PidNet(p, _) => Some(p),
             _ => None,
         }
     }
@@ -147,6 +181,7 @@ impl ProcInode {
             (FileType::Directory, Node::Pid(_, PidEntry::Fd)) => S_IFDIR | 0o500,
             (FileType::Directory, _) => S_IFDIR | 0o555,
             (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Bytes(PidBytes::Environ)))) => S_IFREG | 0o400,
+            (FileType::Regular, Node::Sysctl(i)) => S_IFREG | sysctl::ENTRIES.get(i).map_or(0o444, |e| e.mode),
             (FileType::Regular, _) => S_IFREG | 0o444,
             _ => S_IFLNK | 0o777,
         }
@@ -168,12 +203,18 @@ impl ProcInode {
                 SysFile::Cmdline => format::cmdline(&p.cmdline()),
                 SysFile::Stat => format::stat(&p.stat()),
             },
+            Node::PidNet(_, NetFile::Unix) => p.net_unix(),
+            Node::Sysvipc(i) => p.sysvipc(SYSVIPC_FILES.get(i).copied().unwrap_or_default()),
             Node::Pid(pid, PidEntry::File(f)) => {
                 if let PidFile::Bytes(b) = f {
                     return p.pid_bytes(pid, b);
                 }
                 if f == PidFile::Mounts {
                     return Ok(self.mounts_text()?.into_bytes());
+                }
+                if f == PidFile::Mountinfo {
+                    let vfs = self.procfs()?.vfs.upgrade().ok_or(Errno::ENOENT)?;
+                    return Ok(vfs.mountinfo_text(&vfs.root()).into_bytes());
                 }
                 let info = p.process(pid).ok_or(Errno::ESRCH)?;
                 match f {
@@ -183,6 +224,7 @@ impl ProcInode {
                     _ => format!("{}\n", info.comm),
                 }
             }
+            Node::Sysctl(i) => return sysctl::value(sysctl::ENTRIES.get(i).ok_or(Errno::ENOENT)?, p.as_ref()),
             _ => return Err(Errno::EISDIR),
         };
         Ok(text.into_bytes())
@@ -197,7 +239,10 @@ impl ProcInode {
         let fs = self.procfs()?;
         let mut fixed: Vec<(&str, Node)> = SYS_FILES.iter().map(|(n, f)| (*n, Node::Sys(*f))).collect();
         fixed.push(("self", Node::SelfLink));
+        fixed.push(("sys", Node::SysctlDir("")));
         fixed.push(("thread-self", Node::ThreadSelf));
+        fixed.push(("net", Node::NetLink));
+        fixed.push(("sysvipc", Node::SysvipcDir));
         for (i, (name, node)) in fixed.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
             let inode = ProcInode { fs: self.fs.clone(), node: *node };
             let e = DirEntry { name: name.as_bytes(), ino: inode.ino(), file_type: inode.file_type(), next_pos: i as u64 + 3 };
@@ -228,6 +273,29 @@ impl ProcInode {
         Ok(())
     }
 
+    fn readdir_sysctl(&self, dir: &'static str, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        for (i, (name, _)) in sysctl::children(dir).into_iter().enumerate().skip(pos.saturating_sub(2) as usize) {
+            let Some(node) = sysctl_child(dir, name) else { continue };
+            let inode = ProcInode { fs: self.fs.clone(), node };
+            let e = DirEntry { name: name.as_bytes(), ino: inode.ino(), file_type: inode.file_type(), next_pos: i as u64 + 3 };
+            if !visitor(&e) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn readdir_net(&self, pid: u32, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        for (i, (name, f)) in NET_FILES.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
+            let ino = ProcInode { fs: self.fs.clone(), node: Node::PidNet(pid, *f) }.ino();
+            let e = DirEntry { name: name.as_bytes(), ino, file_type: FileType::Regular, next_pos: i as u64 + 3 };
+            if !visitor(&e) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn readdir_fds(&self, pid: u32, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
         let fds = self.procfs()?.provider.pid_fds(pid)?;
         for fd in fds.into_iter().filter(|fd| u64::from(*fd) + 2 >= pos) {
@@ -240,6 +308,26 @@ impl ProcInode {
         }
         Ok(())
     }
+
+    fn readdir_sysvipc(&self, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        for (i, name) in SYSVIPC_FILES.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
+            let ino = ProcInode { fs: self.fs.clone(), node: Node::Sysvipc(i) }.ino();
+            if !visitor(&DirEntry { name: name.as_bytes(), ino, file_type: FileType::Regular, next_pos: i as u64 + 3 }) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The node of `name` inside `/proc/sys` directory `dir`.
+fn sysctl_child(dir: &'static str, name: &str) -> Option<Node> {
+    let path = sysctl::join(dir, name);
+    if let Some((i, _)) = sysctl::entry(&path) {
+        return Some(Node::Sysctl(i));
+    }
+    // A directory: its path as a prefix of an entry's static path.
+    sysctl::ENTRIES.iter().find(|e| e.path.strip_prefix(path.as_str()).is_some_and(|r| r.starts_with('/'))).map(|e| Node::SysctlDir(&e.path[..path.len()]))
 }
 
 fn parse_num(name: &[u8]) -> Option<u32> {
@@ -279,7 +367,10 @@ impl Inode for ProcInode {
                 }
                 match name {
                     b"self" => return Ok(self.child(Node::SelfLink)),
+                    b"sys" => return Ok(self.child(Node::SysctlDir(""))),
                     b"thread-self" => return Ok(self.child(Node::ThreadSelf)),
+                    b"net" => return Ok(self.child(Node::NetLink)),
+                    b"sysvipc" => return Ok(self.child(Node::SysvipcDir)),
                     _ => {}
                 }
                 let pid = parse_num(name).ok_or(Errno::ENOENT)?;
@@ -295,12 +386,24 @@ impl Inode for ProcInode {
                 }
                 Ok(self.child(Node::Pid(pid, *e)))
             }
+            Node::SysctlDir(dir) => {
+                let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+                sysctl_child(dir, name).map(|n| self.child(n)).ok_or(Errno::ENOENT)
+            }
+            Node::SysvipcDir => {
+                let i = SYSVIPC_FILES.iter().position(|n| n.as_bytes() == name).ok_or(Errno::ENOENT)?;
+                Ok(self.child(Node::Sysvipc(i)))
+            }
             Node::Pid(pid, PidEntry::Fd) => {
                 let fd = parse_num(name).ok_or(Errno::ENOENT)?;
                 if !self.procfs()?.provider.pid_fds(pid)?.contains(&fd) {
                     return Err(Errno::ENOENT);
                 }
                 Ok(self.child(Node::FdLink(pid, fd)))
+            }
+            Node::Pid(pid, PidEntry::Net) => {
+                let (_, f) = NET_FILES.iter().find(|(n, _)| n.as_bytes() == name).ok_or(Errno::ENOENT)?;
+                Ok(self.child(Node::PidNet(pid, *f)))
             }
             _ => Err(Errno::ENOTDIR),
         }
@@ -321,6 +424,9 @@ impl Inode for ProcInode {
             Node::Root => self.readdir_root(pos, visitor),
             Node::PidDir(p) => self.readdir_pid(p, pos, visitor),
             Node::Pid(p, PidEntry::Fd) => self.readdir_fds(p, pos, visitor),
+            Node::SysctlDir(d) => self.readdir_sysctl(d, pos, visitor),
+            Node::Pid(p, PidEntry::Net) => self.readdir_net(p, pos, visitor),
+            Node::SysvipcDir => self.readdir_sysvipc(pos, visitor),
             _ => Err(Errno::ENOTDIR),
         }
     }
@@ -335,8 +441,13 @@ impl Inode for ProcInode {
         Err(Errno::EINVAL)
     }
 
+    /// `O_TRUNC` on a `/proc/sys` file is accepted and changes nothing (Linux's
+    /// `proc_sys_setattr` ignores the size); other proc files refuse it.
     fn truncate(&self, _size: u64) -> KResult<()> {
-        Err(Errno::EPERM)
+        match self.node {
+            Node::Sysctl(_) => Ok(()),
+            _ => Err(Errno::EPERM),
+        }
     }
 
     fn readlink(&self) -> KResult<Vec<u8>> {
@@ -345,15 +456,28 @@ impl Inode for ProcInode {
         match self.node {
             Node::SelfLink => Ok(p.current_pid().to_string().into_bytes()),
             Node::ThreadSelf => Ok(format!("{}/task/{}", p.current_pid(), p.current_tid()).into_bytes()),
+            Node::NetLink => Ok(b"self/net".to_vec()),
             Node::Pid(pid, PidEntry::Link(l)) => p.pid_link(pid, l),
             Node::FdLink(pid, fd) => p.pid_fd_link(pid, fd),
             _ => Err(Errno::EINVAL),
         }
     }
 
+    fn magic_link(&self) -> Option<KResult<crate::mount::Path>> {
+        let Node::FdLink(pid, fd) = self.node else { return None };
+        match self.procfs() {
+            Ok(fs) => fs.provider.pid_fd_path(pid, fd),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
     fn open(&self, _flags: OpenFlags) -> KResult<Option<Arc<dyn FileLike>>> {
         if self.file_type() != FileType::Regular {
             return Ok(None);
+        }
+        if let Node::Sysctl(i) = self.node {
+            let e = sysctl::ENTRIES.get(i).ok_or(Errno::ENOENT)?;
+            return Ok(Some(Arc::new(sysctl::SysctlFile::new(e, self.procfs()?.provider.clone())?)));
         }
         Ok(Some(Arc::new(SeqFile::new(self.content()?))))
     }

@@ -4,12 +4,15 @@
 //! [`ProcProvider`]; fs formats them in Linux's layouts (see [`format`]).
 //!
 //! Tree: `/proc/{meminfo,cpuinfo,uptime,loadavg,mounts,filesystems,version,cmdline,stat}`,
+//! `/proc/sys/...` (the sysctl tree, [`sysctl`]),
+//! `/proc/sysvipc/{msg,sem,shm}` (System V IPC objects, from the provider),
 //! `/proc/self` → `<pid>`, `/proc/thread-self` → `<pid>/task/<tid>`, and per process
 //! `/proc/<pid>/{stat,status,statm,cmdline,comm,environ,maps,mounts,exe,cwd,root,fd/<n>}`.
 
 pub mod format;
 mod inode;
 pub mod provider;
+pub mod sysctl;
 
 use std::any::Any;
 use std::sync::{Arc, Weak};

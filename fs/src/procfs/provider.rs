@@ -271,6 +271,12 @@ pub trait ProcProvider: Send + Sync {
     fn pid_fd_link(&self, _pid: u32, _fd: u32) -> KResult<Vec<u8>> {
         Err(Errno::ENOENT)
     }
+    /// Where following `/proc/<pid>/fd/<fd>` leads (Linux's magic link): the open file's
+    /// location, `Some(Err)` if the caller may not look (or the fd is gone), `None` to
+    /// resolve the link's text instead (files without a location).
+    fn pid_fd_path(&self, _pid: u32, _fd: u32) -> Option<KResult<crate::mount::Path>> {
+        None
+    }
     /// `/proc/meminfo` numbers.
     fn meminfo(&self) -> MemInfo {
         MemInfo::default()
@@ -299,6 +305,52 @@ pub trait ProcProvider: Send + Sync {
     fn cmdline(&self) -> String {
         String::new()
     }
+    /// The value of `/proc/sys/<path>` (without the newline) for the entries the kernel
+    /// answers (`sysctl::Source::Kernel`); the default gives Linux's defaults for tunables.
+    fn sysctl(&self, path: &str) -> Option<String> {
+        default_sysctl(path).map(str::to_string)
+    }
+    /// Sets `/proc/sys/<path>` (root only, by the file's mode); `EINVAL` for a value the entry
+    /// does not take.
+    fn set_sysctl(&self, _path: &str, _value: &[u8]) -> KResult<()> {
+        Err(Errno::EINVAL)
+    }
+    /// `/proc/net/unix`: the header and one line per unix socket.
+    fn net_unix(&self) -> String {
+        String::from("Num       RefCount Protocol Flags    Type St Inode Path\n")
+    }
+    /// The text of `/proc/sysvipc/<name>` (`shm`, `sem`, `msg`): the System V IPC objects.
+    fn sysvipc(&self, _name: &str) -> String {
+        String::new()
+    }
+}
+
+/// Linux's default values of the `/proc/sys` tunables (a 2-CPU machine with a few GiB).
+pub fn default_sysctl(path: &str) -> Option<&'static str> {
+    Some(match path {
+        "fs/file-max" => "9223372036854775807",
+        "fs/inotify/max_queued_events" => "16384",
+        "fs/inotify/max_user_instances" => "128",
+        "fs/inotify/max_user_watches" => "8192",
+        "fs/nr_open" => "1048576",
+        "fs/pipe-max-size" => "1048576",
+        "fs/protected_hardlinks" => "1",
+        "fs/protected_symlinks" => "1",
+        "kernel/domainname" => "(none)",
+        "kernel/hostname" => "umbra",
+        "kernel/ngroups_max" => "65536",
+        "kernel/overflowgid" | "kernel/overflowuid" => "65534",
+        "kernel/pid_max" => "4194304",
+        "kernel/printk" => "4\t4\t1\t7",
+        "kernel/threads-max" => "1000",
+        "net/core/somaxconn" => "4096",
+        "net/ipv4/ip_local_port_range" => "32768\t60999",
+        "vm/max_map_count" => "65530",
+        "vm/overcommit_memory" => "0",
+        "vm/overcommit_ratio" => "50",
+        "vm/swappiness" => "60",
+        _ => return None,
+    })
 }
 
 /// The provider used before the kernel installs one: one process, zeroed counters.

@@ -57,6 +57,9 @@ impl ProcProvider for Kernel {
     fn meminfo(&self) -> MemInfo {
         MemInfo { total_kb: 1024, free_kb: 512, available_kb: 600, ..MemInfo::default() }
     }
+    fn sysvipc(&self, name: &str) -> String {
+        format!("{name} table\n")
+    }
 }
 
 fn setup() -> (Arc<Vfs>, FsContext, Credentials) {
@@ -95,6 +98,17 @@ fn system_files() {
     let mounts = read_all(&vfs, &fsc, &cred, "/proc/mounts").unwrap();
     assert!(mounts.contains("proc /proc proc rw,relatime 0 0\n"), "{mounts}");
     assert!(mounts.contains("devtmpfs /dev devtmpfs rw,relatime 0 0\n"));
+    let info = read_all(&vfs, &fsc, &cred, "/proc/self/mountinfo").unwrap();
+    let proc_line = info.lines().find(|l| l.contains(" /proc ")).unwrap_or_default().to_string();
+    let f: Vec<&str> = proc_line.split(' ').collect();
+    assert_eq!(f.len(), 10, "{info}");
+    assert_eq!((f[3], f[4], f[5], f[6], f[7], f[8], f[9]), ("/", "/proc", "rw,relatime", "-", "proc", "proc", "rw"), "{info}");
+    assert!(info.lines().any(|l| l.starts_with(&format!("{} ", f[1]))), "the parent of /proc is listed: {info}");
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/sys/kernel/ostype").unwrap(), "Linux\n");
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/sys/fs/inotify/max_queued_events").unwrap(), "16384\n");
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/sys/kernel/nothing").err(), Some(Errno::ENOENT));
+    let st = vfs.stat(&fsc.ctx(&cred), &fsc.cwd, b"/proc/sys/kernel/random", true).unwrap();
+    assert_eq!(st.mode, 0o40555);
     let fss = read_all(&vfs, &fsc, &cred, "/proc/filesystems").unwrap();
     assert!(fss.contains("nodev\ttmpfs\n") && fss.contains("nodev\tproc\n"));
     assert!(read_all(&vfs, &fsc, &cred, "/proc/version").unwrap().starts_with("Linux version "));
@@ -164,4 +178,35 @@ fn readdir_lists_pids_and_fds() {
         }
     }
     assert_eq!(total, root.len());
+}
+
+#[test]
+fn net_is_a_link_to_self_net_with_unix() {
+    let (vfs, fsc, cred) = setup();
+    let c = fsc.ctx(&cred);
+    assert_eq!(vfs.readlink(&c, &fsc.cwd, b"/proc/net").unwrap(), b"self/net");
+    let text = read_all(&vfs, &fsc, &cred, "/proc/net/unix").unwrap();
+    assert_eq!(text, "Num       RefCount Protocol Flags    Type St Inode Path\n", "the default provider lists no socket");
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/1/net/unix").unwrap(), text);
+    let st = vfs.stat(&c, &fsc.cwd, b"/proc/42/net", true).unwrap();
+    assert_eq!(st.mode, 0o040555);
+    assert_eq!(vfs.stat(&c, &fsc.cwd, b"/proc/42/net/tcp", true).err(), Some(Errno::ENOENT));
+}
+
+#[test]
+fn sysvipc_files_come_from_the_provider() {
+    let (vfs, fsc, cred) = setup();
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/sysvipc/shm").unwrap(), "shm table\n");
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/sysvipc/msg").unwrap(), "msg table\n");
+    assert_eq!(read_all(&vfs, &fsc, &cred, "/proc/sysvipc/nope").err(), Some(Errno::ENOENT));
+    let f = vfs.open(&fsc.ctx(&cred), &fsc.cwd, b"/proc/sysvipc", OpenFlags::DIRECTORY, 0).unwrap();
+    let mut names = Vec::new();
+    f.readdir(&mut |e| {
+        names.push(String::from_utf8_lossy(e.name).into_owned());
+        true
+    })
+    .unwrap();
+    assert_eq!(names, vec![".", "..", "msg", "sem", "shm"]);
+    let st = vfs.stat(&fsc.ctx(&cred), &fsc.cwd, b"/proc/sysvipc/sem", true).unwrap();
+    assert_eq!(st.mode, 0o100444);
 }

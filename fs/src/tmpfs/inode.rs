@@ -12,6 +12,7 @@ use crate::abi::{S_IFLNK, S_IFMT, S_IFREG};
 use crate::inode::{DirEntry, DirVisitor, FileSystem, FileType, Inode, InodeAttr, RenameFlags, SetAttr};
 use crate::klock::KMutex;
 use crate::time::{now, Timespec};
+use crate::xattr::XattrMap;
 
 /// Linux's `BOGO_DIRENT_SIZE`: tmpfs reports a directory's size as 20 bytes per entry.
 const BOGO_DIRENT_SIZE: u64 = 20;
@@ -41,6 +42,8 @@ pub struct TmpInode {
     fs: Weak<TmpFs>,
     meta: KMutex<Meta>,
     content: KMutex<Content>,
+    /// Extended attributes and ACLs (`tmpfs/xattr.rs`).
+    pub(super) xattrs: KMutex<XattrMap>,
 }
 
 impl TmpInode {
@@ -53,6 +56,7 @@ impl TmpInode {
             fs,
             meta: KMutex::new(Meta { mode, nlink, uid, gid, atime: t, mtime: t, ctime: t, rdev }),
             content: KMutex::new(content),
+            xattrs: KMutex::new(XattrMap::new()),
         })
     }
 
@@ -60,7 +64,7 @@ impl TmpInode {
         TmpInode::build(fs, ino, mode, uid, gid, 0, Content::Dir(Dir::new(parent)))
     }
 
-    fn tmpfs(&self) -> KResult<Arc<TmpFs>> {
+    pub(super) fn tmpfs(&self) -> KResult<Arc<TmpFs>> {
         self.fs.upgrade().ok_or(Errno::EIO)
     }
 
@@ -79,7 +83,7 @@ impl TmpInode {
         m.ctime = t;
     }
 
-    fn touch_c(&self) {
+    pub(super) fn touch_c(&self) {
         self.meta.lock().ctime = now();
     }
 
@@ -200,6 +204,9 @@ impl TmpInode {
 
 impl Drop for TmpInode {
     fn drop(&mut self) {
+        if let Some(fs) = self.fs.upgrade() {
+            let _ = fs.charge(self.xattrs.lock().bytes(), 0);
+        }
         if let (Content::File(v), Some(fs)) = (&*self.content.lock(), self.fs.upgrade()) {
             let _ = fs.charge(v.len() as u64, 0);
         }
@@ -320,6 +327,15 @@ impl Inode for TmpInode {
         Ok(())
     }
 
+    fn tmpfile(&self, mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let child = self.new_child(S_IFREG | (mode & 0o7777), uid, gid, 0, Content::File(Vec::new()))?;
+        child.meta.lock().nlink = 0;
+        Ok(child)
+    }
+
     fn create(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
         let child = self.new_child(S_IFREG | (mode & 0o7777), uid, gid, 0, Content::File(Vec::new()))?;
         self.add_child(name, child)
@@ -424,6 +440,22 @@ impl Inode for TmpInode {
             Content::Symlink(t) => Ok(t.clone()),
             _ => Err(Errno::EINVAL),
         }
+    }
+
+    fn get_xattr(&self, name: &[u8]) -> KResult<Vec<u8>> {
+        self.xattr_get(name)
+    }
+
+    fn set_xattr(&self, name: &[u8], value: &[u8], flags: u32) -> KResult<()> {
+        self.xattr_set(name, value, flags)
+    }
+
+    fn remove_xattr(&self, name: &[u8]) -> KResult<()> {
+        self.xattr_remove(name)
+    }
+
+    fn list_xattr(&self) -> KResult<Vec<Vec<u8>>> {
+        Ok(self.xattrs.lock().names())
     }
 
     fn set_attr(&self, a: &SetAttr) -> KResult<()> {

@@ -5,6 +5,7 @@
 
 mod dir;
 mod inode;
+mod xattr;
 
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -109,6 +110,9 @@ impl FileSystem for TmpFs {
     }
     fn revalidate(&self) -> bool {
         self.revalidate
+    }
+    fn posix_acl(&self) -> bool {
+        true
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -7,7 +7,8 @@ use uapi::{Errno, KResult};
 use super::{check_writable_mount, Vfs};
 use crate::abi::{AT_EACCESS, AT_SYMLINK_NOFOLLOW, MAX_LFS_FILESIZE, S_ISGID, S_ISUID, S_IXGRP, UTIME_NOW, UTIME_OMIT};
 use crate::context::Ctx;
-use crate::cred::{generic_permission, MAY_WRITE};
+use crate::acl::permission;
+use crate::cred::MAY_WRITE;
 use crate::inode::{FileType, InodeAttr, SetAttr, StatFs};
 use crate::mount::{MountFlags, Path};
 use crate::path::resolve;
@@ -86,6 +87,7 @@ impl Vfs {
             mode &= !S_ISGID;
         }
         p.inode().set_attr(&SetAttr { mode: Some(mode), ctime: Some(now()), ..SetAttr::default() })?;
+        super::xattr::chmod_acl(&**p.inode(), mode)?;
         self.notifier.on_file(p, crate::notify::mask::ATTRIB);
         Ok(())
     }
@@ -132,7 +134,7 @@ impl Vfs {
             if !only_now {
                 return Err(Errno::EPERM);
             }
-            generic_permission(ctx.cred, &attr, MAY_WRITE)?;
+            permission(ctx.cred, &**p.inode(), &attr, MAY_WRITE)?;
         }
         let t = now();
         let set = SetAttr { atime: atime.resolve(t), mtime: mtime.resolve(t), ctime: Some(t), ..SetAttr::default() };
@@ -152,7 +154,7 @@ impl Vfs {
             _ => return Err(Errno::EINVAL),
         }
         check_writable_mount(p)?;
-        generic_permission(ctx.cred, &attr, MAY_WRITE)?;
+        permission(ctx.cred, &**p.inode(), &attr, MAY_WRITE)?;
         if len > MAX_LFS_FILESIZE {
             return Err(Errno::EFBIG);
         }
@@ -184,7 +186,7 @@ impl Vfs {
         if mode & MAY_WRITE != 0 && storage && p.mount.is_readonly() {
             return Err(Errno::EROFS);
         }
-        generic_permission(cred, &attr, mode)
+        permission(cred, &**p.inode(), &attr, mode)
     }
 
     /// `statfs(2)`/`fstatfs(2)` on a resolved path, with the mount's flags in `f_flags`.

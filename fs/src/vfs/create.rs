@@ -9,8 +9,9 @@ use uapi::{Errno, KResult};
 
 use super::{check_writable_mount, lookup_opt, may_create, Vfs};
 use crate::abi::{PATH_MAX, S_IFMT, S_IFREG, S_ISGID, S_ISUID};
+use crate::acl::creation_mode;
 use crate::context::Ctx;
-use crate::cred::{generic_permission, new_inode_owner, MAY_READ, MAY_WRITE};
+use crate::cred::{new_inode_owner, MAY_READ, MAY_WRITE};
 use crate::inode::{FileType, Inode, InodeAttr};
 use crate::mount::Path;
 use crate::notify::Notifier;
@@ -60,9 +61,10 @@ impl Vfs {
     /// parent).
     pub fn mkdir(&self, ctx: &Ctx<'_>, start: &Path, path: &[u8], mode: u32) -> KResult<()> {
         let nn = self.new_name(ctx, start, path, true)?;
-        let mode = crate::abi::S_IFDIR | (mode & 0o1777 & !ctx.umask);
+        let (mode, inherited) = creation_mode(&**nn.dir.inode(), crate::abi::S_IFDIR | (mode & 0o1777), ctx.umask)?;
         let (uid, gid, mode) = new_inode_owner(ctx.cred, &nn.dir_attr, mode);
         let inode = nn.dir.inode().mkdir(&nn.name, mode & 0o7777, uid, gid)?;
+        inherited.apply(&*inode)?;
         nn.bind(inode, &self.notifier);
         Ok(())
     }
@@ -84,10 +86,11 @@ impl Vfs {
         if is_dev && !ctx.cred.is_fs_root() {
             return Err(Errno::EPERM);
         }
-        let mode = ft.mode_bits() | (mode & 0o7777 & !ctx.umask);
+        let (mode, inherited) = creation_mode(&**nn.dir.inode(), ft.mode_bits() | (mode & 0o7777), ctx.umask)?;
         let (uid, gid, mode) = new_inode_owner(ctx.cred, &nn.dir_attr, mode);
         let rdev = if is_dev { rdev } else { 0 };
         let inode = nn.dir.inode().mknod(&nn.name, mode, rdev, uid, gid)?;
+        inherited.apply(&*inode)?;
         nn.bind(inode, &self.notifier);
         Ok(())
     }
@@ -112,6 +115,13 @@ impl Vfs {
     /// own the file must be able to read and write it, and it must not be setuid/setgid-exec.
     pub fn link(&self, ctx: &Ctx<'_>, old_start: &Path, old_path: &[u8], new_start: &Path, new_path: &[u8], follow: bool) -> KResult<()> {
         let old = resolve(ctx, old_start, old_path, follow)?;
+        self.link_path(ctx, &old, new_start, new_path)
+    }
+
+    /// `linkat(2)` of an already-resolved file (`AT_EMPTY_PATH`: the file open at the fd).
+    /// A file with no link left is `ENOENT`, unless it is an `O_TMPFILE` that may be linked
+    /// (Linux's `I_LINKABLE`), which its first link makes an ordinary file.
+    pub fn link_path(&self, ctx: &Ctx<'_>, old: &Path, new_start: &Path, new_path: &[u8]) -> KResult<()> {
         let nn = self.new_name(ctx, new_start, new_path, false)?;
         if !Arc::ptr_eq(&old.mount, &nn.dir.mount) {
             return Err(Errno::EXDEV);
@@ -120,8 +130,12 @@ impl Vfs {
         if attr.is_dir() {
             return Err(Errno::EPERM);
         }
-        may_hardlink(ctx, &attr)?;
+        may_hardlink(ctx, &**old.inode(), &attr)?;
+        if attr.nlink == 0 && !old.dentry.is_linkable() {
+            return Err(Errno::ENOENT);
+        }
         nn.dir.inode().link(&nn.name, old.inode())?;
+        old.dentry.clear_linkable();
         nn.bind(old.inode().clone(), &self.notifier);
         Ok(())
     }
@@ -145,6 +159,9 @@ impl Vfs {
             if !crate::path::is_symlink(&found) || nofollow {
                 return Ok((found, false));
             }
+            if let Some(target) = walker.magic_target(&found)? {
+                return Ok((target, false));
+            }
             let target = walker.read_link(&found)?;
             parent = walker.walk_parent(parent.dir.clone(), &target)?;
         }
@@ -153,14 +170,15 @@ impl Vfs {
 
 fn create_regular(ctx: &Ctx<'_>, walker: &mut Walker<'_>, parent: &Parent, mode: u32, notifier: &Notifier) -> KResult<Path> {
     let nn = check_new_name(ctx, walker, parent, false)?;
-    let mode = S_IFREG | (mode & 0o7777 & !ctx.umask);
+    let (mode, inherited) = creation_mode(&**nn.dir.inode(), S_IFREG | (mode & 0o7777), ctx.umask)?;
     let (uid, gid, mode) = new_inode_owner(ctx.cred, &nn.dir_attr, mode);
     let inode = nn.dir.inode().create(&nn.name, mode & 0o7777, uid, gid)?;
+    inherited.apply(&*inode)?;
     Ok(nn.bind(inode, notifier))
 }
 
 /// Linux's `may_linkat` with `protected_hardlinks` on.
-fn may_hardlink(ctx: &Ctx<'_>, attr: &InodeAttr) -> KResult<()> {
+fn may_hardlink(ctx: &Ctx<'_>, inode: &dyn Inode, attr: &InodeAttr) -> KResult<()> {
     if ctx.cred.owns(attr) {
         return Ok(());
     }
@@ -168,5 +186,5 @@ fn may_hardlink(ctx: &Ctx<'_>, attr: &InodeAttr) -> KResult<()> {
     if attr.file_type() != FileType::Regular || setid {
         return Err(Errno::EPERM);
     }
-    generic_permission(ctx.cred, attr, MAY_READ | MAY_WRITE).map_err(|_| Errno::EPERM)
+    crate::acl::permission(ctx.cred, inode, attr, MAY_READ | MAY_WRITE).map_err(|_| Errno::EPERM)
 }

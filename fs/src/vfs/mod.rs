@@ -10,6 +10,7 @@ mod create;
 mod mounts;
 mod open;
 mod remove;
+mod xattr;
 
 use std::sync::{Arc, Weak};
 
@@ -17,7 +18,8 @@ use uapi::{Errno, KResult};
 
 use crate::abi::MsFlags;
 use crate::context::Ctx;
-use crate::cred::{generic_permission, Credentials, MAY_EXEC, MAY_WRITE};
+use crate::acl::permission;
+use crate::cred::{Credentials, MAY_EXEC, MAY_WRITE};
 use crate::devfs::DeviceRegistry;
 use crate::inode::{FileSystem, InodeAttr};
 use crate::klock::KMutex;
@@ -29,6 +31,7 @@ use crate::pagecache::{FilePages, PageCache};
 use crate::procfs::ProcProvider;
 
 pub use attr::TimeArg;
+pub use xattr::{capable_sys_admin, pathless_xattr_error};
 
 /// Builds a filesystem for `mount(2)` from its source, flags and data.
 pub type FsFactory = dyn Fn(&MountRequest<'_>) -> KResult<Arc<dyn FileSystem>> + Send + Sync;
@@ -131,6 +134,17 @@ impl Vfs {
         Ok(self.pages.pages(path.inode(), frames, name))
     }
 
+    /// What a mapping of `file` maps: a memory file's (a memfd's) own pages, shared by every
+    /// mapping, else the file's page-cache pages ([`Vfs::file_pages`]).
+    pub fn mapping_source(&self, file: &OpenFile, frames: &Arc<mm::FrameAllocator>) -> KResult<Arc<dyn mm::PageSource>> {
+        if file.file_like().is_none() {
+            if let Some(own) = file.inode().and_then(|i| i.page_source()) {
+                return Ok(own);
+            }
+        }
+        Ok(self.file_pages(file, frames)?)
+    }
+
     /// Installs the kernel's procfs provider (used by `proc` mounts made afterwards).
     pub fn set_proc_provider(&self, p: Arc<dyn ProcProvider>) {
         *self.proc.lock() = Some(p);
@@ -225,7 +239,7 @@ fn may_create(cred: &Credentials, dir: &Path) -> KResult<InodeAttr> {
     if !attr.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    generic_permission(cred, &attr, MAY_WRITE | MAY_EXEC)?;
+    permission(cred, &**dir.inode(), &attr, MAY_WRITE | MAY_EXEC)?;
     Ok(attr)
 }
 

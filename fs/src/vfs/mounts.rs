@@ -123,6 +123,34 @@ impl Vfs {
         out
     }
 
+    /// The text of `/proc/<pid>/mountinfo` as seen from `root` (Linux's `show_mountinfo`):
+    /// `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS - FSTYPE SOURCE SUPER_OPTIONS` per mount.
+    /// Every mount shows its filesystem's root (`/`: umbra has no bind mounts of
+    /// subdirectories) and no propagation fields (every mount is private).
+    pub fn mountinfo_text(&self, root: &Path) -> String {
+        let mut s = String::new();
+        for m in self.mounts() {
+            let target = path_string(&Path::root_of(&m), root);
+            if target.starts_with(b"(unreachable)") {
+                continue;
+            }
+            let parent = m.parent().map_or(m.id(), |(p, _)| p.id());
+            let dev = m.fs().dev();
+            let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+            let opts = mount_options(&m);
+            let sb = if m.fs().read_only() || m.is_readonly() { "ro" } else { "rw" };
+            s.push_str(&format!(
+                "{} {} {major}:{minor} / {} {opts} - {} {} {sb}\n",
+                m.id(),
+                parent,
+                escape_mount_field(&target),
+                m.fs().name(),
+                escape_mount_field(m.source()),
+            ));
+        }
+        s
+    }
+
     /// The text of `/proc/mounts` as seen from `root` (mounts outside it are omitted):
     /// `source target fstype options 0 0` per line, as Linux's `show_vfsmnt`.
     pub fn mounts_text(&self, root: &Path) -> String {
@@ -132,15 +160,7 @@ impl Vfs {
             if target.starts_with(b"(unreachable)") {
                 continue;
             }
-            let mut opts = String::from(if m.is_readonly() { "ro" } else { "rw" });
-            for (f, name) in [(MountFlags::NOSUID, ",nosuid"), (MountFlags::NODEV, ",nodev"), (MountFlags::NOEXEC, ",noexec"), (MountFlags::NOATIME, ",noatime")] {
-                if m.flags().contains(f) {
-                    opts.push_str(name);
-                }
-            }
-            if !m.flags().contains(MountFlags::NOATIME) {
-                opts.push_str(",relatime");
-            }
+            let opts = mount_options(&m);
             s.push_str(&format!(
                 "{} {} {} {} 0 0\n",
                 escape_mount_field(m.source()),
@@ -151,6 +171,20 @@ impl Vfs {
         }
         s
     }
+}
+
+/// A mount's per-mount options as `/proc/mounts` shows them (`rw,nosuid,relatime`).
+fn mount_options(m: &Mount) -> String {
+    let mut opts = String::from(if m.is_readonly() { "ro" } else { "rw" });
+    for (f, name) in [(MountFlags::NOSUID, ",nosuid"), (MountFlags::NODEV, ",nodev"), (MountFlags::NOEXEC, ",noexec"), (MountFlags::NOATIME, ",noatime")] {
+        if m.flags().contains(f) {
+            opts.push_str(name);
+        }
+    }
+    if !m.flags().contains(MountFlags::NOATIME) {
+        opts.push_str(",relatime");
+    }
+    opts
 }
 
 /// Escapes space, tab, newline and backslash as octal, as Linux's `mangle` does.

@@ -9,7 +9,10 @@ use uapi::{Errno, KResult};
 use super::Vfs;
 use crate::abi::OpenFlags;
 use crate::context::Ctx;
-use crate::cred::{generic_permission, MAY_READ, MAY_WRITE};
+use crate::abi::S_IFREG;
+use crate::acl::{creation_mode, permission};
+use crate::cred::{new_inode_owner, MAY_EXEC, MAY_READ, MAY_WRITE};
+use crate::dentry::Dentry;
 use crate::file_like::FileLike;
 use crate::inode::{FileType, InodeAttr};
 use crate::mount::{MountFlags, Path};
@@ -36,17 +39,25 @@ impl Vfs {
     /// `openat(2)`: resolves (creating with `O_CREAT`) and opens `path`. As Linux:
     /// `O_EXCL` gives `EEXIST`; `O_NOFOLLOW` on a final symlink `ELOOP`; `O_DIRECTORY` on a
     /// non-directory `ENOTDIR`; writing (or `O_CREAT` on) a directory `EISDIR`; `O_TRUNC`
-    /// empties a regular file; `O_PATH` opens only a location; `O_TMPFILE` is `EOPNOTSUPP`.
-    /// `mode` is the creation mode before the umask.
+    /// empties a regular file; `O_PATH` opens only a location (and drops every other flag
+    /// first); `O_DIRECTORY|O_CREAT` is `EINVAL` (Linux 6.4+); `O_TMPFILE` makes an unnamed
+    /// file in the directory `path` (see [`Vfs::open_tmpfile`]). `mode` is the creation mode
+    /// before the umask.
     pub fn open(&self, ctx: &Ctx<'_>, start: &Path, path: &[u8], flags: OpenFlags, mode: u32) -> KResult<Arc<OpenFile>> {
-        if flags.bits() & O_TMPFILE_ONLY != 0 {
-            return Err(Errno::EOPNOTSUPP);
-        }
         let flags = if flags.contains(OpenFlags::PATH) {
             flags & (OpenFlags::PATH | OpenFlags::DIRECTORY | OpenFlags::NOFOLLOW | OpenFlags::CLOEXEC)
         } else {
             flags
         };
+        if flags.contains(OpenFlags::DIRECTORY | OpenFlags::CREAT) {
+            return Err(Errno::EINVAL);
+        }
+        if flags.bits() & O_TMPFILE_ONLY != 0 {
+            if !flags.contains(OpenFlags::DIRECTORY) || !flags.can_write() {
+                return Err(Errno::EINVAL);
+            }
+            return self.open_tmpfile(ctx, start, path, flags, mode);
+        }
         let nofollow = flags.contains(OpenFlags::NOFOLLOW);
         let (p, created) = if flags.contains(OpenFlags::CREAT) && !flags.contains(OpenFlags::PATH) {
             self.open_create(ctx, start, path, flags.contains(OpenFlags::EXCL), nofollow, mode)?
@@ -54,6 +65,35 @@ impl Vfs {
             (resolve(ctx, start, path, !nofollow)?, false)
         };
         self.open_path(ctx, p, flags, created)
+    }
+
+    /// `O_TMPFILE` (Linux's `do_tmpfile` + `vfs_tmpfile`): a regular file with no name in the
+    /// directory `path` (`ENOENT`/`ENOTDIR` if there is none; `EROFS` on a read-only mount;
+    /// `EACCES` without write and search permission, ACLs included; `EOPNOTSUPP` where the
+    /// filesystem has none). Its location shows as `DIR/#INO (deleted)`; `linkat` may name it
+    /// unless it was opened with `O_EXCL`. The mode is masked by the umask, or else shaped by
+    /// the directory's default ACL, which the file inherits (Linux's `vfs_prepare_mode` and
+    /// the filesystems' `posix_acl_create` in `tmpfile`).
+    pub fn open_tmpfile(&self, ctx: &Ctx<'_>, start: &Path, path: &[u8], flags: OpenFlags, mode: u32) -> KResult<Arc<OpenFile>> {
+        let dir = resolve(ctx, start, path, true)?;
+        let dir_attr = dir.attr()?;
+        if !dir_attr.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        super::check_writable_mount(&dir)?;
+        permission(ctx.cred, &**dir.inode(), &dir_attr, MAY_WRITE | MAY_EXEC)?;
+        let (mode, inherited) = creation_mode(&**dir.inode(), S_IFREG | (mode & 0o7777), ctx.umask)?;
+        let (uid, gid, mode) = new_inode_owner(ctx.cred, &dir_attr, mode);
+        let inode = dir.inode().tmpfile(mode & 0o7777, uid, gid)?;
+        inherited.apply(&*inode)?;
+        let name = format!("#{}", inode.attr()?.ino);
+        let linkable = !flags.contains(OpenFlags::EXCL);
+        let dentry = Dentry::new_unlinked(&dir.dentry, name.as_bytes(), inode.clone(), linkable);
+        let p = Path { mount: dir.mount.clone(), dentry };
+        let file = inode.open(flags)?;
+        let of = OpenFile::new_opened(p, file, flags);
+        of.attach_page_cache(self.pages.clone());
+        Ok(of)
     }
 
     /// Opens an already-resolved path (used by `open` and by `kernel` for `execve` and
@@ -107,7 +147,7 @@ impl Vfs {
         if is_dev && p.mount.flags().contains(MountFlags::NODEV) {
             return Err(Errno::EACCES);
         }
-        generic_permission(ctx.cred, attr, acc)
+        permission(ctx.cred, &**p.inode(), attr, acc)
     }
 
     /// The operations of special files: devices through the registry by number, FIFOs through

@@ -8,7 +8,8 @@ use uapi::{Errno, KResult};
 use super::{check_writable_mount, may_create, Vfs};
 use crate::abi::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
 use crate::context::Ctx;
-use crate::cred::{check_sticky, generic_permission, MAY_EXEC, MAY_WRITE};
+use crate::acl::permission;
+use crate::cred::{check_sticky, MAY_EXEC, MAY_WRITE};
 use crate::inode::RenameFlags;
 use crate::mount::Path;
 use crate::notify::mask;
@@ -18,7 +19,7 @@ use crate::path::{is_dir, LastKind, Parent, Walker};
 /// (`ENOTDIR`/`EISDIR` against `want_dir`), and `EBUSY` for a mount point.
 fn may_delete(ctx: &Ctx<'_>, dir: &Path, victim: &Path, want_dir: bool) -> KResult<()> {
     let dir_attr = dir.attr()?;
-    generic_permission(ctx.cred, &dir_attr, MAY_WRITE | MAY_EXEC)?;
+    permission(ctx.cred, &**dir.inode(), &dir_attr, MAY_WRITE | MAY_EXEC)?;
     let v = victim.attr()?;
     check_sticky(ctx.cred, &dir_attr, &v)?;
     match (want_dir, v.is_dir()) {
@@ -211,11 +212,11 @@ fn check_rename_perms(ctx: &Ctx<'_>, old: &Parent, new: &Parent, src: &Path, dst
     }
     let moves_dir = !Arc::ptr_eq(&old.dir.dentry, &new.dir.dentry);
     if moves_dir && src_dir {
-        generic_permission(ctx.cred, &src.attr()?, MAY_WRITE)?;
+        permission(ctx.cred, &**src.inode(), &src.attr()?, MAY_WRITE)?;
     }
     if moves_dir && rflags.contains(RenameFlags::EXCHANGE) {
         if let Some(d) = dst.filter(|d| is_dir(d)) {
-            generic_permission(ctx.cred, &d.attr()?, MAY_WRITE)?;
+            permission(ctx.cred, &**d.inode(), &d.attr()?, MAY_WRITE)?;
         }
     }
     if src.is_mount_root() || dst.is_some_and(|d| d.is_mount_root()) {

@@ -296,10 +296,41 @@ fn open_flags() {
     assert_eq!(dir.read(&mut [0u8; 4]).err(), Some(Errno::EISDIR));
     let path_only = t.open("/f", OpenFlags::PATH).unwrap();
     assert_eq!(path_only.read(&mut [0u8; 4]).err(), Some(Errno::EBADF));
-    assert_eq!(
-        t.vfs.open(&t.ctx(), &t.fsc.cwd, b"/x", OpenFlags::from_bits_retain(0o20200000), 0).err(),
-        Some(Errno::EOPNOTSUPP)
-    );
+    let tmpfile = |p: &str, extra: OpenFlags| t.vfs.open(&t.ctx(), &t.fsc.cwd, p.as_bytes(), OpenFlags::TMPFILE | extra, 0o600);
+    assert_eq!(tmpfile("/d", OpenFlags::empty()).err(), Some(Errno::EINVAL), "O_TMPFILE needs write access");
+    assert_eq!(tmpfile("/x", OpenFlags::RDWR).err(), Some(Errno::ENOENT));
+    assert_eq!(tmpfile("/f", OpenFlags::RDWR).err(), Some(Errno::ENOTDIR));
+    assert_eq!(tmpfile("/d", OpenFlags::RDWR | OpenFlags::CREAT).err(), Some(Errno::EINVAL));
+    assert!(tmpfile("/d", OpenFlags::RDWR | OpenFlags::PATH).is_ok(), "O_PATH drops O_TMPFILE");
+    let bare = OpenFlags::from_bits_retain(0o20000000) | OpenFlags::RDWR;
+    assert_eq!(t.vfs.open(&t.ctx(), &t.fsc.cwd, b"/d", bare, 0).err(), Some(Errno::EINVAL), "__O_TMPFILE without O_DIRECTORY");
+    assert_eq!(t.open("/d", OpenFlags::DIRECTORY | OpenFlags::CREAT).err(), Some(Errno::EINVAL));
+}
+
+#[test]
+fn tmpfile_is_unnamed_until_linked() {
+    let t = T::new();
+    t.mkdir("/d").unwrap();
+    let open = |extra: OpenFlags| t.vfs.open(&t.ctx(), &t.fsc.cwd, b"/d", OpenFlags::TMPFILE | OpenFlags::RDWR | extra, 0o666).unwrap();
+    let f = open(OpenFlags::empty());
+    f.write(b"data").unwrap();
+    let a = f.stat().unwrap();
+    assert_eq!((a.nlink, a.mode & 0o7777), (0, 0o644), "no link, umask applied");
+    assert!(t.names("/d").iter().all(|n| n == "." || n == ".."), "no name in the directory");
+    let shown = crate::path::path_string(f.path().unwrap(), &t.vfs.root());
+    assert_eq!(shown, format!("/d/#{} (deleted)", a.ino).into_bytes());
+    let link = |f: &Arc<crate::OpenFile>, to: &str| t.vfs.link_path(&t.ctx(), f.path().unwrap(), &t.fsc.cwd, to.as_bytes());
+    link(&f, "/d/name").unwrap();
+    assert_eq!(t.read("/d/name").unwrap(), b"data");
+    assert_eq!(f.stat().unwrap().nlink, 1);
+    t.vfs.unlink(&t.ctx(), &t.fsc.cwd, b"/d/name").unwrap();
+    assert_eq!(link(&f, "/d/again").err(), Some(Errno::ENOENT), "once linked, it is an ordinary file");
+    let excl = open(OpenFlags::EXCL);
+    assert_eq!(link(&excl, "/d/excl").err(), Some(Errno::ENOENT), "O_EXCL forbids a name");
+    // An ordinary file unlinked while open cannot get a name back either.
+    let g = t.open("/d/g", OpenFlags::CREAT | OpenFlags::RDWR).unwrap();
+    t.vfs.unlink(&t.ctx(), &t.fsc.cwd, b"/d/g").unwrap();
+    assert_eq!(link(&g, "/d/g2").err(), Some(Errno::ENOENT));
 }
 
 #[test]

@@ -34,8 +34,9 @@ pub fn deliver_pending(cur: &mut Current) -> Outcome {
         };
         let next = own.or_else(|| super::take_process_signal(cur, SigSet::from_bits(!mask.bits())));
         let Some(p) = next else {
-            if let Some((nr, code)) = restart {
-                restart_syscall(cur, nr, code);
+            match restart {
+                Some((nr, code)) => restart_syscall(cur, nr, code),
+                None => restore_saved_mask(cur),
             }
             return Outcome::Resume;
         };
@@ -83,6 +84,17 @@ fn restart_syscall(cur: &mut Current, nr: u64, code: Errno) {
     r.rip = r.rip.wrapping_sub(2);
     if let Some(m) = cur.task.signals.lock().saved_mask.take() {
         cur.task.signals.lock().mask = m;
+    }
+}
+
+/// Going back to user space with no handler frame to carry it: a temporary mask a syscall
+/// left in place (`epoll_pwait` interrupted with `EINTR` by a signal that stopped the task
+/// instead of running a handler) is replaced by the saved one (Linux's `restore_saved_sigmask`
+/// at the end of `arch_do_signal_or_restart`).
+fn restore_saved_mask(cur: &mut Current) {
+    let mut s = cur.task.signals.lock();
+    if let Some(m) = s.saved_mask.take() {
+        s.mask = m;
     }
 }
 

@@ -34,6 +34,7 @@ pub fn send_to_task(task: &Task, signo: u32, info: SigInfo) {
 /// Queues a signal on a thread and wakes it if it sleeps in a syscall.
 fn queue_on(task: &Task, signo: u32, info: SigInfo) {
     task.signals.lock().pending.add(signo, info);
+    crate::signalfd::signal_queued();
     crate::sched::wake_task_for_signal(task);
 }
 
@@ -54,6 +55,7 @@ pub fn send_to_process(p: &Process, signo: u32, info: SigInfo) {
         .or_else(|| threads.first());
     if let Some(t) = target {
         t.signals.lock().pending.add_shared(signo, info);
+        crate::signalfd::signal_queued();
         crate::sched::wake_task_for_signal(t);
     }
 }

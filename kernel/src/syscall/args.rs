@@ -117,6 +117,248 @@ impl SysArg for OutBuf {
     }
 }
 
+/// A pointer to a `sigset_t` the kernel reads: strace prints the set, `[USR1 TERM]` (or
+/// `~[KILL STOP]` for a set holding most signals).
+#[derive(Clone, Copy, Debug)]
+pub struct SigSetIn(pub UserAddr);
+
+impl SysArg for SigSetIn {
+    fn from_raw(raw: u64) -> Self {
+        SigSetIn(UserAddr(raw))
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, cur: &mut Current, out: &mut String) {
+        match cur.read_val::<u64>(UserAddr(args[i])) {
+            Ok(bits) if args[i] != 0 => strace::push_sigset(uapi::signal::SigSet::from_bits(bits), out),
+            _ => strace::push_ptr(args[i], out),
+        }
+    }
+}
+
+/// Declares a flag-word argument that strace prints by name from a table in `strace`.
+macro_rules! named_flags {
+    ($(#[$doc:meta])* $name:ident, $table:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name(pub u32);
+
+        impl SysArg for $name {
+            fn from_raw(raw: u64) -> Self {
+                $name(raw as u32)
+            }
+            fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, _: &mut Current, out: &mut String) {
+                strace::push_flags(u64::from(args[i] as u32), $table, out);
+            }
+        }
+    };
+}
+
+named_flags!(
+    /// `memfd_create` flags (`MFD_CLOEXEC|MFD_ALLOW_SEALING`).
+    MemfdFlags,
+    strace::MFD_FLAGS
+);
+named_flags!(
+    /// `splice`/`tee`/`vmsplice` flags (`SPLICE_F_NONBLOCK`).
+    SpliceFlags,
+    strace::SPLICE_FLAGS
+);
+named_flags!(
+    /// `pidfd_open` flags (`PIDFD_NONBLOCK`).
+    PidfdFlags,
+    strace::PIDFD_FLAGS
+);
+
+/// `open` flags: the access mode, then the other bits by name (`O_RDWR|O_TMPFILE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenFlagsArg(pub u32);
+
+impl SysArg for OpenFlagsArg {
+    fn from_raw(raw: u64) -> Self {
+        OpenFlagsArg(raw as u32)
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, _: &mut Current, out: &mut String) {
+        let v = args[i] as u32;
+        out.push_str(["O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"][(v & 3) as usize]);
+        let rest = u64::from(v & !3);
+        if rest != 0 {
+            out.push('|');
+            strace::push_flags(rest, strace::OPEN_FLAGS, out);
+        }
+    }
+}
+
+/// A file mode (`0640`): strace prints it in octal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mode(pub u32);
+
+impl SysArg for Mode {
+    fn from_raw(raw: u64) -> Self {
+        Mode(raw as u32)
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, _: &mut Current, out: &mut String) {
+        match args[i] as u32 {
+            0 => out.push_str("000"),
+            m => out.push_str(&format!("0{m:o}")),
+        }
+    }
+}
+
+/// A signal number (`SIGKILL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigNum(pub i32);
+
+impl SysArg for SigNum {
+    fn from_raw(raw: u64) -> Self {
+        SigNum(raw as i32)
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, _: &mut Current, out: &mut String) {
+        strace::push_signal(i64::from(args[i] as i32), out);
+    }
+}
+
+/// `clone`'s flags word: `CLONE_*` names, then the exit signal (`CLONE_PIDFD|SIGCHLD`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CloneFlagsArg(pub u64);
+
+impl SysArg for CloneFlagsArg {
+    fn from_raw(raw: u64) -> Self {
+        CloneFlagsArg(raw)
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, _: &mut Current, out: &mut String) {
+        let v = args[i];
+        let (flags, signo) = (v & !0xff, v & 0xff);
+        if flags != 0 || signo == 0 {
+            strace::push_flags(flags, strace::CLONE_FLAGS, out);
+        }
+        if signo != 0 {
+            if flags != 0 {
+                out.push('|');
+            }
+            strace::push_signal(signo as i64, out);
+        }
+    }
+}
+
+/// `clone3`'s `struct clone_args *`: strace shows the fields that matter
+/// (`{flags=CLONE_PIDFD, pidfd=0x7ffd…, exit_signal=SIGCHLD, stack=NULL, stack_size=0}`).
+#[derive(Clone, Copy, Debug)]
+pub struct CloneArgsPtr(pub UserAddr);
+
+impl SysArg for CloneArgsPtr {
+    fn from_raw(raw: u64) -> Self {
+        CloneArgsPtr(UserAddr(raw))
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, cur: &mut Current, out: &mut String) {
+        let Ok(a) = cur.read_val::<uapi::structs::CloneArgs>(UserAddr(args[i])) else {
+            strace::push_ptr(args[i], out);
+            return;
+        };
+        let flags = uapi::flags::CloneFlags::from_bits_retain(a.flags);
+        out.push_str("{flags=");
+        strace::push_flags(a.flags, strace::CLONE_FLAGS, out);
+        let ptr = |name: &str, v: u64, out: &mut String| {
+            out.push_str(&format!(", {name}="));
+            strace::push_ptr(v, out);
+        };
+        if flags.contains(uapi::flags::CloneFlags::PIDFD) {
+            ptr("pidfd", a.pidfd, out);
+        }
+        if flags.intersects(uapi::flags::CloneFlags::CHILD_SETTID | uapi::flags::CloneFlags::CHILD_CLEARTID) {
+            ptr("child_tid", a.child_tid, out);
+        }
+        if flags.contains(uapi::flags::CloneFlags::PARENT_SETTID) {
+            ptr("parent_tid", a.parent_tid, out);
+        }
+        out.push_str(", exit_signal=");
+        strace::push_signal(a.exit_signal as i64, out);
+        ptr("stack", a.stack, out);
+        out.push_str(&format!(", stack_size={:#x}", a.stack_size));
+        if flags.contains(uapi::flags::CloneFlags::SETTLS) {
+            ptr("tls", a.tls, out);
+        }
+        out.push('}');
+    }
+}
+
+/// A `loff_t *` the call reads and updates (`splice`, `copy_file_range`, `sendfile`): strace
+/// shows the value in brackets (here as it is after the call), or `NULL`.
+#[derive(Clone, Copy, Debug)]
+pub struct OffPtr(pub UserAddr);
+
+impl SysArg for OffPtr {
+    fn from_raw(raw: u64) -> Self {
+        OffPtr(UserAddr(raw))
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, cur: &mut Current, out: &mut String) {
+        match args[i] {
+            0 => out.push_str("NULL"),
+            a => match cur.read_val::<i64>(UserAddr(a)) {
+                Ok(v) => out.push_str(&format!("[{v}]")),
+                Err(_) => strace::push_ptr(a, out),
+            },
+        }
+    }
+}
+
+/// `mincore`'s result vector: after success strace shows one 0/1 per page of the length
+/// argument before it (`[1, 0, 1]`).
+#[derive(Clone, Copy, Debug)]
+pub struct MincoreVec(pub UserAddr);
+
+impl SysArg for MincoreVec {
+    fn from_raw(raw: u64) -> Self {
+        MincoreVec(UserAddr(raw))
+    }
+    fn format(i: usize, args: &[u64; 6], ret: Option<&KResult<usize>>, cur: &mut Current, out: &mut String) {
+        let pages = args.get(i.wrapping_sub(1)).map_or(0, |len| len.div_ceil(uapi::mman::PAGE_SIZE));
+        let shown = pages.min(32) as usize;
+        let mut v = vec![0u8; shown];
+        if !matches!(ret, Some(Ok(_))) || cur.read_bytes(UserAddr(args[i]), &mut v).is_err() {
+            strace::push_ptr(args[i], out);
+            return;
+        }
+        let items: Vec<String> = v.iter().map(|b| (b & 1).to_string()).collect();
+        out.push_str(&format!("[{}{}]", items.join(", "), if pages > 32 { ", ..." } else { "" }));
+    }
+}
+
+/// `fcntl`'s command (`F_ADD_SEALS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FcntlCmd(pub i32);
+
+impl SysArg for FcntlCmd {
+    fn from_raw(raw: u64) -> Self {
+        FcntlCmd(raw as i32)
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, _: &mut Current, out: &mut String) {
+        let cmd = u64::from(args[i] as u32);
+        match strace::FCNTL_CMDS.iter().find(|(n, _)| *n == cmd) {
+            Some((_, name)) => out.push_str(name),
+            None => out.push_str(&(args[i] as i32).to_string()),
+        }
+    }
+}
+
+/// `fcntl`'s third argument, decoded by the command before it: seals for `F_ADD_SEALS`,
+/// `FD_CLOEXEC` for `F_SETFD`, `O_*` for `F_SETFL`, else a number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FcntlArg(pub u64);
+
+impl SysArg for FcntlArg {
+    fn from_raw(raw: u64) -> Self {
+        FcntlArg(raw)
+    }
+    fn format(i: usize, args: &[u64; 6], ret: Option<&KResult<usize>>, cur: &mut Current, out: &mut String) {
+        let cmd = args.get(i.wrapping_sub(1)).map_or(0, |c| *c as u32);
+        match cmd {
+            uapi::flags::F_ADD_SEALS => strace::push_flags(u64::from(args[i] as u32), strace::SEAL_FLAGS, out),
+            uapi::flags::F_SETFD => strace::push_flags(u64::from(args[i] as u32), &[(1, "FD_CLOEXEC")], out),
+            uapi::flags::F_SETFL => OpenFlagsArg::format(i, args, ret, cur, out),
+            _ => out.push_str(&(args[i] as i64).to_string()),
+        }
+    }
+}
+
 /// A syscall handler: a function of the current task and up to six typed arguments.
 /// Implemented for every `fn(&mut Current, A, B, ...) -> KResult<usize>`, so the table can list
 /// handlers by name and the compiler checks their argument types.

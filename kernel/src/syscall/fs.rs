@@ -1,7 +1,7 @@
 //! File syscalls: thin handlers over the VFS (`fs`), copying between guest memory and kernel
 //! buffers. Paths are read once, structures written once, in Linux's argument order.
 
-use super::args::{Fd, Flags, InBuf, OutBuf};
+use super::args::{FcntlArg, FcntlCmd, Fd, Flags, InBuf, Mode, OpenFlagsArg, OutBuf};
 use crate::sched::Current;
 use crate::fs_glue::{self, file};
 use crate::task::kernel::kernel;
@@ -51,11 +51,40 @@ fn write_direct(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: u
     Ok(n as usize)
 }
 
+/// `RLIMIT_FSIZE` on a write of `count` bytes to a regular file (Linux's
+/// `generic_write_check_limits`): starting at or past the limit fails with `EFBIG` and sends
+/// `SIGXFSZ` to the writer; a write crossing it is cut at the limit.
+fn fsize_limit(cur: &mut Current, file: &Arc<OpenFile>, pos: Option<i64>, count: usize) -> KResult<usize> {
+    let limit = cur.process().rlimit_cur(uapi::flags::RLIMIT_FSIZE);
+    if limit == u64::MAX || !file.stat().is_ok_and(|a| a.file_type() == fs::FileType::Regular) {
+        return Ok(count);
+    }
+    let off = match pos {
+        Some(p) => u64::try_from(p).unwrap_or(0),
+        None if file.flags().contains(abi::OpenFlags::APPEND) => file.stat()?.size,
+        None => file.offset(),
+    };
+    if off >= limit {
+        send_sigxfsz(cur);
+        return Err(Errno::EFBIG);
+    }
+    Ok(count.min(usize::try_from(limit - off).unwrap_or(usize::MAX)))
+}
+
+/// `SIGXFSZ` to the calling thread, as a write or truncate past `RLIMIT_FSIZE` gets.
+pub(super) fn send_sigxfsz(cur: &Current) {
+    let info = uapi::signal::SigInfo::kill(uapi::signal::SIGXFSZ, uapi::signal::SI_KERNEL, 0, 0);
+    crate::signal::send_to_task(&cur.task, uapi::signal::SIGXFSZ, info);
+}
+
 /// Reads from `file` into guest memory at `buf`, in chunks; `pos` is `None` for the file
 /// offset, `Some(off)` for pread. Stops at a short read. Regular files (which never block)
 /// go straight into guest memory; pipes, ttys and devices through a kernel buffer.
 fn read_into(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
     let count = count.min(MAX_RW);
+    if pos.is_none() && crate::net::socket_of(file).is_some() {
+        return super::net::socket_read(cur, file, &[IoVec { iov_base: buf.0, iov_len: count as u64 }]);
+    }
     if file.file_like().is_none() && count > 0 {
         return read_direct(cur, file, buf, count, pos);
     }
@@ -87,7 +116,11 @@ fn read_into(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usiz
 /// Writes guest memory at `buf` to `file`, in chunks (pwrite when `pos` is given).
 fn write_from(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
     let count = count.min(MAX_RW);
+    if pos.is_none() && crate::net::socket_of(file).is_some() {
+        return super::net::socket_write(cur, file, &[IoVec { iov_base: buf.0, iov_len: count as u64 }]);
+    }
     if file.file_like().is_none() && count > 0 {
+        let count = fsize_limit(cur, file, pos, count)?;
         return write_direct(cur, file, buf, count, pos);
     }
     let mut done = 0usize;
@@ -168,9 +201,12 @@ fn read_iovecs(cur: &mut Current, iov: UserAddr, cnt: i32) -> KResult<Vec<IoVec>
     Ok(v)
 }
 
-fn readv_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Option<i64>) -> KResult<usize> {
+pub(super) fn readv_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Option<i64>) -> KResult<usize> {
     let file = file(cur, fd)?;
     let iovs = read_iovecs(cur, iov, cnt)?;
+    if pos.is_none() && crate::net::socket_of(&file).is_some() {
+        return super::net::socket_read(cur, &file, &iovs);
+    }
     let mut total = 0usize;
     for v in iovs {
         if v.iov_len == 0 {
@@ -193,9 +229,12 @@ fn readv_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Opt
     Ok(total)
 }
 
-fn writev_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Option<i64>) -> KResult<usize> {
+pub(super) fn writev_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, mut pos: Option<i64>) -> KResult<usize> {
     let file = file(cur, fd)?;
     let iovs = read_iovecs(cur, iov, cnt)?;
+    if pos.is_none() && crate::net::socket_of(&file).is_some() {
+        return super::net::socket_write(cur, &file, &iovs);
+    }
     // Gather first so one write(2) stays one write to the file (atomic for pipes, one line on
     // a console), as Linux's `do_iter_write` hands the whole iterator to the file.
     let total: u64 = iovs.iter().map(|v| v.iov_len).sum();
@@ -257,10 +296,10 @@ pub fn sys_pwritev(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, off: i64)
 }
 
 /// `openat(2)`.
-pub fn sys_openat(cur: &mut Current, dirfd: Fd, path: UserCStr, flags: Flags, mode: u32) -> KResult<usize> {
+pub fn sys_openat(cur: &mut Current, dirfd: Fd, path: UserCStr, flags: OpenFlagsArg, mode: Mode) -> KResult<usize> {
     let path = cur.read_path(path.0)?;
-    let flags = OpenFlags::from_bits_truncate(flags.0 as u32);
-    let file = fs_glue::open(cur, dirfd, &path, flags, mode & 0o7777)?;
+    let flags = OpenFlags::from_bits_truncate(flags.0);
+    let file = fs_glue::open(cur, dirfd, &path, flags, mode.0 & 0o7777)?;
     crate::pipe::wait_fifo_partner(cur, &file)?;
     let fdflags = if flags.contains(OpenFlags::CLOEXEC) { FdFlags::CLOEXEC } else { FdFlags::empty() };
     let fd = cur.process().files().lock().alloc(file, fdflags)?;
@@ -268,7 +307,7 @@ pub fn sys_openat(cur: &mut Current, dirfd: Fd, path: UserCStr, flags: Flags, mo
 }
 
 /// `open(2)`.
-pub fn sys_open(cur: &mut Current, path: UserCStr, flags: Flags, mode: u32) -> KResult<usize> {
+pub fn sys_open(cur: &mut Current, path: UserCStr, flags: OpenFlagsArg, mode: Mode) -> KResult<usize> {
     sys_openat(cur, Fd(abi::AT_FDCWD), path, flags, mode)
 }
 
@@ -433,7 +472,8 @@ pub fn sys_dup3(cur: &mut Current, old: Fd, new: Fd, flags: Flags) -> KResult<us
 }
 
 /// `fcntl(2)`: descriptor flags, status flags, duplication; locks come with the lock work.
-pub fn sys_fcntl(cur: &mut Current, fd: Fd, cmd: i32, arg: u64) -> KResult<usize> {
+pub fn sys_fcntl(cur: &mut Current, fd: Fd, cmd: FcntlCmd, arg: FcntlArg) -> KResult<usize> {
+    let (cmd, arg) = (cmd.0, arg.0);
     let files = cur.process().files();
     match cmd as u32 {
         f::F_DUPFD | f::F_DUPFD_CLOEXEC => {

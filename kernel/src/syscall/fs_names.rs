@@ -2,7 +2,7 @@
 //! permissions, ownership, times, sizes, space, sync, mounts and locks. Each resolves its path
 //! arguments in Linux's order and hands the operation to the VFS.
 
-use super::args::{Fd, Flags};
+use super::args::Fd;
 use crate::sched::Current;
 use crate::fs_glue::{self, file, with_start};
 use crate::task::kernel::kernel;
@@ -43,8 +43,8 @@ pub fn sys_mknod(cur: &mut Current, path: UserCStr, mode: u32, dev: u64) -> KRes
 
 /// `creat(2)`: `open(path, O_CREAT|O_WRONLY|O_TRUNC, mode)`.
 pub fn sys_creat(cur: &mut Current, path: UserCStr, mode: u32) -> KResult<usize> {
-    let flags = (f::OpenFlags::CREAT | f::OpenFlags::WRONLY | f::OpenFlags::TRUNC).bits() as u64;
-    super::fs::sys_openat(cur, Fd(abi::AT_FDCWD), path, Flags(flags), mode)
+    let flags = (f::OpenFlags::CREAT | f::OpenFlags::WRONLY | f::OpenFlags::TRUNC).bits();
+    super::fs::sys_openat(cur, Fd(abi::AT_FDCWD), path, super::args::OpenFlagsArg(flags), super::args::Mode(mode))
 }
 
 /// `unlinkat(2)`: `AT_REMOVEDIR` makes it `rmdir`.
@@ -95,12 +95,31 @@ pub fn sys_linkat(cur: &mut Current, olddir: Fd, old: UserCStr, newdir: Fd, new:
     if flags & !(abi::AT_SYMLINK_FOLLOW | abi::AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let op = cur.read_path(old.0)?;
+    let op = match (flags & abi::AT_EMPTY_PATH != 0, old.0.is_null()) {
+        (true, true) => Vec::new(),
+        (true, false) => cur.read_cstr(old.0, 4096)?,
+        (false, _) => cur.read_path(old.0)?,
+    };
     let np = cur.read_path(new.0)?;
     let new_start = with_start(cur, newdir, &np, |_, s| Ok(s.clone()))?;
+    if op.is_empty() {
+        // AT_EMPTY_PATH: the file open at `olddir` itself (an O_TMPFILE being named).
+        let target = empty_path_target(cur, olddir)?;
+        with_ctx(cur, |ctx| vfs().link_path(ctx, &target, &new_start, &np))?;
+        return Ok(0);
+    }
     let follow = flags & abi::AT_SYMLINK_FOLLOW != 0;
     with_start(cur, olddir, &op, |ctx, start| vfs().link(ctx, start, &op, &new_start, &np, follow))?;
     Ok(0)
+}
+
+/// The location `AT_EMPTY_PATH` names: the file open at `dirfd`, or the cwd for `AT_FDCWD`
+/// (`EXDEV` for a file with no location, which is on a filesystem of its own in Linux).
+fn empty_path_target(cur: &Current, dirfd: Fd) -> KResult<fs::Path> {
+    if dirfd.0 == abi::AT_FDCWD {
+        return Ok(cur.process().fs().lock().cwd.clone());
+    }
+    file(cur, dirfd)?.path().cloned().ok_or(Errno::EXDEV)
 }
 
 /// `link(2)`.
@@ -241,13 +260,29 @@ pub fn sys_utime(cur: &mut Current, path: UserCStr, times: UserAddr) -> KResult<
 /// `truncate(2)`.
 pub fn sys_truncate(cur: &mut Current, path: UserCStr, len: i64) -> KResult<usize> {
     let t = attr_target(cur, Fd(abi::AT_FDCWD), path.0, true, false)?;
+    truncate_limit(cur, len)?;
     with_ctx(cur, |ctx| vfs().truncate(ctx, &t, len))?;
     Ok(0)
 }
 
+/// `RLIMIT_FSIZE` on a truncate to `len` (Linux's `inode_newsize_ok`): `EFBIG` and `SIGXFSZ`
+/// past the limit.
+fn truncate_limit(cur: &mut Current, len: i64) -> KResult<()> {
+    let limit = cur.process().rlimit_cur(f::RLIMIT_FSIZE);
+    if u64::try_from(len).is_ok_and(|l| l > limit) {
+        super::fs::send_sigxfsz(cur);
+        return Err(Errno::EFBIG);
+    }
+    Ok(())
+}
+
 /// `ftruncate(2)`.
 pub fn sys_ftruncate(cur: &mut Current, fd: Fd, len: i64) -> KResult<usize> {
-    file(cur, fd)?.truncate(len)?;
+    let f = file(cur, fd)?;
+    if f.stat().is_ok_and(|a| a.file_type() == fs::FileType::Regular) && f.flags().can_write() {
+        truncate_limit(cur, len)?;
+    }
+    f.truncate(len)?;
     Ok(0)
 }
 
@@ -385,6 +420,8 @@ pub fn fcntl_other(cur: &mut Current, fd: Fd, cmd: i32, arg: u64) -> KResult<usi
             let root = cur.process().creds.lock().euid == 0;
             crate::pipe::pipe_fcntl(&fl, cmd as u32, arg, root).unwrap_or(Err(Errno::EINVAL))
         }
+        f::F_ADD_SEALS => crate::memfd::add_seals(&crate::fs_glue::file(cur, fd)?, arg as u32),
+        f::F_GET_SEALS => crate::memfd::get_seals(&crate::fs_glue::file(cur, fd)?),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -1,57 +1,14 @@
 //! More I/O syscalls: `sendfile`, `select`/`pselect6`, `ppoll`, `close_range`, advice calls.
 
-use super::args::Fd;
+use super::args::{Fd, OffPtr};
 use crate::sched::Current;
 use crate::fs_glue::file;
 use uapi::structs::{PollFd, Timespec, Timeval};
 use uapi::{Errno, KResult, UserAddr};
 
-/// `sendfile(2)`: copies up to `count` bytes from `in_fd` (at `*offset` if given, else its
-/// file position) to `out_fd`, through a kernel buffer.
-pub fn sys_sendfile(cur: &mut Current, out_fd: Fd, in_fd: Fd, offset: UserAddr, count: usize) -> KResult<usize> {
-    let input = file(cur, in_fd)?;
-    let output = file(cur, out_fd)?;
-    let mut pos: Option<i64> = if offset.is_null() { None } else { Some(cur.read_val::<i64>(offset)?) };
-    if pos.is_some_and(|p| p < 0) {
-        return Err(Errno::EINVAL);
-    }
-    // Linux splices from the input, and ttys and pipes have no `splice_read`: EINVAL, and
-    // programs (busybox cat) fall back to read/write, which keeps each line and ^D apart.
-    if crate::tty_glue::tty_of(&input).is_some() || crate::pipe::is_pipe(&input) {
-        return Err(Errno::EINVAL);
-    }
-    let count = count.min(0x7fff_f000);
-    let mut buf = vec![0u8; count.min(1 << 16)];
-    let mut done = 0usize;
-    while done < count {
-        let want = (count - done).min(buf.len());
-        let n = match pos {
-            Some(p) => input.pread(&mut buf[..want], p),
-            None => crate::fileio::read(cur, &input, &mut buf[..want]),
-        };
-        let n = match n {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
-        };
-        let w = match crate::fileio::write(cur, &output, &buf[..n]) {
-            Ok(w) => w,
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
-        };
-        done += w;
-        if let Some(p) = pos.as_mut() {
-            *p += w as i64;
-        }
-        if w < n {
-            break;
-        }
-    }
-    if let Some(p) = pos {
-        cur.write_val(offset, &p)?;
-    }
-    Ok(done)
+/// `sendfile(2)`: see `crate::splice::sendfile` (Linux's `do_sendfile`).
+pub fn sys_sendfile(cur: &mut Current, out_fd: Fd, in_fd: Fd, offset: OffPtr, count: usize) -> KResult<usize> {
+    crate::splice::sendfile(cur, out_fd, in_fd, offset.0, count)
 }
 
 /// Converts an fd_set bitmap (of `nfds` bits) to pollfds with `events`.

@@ -18,7 +18,7 @@ pub fn sys_uname(cur: &mut Current, buf: UserRef<UtsName>) -> KResult<usize> {
         release: UtsName::field(RELEASE),
         version: UtsName::field(VERSION),
         machine: UtsName::field(b"x86_64"),
-        domainname: UtsName::field(b"(none)"),
+        domainname: UtsName::field(&kernel().domainname.lock()),
     };
     cur.write_val(buf.addr(), &u)?;
     Ok(0)
@@ -85,17 +85,57 @@ pub fn sys_sync(_cur: &mut Current) -> KResult<usize> {
     Ok(0)
 }
 
-/// `sethostname(2)`: root only; at most 64 bytes.
+/// `syslog(2)` (`klogctl`): the kernel log (`crate::kmsg`). Only root reads or clears it (as
+/// Linux with `dmesg_restrict=1`); read actions take a buffer and a length (`EINVAL` for a
+/// null buffer or a negative length); `SYSLOG_ACTION_READ` (2) waits for new records.
+pub fn sys_syslog(cur: &mut Current, action: i32, buf: UserAddr, len: i32) -> KResult<usize> {
+    if !matches!(action, 0 | 1) && cur.process().creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let reads = matches!(action, 2..=4);
+    if reads {
+        if buf.is_null() || len < 0 {
+            return Err(Errno::EINVAL);
+        }
+        if len == 0 {
+            return Ok(0);
+        }
+    }
+    let len = usize::try_from(len).unwrap_or(0);
+    let (n, data) = match crate::kmsg::syslog(action, len) {
+        Err(Errno::EAGAIN) if action == 2 => crate::sched::wait_until(cur, &[crate::kmsg::readers()], fs::PollEvents::POLLIN, None, |_| match crate::kmsg::syslog(2, len) {
+            Err(Errno::EAGAIN) => None,
+            r => Some(r),
+        })?,
+        r => r?,
+    };
+    if reads {
+        cur.write_bytes(buf, &data)?;
+    }
+    Ok(n)
+}
+
+/// `sethostname(2)`: root only (`EPERM`), at most 64 bytes (`EINVAL`), checked in that order
+/// before the name is read (`EFAULT`), as Linux's.
 pub fn sys_sethostname(cur: &mut Current, name: UserAddr, len: usize) -> KResult<usize> {
+    set_uts_name(cur, name, len, &kernel().hostname)
+}
+
+/// `setdomainname(2)`: as `sethostname`, for the NIS domain name.
+pub fn sys_setdomainname(cur: &mut Current, name: UserAddr, len: usize) -> KResult<usize> {
+    set_uts_name(cur, name, len, &kernel().domainname)
+}
+
+fn set_uts_name(cur: &mut Current, name: UserAddr, len: usize, slot: &fs::klock::KMutex<Vec<u8>>) -> KResult<usize> {
+    if cur.process().creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
     if len > 64 {
         return Err(Errno::EINVAL);
     }
     let mut buf = vec![0u8; len];
     cur.read_bytes(name, &mut buf)?;
-    if cur.process().creds.lock().euid != 0 {
-        return Err(Errno::EPERM);
-    }
-    *kernel().hostname.lock() = buf;
+    *slot.lock() = buf;
     Ok(0)
 }
 

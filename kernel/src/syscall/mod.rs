@@ -1,22 +1,29 @@
 //! System calls: the declarative table from number to handler, and the dispatcher that runs
 //! one syscall stop (Linux's `do_syscall_64` + `sys_call_table`).
 //!
-//! Each family lives in its own file (fs, mm, process, signal, time, misc). A handler is a plain
-//! function `fn sys_x(cur: &mut Current, a: A, b: B, ...) -> KResult<usize>` with typed
-//! arguments (see `args`); unknown numbers return `ENOSYS` and are logged once by name.
+//! Each family lives in its own file (fs, mm, process, signal, time, timers, epoll, misc). A
+//! handler is a plain function `fn sys_x(cur: &mut Current, a: A, b: B, ...) -> KResult<usize>`
+//! with typed arguments (see `args`); unknown numbers return `ENOSYS` and are logged once by
+//! name.
 
 pub mod args;
+mod epoll;
+mod fdcalls;
 mod fs;
 pub mod fs_names;
 pub mod ids;
 mod inotify;
+mod tail;
 mod io_more;
+mod ipc;
 mod misc;
 mod mm;
+pub mod net;
 mod process;
 mod signal;
 pub mod time;
 mod timers;
+mod xattr;
 
 pub use crate::timers::clock::clock_now as time_now;
 
@@ -128,6 +135,23 @@ syscall_table! {
     MOUNT => fs_names::sys_mount,
     UMOUNT2 => fs_names::sys_umount2,
     FLOCK => fs_names::sys_flock,
+    // extended attributes (xattr.rs)
+    SETXATTR => xattr::sys_setxattr,
+    LSETXATTR => xattr::sys_lsetxattr,
+    FSETXATTR => xattr::sys_fsetxattr,
+    GETXATTR => xattr::sys_getxattr,
+    LGETXATTR => xattr::sys_lgetxattr,
+    FGETXATTR => xattr::sys_fgetxattr,
+    LISTXATTR => xattr::sys_listxattr,
+    LLISTXATTR => xattr::sys_llistxattr,
+    FLISTXATTR => xattr::sys_flistxattr,
+    REMOVEXATTR => xattr::sys_removexattr,
+    LREMOVEXATTR => xattr::sys_lremovexattr,
+    FREMOVEXATTR => xattr::sys_fremovexattr,
+    SETXATTRAT => xattr::sys_setxattrat,
+    GETXATTRAT => xattr::sys_getxattrat,
+    LISTXATTRAT => xattr::sys_listxattrat,
+    REMOVEXATTRAT => xattr::sys_removexattrat,
     // memory (mm.rs)
     MMAP => mm::sys_mmap,
     MPROTECT => mm::sys_mprotect,
@@ -154,8 +178,8 @@ syscall_table! {
     SETRLIMIT => process::sys_setrlimit,
     SCHED_GETAFFINITY => process::sys_sched_getaffinity,
     SCHED_YIELD => process::sys_sched_yield,
-    CLONE => crate::clone::sys_clone,
-    CLONE3 => crate::clone::sys_clone3,
+    CLONE => process::sys_clone,
+    CLONE3 => process::sys_clone3,
     FORK => crate::clone::sys_fork,
     VFORK => crate::clone::sys_vfork,
     WAIT4 => crate::wait::sys_wait4,
@@ -198,6 +222,8 @@ syscall_table! {
     RT_SIGQUEUEINFO => signal::sys_rt_sigqueueinfo,
     RT_TGSIGQUEUEINFO => signal::sys_rt_tgsigqueueinfo,
     PAUSE => signal::sys_pause,
+    SIGNALFD => signal::sys_signalfd,
+    SIGNALFD4 => signal::sys_signalfd4,
     RESTART_SYSCALL => signal::sys_restart_syscall,
     // time (time.rs)
     CLOCK_GETTIME => time::sys_clock_gettime,
@@ -226,6 +252,66 @@ syscall_table! {
     INOTIFY_INIT1 => inotify::sys_inotify_init1,
     INOTIFY_ADD_WATCH => inotify::sys_inotify_add_watch,
     INOTIFY_RM_WATCH => inotify::sys_inotify_rm_watch,
+    // System V IPC and POSIX message queues (ipc.rs)
+    SHMGET => ipc::sys_shmget,
+    SHMAT => ipc::sys_shmat,
+    SHMDT => ipc::sys_shmdt,
+    SHMCTL => ipc::sys_shmctl,
+    SEMGET => ipc::sys_semget,
+    SEMOP => ipc::sys_semop,
+    SEMTIMEDOP => ipc::sys_semtimedop,
+    SEMCTL => ipc::sys_semctl,
+    MSGGET => ipc::sys_msgget,
+    MSGSND => ipc::sys_msgsnd,
+    MSGRCV => ipc::sys_msgrcv,
+    MSGCTL => ipc::sys_msgctl,
+    MQ_OPEN => ipc::sys_mq_open,
+    MQ_UNLINK => ipc::sys_mq_unlink,
+    MQ_TIMEDSEND => ipc::sys_mq_timedsend,
+    MQ_TIMEDRECEIVE => ipc::sys_mq_timedreceive,
+    MQ_NOTIFY => ipc::sys_mq_notify,
+    MQ_GETSETATTR => ipc::sys_mq_getsetattr,
+    // (end of IPC)
+    // epoll (epoll.rs)
+    EPOLL_CREATE => epoll::sys_epoll_create,
+    EPOLL_CREATE1 => epoll::sys_epoll_create1,
+    EPOLL_CTL => epoll::sys_epoll_ctl,
+    EPOLL_WAIT => epoll::sys_epoll_wait,
+    EPOLL_PWAIT => epoll::sys_epoll_pwait,
+    EPOLL_PWAIT2 => epoll::sys_epoll_pwait2,
+    // the long tail (tail.rs)
+    SCHED_SETPARAM => tail::sys_sched_setparam,
+    SCHED_RR_GET_INTERVAL => tail::sys_sched_rr_get_interval,
+    SCHED_GETATTR => tail::sys_sched_getattr,
+    SCHED_SETATTR => tail::sys_sched_setattr,
+    EXECVEAT => tail::sys_execveat,
+    CHROOT => tail::sys_chroot,
+    PREADV2 => tail::sys_preadv2,
+    PWRITEV2 => tail::sys_pwritev2,
+    UNSHARE => tail::sys_unshare,
+    MEMBARRIER => tail::sys_membarrier,
+    SYNC_FILE_RANGE => tail::sys_sync_file_range,
+    IOPRIO_SET => tail::sys_ioprio_set,
+    IOPRIO_GET => tail::sys_ioprio_get,
+    // sockets (net.rs)
+    SOCKET => net::sys_socket,
+    SOCKETPAIR => net::sys_socketpair,
+    BIND => net::sys_bind,
+    LISTEN => net::sys_listen,
+    ACCEPT => net::sys_accept,
+    ACCEPT4 => net::sys_accept4,
+    CONNECT => net::sys_connect,
+    GETSOCKNAME => net::sys_getsockname,
+    GETPEERNAME => net::sys_getpeername,
+    SHUTDOWN => net::sys_shutdown,
+    SENDTO => net::sys_sendto,
+    RECVFROM => net::sys_recvfrom,
+    SENDMSG => net::sys_sendmsg,
+    RECVMSG => net::sys_recvmsg,
+    SENDMMSG => net::sys_sendmmsg,
+    RECVMMSG => net::sys_recvmmsg,
+    SETSOCKOPT => net::sys_setsockopt,
+    GETSOCKOPT => net::sys_getsockopt,
     // everything else (misc.rs)
     UNAME => misc::sys_uname,
     GETRANDOM => misc::sys_getrandom,
@@ -233,6 +319,8 @@ syscall_table! {
     REBOOT => misc::sys_reboot,
     SYNC => misc::sys_sync,
     SETHOSTNAME => misc::sys_sethostname,
+    SETDOMAINNAME => misc::sys_setdomainname,
+    SYSLOG => misc::sys_syslog,
     SENDFILE => io_more::sys_sendfile,
     SELECT => io_more::sys_select,
     PSELECT6 => io_more::sys_pselect6,
@@ -254,25 +342,26 @@ syscall_table! {
     MLOCKALL => misc::sys_mlockall,
     MUNLOCKALL => misc::sys_mlockall,
     MSYNC => misc::sys_msync,
+    // fd objects and zero-copy I/O (fdcalls.rs; mincore in mm.rs)
+    MEMFD_CREATE => fdcalls::sys_memfd_create,
+    PIDFD_OPEN => fdcalls::sys_pidfd_open,
+    PIDFD_SEND_SIGNAL => fdcalls::sys_pidfd_send_signal,
+    PIDFD_GETFD => fdcalls::sys_pidfd_getfd,
+    SPLICE => fdcalls::sys_splice,
+    TEE => fdcalls::sys_tee,
+    VMSPLICE => fdcalls::sys_vmsplice,
+    COPY_FILE_RANGE => fdcalls::sys_copy_file_range,
+    MINCORE => mm::sys_mincore,
+    // (end of fd objects and zero-copy I/O)
 }
 
 /// Syscall numbers already reported as unimplemented (each is logged once).
 static REPORTED: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
 
-/// Networking is not part of umbra yet: socket calls get `ENOSYS`, as on a Linux built without
-/// `CONFIG_NET`, and are logged at debug level only (busybox's syslog tries one on every boot).
-fn is_networking(n: u64) -> bool {
-    matches!(n, nr::SOCKET | nr::SOCKETPAIR | nr::CONNECT | nr::BIND | nr::LISTEN | nr::ACCEPT | nr::ACCEPT4 | nr::SENDTO | nr::RECVFROM | nr::SENDMSG | nr::RECVMSG | nr::SHUTDOWN | nr::GETSOCKNAME | nr::GETPEERNAME | nr::SETSOCKOPT | nr::GETSOCKOPT)
-}
-
 fn report_unimplemented(n: u64) {
     if let Ok(mut seen) = REPORTED.lock() {
         if seen.insert(n) {
-            if is_networking(n) {
-                log::debug!("no networking: syscall {} ({n}) returns ENOSYS", crate::strace::name(n));
-            } else {
-                log::warn!("unimplemented syscall {} ({n}): returning ENOSYS", crate::strace::name(n));
-            }
+            log::warn!("unimplemented syscall {} ({n}): returning ENOSYS", crate::strace::name(n));
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Process and thread syscalls: identities, exit, limits, `arch_prctl`, `prctl`, `execve`.
 
-use super::args::{Fd, Flags};
+use super::args::{CloneArgsPtr, CloneFlagsArg, Fd, Flags};
 use crate::sched::Current;
 use crate::task::ExitStatus;
 use uapi::flags as f;
@@ -212,7 +212,7 @@ pub fn sys_execve(cur: &mut Current, path: UserCStr, argv: UserAddr, envp: UserA
     let limit = crate::exec::arg_limit(cur.process().rlimit_cur(f::RLIMIT_STACK));
     let argv = cur.read_string_array(argv, limit)?;
     let envp = cur.read_string_array(envp, limit)?;
-    crate::execve::execve(cur, Fd(f::AT_FDCWD), &path, argv, envp, false)?;
+    crate::execve::execve(cur, Fd(f::AT_FDCWD), &path, argv, envp, crate::execve::ExecAt::default())?;
     Ok(0)
 }
 
@@ -220,4 +220,15 @@ pub fn sys_execve(cur: &mut Current, path: UserCStr, argv: UserAddr, envp: UserA
 /// dispatcher must not overwrite `rax`.
 pub fn skips_return_value(n: u64, r: &KResult<usize>) -> bool {
     n == uapi::syscalls::RT_SIGRETURN && r.is_ok()
+}
+
+/// `clone(2)`, with its arguments typed for `--strace` (`CLONE_PIDFD|SIGCHLD`); the work is
+/// `crate::clone`'s.
+pub fn sys_clone(cur: &mut Current, flags: CloneFlagsArg, stack: UserAddr, parent_tid: UserAddr, child_tid: UserAddr, tls: UserAddr) -> KResult<usize> {
+    crate::clone::sys_clone(cur, flags.0, stack.0, parent_tid.0, child_tid.0, tls.0)
+}
+
+/// `clone3(2)`, with its `struct clone_args` decoded by `--strace`.
+pub fn sys_clone3(cur: &mut Current, uargs: CloneArgsPtr, size: usize) -> KResult<usize> {
+    crate::clone::sys_clone3(cur, uargs.0, size)
 }

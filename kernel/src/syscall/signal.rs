@@ -4,6 +4,7 @@ use crate::sched::Current;
 use crate::task::kernel::kernel;
 use crate::signal as ksig;
 use crate::signal::frame;
+use super::args::SigSetIn;
 use uapi::signal::{self as sig, KSigAction, SigInfo, SigSet, StackT};
 use uapi::{Errno, KResult, UserAddr, UserRef};
 
@@ -284,5 +285,70 @@ pub fn sys_restart_syscall(cur: &mut Current) -> KResult<usize> {
     match cur.restart_block.take() {
         Some(deadline) => crate::syscall::time::sleep_until_deadline(cur, deadline, UserAddr::NULL),
         None => Err(Errno::EINTR),
+    }
+}
+
+/// `SFD_CLOEXEC` (`O_CLOEXEC`).
+const SFD_CLOEXEC: i32 = uapi::flags::OpenFlags::CLOEXEC.bits() as i32;
+/// `SFD_NONBLOCK` (`O_NONBLOCK`).
+const SFD_NONBLOCK: i32 = uapi::flags::OpenFlags::NONBLOCK.bits() as i32;
+
+/// `signalfd4(2)`: `EINVAL` unless `sizemask` is 8, `EFAULT`, `EINVAL` for flags other than
+/// `SFD_CLOEXEC`/`SFD_NONBLOCK`. `fd` -1 creates a signalfd; another fd must be one (`EBADF`,
+/// `EINVAL`) and takes the new mask (its flags are left alone), as Linux's `do_signalfd4`.
+pub fn sys_signalfd4(cur: &mut Current, fd: super::args::Fd, mask: SigSetIn, sizemask: usize, flags: SignalfdFlags) -> KResult<usize> {
+    check_sigsetsize(sizemask)?;
+    let mask = SigSet::from_bits(cur.read_val::<u64>(mask.0)?);
+    let flags = flags.0;
+    if flags & !(SFD_CLOEXEC | SFD_NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if fd.0 != -1 {
+        let file = crate::fs_glue::file(cur, fd)?;
+        if file.flags().contains(uapi::flags::OpenFlags::PATH) {
+            return Err(Errno::EBADF); // fdget: an O_PATH descriptor counts as not open
+        }
+        let sfd = file.file_like().and_then(|l| l.as_any().downcast_ref::<crate::signalfd::SignalFd>()).ok_or(Errno::EINVAL)?;
+        sfd.set_mask(mask);
+        return Ok(fd.0 as usize);
+    }
+    let creds = cur.process().creds();
+    let sfd = crate::signalfd::SignalFd::new(mask, (creds.fsuid, creds.fsgid));
+    let mut status = uapi::flags::OpenFlags::RDWR;
+    if flags & SFD_NONBLOCK != 0 {
+        status |= uapi::flags::OpenFlags::NONBLOCK;
+    }
+    let fd_flags = if flags & SFD_CLOEXEC != 0 { fs::FdFlags::CLOEXEC } else { fs::FdFlags::empty() };
+    let fd = cur.process().files().lock().alloc(fs::OpenFile::new_anonymous(sfd, status), fd_flags)?;
+    Ok(fd as usize)
+}
+
+/// `signalfd(2)`: `signalfd4` with no flags.
+pub fn sys_signalfd(cur: &mut Current, fd: super::args::Fd, mask: SigSetIn, sizemask: usize) -> KResult<usize> {
+    sys_signalfd4(cur, fd, mask, sizemask, SignalfdFlags(0))
+}
+
+/// `signalfd4`'s flags: strace prints `SFD_CLOEXEC|SFD_NONBLOCK`.
+#[derive(Clone, Copy, Debug)]
+pub struct SignalfdFlags(pub i32);
+
+impl super::args::SysArg for SignalfdFlags {
+    fn from_raw(raw: u64) -> Self {
+        SignalfdFlags(raw as i32)
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, _: &mut Current, out: &mut String) {
+        let v = args[i] as i32;
+        let mut parts = Vec::new();
+        if v & SFD_CLOEXEC != 0 {
+            parts.push("SFD_CLOEXEC".to_string());
+        }
+        if v & SFD_NONBLOCK != 0 {
+            parts.push("SFD_NONBLOCK".to_string());
+        }
+        let rest = v & !(SFD_CLOEXEC | SFD_NONBLOCK);
+        if rest != 0 || parts.is_empty() {
+            parts.push(if rest == 0 { "0".to_string() } else { format!("{rest:#x}") });
+        }
+        out.push_str(&parts.join("|"));
     }
 }

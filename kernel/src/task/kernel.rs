@@ -29,8 +29,14 @@ pub struct Kernel {
     pub processes: KMutex<BTreeMap<u32, Weak<Process>>>,
     /// The next pid/tid to hand out.
     pub next_pid: KMutex<u32>,
-    /// The host name (`uname`, `sethostname`).
+    /// The host name (`uname`, `sethostname`, `/proc/sys/kernel/hostname`).
     pub hostname: KMutex<Vec<u8>>,
+    /// The NIS domain name (`uname`, `/proc/sys/kernel/domainname`).
+    pub domainname: KMutex<Vec<u8>>,
+    /// This boot's random id (`/proc/sys/kernel/random/boot_id`).
+    pub boot_id: String,
+    /// `/proc/sys` tunables root has set (path → value); unset ones read Linux's defaults.
+    pub sysctls: KMutex<BTreeMap<String, String>>,
     /// Set by `reboot(2)`: how the run should end.
     pub shutdown: KMutex<Option<Shutdown>>,
     /// The tid running on the (single) vCPU now, 0 on its scheduler stack: for the few lookups
@@ -58,6 +64,18 @@ pub fn kernel() -> &'static Kernel {
     KERNEL.get().expect("kernel used before boot")
 }
 
+/// A random (version 4) UUID in its text form, as `/proc/sys/kernel/random/uuid` gives.
+pub fn random_uuid() -> String {
+    let mut b = [0u8; 16];
+    if arch_um::random::fill(&mut b).is_err() {
+        b = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)).to_le_bytes();
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
 /// The global kernel, if it is installed (code that may run before boot).
 pub fn try_kernel() -> Option<&'static Kernel> {
     KERNEL.get()
@@ -77,6 +95,9 @@ pub fn install(physmem: Arc<PhysMem>, platform: Arc<Platform>, vfs: Arc<Vfs>, cm
         processes: KMutex::new(BTreeMap::new()),
         next_pid: KMutex::new(1),
         hostname: KMutex::new(b"umbra".to_vec()),
+        domainname: KMutex::new(b"(none)".to_vec()),
+        boot_id: random_uuid(),
+        sysctls: KMutex::new(BTreeMap::new()),
         shutdown: KMutex::new(None),
         running_tid: std::sync::atomic::AtomicU32::new(0),
     };

@@ -131,6 +131,13 @@ pub struct Process {
     /// The process's interval and POSIX timers, owned by the `timers` layer above (type-erased
     /// here; `None` until the process arms one). A fork starts with none, as in Linux.
     pub timers: KMutex<Option<Box<dyn std::any::Any + Send>>>,
+    /// The I/O priority (`ioprio_set`; 0 = none set, the default).
+    pub ioprio: AtomicU32,
+    /// `membarrier` registrations of the process's memory (`MEMBARRIER_CMD_REGISTER_*` bits).
+    pub membarrier: AtomicU32,
+    /// Where the process's pidfds wait: notified when it exits and when it is reaped
+    /// (Linux's `pid->wait_pidfd`).
+    pub pidfd_event: Arc<fs::Pollee>,
 }
 
 /// A thread group's job-control state (Linux's `signal_struct` group-stop bits).
@@ -204,6 +211,8 @@ pub struct Task {
     /// The CPU the task runs on, set when it is spawned (type-erased: the task model sits
     /// below the scheduler; `sched::cpu_of` recovers it).
     pub cpu: OnceLock<Weak<dyn std::any::Any + Send + Sync>>,
+    /// Where pidfds of this one thread wait: notified when it ends.
+    pub exit_event: Arc<fs::Pollee>,
 }
 
 /// A `u64` cell with atomic access (for guest addresses recorded per thread).
@@ -376,6 +385,9 @@ impl Process {
             has_ctty: AtomicBool::new(n.has_ctty),
             did_exec: AtomicBool::new(false),
             timers: KMutex::new(None),
+            ioprio: AtomicU32::new(0),
+            membarrier: AtomicU32::new(0),
+            pidfd_event: Arc::new(fs::Pollee::default()),
         })
     }
 }
@@ -399,6 +411,7 @@ impl Task {
             nice: std::sync::atomic::AtomicI32::new(nice),
             sched_group: AtomicU32::new(0),
             cpu: OnceLock::new(),
+            exit_event: Arc::new(fs::Pollee::default()),
         });
         process.threads.lock().push(Arc::downgrade(&t));
         t
