@@ -209,3 +209,13 @@ print(os.waitpid(pid, 0)[1])
     let got = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/usr/bin/python3", "-c", script], Duration::from_secs(120));
     assert_eq!(stdout(&got), "/dev/pts/0\n40 100\npts/0\ns+\n0\n", "stderr:\n{}", stderr(&got));
 }
+
+/// util-linux `script -qc tty` (the check): the command runs on a new pty and says so.
+#[test]
+fn script_runs_a_command_on_a_pty() {
+    let dir = scratch("debian-script");
+    let Some(img) = debian_image(&dir) else { return };
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", "script -qc tty /dev/null </dev/null"], Duration::from_secs(60));
+    assert_eq!(stdout(&out), "/dev/pts/0\r\n", "stderr:\n{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0));
+}
