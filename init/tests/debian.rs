@@ -219,3 +219,17 @@ fn script_runs_a_command_on_a_pty() {
     assert_eq!(stdout(&out), "/dev/pts/0\r\n", "stderr:\n{}", stderr(&out));
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// tmux (ptys, Unix sockets, libevent over epoll): a detached session's pane runs on
+/// `/dev/pts/0` with the size asked for, and `capture-pane` shows what it printed. The wait
+/// for the pane is a bounded poll, not a sleep.
+#[test]
+fn tmux_runs_a_pane_on_a_pty() {
+    let dir = scratch("debian-tmux");
+    let Some(img) = debian_image(&dir) else { return };
+    let script = "tmux new-session -d -x 80 -y 24 'echo hello from tmux; stty size; tty; sleep 60'; \
+                  for i in $(seq 300); do tmux capture-pane -p | grep -q pts && break; sleep 0.1; done; \
+                  tmux capture-pane -p | grep .; tmux kill-server";
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(90));
+    assert_eq!(stdout(&out), "hello from tmux\n24 80\n/dev/pts/0\n", "stderr:\n{}", stderr(&out));
+}
