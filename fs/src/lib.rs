@@ -15,6 +15,7 @@ pub mod context;
 pub mod cred;
 pub mod dentry;
 pub mod devfs;
+pub mod devpts;
 pub mod dirent;
 pub mod fd_table;
 pub mod file_like;

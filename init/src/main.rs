@@ -91,7 +91,8 @@ fn run(r: cli::RunArgs) -> ExitCode {
 }
 
 /// `umbra boot` (and `umbra` alone): mounts the image as `/`, devtmpfs on `/dev` (Linux's
-/// `CONFIG_DEVTMPFS_MOUNT`; the image's init mounts the rest), and starts its init as pid 1.
+/// `CONFIG_DEVTMPFS_MOUNT`) with devpts on `/dev/pts` (the image's init mounts the rest), and
+/// starts its init as pid 1.
 /// `poweroff`/`halt` end with status 0; `reboot` starts umbra again from the beginning.
 fn boot(b: cli::BootArgs) -> ExitCode {
     logger::init(b.common.log);

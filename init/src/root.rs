@@ -52,7 +52,8 @@ pub fn shutdown(vfs: &Vfs) {
     }
 }
 
-/// devtmpfs on /dev, proc on /proc, tmpfs on /tmp — where the root has those directories.
+/// devtmpfs on /dev, proc on /proc, tmpfs on /tmp — where the root has those directories —
+/// and devpts on /dev/pts once /dev is mounted.
 pub fn standard_mounts(vfs: &Arc<Vfs>) {
     let root = vfs.root();
     let cred = Credentials::root();
@@ -63,9 +64,31 @@ pub fn standard_mounts(vfs: &Arc<Vfs>) {
             continue;
         }
         let r = vfs.mount(&ctx, &root, fstype.as_bytes(), target.as_bytes(), fstype.as_bytes(), fs::abi::MsFlags::empty(), b"");
-        if let Err(e) = r {
-            log::warn!("cannot mount {fstype} on {target}: {e}");
+        match r {
+            Err(e) => log::warn!("cannot mount {fstype} on {target}: {e}"),
+            Ok(()) if fstype == "devtmpfs" => mount_devpts(vfs),
+            Ok(()) => {}
         }
+    }
+}
+
+/// devpts on /dev/pts with the options Linux systems mount it with (`gid=5,mode=620`: new
+/// terminals belong to group tty, as `grantpt` expects), making the directory in devtmpfs
+/// first, as systemd does.
+fn mount_devpts(vfs: &Arc<Vfs>) {
+    let root = vfs.root();
+    let cred = Credentials::root();
+    let ctx = Ctx { root: &root, cred: &cred, umask: 0o022 };
+    if let Err(e) = vfs.mkdir(&ctx, &root, b"/dev/pts", 0o755) {
+        if e != uapi::Errno::EEXIST {
+            log::warn!("cannot make /dev/pts: {e}");
+            return;
+        }
+    }
+    let opts = b"gid=5,mode=620,ptmxmode=000";
+    let flags = fs::abi::MsFlags::MS_NOSUID | fs::abi::MsFlags::MS_NOEXEC;
+    if let Err(e) = vfs.mount(&ctx, &root, b"devpts", b"/dev/pts", b"devpts", flags, opts) {
+        log::warn!("cannot mount devpts on /dev/pts: {e}");
     }
 }
 
@@ -88,13 +111,15 @@ pub fn resolve_program(vfs: &Arc<Vfs>, prog: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// devtmpfs on `/dev` (what Linux's `CONFIG_DEVTMPFS_MOUNT` does before starting init).
+/// devtmpfs on `/dev` (what Linux's `CONFIG_DEVTMPFS_MOUNT` does before starting init), and
+/// devpts on `/dev/pts` in it.
 pub fn mount_devtmpfs(vfs: &Arc<Vfs>) {
     let root = vfs.root();
     let cred = Credentials::root();
     let ctx = Ctx { root: &root, cred: &cred, umask: 0o022 };
-    if let Err(e) = vfs.mount(&ctx, &root, b"devtmpfs", b"/dev", b"devtmpfs", fs::abi::MsFlags::empty(), b"") {
-        log::warn!("cannot mount devtmpfs on /dev: {e}");
+    match vfs.mount(&ctx, &root, b"devtmpfs", b"/dev", b"devtmpfs", fs::abi::MsFlags::empty(), b"") {
+        Ok(()) => mount_devpts(vfs),
+        Err(e) => log::warn!("cannot mount devtmpfs on /dev: {e}"),
     }
 }
 

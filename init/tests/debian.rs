@@ -173,3 +173,63 @@ fn ip_addr_useradd_and_su_work() {
         stderr(&out)
     );
 }
+
+/// Python's pty module on umbra's ptys: a child session with the slave as controlling
+/// terminal sees `/dev/pts/0`, the window size set on the master, and `ps` names its terminal
+/// and shows it in the foreground. (Umbra only: the native chroot has no devpts.)
+#[test]
+fn python_pty_gives_a_child_its_controlling_terminal() {
+    let script = r#"
+import os, termios, struct, fcntl
+m, s = os.openpty()
+fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 100, 0, 0))
+pid = os.fork()
+if pid == 0:
+    os.close(m)
+    os.setsid()
+    fcntl.ioctl(s, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(s, fd)
+    os.execv('/bin/bash', ['bash', '-c', 'tty; stty size; ps -o tty= -p $$; ps -o stat= -p $$ | cut -c2-'])
+os.close(s)
+out = b''
+while True:
+    try:
+        d = os.read(m, 1024)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+print(out.decode().replace('\r\n', '\n'), end='')
+print(os.waitpid(pid, 0)[1])
+"#;
+    let dir = scratch("debian-pty");
+    let Some(img) = debian_image(&dir) else { return };
+    let got = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/usr/bin/python3", "-c", script], Duration::from_secs(120));
+    assert_eq!(stdout(&got), "/dev/pts/0\n40 100\npts/0\ns+\n0\n", "stderr:\n{}", stderr(&got));
+}
+
+/// util-linux `script -qc tty` (the issue's check): the command runs on a new pty and says so.
+#[test]
+fn script_runs_a_command_on_a_pty() {
+    let dir = scratch("debian-script");
+    let Some(img) = debian_image(&dir) else { return };
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", "script -qc tty /dev/null </dev/null"], Duration::from_secs(60));
+    assert_eq!(stdout(&out), "/dev/pts/0\r\n", "stderr:\n{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// tmux (ptys, Unix sockets, libevent over epoll): a detached session's pane runs on
+/// `/dev/pts/0` with the size asked for, and `capture-pane` shows what it printed. The wait
+/// for the pane is a bounded poll, not a sleep.
+#[test]
+fn tmux_runs_a_pane_on_a_pty() {
+    let dir = scratch("debian-tmux");
+    let Some(img) = debian_image(&dir) else { return };
+    let script = "tmux new-session -d -x 80 -y 24 'echo hello from tmux; stty size; tty; sleep 60'; \
+                  for i in $(seq 300); do tmux capture-pane -p | grep -q pts && break; sleep 0.1; done; \
+                  tmux capture-pane -p | grep .; tmux kill-server";
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(90));
+    assert_eq!(stdout(&out), "hello from tmux\n24 80\n/dev/pts/0\n", "stderr:\n{}", stderr(&out));
+}

@@ -75,6 +75,7 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
     let cpu = Cpu::new(crate::run::task_main).map_err(|e| BootError::Host(format!("cannot create the vCPU: {e}")))?;
     crate::vdso::init(&cpu);
     crate::tty_glue::install(&cfg.vfs);
+    crate::pty_glue::install(&cfg.vfs);
     crate::ipc::mqueue::register(&cfg.vfs);
     cfg.vfs.devices().register_char_device("kmsg", 1, 11, 0o644, Arc::new(crate::kmsg::KmsgDevice));
     log::info!("Linux version {} (umbra) {}", crate::procfs::RELEASE, crate::procfs::VERSION);

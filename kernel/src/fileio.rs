@@ -24,7 +24,7 @@ pub fn read(cur: &mut Current, file: &Arc<OpenFile>, buf: &mut [u8]) -> KResult<
         Err(Errno::EAGAIN) if !file.flags().contains(OpenFlags::NONBLOCK) => {}
         Err(Errno::EAGAIN) => {
             crate::tty_glue::read_abandoned(file);
-            return Err(Errno::EAGAIN);
+            return crate::tty_glue::read_nonblocking(file, buf).unwrap_or(Err(Errno::EAGAIN));
         }
         r => return r,
     }
@@ -39,7 +39,7 @@ pub fn read(cur: &mut Current, file: &Arc<OpenFile>, buf: &mut [u8]) -> KResult<
             break r;
         }
     };
-    if console && r.is_err() {
+    if r.is_err() {
         crate::tty_glue::read_abandoned(file);
     }
     r
@@ -47,7 +47,7 @@ pub fn read(cur: &mut Current, file: &Arc<OpenFile>, buf: &mut [u8]) -> KResult<
 
 /// True for the console (its input comes from the host's stdin).
 pub fn is_console_file(file: &Arc<OpenFile>) -> bool {
-    crate::tty_glue::tty_of(file).is_some() || crate::console::is_console_file(file)
+    crate::tty_glue::is_console(file) || crate::console::is_console_file(file)
 }
 
 /// Writes all of `data` to `file`, sleeping while it would block (unless `O_NONBLOCK`), as

@@ -4,7 +4,7 @@
 //!
 //! Inside, the modules form one-way layers (ARCHITECTURE.md; `tests/layering.rs` checks them):
 //! the task model (`task`) → scheduling (`sched`) → kernel objects (`signal`, `futex`, `pipe`,
-//! `epoll`, `signalfd`, `inotify`, `ipc`, `tty`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) →
+//! `epoll`, `signalfd`, `inotify`, `ipc`, `tty`, `pty_glue`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) →
 //! process life (`clone`, `exec`, `exit`, `wait`) → `syscall` → the task loop (`run`) and `boot`.
 
 #![deny(unsafe_code)]
@@ -29,6 +29,7 @@ pub mod pidfd;
 pub mod pipe;
 pub mod poll;
 pub mod procfs;
+pub mod pty_glue;
 pub mod run;
 pub mod sched;
 pub mod signal;

@@ -14,8 +14,8 @@
 //! to what [`set_current_task`]/[`set_current_pid`] recorded, and to pid 1 before any call.
 //!
 //! # Approximations (documented, not hidden)
-//! umbra has no idle or context-switch accounting and no controlling tty yet: idle time is
-//! uptime minus the CPU time of the tasks alive now, `ctxt` is 0, `tty_nr` is 0 and `tpgid` -1.
+//! umbra has no idle or context-switch accounting: idle time is
+//! uptime minus the CPU time of the tasks alive now, `ctxt` is 0.
 //! Load averages follow Linux's fixed-point decay (`calc_load`, every 5 s), fed by
 //! [`sample_load`] if the scheduler calls it and otherwise caught up on each read as if the
 //! current runnable count had held since the last sample.
@@ -156,6 +156,9 @@ pub struct ProcFacts {
     pub env_range: (u64, u64),
     /// Exit status of a zombie.
     pub exit: Option<ExitStatus>,
+    /// The controlling terminal's device number (`new_encode_dev`, 0: none) and foreground
+    /// process group (-1: none).
+    pub ctty: (u32, i32),
 }
 
 /// Linux's `FDSize`: the fd array size, 64 at first, then 128 times a power of two
@@ -212,8 +215,8 @@ pub fn process_info(f: &ProcFacts) -> ProcessInfo {
         ppid: f.ppid,
         pgrp: f.pgid,
         session: f.sid,
-        tty_nr: 0,
-        tpgid: -1,
+        tty_nr: f.ctty.0,
+        tpgid: f.ctty.1,
         uids: [c.uid, c.euid, c.suid, c.fsuid],
         gids: [c.gid, c.egid, c.sgid, c.fsgid],
         groups: c.groups.clone(),
@@ -691,6 +694,7 @@ fn gather(p: &Arc<Process>, thread: Option<&Arc<Task>>) -> ProcFacts {
         arg_range: *p.arg_range.lock(),
         env_range: *p.env_range.lock(),
         exit,
+        ctty: crate::tty_glue::ctty_stat(p),
     }
 }
 
@@ -778,7 +782,7 @@ fn anon_fd_name(f: &OpenFile) -> Vec<u8> {
         return format!("socket:[{}]", sock.ino()).into_bytes();
     }
     let Some(any) = f.file_like().map(|l| l.as_any()) else { return b"anon_inode:[umbra]".to_vec() };
-    if any.is::<crate::console::Console>() {
+    if any.is::<crate::console::Console>() || any.is::<crate::tty::Tty>() {
         return b"/dev/console".to_vec();
     }
     if crate::pidfd::pidfd_of(f).is_some() {
@@ -1036,6 +1040,7 @@ mod tests {
             arg_range: (0x7ffd_0001_f000, 0x7ffd_0001_f010),
             env_range: (0x7ffd_0001_f010, 0x7ffd_0001_f100),
             exit: None,
+            ctty: (0, -1),
         }
     }
 

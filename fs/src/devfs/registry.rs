@@ -7,6 +7,7 @@ use std::sync::Arc;
 use uapi::{Errno, KResult};
 
 use crate::abi::{dev_major, dev_minor, make_dev, OpenFlags, S_IFCHR};
+use crate::cred::Credentials;
 use crate::file_like::FileLike;
 use crate::inode::{Inode, InodeAttr};
 use crate::klock::KMutex;
@@ -18,6 +19,14 @@ use crate::tmpfs::TmpFs;
 pub trait DeviceOpen: Send + Sync {
     /// Opens the device with the given `open` flags.
     fn open(&self, flags: OpenFlags) -> KResult<Arc<dyn FileLike>>;
+
+    /// Opens the device through the node at `node` for a caller with credentials `cred`
+    /// (Linux's `open` sees the file's path: `ptmx` finds its devpts instance from it, a pty
+    /// slave its pty from the devpts dentry). Defaults to [`DeviceOpen::open`].
+    fn open_node(&self, node: &Path, cred: &Credentials, flags: OpenFlags) -> KResult<Arc<dyn FileLike>> {
+        let _ = (node, cred);
+        self.open(flags)
+    }
 }
 
 /// The kernel's FIFO implementation: opens the pipe behind a FIFO inode (one pipe per
@@ -46,6 +55,8 @@ struct CharDev {
 /// The registry of devices the kernel and fs provide.
 pub struct DeviceRegistry {
     chars: KMutex<BTreeMap<(u32, u32), CharDev>>,
+    /// Openers of whole majors (pty slaves, 136), for minors not registered one by one.
+    majors: KMutex<BTreeMap<u32, Arc<dyn DeviceOpen>>>,
     fifo: KMutex<Option<Arc<dyn FifoOpen>>>,
     devtmpfs: KMutex<Option<Arc<TmpFs>>>,
 }
@@ -59,7 +70,7 @@ impl Default for DeviceRegistry {
 impl DeviceRegistry {
     /// An empty registry.
     pub fn new() -> Self {
-        DeviceRegistry { chars: KMutex::new(BTreeMap::new()), fifo: KMutex::new(None), devtmpfs: KMutex::new(None) }
+        DeviceRegistry { chars: KMutex::new(BTreeMap::new()), majors: KMutex::new(BTreeMap::new()), fifo: KMutex::new(None), devtmpfs: KMutex::new(None) }
     }
 
     /// Registers character device `major:minor` as `/dev/<name>` (a name may contain `/`
@@ -78,13 +89,29 @@ impl DeviceRegistry {
         self.chars.lock().remove(&(major, minor));
     }
 
+    /// Registers an opener for every minor of `major` that has no registration of its own
+    /// (no device nodes are made: its devices live on their own filesystem, as pty slaves on
+    /// devpts).
+    pub fn register_char_major(&self, major: u32, opener: Arc<dyn DeviceOpen>) {
+        self.majors.lock().insert(major, opener);
+    }
+
     /// Opens the character device `rdev` (`ENXIO` if nothing is registered, as Linux).
     pub fn open_char(&self, rdev: u64, flags: OpenFlags) -> KResult<Arc<dyn FileLike>> {
-        let opener = {
-            let chars = self.chars.lock();
-            chars.get(&(dev_major(rdev), dev_minor(rdev))).map(|d| d.opener.clone())
-        };
-        opener.ok_or(Errno::ENXIO)?.open(flags)
+        self.opener(rdev)?.open(flags)
+    }
+
+    /// Opens the character device `rdev` through the node at `node` for `cred` (see
+    /// [`DeviceOpen::open_node`]; `ENXIO` if nothing is registered).
+    pub fn open_char_node(&self, node: &Path, cred: &Credentials, rdev: u64, flags: OpenFlags) -> KResult<Arc<dyn FileLike>> {
+        self.opener(rdev)?.open_node(node, cred, flags)
+    }
+
+    fn opener(&self, rdev: u64) -> KResult<Arc<dyn DeviceOpen>> {
+        let (major, minor) = (dev_major(rdev), dev_minor(rdev));
+        let one = self.chars.lock().get(&(major, minor)).map(|d| d.opener.clone());
+        let opener = one.or_else(|| self.majors.lock().get(&major).cloned());
+        opener.ok_or(Errno::ENXIO)
     }
 
     /// The registered character devices as (name, major, minor).

@@ -68,7 +68,7 @@ pub struct Vfs {
 
 impl Vfs {
     /// A namespace whose root mount is `root_fs` (read-only if the filesystem is), with the
-    /// built-in types `tmpfs`, `devtmpfs`, `proc` and `hostfs` registered and the memory
+    /// built-in types `tmpfs`, `devtmpfs`, `devpts`, `proc` and `hostfs` registered and the memory
     /// devices (`null`, `zero`, `full`, `random`, `urandom`) in the device registry.
     pub fn new(root_fs: Arc<dyn FileSystem>) -> Arc<Vfs> {
         Vfs::with_root(root_fs, b"rootfs", MountFlags::empty())
@@ -187,6 +187,10 @@ impl Vfs {
         }));
         self.register_fs_type("devtmpfs", true, Arc::new(|req: &MountRequest<'_>| {
             Ok(req.vfs.devices.devtmpfs() as Arc<dyn FileSystem>)
+        }));
+        self.register_fs_type("devpts", true, Arc::new(|req: &MountRequest<'_>| {
+            let opts = crate::devpts::DevPtsOptions::parse(req.data)?;
+            Ok(crate::devpts::DevPts::new(opts) as Arc<dyn FileSystem>)
         }));
         self.register_fs_type("proc", true, Arc::new(|req: &MountRequest<'_>| {
             Ok(crate::procfs::ProcFs::new(req.vfs) as Arc<dyn FileSystem>)

@@ -122,7 +122,7 @@ impl Vfs {
             p.inode().truncate(0)?;
             self.pages.truncated(p.inode(), 0);
         }
-        let of = match self.open_special(&p, &attr, flags)? {
+        let of = match self.open_special(ctx, &p, &attr, flags)? {
             Some(file) => OpenFile::new(p, Some(file), flags),
             None => {
                 let file = p.inode().open(flags)?;
@@ -152,9 +152,9 @@ impl Vfs {
 
     /// The operations of special files: devices through the registry by number, FIFOs through
     /// the kernel's FIFO hook, sockets `ENXIO`; `None` for files the inode opens itself.
-    fn open_special(&self, p: &Path, attr: &InodeAttr, flags: OpenFlags) -> KResult<Option<Arc<dyn FileLike>>> {
+    fn open_special(&self, ctx: &Ctx<'_>, p: &Path, attr: &InodeAttr, flags: OpenFlags) -> KResult<Option<Arc<dyn FileLike>>> {
         match attr.file_type() {
-            FileType::CharDevice => self.devices.open_char(attr.rdev, flags).map(Some),
+            FileType::CharDevice => self.devices.open_char_node(p, ctx.cred, attr.rdev, flags).map(Some),
             FileType::BlockDevice => Err(Errno::ENXIO),
             FileType::Fifo => self.devices.open_fifo(p, attr, flags).map(Some),
             FileType::Socket => Err(Errno::ENXIO),

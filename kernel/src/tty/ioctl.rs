@@ -8,13 +8,17 @@ use uapi::structs::{Termios, Termios2, WinSize};
 use uapi::{Errno, KResult};
 
 use super::job::TtyCaller;
-use super::termios as tt;
-use super::{take_output, PgrpSignal, Tty};
+use super::termios::{self as tt, Modes};
+use super::{take_effects, PgrpSignal, Tty};
 
 /// `TIOCGEXCL`: whether the tty is in exclusive mode (`_IOR('T', 0x40, int)`).
 const TIOCGEXCL: u32 = 0x8004_5440;
-/// `new_encode_dev(MKDEV(5, 1))`: what `TIOCGDEV` reports for the console.
-const CONSOLE_DEV: u32 = (5 << 8) | 1;
+
+/// `new_encode_dev(MKDEV(major, minor))`: the 32-bit device number `TIOCGDEV` and
+/// `/proc/<pid>/stat` report.
+pub fn encode_dev((major, minor): (u32, u32)) -> u32 {
+    (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12)
+}
 
 fn get<T: Pod>(mem: &mut dyn fs::UserMemory, addr: u64) -> KResult<T> {
     let mut v = T::zeroed();
@@ -47,6 +51,10 @@ impl Tty {
     }
 
     pub(super) fn ioctl_common(&self, cmd: u32, arg: u64, mem: &mut dyn fs::UserMemory, caller: Option<&mut dyn TtyCaller>) -> KResult<usize> {
+        if self.is_hung_up() {
+            // `hung_up_tty_ioctl`.
+            return Err(if cmd == f::TIOCSPGRP { Errno::ENOTTY } else { Errno::EIO });
+        }
         let mut sigs = Vec::new();
         let r = match caller {
             Some(c) => self.ioctl_as(cmd, arg, mem, c, &mut sigs),
@@ -181,29 +189,35 @@ impl Tty {
             f::TCIOFLUSH => (true, true),
             _ => return Err(Errno::EINVAL),
         };
-        {
+        let fx = {
             let mut st = self.state.lock();
             if input {
-                st.ld.flush_input();
+                st.flush_input();
+                st.drain_flip();
             }
             if output {
                 st.ld.out.pending.clear();
+                st.ld.flush_events |= super::ldisc::FLUSHED_OUTPUT;
             }
-        }
+            take_effects(&mut st)
+        };
+        self.apply(fx);
         self.refresh(false);
         Ok(0)
     }
 
-    /// `TCXONC` (`tcflow`): `TCOOFF` stops output until `TCOON`; `TCIOFF`/`TCION` would send
-    /// `STOP`/`START` to the other end of a serial line, which the console has not, so they
-    /// succeed doing nothing; anything else is `EINVAL`.
+    /// `TCXONC` (`tcflow`): `TCOOFF` stops output until `TCOON`; `TCIOFF`/`TCION` send the
+    /// `STOP`/`START` character to the other end (`tty_send_xchar`): a pty's master reads it,
+    /// the console has no other end and ignores them; anything else is `EINVAL`.
     fn tcxonc(&self, arg: u64) -> KResult<usize> {
-        let out = {
+        let fx = {
             let mut st = self.state.lock();
             match arg as u32 {
                 f::TCOOFF => {
-                    st.ld.tco_stopped = true;
-                    st.ld.stopped = true;
+                    if !st.ld.tco_stopped {
+                        st.ld.tco_stopped = true;
+                        st.ld.stop();
+                    }
                 }
                 f::TCOON => {
                     if st.ld.tco_stopped {
@@ -211,12 +225,17 @@ impl Tty {
                         st.ld.start();
                     }
                 }
-                f::TCIOFF | f::TCION => {}
+                f::TCIOFF | f::TCION => {
+                    let c = st.ld.cc(if arg as u32 == f::TCIOFF { f::VSTOP } else { f::VSTART });
+                    if self.driver.is_pty() && c != tt::DISABLED_CHAR {
+                        st.ld.out.pending.push(c);
+                    }
+                }
                 _ => return Err(Errno::EINVAL),
             }
-            take_output(&mut st)
+            take_effects(&mut st)
         };
-        self.emit(&out);
+        self.apply(fx);
         self.refresh(false);
         Ok(0)
     }
@@ -239,7 +258,7 @@ impl Tty {
             f::TIOCSSOFTCAR => self.set_softcar(get::<i32>(mem, arg)?),
             f::TIOCGLCKTRMIOS => put(mem, arg, &Termios::zeroed()),
             f::TIOCSLCKTRMIOS => Ok(0),
-            f::TIOCGDEV => put(mem, arg, &CONSOLE_DEV),
+            f::TIOCGDEV => put(mem, arg, &encode_dev(self.driver.device())),
             f::TIOCSTI => Err(Errno::EIO),
             _ => Err(Errno::ENOTTY),
         }

@@ -58,7 +58,17 @@ pub struct Ldisc {
     pub stopped: bool,
     /// `tty->flow.tco_stopped`: stopped by `TCOOFF` (only `TCOON` restarts it).
     pub tco_stopped: bool,
+    /// The last change of `stopped` not yet reported to the driver (`tty->ops->stop`/`start`:
+    /// a pty master in packet mode sees `TIOCPKT_STOP`/`TIOCPKT_START`).
+    pub flow_event: Option<bool>,
+    /// Flushes not yet reported to the driver ([`FLUSHED_INPUT`], [`FLUSHED_OUTPUT`]).
+    pub flush_events: u8,
 }
+
+/// [`Ldisc::flush_events`]: pending input was discarded (`TIOCPKT_FLUSHREAD`).
+pub const FLUSHED_INPUT: u8 = 1;
+/// [`Ldisc::flush_events`]: pending output was discarded (`TIOCPKT_FLUSHWRITE`).
+pub const FLUSHED_OUTPUT: u8 = 2;
 
 impl Modes for Ldisc {
     fn t(&self) -> &Termios {
@@ -80,6 +90,8 @@ impl Ldisc {
             erasing: false,
             stopped: false,
             tco_stopped: false,
+            flow_event: None,
+            flush_events: 0,
         }
     }
 
@@ -188,7 +200,7 @@ impl Ldisc {
             self.start();
             true
         } else if self.is_cc(c, f::VSTOP) {
-            self.stopped = true;
+            self.stop();
             true
         } else {
             false
@@ -199,13 +211,22 @@ impl Ldisc {
     pub fn start(&mut self) {
         if self.stopped && !self.tco_stopped {
             self.stopped = false;
+            self.flow_event = Some(false);
+        }
+    }
+
+    /// `stop_tty`: stops output (a no-op if it already is).
+    pub fn stop(&mut self) {
+        if !self.stopped {
+            self.stopped = true;
+            self.flow_event = Some(true);
         }
     }
 
     /// `IXANY`: any character restarts output stopped by `STOP`.
     fn ixany_restart(&mut self) {
-        if self.stopped && !self.tco_stopped && self.iflag(f::IXON) && self.iflag(f::IXANY) {
-            self.stopped = false;
+        if self.iflag(f::IXON) && self.iflag(f::IXANY) {
+            self.start();
         }
     }
 
@@ -217,6 +238,7 @@ impl Ldisc {
         if !self.lflag(f::NOFLSH) {
             self.flush_input();
             self.out.pending.clear();
+            self.flush_events |= FLUSHED_INPUT | FLUSHED_OUTPUT;
         }
         if self.iflag(f::IXON) {
             self.start();
@@ -580,8 +602,8 @@ impl Ldisc {
             self.erasing = false;
             self.lnext = false;
         }
-        if !self.iflag(f::IXON) && old.c_iflag & f::IXON != 0 && !self.tco_stopped {
-            self.stopped = false;
+        if !self.iflag(f::IXON) && old.c_iflag & f::IXON != 0 {
+            self.start();
         }
     }
 

@@ -1,5 +1,9 @@
-//! The console tty: Linux's N_TTY line discipline over the host console, as a [`FileLike`]
-//! registered as `/dev/tty` (5:0) and `/dev/console` (5:1).
+//! Terminals: Linux's N_TTY line discipline ([`Tty`]) over a pluggable device
+//! ([`TtyDriver`], Linux's `tty_operations`): the host console (`/dev/console` 5:1, reached
+//! as `/dev/tty` 5:0 by the processes it controls) or the master side of a pseudo-terminal
+//! (`pty`, the slave `/dev/pts/N`). The driver takes the tty's output (and echo) and is told
+//! about flow control and flushes; input comes from the console's host pump or from writes to
+//! the pty master, through [`Tty::receive`].
 //!
 //! The host side (`arch_um::console`) puts the user's terminal in raw mode, so this is the only
 //! line discipline: echo, line editing, `^C`/`^Z`/`^\` and output processing happen here, as
@@ -34,6 +38,7 @@ mod ioctl;
 mod job;
 mod ldisc;
 mod output;
+pub mod pty;
 pub mod termios;
 
 #[cfg(test)]
@@ -50,12 +55,57 @@ use uapi::flags as f;
 use uapi::structs::{Termios, WinSize};
 use uapi::{Errno, KResult};
 
+pub use ioctl::encode_dev;
 pub use job::{Ctty, TtyCaller};
-use ldisc::Ldisc;
+use ldisc::{Ldisc, FLUSHED_INPUT, FLUSHED_OUTPUT};
 use termios::Modes;
 
 /// Where the tty's output goes (the kernel passes the host console's stdout).
 pub type Sink = Box<dyn Fn(&[u8]) -> std::io::Result<()> + Send + Sync>;
+
+/// The device under a tty (Linux's `tty_operations`): takes the output, says how much it can
+/// take, and hears about flow control, flushes and settings (which a pty master in packet mode
+/// reports). Called without the tty's lock held, except [`TtyDriver::write_room`].
+pub trait TtyDriver: Send + Sync {
+    /// Takes processed output or echo (`ops->write`). Output is never refused for room: the
+    /// tty asks [`TtyDriver::write_room`] before writing.
+    fn write(&self, bytes: &[u8]) -> std::io::Result<()>;
+    /// How many bytes the device takes now (`ops->write_room`; `usize::MAX`: no limit).
+    fn write_room(&self) -> usize {
+        usize::MAX
+    }
+    /// Output was stopped (`true`, `ops->stop`) or restarted (`ops->start`).
+    fn flow_changed(&self, _stopped: bool) {}
+    /// Pending input (`input`) or output was discarded (`n_tty_flush_buffer`,
+    /// `ops->flush_buffer`).
+    fn flushed(&self, _input: bool, _output: bool) {}
+    /// Adjusts settings about to be installed (`ops->set_termios` forcing what the device
+    /// cannot change).
+    fn adjust_termios(&self, _t: &mut Termios) {}
+    /// The settings changed from `old` to `new` (`ops->set_termios`).
+    fn termios_changed(&self, _old: &Termios, _new: &Termios) {}
+    /// The tty's readiness or room for input may have changed (the other side of a pty
+    /// updates its own readiness).
+    fn tty_changed(&self) {}
+    /// The device number (`TIOCGDEV`, `/proc/<pid>/stat`'s `tty_nr`): (major, minor).
+    fn device(&self) -> (u32, u32);
+    /// True for a pty slave: a session leader's exit does not hang it up (`disassociate_ctty`).
+    fn is_pty(&self) -> bool {
+        false
+    }
+}
+
+/// A [`TtyDriver`] writing to a [`Sink`] without flow control: the host console (5:1).
+pub struct SinkDriver(pub Sink);
+
+impl TtyDriver for SinkDriver {
+    fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+        (self.0)(bytes)
+    }
+    fn device(&self) -> (u32, u32) {
+        (5, 1)
+    }
+}
 
 /// A signal the tty asks the kernel to send: `(process group, signal number)`.
 pub type PgrpSignal = (i32, u32);
@@ -83,20 +133,46 @@ struct State {
     last_input: Option<Instant>,
     /// When the pending non-canonical read started (the `VTIME` read timer).
     read_since: Option<Instant>,
-    /// Signals produced where no caller could take them (`TIOCSWINSZ` through `FileLike`).
+    /// Signals produced where no caller could take them (`TIOCSWINSZ` through `FileLike`,
+    /// input processed when a read made room).
     pending_signals: Vec<PgrpSignal>,
+    /// Received bytes the line discipline has no room for yet (Linux's flip buffers), at most
+    /// `flip_limit`; they are processed as reads make room.
+    flip: std::collections::VecDeque<u8>,
+    flip_limit: usize,
+    /// Hung up (`tty_hangup`, a pty whose master closed): reads return 0, writes and most
+    /// ioctls `EIO`, poll reports everything.
+    hung_up: bool,
+    /// Settings changed by the last operation, for [`TtyDriver::termios_changed`].
+    termios_change: Option<(Termios, Termios)>,
 }
 
-/// The console terminal: N_TTY over the host console.
+/// A terminal: N_TTY over a [`TtyDriver`].
 pub struct Tty {
     state: KMutex<State>,
     pollee: Pollee,
-    sink: Sink,
+    driver: Arc<dyn TtyDriver>,
+}
+
+/// What an operation left to do once the tty's lock is released: output for the driver and
+/// its notifications.
+#[derive(Default)]
+struct Effects {
+    out: Vec<u8>,
+    flow: Option<bool>,
+    flush: u8,
+    termios: Option<(Termios, Termios)>,
 }
 
 impl Tty {
     /// A tty with settings `termios`, window size `winsize`, writing to `sink`.
     pub fn new(termios: Termios, winsize: WinSize, sink: Sink) -> Arc<Tty> {
+        Tty::with_driver(termios, winsize, Arc::new(SinkDriver(sink)), 0)
+    }
+
+    /// A tty over `driver` holding up to `flip_limit` received bytes beyond the line
+    /// discipline's buffer (0: the source keeps them, as the host console does).
+    pub fn with_driver(termios: Termios, winsize: WinSize, driver: Arc<dyn TtyDriver>, flip_limit: usize) -> Arc<Tty> {
         let state = State {
             ld: Ldisc::new(termios),
             init_termios: termios,
@@ -109,10 +185,19 @@ impl Tty {
             last_input: None,
             read_since: None,
             pending_signals: Vec::new(),
+            flip: std::collections::VecDeque::new(),
+            flip_limit,
+            hung_up: false,
+            termios_change: None,
         };
-        let tty = Tty { state: KMutex::new(state), pollee: Pollee::new(PollEvents::empty()), sink };
+        let tty = Tty { state: KMutex::new(state), pollee: Pollee::new(PollEvents::empty()), driver };
         tty.refresh(false);
         Arc::new(tty)
+    }
+
+    /// The driver under this tty.
+    pub fn driver(&self) -> &Arc<dyn TtyDriver> {
+        &self.driver
     }
 
     /// The tty for the host console: [`termios::console_termios`] from whether the host's
@@ -132,30 +217,50 @@ impl Tty {
     /// Feeds bytes typed on (or piped into) the console through the line discipline; returns
     /// the signals to send, with any left pending (`ISIG`: `INTR` → `SIGINT`, `QUIT` →
     /// `SIGQUIT`, `SUSP` → `SIGTSTP` to the foreground group; none without one). Echo goes to
-    /// the sink.
+    /// the driver. Bytes beyond [`Tty::input_capacity`] are dropped.
     pub fn input(&self, bytes: &[u8]) -> Vec<PgrpSignal> {
-        let (mut sigs, out) = {
+        self.receive(bytes).1
+    }
+
+    /// Receives bytes from the device (`tty_insert_flip_string` then `n_tty_receive_buf`):
+    /// takes at most [`Tty::input_capacity`] of them (the rest is the sender's to retry),
+    /// processes what the line discipline has room for and holds the others until reads make
+    /// room. Returns how many were taken and the signals to send.
+    pub fn receive(&self, bytes: &[u8]) -> (usize, Vec<PgrpSignal>) {
+        let (taken, mut sigs, fx) = {
             let mut st = self.state.lock();
-            let mut raw = Vec::new();
-            st.ld.receive(bytes, &mut raw);
-            if !bytes.is_empty() {
+            let taken = bytes.len().min(st.input_capacity());
+            st.flip.extend(&bytes[..taken]);
+            st.drain_flip();
+            if taken > 0 {
                 st.last_input = Some(Instant::now());
             }
-            let pgrp = st.pgrp;
-            let mut sigs: Vec<PgrpSignal> = std::mem::take(&mut st.pending_signals);
-            sigs.extend(raw.into_iter().filter(|_| pgrp > 0).map(|s| (pgrp, s)));
-            (sigs, take_output(&mut st))
+            let sigs: Vec<PgrpSignal> = std::mem::take(&mut st.pending_signals);
+            (taken, sigs, take_effects(&mut st))
         };
-        self.emit(&out);
-        self.refresh(!bytes.is_empty());
+        self.apply(fx);
+        self.refresh(taken > 0);
         sigs.retain(|&(p, _)| p > 0);
-        sigs
+        (taken, sigs)
+    }
+
+    /// Drops the input held beyond the line discipline (the flip buffer), as a pty master's
+    /// `TCOFLUSH` does (`pty_flush_buffer`).
+    pub fn discard_held_input(&self) {
+        self.state.lock().flip.clear();
+        self.refresh(false);
+    }
+
+    /// How many bytes [`Tty::receive`] takes now: the line discipline's room plus the free
+    /// part of the flip buffer.
+    pub fn input_capacity(&self) -> usize {
+        self.state.lock().input_capacity()
     }
 
     /// How many bytes [`Tty::input`] can take now (0: stop reading the host until a guest
     /// read makes room).
     pub fn input_room(&self) -> usize {
-        self.state.lock().ld.room()
+        self.input_capacity()
     }
 
     /// The host input ended (a pipe's end of file): a partly typed line becomes readable and
@@ -175,7 +280,7 @@ impl Tty {
     }
 
     /// Signals the tty produced outside [`Tty::input`] (a `TIOCSWINSZ` through the plain
-    /// `FileLike::ioctl`), for the kernel to send.
+    /// `FileLike::ioctl`, held input processed after a read), for the kernel to send.
     pub fn take_signals(&self) -> Vec<PgrpSignal> {
         std::mem::take(&mut self.state.lock().pending_signals)
     }
@@ -207,17 +312,21 @@ impl Tty {
 
     /// Installs new settings as `TCSETS` does (after the kernel's checks); `flush` discards
     /// pending input first (`TCSETSF`).
-    pub fn set_termios(&self, t: Termios, flush: bool) {
-        let out = {
+    pub fn set_termios(&self, mut t: Termios, flush: bool) {
+        self.driver.adjust_termios(&mut t);
+        let fx = {
             let mut st = self.state.lock();
             if flush {
-                st.ld.flush_input();
+                st.flush_input();
             }
+            let old = st.ld.termios;
             st.ld.set_termios(t);
+            st.termios_change = Some((old, t));
             st.read_since = None;
-            take_output(&mut st)
+            st.drain_flip();
+            take_effects(&mut st)
         };
-        self.emit(&out);
+        self.apply(fx);
         self.refresh(true);
     }
 
@@ -234,7 +343,37 @@ impl Tty {
         if buf.is_empty() {
             return Ok(0);
         }
-        let r = self.state.lock().read(buf, now);
+        let (r, fx) = {
+            let mut st = self.state.lock();
+            if st.hung_up {
+                return Ok(0);
+            }
+            let r = st.read(buf, now);
+            if r.is_ok() {
+                st.drain_flip();
+            }
+            (r, take_effects(&mut st))
+        };
+        self.apply(fx);
+        self.refresh(false);
+        r
+    }
+
+    /// What a non-blocking read returns after [`Tty::read_at`] said `EAGAIN` (`n_tty_read`
+    /// with `O_NONBLOCK`): in non-canonical mode the bytes there are, even fewer than `VMIN`;
+    /// `EAGAIN` if there are none or in canonical mode.
+    pub fn read_available(&self, buf: &mut [u8]) -> KResult<usize> {
+        let (r, fx) = {
+            let mut st = self.state.lock();
+            if st.ld.icanon() || st.ld.raw_len() == 0 || buf.is_empty() {
+                return Err(Errno::EAGAIN);
+            }
+            st.read_since = None;
+            let n = st.ld.read_raw(buf);
+            st.drain_flip();
+            (Ok(n), take_effects(&mut st))
+        };
+        self.apply(fx);
         self.refresh(false);
         r
     }
@@ -284,14 +423,15 @@ impl Tty {
         st.pgrp = 0;
     }
 
-    /// The leader of session `sid` exited (`disassociate_ctty(1)`, which hangs up a non-pty
-    /// terminal): if this is that session's terminal, the foreground group gets `SIGHUP`
-    /// (returned), the tty forgets session and group, pending input is discarded and the
-    /// settings go back to the initial ones (`TTY_DRIVER_RESET_TERMIOS`), so the next login
-    /// shell starts sane. The kernel clears the controlling terminal of the session's
-    /// processes. Open files are not hung up (a deviation: later reads still work).
+    /// The leader of session `sid` exited (`disassociate_ctty(1)`): if this is that session's
+    /// terminal, the foreground group gets `SIGHUP` (returned) and the tty forgets session and
+    /// group. A non-pty terminal is also hung up: pending input is discarded and the settings
+    /// go back to the initial ones (`TTY_DRIVER_RESET_TERMIOS`), so the next login shell starts
+    /// sane. The kernel clears the controlling terminal of the session's processes. Open files
+    /// are not hung up (a deviation: later reads still work).
     pub fn session_leader_exit(&self, sid: i32) -> Vec<PgrpSignal> {
-        let out = {
+        let pty = self.driver.is_pty();
+        let (sigs, fx) = {
             let mut st = self.state.lock();
             if sid <= 0 || st.session != sid {
                 return Vec::new();
@@ -299,35 +439,81 @@ impl Tty {
             let sigs = if st.pgrp > 0 { vec![(st.pgrp, uapi::signal::SIGHUP)] } else { Vec::new() };
             st.session = 0;
             st.pgrp = 0;
-            st.ld.flush_input();
-            let init = st.init_termios;
-            st.ld.set_termios(init);
-            st.ld.stopped = false;
-            st.ld.tco_stopped = false;
-            (sigs, take_output(&mut st))
+            if !pty {
+                st.flush_input();
+                let init = st.init_termios;
+                let old = st.ld.termios;
+                st.ld.set_termios(init);
+                st.termios_change = Some((old, init));
+                st.ld.stopped = false;
+                st.ld.tco_stopped = false;
+            }
+            (sigs, take_effects(&mut st))
         };
-        self.emit(&out.1);
+        self.apply(fx);
         self.refresh(true);
-        out.0
+        sigs
+    }
+
+    /// Hangs the tty up (`__tty_hangup`, a pty slave whose master closed): every open file of
+    /// it reads 0 and gets `EIO` on writes and ioctls, poll reports `POLLHUP`; pending input
+    /// is discarded, output restarted, session and foreground group forgotten. Returns the
+    /// session it controlled (0: none), whose leader the kernel sends `SIGHUP` and `SIGCONT`
+    /// (`tty_signal_session_leader`) and whose processes lose it.
+    pub fn hangup(&self) -> i32 {
+        let (sid, fx) = {
+            let mut st = self.state.lock();
+            let sid = st.session;
+            st.hung_up = true;
+            st.session = 0;
+            st.pgrp = 0;
+            st.flush_input();
+            st.flip.clear();
+            st.ld.out.pending.clear();
+            st.ld.tco_stopped = false;
+            st.ld.start();
+            (sid, take_effects(&mut st))
+        };
+        self.apply(fx);
+        self.refresh(true);
+        sid
+    }
+
+    /// Whether the tty was hung up.
+    pub fn is_hung_up(&self) -> bool {
+        self.state.lock().hung_up
     }
 
     // -----------------------------------------------------------------------------------------
     // Internals
 
-    /// Hands output to the sink (outside the state lock). A failing sink (host stdout closed)
-    /// loses echo silently; writes report it.
-    fn emit(&self, out: &[u8]) {
-        if !out.is_empty() {
-            if let Err(e) = (self.sink)(out) {
+    /// Hands an operation's output and notifications to the driver (outside the state
+    /// lock). A failing device (host stdout closed) loses echo silently; writes report it.
+    fn apply(&self, fx: Effects) {
+        if !fx.out.is_empty() {
+            if let Err(e) = self.driver.write(&fx.out) {
                 log::debug!("tty: echo lost: {e}");
             }
+        }
+        if let Some(stopped) = fx.flow {
+            self.driver.flow_changed(stopped);
+        }
+        if fx.flush != 0 {
+            self.driver.flushed(fx.flush & FLUSHED_INPUT != 0, fx.flush & FLUSHED_OUTPUT != 0);
+        }
+        if let Some((old, new)) = fx.termios {
+            self.driver.termios_changed(&old, &new);
         }
     }
 
     /// Publishes the current readiness; `input` also wakes readers waiting for more bytes
-    /// than are there (their `VMIN`/`VTIME` state may have changed).
-    fn refresh(&self, input: bool) {
-        let ev = self.state.lock().events();
+    /// than are there (their `VMIN`/`VTIME` state may have changed). Tells the driver, whose
+    /// other side may depend on it (a pty master's room to write).
+    pub fn refresh(&self, input: bool) {
+        let ev = {
+            let st = self.state.lock();
+            st.events(self.driver.write_room())
+        };
         let cur = self.pollee.events();
         let gone = cur - ev;
         if !gone.is_empty() {
@@ -341,22 +527,39 @@ impl Tty {
         if input && !new.intersects(read_ev) {
             self.pollee.notify(read_ev);
         }
+        self.driver.tty_changed();
     }
 
-    fn write_chunk(&self, data: &[u8]) -> KResult<()> {
-        let out = {
+    /// Writes as much of `data` as the driver has room for (`n_tty_write`); `EAGAIN` if
+    /// nothing fits or output is stopped. Readiness is republished either way, so a writer
+    /// that must wait sees `POLLOUT` gone and is woken when room comes back.
+    fn write_chunk(&self, data: &[u8]) -> KResult<usize> {
+        let r = self.write_some(data);
+        self.refresh(false);
+        r
+    }
+
+    fn write_some(&self, data: &[u8]) -> KResult<usize> {
+        let (n, out) = {
             let mut st = self.state.lock();
+            if st.hung_up {
+                return Err(Errno::EIO);
+            }
             if st.ld.stopped {
                 return Err(Errno::EAGAIN);
             }
+            let room = self.driver.write_room();
             let t = st.ld.termios;
-            st.ld.out.write(&t, data);
-            take_output(&mut st)
+            let n = st.ld.out.write_limited(&t, data, room);
+            (n, take_output(&mut st))
         };
-        if out.is_empty() {
-            return Ok(());
+        if n == 0 {
+            return Err(Errno::EAGAIN);
         }
-        (self.sink)(&out).map_err(|_| Errno::EIO)
+        if !out.is_empty() {
+            self.driver.write(&out).map_err(|_| Errno::EIO)?;
+        }
+        Ok(n)
     }
 }
 
@@ -369,6 +572,16 @@ fn take_output(st: &mut State) -> Vec<u8> {
     std::mem::take(&mut st.ld.out.pending)
 }
 
+/// Everything an operation left for the driver.
+fn take_effects(st: &mut State) -> Effects {
+    Effects {
+        out: take_output(st),
+        flow: st.ld.flow_event.take(),
+        flush: std::mem::take(&mut st.ld.flush_events),
+        termios: st.termios_change.take(),
+    }
+}
+
 /// `VTIME` tenths of a second.
 fn vtime(t: &Termios) -> Option<Duration> {
     let v = t.cc(f::VTIME);
@@ -376,6 +589,43 @@ fn vtime(t: &Termios) -> Option<Duration> {
 }
 
 impl State {
+    /// The line discipline's room plus the flip buffer's free part.
+    fn input_capacity(&self) -> usize {
+        if self.hung_up {
+            return 0;
+        }
+        let flip_free = self.flip_limit.saturating_sub(self.flip.len());
+        if self.flip.is_empty() {
+            self.ld.room().saturating_add(flip_free)
+        } else {
+            flip_free
+        }
+    }
+
+    /// Processes held input while the line discipline has room (`flush_to_ldisc`); the
+    /// signals it produces wait in `pending_signals`.
+    fn drain_flip(&mut self) {
+        while !self.flip.is_empty() {
+            let room = self.ld.room();
+            if room == 0 {
+                break;
+            }
+            let n = room.min(self.flip.len());
+            let bytes: Vec<u8> = self.flip.drain(..n).collect();
+            let mut raw = Vec::new();
+            self.ld.receive(&bytes, &mut raw);
+            let pgrp = self.pgrp;
+            self.pending_signals.extend(raw.into_iter().filter(|_| pgrp > 0).map(|s| (pgrp, s)));
+        }
+    }
+
+    /// Discards pending input (`n_tty_flush_buffer`), which the driver hears of.
+    fn flush_input(&mut self) {
+        self.ld.flush_input();
+        self.flip.clear();
+        self.ld.flush_events |= FLUSHED_INPUT;
+    }
+
     fn read(&mut self, buf: &mut [u8], now: Instant) -> KResult<usize> {
         if self.ld.icanon() {
             return match self.ld.read_canon(buf) {
@@ -436,7 +686,10 @@ impl State {
     /// `VMIN`=0, or end of input), `POLLOUT` unless output is stopped. With `VMIN`>0 and
     /// `VTIME`>0 Linux reports `POLLIN` from the first byte; here it waits for `VMIN` bytes,
     /// so a blocked reader's wait and `poll` agree (its timer runs via `next_deadline`).
-    fn events(&self) -> PollEvents {
+    fn events(&self, write_room: usize) -> PollEvents {
+        if self.hung_up {
+            return PollEvents::POLLIN | PollEvents::POLLRDNORM | PollEvents::POLLOUT | PollEvents::POLLWRNORM | PollEvents::POLLERR | PollEvents::POLLHUP;
+        }
         let mut ev = PollEvents::empty();
         let readable = if self.ld.icanon() {
             self.ld.canon_ready()
@@ -446,7 +699,7 @@ impl State {
         if readable || self.input_closed {
             ev |= PollEvents::POLLIN | PollEvents::POLLRDNORM;
         }
-        if !self.ld.stopped {
+        if !self.ld.stopped && write_room > 0 {
             ev |= PollEvents::POLLOUT | PollEvents::POLLWRNORM;
         }
         ev
@@ -459,14 +712,20 @@ impl FileLike for Tty {
         self.read_at(buf, Instant::now())
     }
 
-    /// `write(2)` (`n_tty_write`): output processing, then the sink; `EAGAIN` while output is
-    /// stopped, `EIO` if the host refuses the bytes. The kernel checks `TOSTOP` first
+    /// `write(2)` (`n_tty_write`): output processing, then the driver, as much as it has room
+    /// for; `EAGAIN` while output is stopped or the driver is full, `EIO` if the device refuses
+    /// the bytes or the tty was hung up. The kernel checks `TOSTOP` first
     /// ([`Tty::check_write`]).
     fn write(&self, data: &[u8], _offset: u64) -> KResult<usize> {
         let mut done = 0;
         for chunk in data.chunks(WRITE_CHUNK) {
             match self.write_chunk(chunk) {
-                Ok(()) => done += chunk.len(),
+                Ok(n) => {
+                    done += n;
+                    if n < chunk.len() {
+                        break;
+                    }
+                }
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             }
@@ -475,7 +734,8 @@ impl FileLike for Tty {
     }
 
     fn poll(&self) -> PollEvents {
-        self.state.lock().events()
+        let room = self.driver.write_room();
+        self.state.lock().events(room)
     }
 
     fn pollee(&self) -> Option<&Pollee> {

@@ -36,6 +36,34 @@ impl Output {
         }
     }
 
+    /// Writes what fits of `data` when at most `room` bytes of output may be pending (the
+    /// driver's room; `usize::MAX`: all of it); returns how many input bytes were taken. A
+    /// byte is taken only if its worst expansion fits (`\n` → 2 bytes, a tab under `XTABS` 8).
+    pub fn write_limited(&mut self, t: &Termios, data: &[u8], room: usize) -> usize {
+        if room == usize::MAX {
+            self.write(t, data);
+            return data.len();
+        }
+        let mut taken = 0;
+        for &c in data {
+            let worst = if !t.oflag(f::OPOST) {
+                1
+            } else if c == b'\t' {
+                8
+            } else if c == b'\n' {
+                2
+            } else {
+                1
+            };
+            if self.pending.len().saturating_add(worst) > room {
+                break;
+            }
+            self.put(t, c);
+            taken += 1;
+        }
+        taken
+    }
+
     /// One character with `OPOST` processing (`do_output_char`): `ONLCR` (`\n` → `\r\n`),
     /// `OCRNL`, `ONOCR`, `ONLRET`, `XTABS`, `OLCUC`, and column tracking (UTF-8 continuation
     /// bytes take no column under `IUTF8`). Without `OPOST` the byte goes out as is.
