@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -212,6 +213,22 @@ static void wait_test(void) {
     mq_send(q, "poke", 4, 0);
     reap("poller woken by a send", p);
     recv_show("the poke", q, 64, NULL);
+
+    /* epoll too: a sleeper in epoll_wait wakes with EPOLLIN when a message arrives. */
+    int ep = epoll_create1(0);
+    struct epoll_event ee = {EPOLLIN, {.u64 = 7}};
+    T("epoll_ctl add a queue", epoll_ctl(ep, EPOLL_CTL_ADD, q, &ee));
+    p = fork();
+    if (p == 0) {
+        struct epoll_event got;
+        int n = epoll_wait(ep, &got, 1, -1);
+        _exit(n == 1 && got.events == EPOLLIN && got.data.u64 == 7 ? 0 : 1);
+    }
+    WAIT_FOR(sleeping(p));
+    mq_send(q, "epoll", 5, 0);
+    reap("epoll waiter woken by a send", p);
+    recv_show("the epoll message", q, 64, NULL);
+    close(ep);
 
     struct timespec t = in_ms(50);
     mq_send(q, "1", 1, 0);

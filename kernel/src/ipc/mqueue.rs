@@ -111,6 +111,13 @@ struct Notify {
     how: How,
 }
 
+/// Tells a removed registration's `SIGEV_THREAD` helper it is gone (a `NOTIFY_REMOVED` cookie).
+fn removed(n: Option<Notify>) {
+    if let Some(n) = n {
+        n.send_cookie(NOTIFY_REMOVED);
+    }
+}
+
 impl Notify {
     /// The `sigev_notify` value it was registered with.
     fn kind(&self) -> i32 {
@@ -183,13 +190,14 @@ impl Queue {
         self.notify.as_ref()
     }
 
-    /// Drops the registration of process `pid`, if it is the one (Linux's
-    /// `remove_notification`: a `SIGEV_THREAD` helper is told with a `NOTIFY_REMOVED` cookie).
-    fn remove_notify(&mut self, pid: u32) {
+    /// Takes the registration of process `pid`, if it is the one (Linux's
+    /// `remove_notification`); the caller tells a `SIGEV_THREAD` helper with `removed` once
+    /// the queue is unlocked.
+    fn take_notify_of(&mut self, pid: u32) -> Option<Notify> {
         if self.notify.as_ref().is_some_and(|n| n.pid == pid) {
-            if let Some(n) = self.notify.take() {
-                n.send_cookie(NOTIFY_REMOVED);
-            }
+            self.notify.take()
+        } else {
+            None
         }
     }
 
@@ -567,7 +575,8 @@ impl Drop for MqFile {
     /// Closing the queue drops the closer's notification (Linux's `mqueue_flush_file`).
     fn drop(&mut self) {
         let Some(p) = caller() else { return };
-        self.queue.queue.lock().remove_notify(p.pid);
+        let gone = self.queue.queue.lock().take_notify_of(p.pid);
+        removed(gone);
     }
 }
 
@@ -723,8 +732,11 @@ pub fn mq_timedsend(cur: &mut Current, fd: i32, msg: UserAddr, len: u64, prio: u
             q.senders.push_back(Sender { prio, text, done: done.clone() });
             done
         } else {
-            send_now(cur, &inode, &mut q, prio, text);
+            let due = send_now(&inode, &mut q, prio, text);
             drop(q);
+            if let Some(n) = due {
+                notify(cur, n);
+            }
             inode.publish();
             return Ok(0);
         }
@@ -733,23 +745,26 @@ pub fn mq_timedsend(cur: &mut Current, fd: i32, msg: UserAddr, len: u64, prio: u
 }
 
 /// Delivers a message to a queue with room: to the first sleeping receiver, else into the
-/// queue, notifying a registered process when the queue was empty (Linux's `__do_notify`).
-fn send_now(cur: &Current, inode: &MqInode, q: &mut Queue, prio: u32, text: Vec<u8>) {
+/// queue. Returns the registration to notify when the queue was empty (Linux's `__do_notify`),
+/// which the caller sends once the queue is unlocked; it is gone from the queue.
+fn send_now(inode: &MqInode, q: &mut Queue, prio: u32, text: Vec<u8>) -> Option<Notify> {
+    let mut due = None;
     if let Some(r) = q.receivers.pop_front() {
         *r.lock() = Some(Ok((prio, text)));
     } else {
         q.insert(prio, text);
         if q.messages.len() == 1 {
-            notify_owner(cur, q);
+            q.live_notify();
+            due = q.notify.take();
         }
     }
     inode.meta.lock().touch();
+    due
 }
 
-/// Sends the registered notification, once: its registration is then gone.
-fn notify_owner(cur: &Current, q: &mut Queue) {
-    q.live_notify();
-    let Some(n) = q.notify.take() else { return };
+/// Sends a notification that came due: the signal (from the sender, `SI_MESGQ`) or the
+/// `SIGEV_THREAD` cookie.
+fn notify(cur: &Current, n: Notify) {
     match n.how {
         How::Signal { signo, value } if signo != 0 => {
             let Some(p) = kernel().process(n.pid) else { return };
@@ -827,12 +842,18 @@ pub fn mq_notify(cur: &mut Current, fd: i32, sevp: UserAddr) -> KResult<usize> {
     };
     let (_, inode) = queue_of(cur, fd)?;
     let pid = cur.pid();
-    let mut q = inode.queue.lock();
-    match how {
-        None => q.remove_notify(pid),
-        Some(_) if q.live_notify().is_some() => return Err(Errno::EBUSY),
-        Some(how) => q.notify = Some(Notify { pid, how }),
-    }
+    let gone = {
+        let mut q = inode.queue.lock();
+        match how {
+            None => q.take_notify_of(pid),
+            Some(_) if q.live_notify().is_some() => return Err(Errno::EBUSY),
+            Some(how) => {
+                q.notify = Some(Notify { pid, how });
+                None
+            }
+        }
+    };
+    removed(gone);
     let t = fs::time::now();
     let mut m = inode.meta.lock();
     (m.atime, m.ctime) = (t, t);
