@@ -109,6 +109,51 @@ pub fn push_flags(v: u64, table: &[(u64, &str)], out: &mut String) {
     }
 }
 
+/// Appends a socket family by name (`AF_UNIX`), or as a number.
+pub fn push_family(f: i32, out: &mut String) {
+    let name = match f {
+        0 => "AF_UNSPEC",
+        1 => "AF_UNIX",
+        2 => "AF_INET",
+        10 => "AF_INET6",
+        16 => "AF_NETLINK",
+        17 => "AF_PACKET",
+        _ => {
+            out.push_str(&f.to_string());
+            return;
+        }
+    };
+    out.push_str(name);
+}
+
+/// Appends a socket address as strace does: the family, then the unix path (`@` for the
+/// abstract namespace) or the netlink port and groups; other families show their family only.
+pub fn push_sockaddr(a: &[u8], out: &mut String) {
+    let family = u16::from_ne_bytes([a.first().copied().unwrap_or(0), a.get(1).copied().unwrap_or(0)]);
+    out.push_str("{sa_family=");
+    push_family(i32::from(family), out);
+    let rest = a.get(2..).unwrap_or_default();
+    match family {
+        1 if rest.first() == Some(&0) && rest.len() > 1 => {
+            out.push_str(", sun_path=@\"");
+            out.push_str(&String::from_utf8_lossy(&rest[1..]));
+            out.push('"');
+        }
+        1 => {
+            let path = rest.split(|&b| b == 0).next().unwrap_or_default();
+            out.push_str(", sun_path=\"");
+            out.push_str(&String::from_utf8_lossy(path));
+            out.push('"');
+        }
+        16 if rest.len() >= 10 => {
+            let word = |o: usize| u32::from_ne_bytes([rest[o], rest[o + 1], rest[o + 2], rest[o + 3]]);
+            out.push_str(&format!(", nl_pid={}, nl_groups={:08x}", word(2), word(6)));
+        }
+        _ => {}
+    }
+    out.push('}');
+}
+
 /// Appends a signal number by name (`SIGKILL`), or as a number if it has none (0).
 pub fn push_signal(signo: i64, out: &mut String) {
     match u32::try_from(signo).ok().and_then(uapi::signal::signal_name) {

@@ -400,3 +400,61 @@ impl_handler!(A 0, B 1, C 2);
 impl_handler!(A 0, B 1, C 2, D 3);
 impl_handler!(A 0, B 1, C 2, D 3, E 4);
 impl_handler!(A 0, B 1, C 2, D 3, E 4, G 5);
+
+/// A socket family (`AF_UNIX`, `AF_NETLINK`, ...): strace prints its name.
+#[derive(Clone, Copy, Debug)]
+pub struct SockDomain(pub i32);
+
+impl SysArg for SockDomain {
+    fn from_raw(raw: u64) -> Self {
+        SockDomain(raw as i32)
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, _: &mut Current, out: &mut String) {
+        strace::push_family(args[i] as i32, out);
+    }
+}
+
+/// A socket type with its flags (`SOCK_STREAM|SOCK_CLOEXEC`).
+#[derive(Clone, Copy, Debug)]
+pub struct SockTypeArg(pub i32);
+
+impl SysArg for SockTypeArg {
+    fn from_raw(raw: u64) -> Self {
+        SockTypeArg(raw as i32)
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, _: &mut Current, out: &mut String) {
+        let v = args[i] as u32;
+        let kind = match v & 0xf {
+            1 => "SOCK_STREAM".to_string(),
+            2 => "SOCK_DGRAM".to_string(),
+            3 => "SOCK_RAW".to_string(),
+            5 => "SOCK_SEQPACKET".to_string(),
+            k => k.to_string(),
+        };
+        out.push_str(&kind);
+        if v & !0xf != 0 {
+            out.push('|');
+            strace::push_flags(u64::from(v & !0xf), &[(0o2000000, "SOCK_CLOEXEC"), (0o4000, "SOCK_NONBLOCK")], out);
+        }
+    }
+}
+
+/// A socket address the kernel reads, its length in the next argument: strace prints it as a
+/// structure (`{sa_family=AF_UNIX, sun_path="/run/x.sock"}`).
+#[derive(Clone, Copy, Debug)]
+pub struct SockAddrIn(pub UserAddr);
+
+impl SysArg for SockAddrIn {
+    fn from_raw(raw: u64) -> Self {
+        SockAddrIn(UserAddr(raw))
+    }
+    fn format(i: usize, args: &[u64; 6], _: Option<&KResult<usize>>, cur: &mut Current, out: &mut String) {
+        let len = args.get(i + 1).map_or(0, |l| (*l as usize).min(128));
+        let mut buf = vec![0u8; len];
+        if args[i] == 0 || len < 2 || cur.read_bytes(UserAddr(args[i]), &mut buf).is_err() {
+            strace::push_ptr(args[i], out);
+            return;
+        }
+        strace::push_sockaddr(&buf, out);
+    }
+}

@@ -11,7 +11,7 @@
 //! themselves (`EINVAL`, `EBADF` for a descriptor not open, `EPERM`/`ESRCH` for credentials the
 //! sender may not claim) before the socket sees the message.
 
-use super::args::{Fd, Flags, InBuf, OutBuf};
+use super::args::{Fd, Flags, InBuf, OutBuf, SockAddrIn, SockDomain, SockTypeArg};
 use crate::net::{self, OptVal, Socket, TaskCaller};
 use crate::sched::Current;
 use crate::task::kernel::kernel;
@@ -149,7 +149,8 @@ fn new_socket(cur: &Current, domain: i32, kind: i32, protocol: i32, nonblock: bo
 }
 
 /// `socket(2)`.
-pub fn sys_socket(cur: &mut Current, domain: i32, ty: i32, protocol: i32) -> KResult<usize> {
+pub fn sys_socket(cur: &mut Current, domain: SockDomain, ty: SockTypeArg, protocol: i32) -> KResult<usize> {
+    let (domain, ty) = (domain.0, ty.0);
     let (kind, nonblock, cloexec) = type_flags(ty)?;
     let file = new_socket(cur, domain, kind, protocol, nonblock)?;
     let flags = if cloexec { FdFlags::CLOEXEC } else { FdFlags::empty() };
@@ -159,7 +160,8 @@ pub fn sys_socket(cur: &mut Current, domain: i32, ty: i32, protocol: i32) -> KRe
 
 /// `socketpair(2)`: reserves two descriptors (`EMFILE`) and stores them at `sv` (`EFAULT`)
 /// before creating the sockets, as Linux does; `EOPNOTSUPP` for families without pairs.
-pub fn sys_socketpair(cur: &mut Current, domain: i32, ty: i32, protocol: i32, sv: UserAddr) -> KResult<usize> {
+pub fn sys_socketpair(cur: &mut Current, domain: SockDomain, ty: SockTypeArg, protocol: i32, sv: UserAddr) -> KResult<usize> {
+    let (domain, ty) = (domain.0, ty.0);
     let (kind, nonblock, cloexec) = type_flags(ty)?;
     let r1 = Reserved::new(cur, cloexec)?;
     let r2 = Reserved::new(cur, cloexec)?;
@@ -177,7 +179,8 @@ pub fn sys_socketpair(cur: &mut Current, domain: i32, ty: i32, protocol: i32, sv
 }
 
 /// `bind(2)`.
-pub fn sys_bind(cur: &mut Current, fd: Fd, uaddr: UserAddr, len: i32) -> KResult<usize> {
+pub fn sys_bind(cur: &mut Current, fd: Fd, uaddr: SockAddrIn, len: i32) -> KResult<usize> {
+    let uaddr = uaddr.0;
     let f = sockfd(cur, fd)?;
     let addr = addr_in(cur, uaddr, len)?;
     let mut caller = TaskCaller::new(cur, net::MAX_TIMEO, true);
@@ -187,7 +190,8 @@ pub fn sys_bind(cur: &mut Current, fd: Fd, uaddr: UserAddr, len: i32) -> KResult
 
 /// `connect(2)`: the address is copied before the file is checked to be a socket; the wait
 /// for a full backlog follows `SO_SNDTIMEO` and `O_NONBLOCK`.
-pub fn sys_connect(cur: &mut Current, fd: Fd, uaddr: UserAddr, len: i32) -> KResult<usize> {
+pub fn sys_connect(cur: &mut Current, fd: Fd, uaddr: SockAddrIn, len: i32) -> KResult<usize> {
+    let uaddr = uaddr.0;
     let f = crate::fs_glue::file(cur, fd)?;
     let addr = addr_in(cur, uaddr, len)?;
     let s = sock(&f)?;
@@ -477,7 +481,8 @@ pub fn socket_read(cur: &mut Current, f: &OpenFile, iovs: &[IoVec]) -> KResult<u
 
 /// `sendto(2)` (and `send(2)`): the buffer's range is checked first, then the descriptor,
 /// then the address.
-pub fn sys_sendto(cur: &mut Current, fd: Fd, buf: InBuf, len: usize, flags: u32, uaddr: UserAddr, alen: i32) -> KResult<usize> {
+pub fn sys_sendto(cur: &mut Current, fd: Fd, buf: InBuf, len: usize, flags: u32, uaddr: SockAddrIn, alen: i32) -> KResult<usize> {
+    let uaddr = uaddr.0;
     let buf = buf.0;
     let len = len.min(MAX_RW);
     if !access_ok(buf.0, len as u64) {
