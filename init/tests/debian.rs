@@ -164,11 +164,11 @@ PY"#;
 fn ip_addr_useradd_and_su_work() {
     let dir = scratch("debian-admin");
     let Some(img) = debian_image(&dir) else { return };
-    let script = "ip -o addr | awk '{print $2, $3, $4}'; useradd -m alice && su alice -c id && stat -c '%U %a' /home/alice";
+    let script = "ip -o addr | awk '{print $2, $3, $4}'; ip -o link show dev lo | cut -d' ' -f2; useradd -m alice && su alice -c id && stat -c '%U %a' /home/alice";
     let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(60));
     assert_eq!(
         stdout(&out),
-        "lo inet 127.0.0.1/8\nlo inet6 ::1/128\nuid=1000(alice) gid=1000(alice) groups=1000(alice)\nalice 755\n",
+        "lo inet 127.0.0.1/8\nlo inet6 ::1/128\nlo:\nuid=1000(alice) gid=1000(alice) groups=1000(alice)\nalice 755\n",
         "stderr:\n{}",
         stderr(&out)
     );

@@ -289,7 +289,10 @@ pub fn handle(h: &Header, msg: &[u8], portid: u32, root: bool) -> Vec<u8> {
         }
         RTM_GETLINK => {
             let index = msg.get(NLMSG_HDRLEN + 4..NLMSG_HDRLEN + 8).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes).unwrap_or(0);
-            match interfaces().into_iter().find(|i| i.index as i32 == index) {
+            // By index, or (index 0) by the IFLA_IFNAME/IFLA_ALT_IFNAME attribute.
+            let name = link_name_attr(msg);
+            let found = interfaces().into_iter().find(|i| if index != 0 { i.index as i32 == index } else { name.as_deref() == Some(i.name.as_bytes()) });
+            match found {
                 Some(i) => {
                     link_msg(&i, 0, h.seq, portid, &mut out);
                     Ok(())
@@ -320,6 +323,24 @@ pub fn handle(h: &Header, msg: &[u8], portid: u32, root: bool) -> Vec<u8> {
         Err(e) => error_msg(h, e, portid, &mut out),
     }
     out
+}
+
+/// The interface name a link request carries (`IFLA_IFNAME` 3 or `IFLA_ALT_IFNAME` 53), if any.
+fn link_name_attr(msg: &[u8]) -> Option<Vec<u8>> {
+    let mut p = align4(NLMSG_HDRLEN + 16);
+    while p + 4 <= msg.len() {
+        let len = usize::from(u16_at(msg, p)?);
+        let kind = u16_at(msg, p + 2)?;
+        if len < 4 {
+            return None;
+        }
+        if kind == 3 || kind == 53 {
+            let data = msg.get(p + 4..p + len)?;
+            return Some(data.split(|&b| b == 0).next().unwrap_or_default().to_vec());
+        }
+        p += align4(len);
+    }
+    None
 }
 
 /// Whether a link change only asks an interface that is up to be up (`ip link set lo up`).

@@ -458,3 +458,42 @@ impl SysArg for SockAddrIn {
         strace::push_sockaddr(&buf, out);
     }
 }
+
+/// A `struct msghdr` (`sendmsg`, `recvmsg`): strace prints its fields, the address decoded and
+/// the first buffer's data (for `recvmsg`, what was received).
+#[derive(Clone, Copy, Debug)]
+pub struct MsgHdrArg(pub UserAddr);
+
+impl SysArg for MsgHdrArg {
+    fn from_raw(raw: u64) -> Self {
+        MsgHdrArg(UserAddr(raw))
+    }
+    fn format(i: usize, args: &[u64; 6], ret: Option<&KResult<usize>>, cur: &mut Current, out: &mut String) {
+        let Ok(m) = cur.read_val::<uapi::net::MsgHdr>(UserAddr(args[i])) else {
+            strace::push_ptr(args[i], out);
+            return;
+        };
+        out.push_str("{msg_name=");
+        let namelen = usize::try_from(m.msg_namelen).unwrap_or(0).min(128);
+        let mut name = vec![0u8; namelen];
+        if m.msg_name != 0 && namelen >= 2 && cur.read_bytes(UserAddr(m.msg_name), &mut name).is_ok() {
+            strace::push_sockaddr(&name, out);
+        } else {
+            strace::push_ptr(m.msg_name, out);
+        }
+        out.push_str(&format!(", msg_namelen={}, msg_iov=", m.msg_namelen));
+        match cur.read_val::<uapi::structs::IoVec>(UserAddr(m.msg_iov)) {
+            Ok(v) if m.msg_iovlen > 0 => {
+                let len = match ret {
+                    Some(Ok(n)) => (*n as u64).min(v.iov_len),
+                    _ => v.iov_len,
+                };
+                out.push_str("[{iov_base=");
+                strace::push_buf(cur, v.iov_base, len, out);
+                out.push_str(&format!(", iov_len={}}}{}]", v.iov_len, if m.msg_iovlen > 1 { ", ..." } else { "" }));
+            }
+            _ => strace::push_ptr(m.msg_iov, out),
+        }
+        out.push_str(&format!(", msg_iovlen={}, msg_controllen={}, msg_flags={}}}", m.msg_iovlen, m.msg_controllen, m.msg_flags));
+    }
+}

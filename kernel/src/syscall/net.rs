@@ -11,7 +11,7 @@
 //! themselves (`EINVAL`, `EBADF` for a descriptor not open, `EPERM`/`ESRCH` for credentials the
 //! sender may not claim) before the socket sees the message.
 
-use super::args::{Fd, Flags, InBuf, OutBuf, SockAddrIn, SockDomain, SockTypeArg};
+use super::args::{Fd, Flags, InBuf, MsgHdrArg, OutBuf, SockAddrIn, SockDomain, SockTypeArg};
 use crate::net::{self, OptVal, Socket, TaskCaller};
 use crate::sched::Current;
 use crate::task::kernel::kernel;
@@ -653,7 +653,8 @@ fn do_sendmsg(cur: &mut Current, f: &OpenFile, umsg: UserAddr, flags: u32) -> KR
 }
 
 /// `sendmsg(2)`.
-pub fn sys_sendmsg(cur: &mut Current, fd: Fd, umsg: UserAddr, flags: Flags) -> KResult<usize> {
+pub fn sys_sendmsg(cur: &mut Current, fd: Fd, umsg: MsgHdrArg, flags: Flags) -> KResult<usize> {
+    let umsg = umsg.0;
     let flags = flags.0 as u32;
     if flags & MsgFlags::CMSG_COMPAT.bits() != 0 {
         return Err(Errno::EINVAL);
@@ -759,7 +760,8 @@ fn do_recvmsg(cur: &mut Current, f: &OpenFile, umsg: UserAddr, flags: u32) -> KR
 }
 
 /// `recvmsg(2)`.
-pub fn sys_recvmsg(cur: &mut Current, fd: Fd, umsg: UserAddr, flags: Flags) -> KResult<usize> {
+pub fn sys_recvmsg(cur: &mut Current, fd: Fd, umsg: MsgHdrArg, flags: Flags) -> KResult<usize> {
+    let umsg = umsg.0;
     let flags = flags.0 as u32;
     if flags & MsgFlags::CMSG_COMPAT.bits() != 0 {
         return Err(Errno::EINVAL);
