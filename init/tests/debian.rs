@@ -229,7 +229,7 @@ fn tmux_runs_a_pane_on_a_pty() {
     let Some(img) = debian_image(&dir) else { return };
     let script = "tmux new-session -d -x 80 -y 24 'echo hello from tmux; stty size; tty; sleep 60'; \
                   for i in $(seq 300); do tmux capture-pane -p | grep -q pts && break; sleep 0.1; done; \
-                  tmux capture-pane -p | grep .; tmux kill-server";
+                  tmux ls -F '#{session_name}:#{session_windows}'; tmux capture-pane -p | grep .; tmux kill-server";
     let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(90));
-    assert_eq!(stdout(&out), "hello from tmux\n24 80\n/dev/pts/0\n", "stderr:\n{}", stderr(&out));
+    assert_eq!(stdout(&out), "0:1\nhello from tmux\n24 80\n/dev/pts/0\n", "stderr:\n{}", stderr(&out));
 }

@@ -3,7 +3,8 @@
 //! an instance is the `NotifySink` that queues them as `struct inotify_event` records, merges
 //! an event identical to the last one queued (as Linux does), marks an overflow with one
 //! `IN_Q_OVERFLOW` record once `max_queued_events` is reached, and wakes its readers through
-//! its `Pollee`.
+//! its `Pollee`. The limits are `/proc/sys/fs/inotify/{max_queued_events,max_user_watches}`
+//! (per instance here; Linux counts watches per user).
 
 use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
@@ -19,6 +20,13 @@ use uapi::{Errno, KResult};
 pub const MAX_QUEUED_EVENTS: usize = 16384;
 /// Linux's default `/proc/sys/fs/inotify/max_user_watches` (per instance here).
 pub const MAX_USER_WATCHES: usize = 8192;
+/// A `/proc/sys/fs/inotify` limit as root set it, or its default.
+fn limit(name: &str, default: usize) -> usize {
+    crate::task::kernel::try_kernel()
+        .and_then(|k| k.sysctls.lock().get(name).and_then(|v| v.parse::<usize>().ok()))
+        .unwrap_or(default)
+}
+
 /// The size of `struct inotify_event` before its name.
 const EVENT_HEADER: usize = 16;
 
@@ -102,7 +110,7 @@ impl Inotify {
             Some((wd, old)) if m & mask::MASK_ADD != 0 => (wd, old | m),
             Some((wd, _)) => (wd, m),
             None => {
-                if s.watches.len() >= MAX_USER_WATCHES {
+                if s.watches.len() >= limit("fs/inotify/max_user_watches", MAX_USER_WATCHES) {
                     return Err(Errno::ENOSPC);
                 }
                 s.next_wd = s.next_wd.checked_add(1).ok_or(Errno::ENOSPC)?;
@@ -134,7 +142,7 @@ impl Inotify {
         if s.overflowed || s.queue.back() == Some(&ev) {
             return;
         }
-        if s.queue.len() >= MAX_QUEUED_EVENTS {
+        if s.queue.len() >= limit("fs/inotify/max_queued_events", MAX_QUEUED_EVENTS) {
             s.overflowed = true;
             s.queue.push_back(Event { wd: -1, mask: mask::Q_OVERFLOW, cookie: 0, name: Vec::new() });
         } else {
