@@ -144,6 +144,48 @@ pub struct SetAttr {
     pub ctime: Option<Timespec>,
 }
 
+/// The attributes an in-memory inode keeps (tmpfs, devpts, memfd), as [`SetAttr::apply_to`]
+/// changes them.
+pub struct MetaRefs<'a> {
+    /// Type and permission bits.
+    pub mode: &'a mut u32,
+    /// Owner.
+    pub uid: &'a mut u32,
+    /// Group.
+    pub gid: &'a mut u32,
+    /// Access time.
+    pub atime: &'a mut Timespec,
+    /// Modification time.
+    pub mtime: &'a mut Timespec,
+    /// Change time.
+    pub ctime: &'a mut Timespec,
+}
+
+impl SetAttr {
+    /// Applies the given attributes to in-memory metadata (the permission bits replace the old
+    /// ones, the file type stays), as Linux's `setattr_copy`.
+    pub fn apply_to(&self, m: MetaRefs<'_>) {
+        if let Some(mode) = self.mode {
+            *m.mode = (*m.mode & crate::abi::S_IFMT) | (mode & 0o7777);
+        }
+        if let Some(uid) = self.uid {
+            *m.uid = uid;
+        }
+        if let Some(gid) = self.gid {
+            *m.gid = gid;
+        }
+        if let Some(t) = self.atime {
+            *m.atime = t;
+        }
+        if let Some(t) = self.mtime {
+            *m.mtime = t;
+        }
+        if let Some(t) = self.ctime {
+            *m.ctime = t;
+        }
+    }
+}
+
 /// Filesystem statistics, the fields of `struct statfs` (Linux's `struct kstatfs`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StatFs {

@@ -21,7 +21,7 @@ use uapi::flags::{F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SHRINK, 
 use uapi::mman::PAGE_SIZE;
 use uapi::{Errno, KResult};
 
-use crate::abi::{MAX_LFS_FILESIZE, S_IFMT, S_IFREG};
+use crate::abi::{MAX_LFS_FILESIZE, S_IFREG};
 use crate::inode::{FileSystem, Inode, InodeAttr, SetAttr};
 use crate::klock::KMutex;
 use crate::time::{now, Timespec};
@@ -313,28 +313,12 @@ impl Inode for MemfdInode {
 
     /// `chmod`/`chown`/`utimes`; with `F_SEAL_EXEC` the exec bits may not change (`EPERM`).
     fn set_attr(&self, a: &SetAttr) -> KResult<()> {
-        let mut st = self.state.lock();
-        if let Some(mode) = a.mode {
-            if self.seals() & F_SEAL_EXEC != 0 && (st.mode ^ mode) & 0o111 != 0 {
-                return Err(Errno::EPERM);
-            }
-            st.mode = (st.mode & S_IFMT) | (mode & 0o7777);
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        if a.mode.is_some_and(|mode| self.seals() & F_SEAL_EXEC != 0 && (st.mode ^ mode) & 0o111 != 0) {
+            return Err(Errno::EPERM);
         }
-        if let Some(uid) = a.uid {
-            st.uid = uid;
-        }
-        if let Some(gid) = a.gid {
-            st.gid = gid;
-        }
-        if let Some(t) = a.atime {
-            st.atime = t;
-        }
-        if let Some(t) = a.mtime {
-            st.mtime = t;
-        }
-        if let Some(t) = a.ctime {
-            st.ctime = t;
-        }
+        a.apply_to(crate::inode::MetaRefs { mode: &mut st.mode, uid: &mut st.uid, gid: &mut st.gid, atime: &mut st.atime, mtime: &mut st.mtime, ctime: &mut st.ctime });
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Weak};
 
 use uapi::{Errno, KResult};
 
-use crate::abi::{make_dev, S_IFCHR, S_IFDIR, S_IFMT};
+use crate::abi::{make_dev, S_IFCHR, S_IFDIR};
 use crate::inode::{alloc_anon_dev, DirEntry, DirVisitor, FileSystem, FileType, Inode, InodeAttr, RenameFlags, SetAttr, StatFs};
 use crate::klock::KMutex;
 use crate::mount::Path;
@@ -111,24 +111,7 @@ impl Meta {
     }
 
     fn apply(&mut self, a: &SetAttr) {
-        if let Some(mode) = a.mode {
-            self.mode = (self.mode & S_IFMT) | (mode & 0o7777);
-        }
-        if let Some(uid) = a.uid {
-            self.uid = uid;
-        }
-        if let Some(gid) = a.gid {
-            self.gid = gid;
-        }
-        if let Some(t) = a.atime {
-            self.atime = t;
-        }
-        if let Some(t) = a.mtime {
-            self.mtime = t;
-        }
-        if let Some(t) = a.ctime {
-            self.ctime = t;
-        }
+        a.apply_to(crate::inode::MetaRefs { mode: &mut self.mode, uid: &mut self.uid, gid: &mut self.gid, atime: &mut self.atime, mtime: &mut self.mtime, ctime: &mut self.ctime });
     }
 }
 

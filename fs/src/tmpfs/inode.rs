@@ -459,25 +459,9 @@ impl Inode for TmpInode {
     }
 
     fn set_attr(&self, a: &SetAttr) -> KResult<()> {
-        let mut m = self.meta.lock();
-        if let Some(mode) = a.mode {
-            m.mode = (m.mode & S_IFMT) | (mode & 0o7777);
-        }
-        if let Some(uid) = a.uid {
-            m.uid = uid;
-        }
-        if let Some(gid) = a.gid {
-            m.gid = gid;
-        }
-        if let Some(t) = a.atime {
-            m.atime = t;
-        }
-        if let Some(t) = a.mtime {
-            m.mtime = t;
-        }
-        if let Some(t) = a.ctime {
-            m.ctime = t;
-        }
+        let mut guard = self.meta.lock();
+        let m = &mut *guard;
+        a.apply_to(crate::inode::MetaRefs { mode: &mut m.mode, uid: &mut m.uid, gid: &mut m.gid, atime: &mut m.atime, mtime: &mut m.mtime, ctime: &mut m.ctime });
         Ok(())
     }
 }
