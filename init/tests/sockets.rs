@@ -67,8 +67,13 @@ fn timeouts_send_buffer_and_interrupted_waits_match_linux() {
     compare("unix", &["timeouts"]);
 }
 
+/// The `bind` section binds a fixed abstract name; natively that name lives in the host's one
+/// namespace, so the two tests running it must not run their native halves at once.
+static ABSTRACT_NAME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn bind_paths_abstract_names_and_autobind_match_linux() {
+    let _one_at_a_time = ABSTRACT_NAME.lock().unwrap_or_else(|e| e.into_inner());
     compare("unix", &["bind"]);
 }
 
@@ -76,6 +81,7 @@ fn bind_paths_abstract_names_and_autobind_match_linux() {
 /// too long for a host `sockaddr_un` included.
 #[test]
 fn bind_on_hostfs_matches_linux() {
+    let _one_at_a_time = ABSTRACT_NAME.lock().unwrap_or_else(|e| e.into_inner());
     compare_with("unix", &["bind", "/hostdir"], &["bind"]);
 }
 
