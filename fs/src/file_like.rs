@@ -17,10 +17,15 @@ use std::sync::Arc;
 use uapi::net::{MsgFlags, UCred};
 use uapi::{Errno, KResult};
 
+use mm::{IoSink, IoSource};
+
 use crate::inode::InodeAttr;
 use crate::mount::Path;
 use crate::open_file::OpenFile;
 use crate::poll::{PollEvents, Pollee};
+
+/// The most the default vectored `read_to`/`write_from` move through a kernel buffer at once.
+const BOUNCE: usize = 1 << 20;
 
 /// Guest memory as an ioctl sees it: `kernel` implements it over the task's address space, so
 /// fs can copy ioctl structures without knowing how guest memory is reached.
@@ -103,6 +108,33 @@ pub trait FileLike: Send + Sync {
     fn read(&self, buf: &mut [u8], offset: u64) -> KResult<usize>;
     /// Writes `data` at `offset` (ignored by unseekable files); `EAGAIN` if it would block.
     fn write(&self, data: &[u8], offset: u64) -> KResult<usize>;
+    /// `read(2)`/`readv(2)` into `sink` — the caller's iovecs in guest memory, or a kernel
+    /// buffer — at `offset`; `EAGAIN` if it would block, `EFAULT` if nothing could be stored.
+    /// Files that can copy straight into guest RAM override it (pipes: Linux's `pipe_read`
+    /// with `copy_page_to_iter`); the default reads into a kernel buffer, then copies.
+    fn read_to(&self, sink: &mut dyn IoSink, offset: u64) -> KResult<usize> {
+        let mut tmp = vec![0u8; sink.avail().min(BOUNCE)];
+        let n = self.read(&mut tmp, offset)?;
+        let got = sink.write_slice(tmp.get(..n).ok_or(Errno::EIO)?);
+        if got == 0 && n > 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok(got)
+    }
+    /// `write(2)`/`writev(2)` from `source` (guest iovecs or a kernel buffer) at `offset`,
+    /// consuming what was written; `EAGAIN` if it would block, `EFAULT` if nothing could be
+    /// read. The default copies into a kernel buffer first (at most 1 MiB per call).
+    fn write_from(&self, source: &mut dyn IoSource, offset: u64) -> KResult<usize> {
+        let want = source.remain().min(BOUNCE);
+        let mut tmp = vec![0u8; want];
+        let len = source.peek_slice(&mut tmp);
+        if len == 0 && want > 0 {
+            return Err(Errno::EFAULT);
+        }
+        let n = self.write(tmp.get(..len).ok_or(Errno::EIO)?, offset)?;
+        source.skip(n);
+        Ok(n)
+    }
     /// The events ready now.
     fn poll(&self) -> PollEvents {
         crate::poll::default_events()
