@@ -90,9 +90,10 @@ fn read_terminal(cur: &mut Current, file: &Arc<OpenFile>, iovs: &[IoVec]) -> KRe
     Ok(n)
 }
 
-/// `write(2)`/`writev(2)` (`pwritev` with `pos`) of a non-socket file from guest buffers:
-/// everything is written, sleeping while the file is full (unless `O_NONBLOCK`, which writes
-/// what fits), as Linux's `pipe_write`. A signal after some bytes went through returns the
+/// `write(2)`/`writev(2)` (`pwritev` with `pos`) of a non-socket file from guest buffers.
+/// A pipe (or pty master) takes everything, sleeping while full (unless `O_NONBLOCK`, which
+/// writes what fits), as Linux's `pipe_write`; other files take what one call takes, sleeping
+/// only while it would block. A signal after some bytes went through returns the
 /// partial count; a pipe with no reader gives `EPIPE` and `SIGPIPE` (the count if some bytes
 /// were written before the last reader left).
 pub fn write_user(cur: &mut Current, file: &Arc<OpenFile>, iovs: &[IoVec], pos: Option<i64>) -> KResult<usize> {
@@ -104,13 +105,16 @@ pub fn write_user(cur: &mut Current, file: &Arc<OpenFile>, iovs: &[IoVec], pos: 
     }
     let total = iovs.iter().fold(0usize, |a, v| a.saturating_add(v.iov_len as usize));
     let can_block = !file.flags().contains(OpenFlags::NONBLOCK) && pos.is_none() && file.pollee().is_some();
+    // Only pipes and pty masters write "everything, sleeping while full"; any other file takes
+    // what one call takes (an eventfd 8 bytes of a 16-byte write), as Linux's one `->write`.
+    let whole = crate::pipe::is_pipe(file) || crate::tty_glue::pty_master_of(file).is_some();
     let mut done = 0usize;
     loop {
         match write_once(cur, file, iovs, done, pos) {
             Ok(0) => return Ok(done),
             Ok(n) => {
                 done = done.saturating_add(n);
-                if done >= total || pos.is_some() {
+                if done >= total || pos.is_some() || !whole {
                     return Ok(done);
                 }
                 continue;

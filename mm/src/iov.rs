@@ -22,6 +22,10 @@ use crate::{VmReader, VmWriter};
 pub trait IoSink {
     /// Room left (the iovecs' total length minus what was written).
     fn avail(&self) -> usize;
+    /// Room left in the current buffer (one iovec; all of a kernel buffer).
+    fn segment(&self) -> usize {
+        self.avail()
+    }
     /// Copies from `r` as much as fits; returns the bytes copied. Fewer than
     /// `min(r.remain(), avail())` means the sink hit memory it cannot write (a fault).
     fn write_from(&mut self, r: &mut VmReader<'_>) -> usize;
@@ -35,6 +39,10 @@ pub trait IoSink {
 pub trait IoSource {
     /// Bytes left to take.
     fn remain(&self) -> usize;
+    /// Bytes left in the current buffer (one iovec; all of a kernel buffer).
+    fn segment(&self) -> usize {
+        self.remain()
+    }
     /// Copies into `w` as much as fits; returns the bytes copied (fewer than
     /// `min(remain(), w.avail())` means unreadable guest memory).
     fn read_into(&mut self, w: &mut VmWriter<'_>) -> usize;
@@ -107,6 +115,11 @@ impl<'v> IovCursor<'v> {
         Some((addr, in_page.min(v.iov_len - self.off)))
     }
 
+    /// Bytes left in the current buffer.
+    fn segment(&self) -> usize {
+        self.iovs.get(self.idx).map_or(0, |v| usize::try_from(v.iov_len - self.off).unwrap_or(usize::MAX))
+    }
+
     fn advance(&mut self, n: u64) {
         self.off = self.off.saturating_add(n);
         self.left = self.left.saturating_sub(usize::try_from(n).unwrap_or(usize::MAX));
@@ -130,6 +143,10 @@ impl<'a> UserIovWriter<'a> {
 impl IoSink for UserIovWriter<'_> {
     fn avail(&self) -> usize {
         self.at.left
+    }
+
+    fn segment(&self) -> usize {
+        self.at.segment()
     }
 
     fn write_from(&mut self, r: &mut VmReader<'_>) -> usize {
@@ -180,6 +197,10 @@ impl<'a> UserIovReader<'a> {
 impl IoSource for UserIovReader<'_> {
     fn remain(&self) -> usize {
         self.at.left
+    }
+
+    fn segment(&self) -> usize {
+        self.at.segment()
     }
 
     fn read_into(&mut self, w: &mut VmWriter<'_>) -> usize {
