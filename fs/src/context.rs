@@ -59,12 +59,12 @@ impl FsContext {
         Ok(())
     }
 
-    /// `chroot(2)`: root only (`EPERM`); the new root must be a searchable directory. The cwd
+    /// `chroot(2)`: `CAP_SYS_CHROOT` only (`EPERM`); the new root must be a searchable directory. The cwd
     /// is left alone, as Linux does.
     pub fn chroot(&mut self, cred: &Credentials, path: &[u8]) -> KResult<()> {
         let p = resolve(&self.ctx(cred), &self.cwd, path, true)?;
         check_dir_search(cred, &p)?;
-        if cred.euid != 0 {
+        if !cred.capable(crate::capability::cap::SYS_CHROOT) {
             return Err(Errno::EPERM);
         }
         self.root = p;

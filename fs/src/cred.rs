@@ -1,11 +1,13 @@
 //! Credentials and Linux's discretionary permission checks (`fs/namei.c`:
 //! `generic_permission`, `acl_permission_check`, `check_sticky`, `capable_wrt_inode_uidgid`).
 //!
-//! Umbra has no capability sets yet: a filesystem uid of 0 holds `CAP_DAC_OVERRIDE`,
-//! `CAP_DAC_READ_SEARCH`, `CAP_FOWNER`, `CAP_CHOWN` and `CAP_FSETID`, as root does on Linux.
+//! Privilege is by capability (see [`crate::capability`]): the overrides below ask for
+//! `CAP_DAC_OVERRIDE`, `CAP_DAC_READ_SEARCH`, `CAP_FOWNER`, `CAP_CHOWN`, `CAP_FSETID` in the
+//! effective set, which root has and which uid changes clear as Linux does.
 
 use uapi::{Errno, KResult};
 
+use crate::capability::{cap, CapSets};
 use crate::abi::{S_ISGID, S_ISVTX, S_IXGRP, S_IXUGO};
 use crate::inode::{FileType, InodeAttr};
 
@@ -16,8 +18,9 @@ pub const MAY_WRITE: u32 = 2;
 /// Execute/search permission (`MAY_EXEC`).
 pub const MAY_EXEC: u32 = 1;
 
-/// A task's ids, as Linux's `struct cred` (without capabilities). Root is all zeros.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A task's ids and capabilities, as Linux's `struct cred` (plus the per-task
+/// `no_new_privs` flag and audit's `loginuid`/`sessionid`, inherited the same way).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
     /// Real user id.
     pub uid: u32,
@@ -37,12 +40,44 @@ pub struct Credentials {
     pub fsgid: u32,
     /// Supplementary groups.
     pub groups: Vec<u32>,
+    /// Capability sets.
+    pub caps: CapSets,
+    /// Securebits (`SECBIT_*`, `PR_SET_SECUREBITS`).
+    pub securebits: u32,
+    /// `PR_SET_NO_NEW_PRIVS`: exec grants no privilege (sticky, inherited).
+    pub no_new_privs: bool,
+    /// Audit login uid (`/proc/<pid>/loginuid`), `u32::MAX` while unset.
+    pub loginuid: u32,
+    /// Audit session id (`/proc/<pid>/sessionid`), `u32::MAX` while unset.
+    pub sessionid: u32,
+}
+
+impl Default for Credentials {
+    /// All ids 0 but no capabilities; audit ids unset.
+    fn default() -> Self {
+        Credentials {
+            uid: 0,
+            gid: 0,
+            euid: 0,
+            egid: 0,
+            suid: 0,
+            sgid: 0,
+            fsuid: 0,
+            fsgid: 0,
+            groups: Vec::new(),
+            caps: CapSets::none(),
+            securebits: 0,
+            no_new_privs: false,
+            loginuid: u32::MAX,
+            sessionid: u32::MAX,
+        }
+    }
 }
 
 impl Credentials {
-    /// Root's credentials (every id 0).
+    /// Root's credentials (every id 0, every capability).
     pub fn root() -> Self {
-        Credentials::default()
+        Credentials { caps: CapSets::full(), ..Credentials::default() }
     }
 
     /// An ordinary user with every uid set to `uid` and every gid to `gid`.
@@ -56,13 +91,13 @@ impl Credentials {
             sgid: gid,
             fsuid: uid,
             fsgid: gid,
-            groups: Vec::new(),
+            ..Credentials::default()
         }
     }
 
-    /// True if the filesystem ids carry root's file capabilities (`CAP_DAC_OVERRIDE` etc.).
-    pub fn is_fs_root(&self) -> bool {
-        self.fsuid == 0
+    /// True if capability `c` (`capability::cap::*`) is effective (Linux's `capable`).
+    pub fn capable(&self, c: u32) -> bool {
+        self.caps.has(c)
     }
 
     /// True if `gid` is the filesystem gid or a supplementary group (`in_group_p`).
@@ -71,17 +106,21 @@ impl Credentials {
     }
 
     /// A copy whose filesystem ids are the real ids, as `access(2)` without `AT_EACCESS` uses
-    /// (`access_override_creds`).
+    /// (`access_override_creds`): unless `SECBIT_NO_SETUID_FIXUP`, a real uid other than 0
+    /// has no effective capabilities, and a real uid 0 has all its permitted ones.
     pub fn with_real_ids(&self) -> Self {
         let mut c = self.clone();
         c.fsuid = c.uid;
         c.fsgid = c.gid;
+        if c.securebits & crate::capability::secbit::NO_SETUID_FIXUP == 0 {
+            c.caps.effective = if c.uid == 0 { c.caps.permitted } else { 0 };
+        }
         c
     }
 
-    /// True if the caller owns the inode or is root (`inode_owner_or_capable`, `CAP_FOWNER`).
+    /// True if the caller owns the inode or has `CAP_FOWNER` (`inode_owner_or_capable`).
     pub fn owns(&self, attr: &InodeAttr) -> bool {
-        self.fsuid == attr.uid || self.is_fs_root()
+        self.fsuid == attr.uid || self.capable(cap::FOWNER)
     }
 }
 
@@ -107,21 +146,28 @@ pub fn generic_permission(cred: &Credentials, attr: &InodeAttr, mask: u32) -> KR
     Err(Errno::EACCES)
 }
 
-/// Whether root's `CAP_DAC_OVERRIDE` lets `cred` have `mask` where the permission bits (or
-/// the ACL) refused it: read and write always, execute on a directory or where some `x` bit
-/// is set (the capability half of `generic_permission`).
+/// Whether a capability lets `cred` have `mask` where the permission bits (or the ACL)
+/// refused it (the capability half of `generic_permission`): `CAP_DAC_READ_SEARCH` for
+/// reading a file or reading/searching a directory; `CAP_DAC_OVERRIDE` for everything on a
+/// directory and for read/write (and execute if some `x` bit is set) on other files.
 pub fn root_overrides(cred: &Credentials, attr: &InodeAttr, mask: u32) -> bool {
-    let is_dir = attr.file_type() == FileType::Directory;
-    cred.is_fs_root() && (mask & MAY_EXEC == 0 || is_dir || attr.mode & S_IXUGO != 0)
+    let mask = mask & (MAY_READ | MAY_WRITE | MAY_EXEC);
+    if attr.file_type() == FileType::Directory {
+        return (mask & MAY_WRITE == 0 && cred.capable(cap::DAC_READ_SEARCH)) || cred.capable(cap::DAC_OVERRIDE);
+    }
+    if mask == MAY_READ && cred.capable(cap::DAC_READ_SEARCH) {
+        return true;
+    }
+    (mask & MAY_EXEC == 0 || attr.mode & S_IXUGO != 0) && cred.capable(cap::DAC_OVERRIDE)
 }
 
 /// Linux's `check_sticky`: in a sticky directory only the file's owner, the directory's owner
-/// or root may delete or rename an entry. Returns `EPERM` otherwise.
+/// or a `CAP_FOWNER` holder may delete or rename an entry. Returns `EPERM` otherwise.
 pub fn check_sticky(cred: &Credentials, dir: &InodeAttr, victim: &InodeAttr) -> KResult<()> {
     if dir.mode & S_ISVTX == 0 {
         return Ok(());
     }
-    if cred.fsuid == victim.uid || cred.fsuid == dir.uid || cred.is_fs_root() {
+    if cred.fsuid == victim.uid || cred.fsuid == dir.uid || cred.capable(cap::FOWNER) {
         return Ok(());
     }
     Err(Errno::EPERM)
@@ -136,7 +182,7 @@ pub fn new_inode_owner(cred: &Credentials, dir: &InodeAttr, mode: u32) -> (u32, 
         let mut mode = mode;
         if is_dir {
             mode |= S_ISGID;
-        } else if mode & S_ISGID != 0 && mode & S_IXGRP != 0 && !cred.in_group(dir.gid) && !cred.is_fs_root() {
+        } else if mode & S_ISGID != 0 && mode & S_IXGRP != 0 && !cred.in_group(dir.gid) && !cred.capable(cap::FSETID) {
             mode &= !S_ISGID;
         }
         (cred.fsuid, dir.gid, mode)

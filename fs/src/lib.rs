@@ -11,6 +11,7 @@
 
 pub mod abi;
 pub mod acl;
+pub mod capability;
 pub mod context;
 pub mod cred;
 pub mod dentry;

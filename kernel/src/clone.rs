@@ -24,14 +24,14 @@ pub const MAX_TASKS: usize = 1000;
 pub const MAX_SESSION_TASKS: usize = MAX_TASKS * 9 / 10;
 
 /// `RLIMIT_NPROC` (Linux's check in `copy_process`): a caller whose real uid already runs
-/// that many tasks may not start another, unless it is root (uid 0, or effective root, which
-/// has `CAP_SYS_RESOURCE`).
+/// that many tasks may not start another, unless its real uid is 0 or it holds
+/// `CAP_SYS_RESOURCE` or `CAP_SYS_ADMIN`.
 fn nproc_limit_reached(cur: &Current) -> bool {
-    let (uid, euid) = {
+    let (uid, privileged) = {
         let c = cur.process().creds.lock();
-        (c.uid, c.euid)
+        (c.uid, c.capable(fs::capability::cap::SYS_RESOURCE) || c.capable(fs::capability::cap::SYS_ADMIN))
     };
-    if uid == 0 || euid == 0 {
+    if uid == 0 || privileged {
         return false;
     }
     let limit = cur.process().rlimit_cur(uapi::flags::RLIMIT_NPROC);

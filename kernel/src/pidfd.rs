@@ -182,7 +182,7 @@ fn may_signal(cur: &Current, target: &Process, signo: u32) -> bool {
     let me = cur.process().creds();
     let them = target.creds();
     let same_session = target.sid.load(Ordering::Relaxed) == cur.process().sid.load(Ordering::Relaxed);
-    me.euid == 0 || [me.euid, me.uid].iter().any(|u| *u == them.suid || *u == them.uid) || (signo == sig::SIGCONT && same_session)
+    me.capable(fs::capability::cap::KILL) || [me.euid, me.uid].iter().any(|u| *u == them.suid || *u == them.uid) || (signo == sig::SIGCONT && same_session)
 }
 
 /// The signal scope of `pidfd_send_signal`: `Ok(None)` for the default of the pidfd.
@@ -261,7 +261,7 @@ fn may_ptrace(cur: &Current, target: &Process) -> bool {
     }
     let me = cur.process().creds();
     let t = target.creds();
-    me.euid == 0 || ([t.uid, t.euid, t.suid].iter().all(|u| *u == me.uid) && [t.gid, t.egid, t.sgid].iter().all(|g| *g == me.gid))
+    me.capable(fs::capability::cap::SYS_PTRACE) || ([t.uid, t.euid, t.suid].iter().all(|u| *u == me.uid) && [t.gid, t.egid, t.sgid].iter().all(|g| *g == me.gid))
 }
 
 /// `pidfd_getfd(2)`: a close-on-exec duplicate, in the caller, of descriptor `target_fd` of

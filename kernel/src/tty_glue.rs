@@ -239,7 +239,7 @@ impl TtyCaller for Caller<'_> {
         procs.iter().find(|p| p.pgid.load(Ordering::Relaxed) == pgrp as u32 && !p.is_zombie()).map(|p| p.sid.load(Ordering::Relaxed) as i32)
     }
     fn capable_sys_admin(&self) -> bool {
-        self.cur.process().creds.lock().euid == 0
+        self.cur.process().creds.lock().capable(fs::capability::cap::SYS_ADMIN)
     }
     fn opened_for_read(&self) -> bool {
         self.readable

@@ -8,6 +8,7 @@ use super::{check_writable_mount, Vfs};
 use crate::abi::{AT_EACCESS, AT_SYMLINK_NOFOLLOW, MAX_LFS_FILESIZE, S_ISGID, S_ISUID, S_IXGRP, UTIME_NOW, UTIME_OMIT};
 use crate::context::Ctx;
 use crate::acl::permission;
+use crate::capability::cap;
 use crate::cred::MAY_WRITE;
 use crate::inode::{FileType, InodeAttr, SetAttr, StatFs};
 use crate::mount::{MountFlags, Path};
@@ -83,7 +84,7 @@ impl Vfs {
             return Err(Errno::EPERM);
         }
         let mut mode = mode & 0o7777;
-        if !ctx.cred.in_group(attr.gid) && !ctx.cred.is_fs_root() {
+        if !ctx.cred.in_group(attr.gid) && !ctx.cred.capable(cap::FSETID) {
             mode &= !S_ISGID;
         }
         p.inode().set_attr(&SetAttr { mode: Some(mode), ctime: Some(now()), ..SetAttr::default() })?;
@@ -99,7 +100,7 @@ impl Vfs {
     pub fn chown(&self, ctx: &Ctx<'_>, p: &Path, uid: Option<u32>, gid: Option<u32>) -> KResult<()> {
         check_writable_mount(p)?;
         let attr = p.attr()?;
-        let root = ctx.cred.is_fs_root();
+        let root = ctx.cred.capable(cap::CHOWN);
         let uid_ok = uid.is_none_or(|u| root || (u == attr.uid && ctx.cred.fsuid == attr.uid));
         let gid_ok = gid.is_none_or(|g| root || (ctx.cred.fsuid == attr.uid && (g == attr.gid || ctx.cred.in_group(g))));
         if !uid_ok || !gid_ok {

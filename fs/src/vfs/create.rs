@@ -83,7 +83,7 @@ impl Vfs {
         }
         let nn = self.new_name(ctx, start, path, false)?;
         let is_dev = matches!(ft, FileType::CharDevice | FileType::BlockDevice);
-        if is_dev && !ctx.cred.is_fs_root() {
+        if is_dev && !ctx.cred.capable(crate::capability::cap::MKNOD) {
             return Err(Errno::EPERM);
         }
         let (mode, inherited) = creation_mode(&**nn.dir.inode(), ft.mode_bits() | (mode & 0o7777), ctx.umask)?;

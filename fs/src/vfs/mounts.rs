@@ -36,7 +36,7 @@ impl Vfs {
     /// an existing mount, `EINVAL` if `target` is not a mount root). `MS_MOVE` is `EINVAL`.
     #[allow(clippy::too_many_arguments)]
     pub fn mount(&self, ctx: &Ctx<'_>, start: &Path, source: &[u8], target: &[u8], fstype: &[u8], flags: MsFlags, data: &[u8]) -> KResult<()> {
-        if ctx.cred.euid != 0 {
+        if !ctx.cred.capable(crate::capability::cap::SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         let target = resolve(ctx, start, target, true)?;
@@ -84,7 +84,7 @@ impl Vfs {
     /// namespace root, a mount with mounts below it, or one still in use (open files, cwds)
     /// unless `MNT_DETACH`, which detaches it lazily. The filesystem is synced.
     pub fn umount(&self, ctx: &Ctx<'_>, start: &Path, target: &[u8], flags: u32) -> KResult<()> {
-        if ctx.cred.euid != 0 {
+        if !ctx.cred.capable(crate::capability::cap::SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         let p = resolve(ctx, start, target, flags & UMOUNT_NOFOLLOW == 0)?;

@@ -227,6 +227,7 @@ fn permissions_as_user() {
     let mut c = Credentials::user(1000, 1000);
     c.euid = 0;
     c.fsuid = 0;
+    c.caps = crate::capability::CapSets::full();
     t.cred = c;
     assert_eq!(t.vfs.access(&t.ctx(), &t.fsc.cwd, b"/priv/secret", R_OK, 0).err(), Some(Errno::EACCES));
     assert!(t.vfs.access(&t.ctx(), &t.fsc.cwd, b"/priv/secret", R_OK | W_OK, AT_EACCESS).is_ok());

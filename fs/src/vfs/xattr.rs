@@ -27,10 +27,9 @@ use crate::mount::Path;
 use crate::time::now;
 use crate::xattr::{fit_value, list_bytes, CAPS};
 
-/// True if `cred` holds `CAP_SYS_ADMIN`: umbra has no capability sets, so an effective uid of 0
-/// (what a set-uid change clears, as Linux clears the effective capabilities).
+/// True if `cred` holds `CAP_SYS_ADMIN` in its effective set.
 pub fn capable_sys_admin(cred: &Credentials) -> bool {
-    cred.euid == 0
+    cred.capable(crate::capability::cap::SYS_ADMIN)
 }
 
 /// What the xattr calls answer for an open file that has no inode in the VFS (a pipe, a
@@ -81,7 +80,7 @@ fn security_write_check(cred: &Credentials, name: &[u8]) -> KResult<()> {
 }
 
 /// `cap_convert_nscap`'s header check of a `security.capability` value: a v2 (20 bytes) or v3
-/// (24 bytes) `vfs_cap_data`, else `EINVAL`; then `CAP_SETFCAP` (root), else `EPERM`.
+/// (24 bytes) `vfs_cap_data`, else `EINVAL`; then `CAP_SETFCAP`, else `EPERM`.
 fn check_file_caps(cred: &Credentials, value: &[u8]) -> KResult<()> {
     const REVISION_MASK: u32 = 0xFF00_0000;
     let magic = value.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) & REVISION_MASK);
@@ -89,7 +88,7 @@ fn check_file_caps(cred: &Credentials, value: &[u8]) -> KResult<()> {
     if !valid {
         return Err(Errno::EINVAL);
     }
-    if !capable_sys_admin(cred) {
+    if !cred.capable(crate::capability::cap::SETFCAP) {
         return Err(Errno::EPERM);
     }
     Ok(())
@@ -182,7 +181,7 @@ impl Vfs {
         let (acl, new_mode) = match (kind, acl) {
             (AclKind::Access, Some(a)) => {
                 let (mut mode, not_equiv) = a.equiv_mode(attr.mode);
-                if !ctx.cred.in_group(attr.gid) && !ctx.cred.is_fs_root() {
+                if !ctx.cred.in_group(attr.gid) && !ctx.cred.capable(crate::capability::cap::FSETID) {
                     mode &= !S_ISGID;
                 }
                 (not_equiv.then_some(a), Some(mode))

@@ -311,7 +311,7 @@ impl MqueueFs {
     fn create_queue(&self, name: &[u8], mode: u32, uid: u32, gid: u32, attr: Option<MqAttr>) -> KResult<Arc<MqInode>> {
         let caller = caller();
         let cred = caller.as_ref().map(|p| p.creds()).unwrap_or_default();
-        let privileged = cred.euid == 0;
+        let privileged = cred.capable(fs::capability::cap::SYS_RESOURCE);
         let (maxmsg, msgsize) = attr.map_or((MSG_MAX, MSGSIZE_MAX), |a| (a.maxmsg, a.msgsize));
         let mut usage = self.usage.lock();
         if usage.1 >= QUEUES_MAX && !privileged {

@@ -15,7 +15,7 @@ use fs::klock::KMutex;
 use fs::{Credentials, PollEvents, Pollee};
 use uapi::{Errno, KResult, UserAddr};
 
-use super::util::{capable, ipcget, now_secs, proc_prefix, Ids, Ipc64Perm, IpcObject, IpcPerm, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, S_IRUGO, S_IWUGO};
+use super::util::{ipcget, now_secs, proc_prefix, Ids, Ipc64Perm, IpcObject, IpcPerm, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, S_IRUGO, S_IWUGO};
 use crate::sched::Current;
 
 /// `msgrcv`: truncate a too long message instead of failing with `E2BIG`.
@@ -462,7 +462,7 @@ fn set(cred: &Credentials, msqid: i32, ds: &Msqid64Ds) -> KResult<usize> {
     let mut ids = MSG.lock();
     let q = ids.get_mut(msqid)?;
     q.perm.check_owner(cred)?;
-    if ds.qbytes > MSGMNB && !capable(cred) {
+    if ds.qbytes > MSGMNB && !cred.capable(fs::capability::cap::SYS_RESOURCE) {
         return Err(Errno::EPERM);
     }
     q.perm.update(&ds.perm)?;

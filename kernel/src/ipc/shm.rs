@@ -24,7 +24,7 @@ use mm::{Backing, MapOptions, MemorySpace, PageSource, ShmemObject};
 use uapi::mman::{page_ceil, MapFlags, Prot, PAGE_SIZE};
 use uapi::{Errno, KResult, UserAddr};
 
-use super::util::{capable, ipcget, now_secs, proc_prefix, Ids, Ipc64Perm, IpcObject, IpcPerm, IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, S_IRUGO, S_IWUGO, S_IXUGO};
+use super::util::{capable_ipc_lock, ipcget, now_secs, proc_prefix, Ids, Ipc64Perm, IpcObject, IpcPerm, IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, S_IRUGO, S_IWUGO, S_IXUGO};
 use crate::sched::Current;
 use crate::task::kernel::kernel;
 use crate::task::Mm;
@@ -560,7 +560,7 @@ fn lock(cur: &Current, cred: &Credentials, shmid: i32, on: bool) -> KResult<usiz
     let uid = cred.uid;
     let locked_pages: u64 = shm.iter().filter(|s| s.locker == Some(uid)).map(Segment::pages).sum();
     let seg = shm.get_mut(shmid)?;
-    if !capable(cred) {
+    if !capable_ipc_lock(cred) {
         if cred.euid != seg.perm.uid && cred.euid != seg.perm.cuid {
             return Err(Errno::EPERM);
         }
@@ -571,7 +571,7 @@ fn lock(cur: &Current, cred: &Credentials, shmid: i32, on: bool) -> KResult<usiz
     if on {
         if seg.perm.mode & SHM_LOCKED == 0 {
             let limit = if memlock == u64::MAX { u64::MAX } else { memlock / PAGE_SIZE };
-            if !capable(cred) && locked_pages.saturating_add(seg.pages()) > limit {
+            if !capable_ipc_lock(cred) && locked_pages.saturating_add(seg.pages()) > limit {
                 return Err(Errno::ENOMEM);
             }
             seg.perm.mode |= SHM_LOCKED;

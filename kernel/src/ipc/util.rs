@@ -51,10 +51,15 @@ pub fn now_secs() -> i64 {
     fs::time::now().sec
 }
 
-/// Whether the caller holds the capabilities root holds (umbra has no capability sets: an
-/// effective uid of 0 holds them all, as on Linux after `setuid` from root drops them).
+/// Whether the caller holds `CAP_IPC_OWNER` (bypasses IPC permission checks; Linux's
+/// `ipcperms` and the owner checks of `ipcctl_obtain_check` use it or `CAP_SYS_ADMIN`).
 pub fn capable(cred: &Credentials) -> bool {
-    cred.euid == 0
+    cred.capable(fs::capability::cap::IPC_OWNER) || cred.capable(fs::capability::cap::SYS_ADMIN)
+}
+
+/// Whether the caller holds `CAP_IPC_LOCK` (`SHM_LOCK` and `mlock` beyond `RLIMIT_MEMLOCK`).
+pub fn capable_ipc_lock(cred: &Credentials) -> bool {
+    cred.capable(fs::capability::cap::IPC_LOCK)
 }
 
 /// `struct ipc64_perm` (x86-64): the permission part of every `*id64_ds`.

@@ -425,7 +425,7 @@ pub fn fcntl_other(cur: &mut Current, fd: Fd, cmd: i32, arg: u64) -> KResult<usi
         }
         f::F_GETPIPE_SZ | f::F_SETPIPE_SZ => {
             let fl = crate::fs_glue::file(cur, fd)?;
-            let root = cur.process().creds.lock().euid == 0;
+            let root = cur.process().creds.lock().capable(fs::capability::cap::SYS_RESOURCE);
             crate::pipe::pipe_fcntl(&fl, cmd as u32, arg, root).unwrap_or(Err(Errno::EINVAL))
         }
         f::F_ADD_SEALS => crate::memfd::add_seals(&crate::fs_glue::file(cur, fd)?, arg as u32),

@@ -628,7 +628,7 @@ fn check_creds(cur: &Current, c: &UCred) -> KResult<()> {
         return Err(Errno::EINVAL);
     }
     let me = cur.process().creds();
-    let root = me.euid == 0;
+    let root = me.capable(fs::capability::cap::SYS_ADMIN);
     let pid_ok = c.pid == cur.pid() as i32 || root;
     let uid_ok = [me.uid, me.euid, me.suid].contains(&c.uid) || root;
     let gid_ok = [me.gid, me.egid, me.sgid].contains(&c.gid) || root;
@@ -920,7 +920,7 @@ pub fn sys_setsockopt(cur: &mut Current, fd: Fd, level: i32, opt: i32, val: User
     if level != n::SOL_SOCKET {
         return Err(Errno::EOPNOTSUPP);
     }
-    let root = cur.process().creds().euid == 0;
+    let root = cur.process().creds().capable(fs::capability::cap::NET_ADMIN);
     if opt == n::SO_BINDTODEVICE {
         // An interface name, before the `int` check (`sock_setbindtodevice`).
         let mut name = vec![0u8; (len as usize).min(15)];

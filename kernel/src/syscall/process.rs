@@ -127,7 +127,7 @@ pub fn sys_prlimit64(cur: &mut Current, pid: i32, resource: u32, new: UserRef<RL
         if n.rlim_cur > n.rlim_max {
             return Err(Errno::EINVAL);
         }
-        let root = cur.process().creds.lock().euid == 0;
+        let root = cur.process().creds.lock().capable(fs::capability::cap::SYS_RESOURCE);
         if n.rlim_max > prev.1 && !root {
             return Err(Errno::EPERM);
         }

@@ -110,7 +110,7 @@ pub fn sys_sched_setattr(cur: &mut Current, pid: i32, uattr: UserAddr, flags: u3
         return Err(Errno::EINVAL);
     }
     let nice = a.nice.clamp(-20, 19);
-    let root = cur.process().creds.lock().euid == 0;
+    let root = cur.process().creds.lock().capable(fs::capability::cap::SYS_NICE);
     if nice < t.nice.load(Ordering::Relaxed) && !root {
         return Err(Errno::EPERM);
     }
