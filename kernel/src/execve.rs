@@ -116,22 +116,25 @@ fn exec_common(cur: &mut Current, dirfd: Fd, path: &[u8], mut argv: Vec<Vec<u8>>
             continue;
         }
         let image = elf::parse_elf(&data).map_err(|e| ExecFailure::new(Errno::ENOEXEC, e.to_string()))?;
-        let creds = exec_credentials(&cur.process().creds(), &file_path)?;
-        let loaded = load(cur, &image, &data, &argv, &envp, &execfn, &creds)?;
-        commit(cur, loaded, file_path, &path, creds);
+        let (creds, secure) = exec_credentials(&cur.process().creds(), &file_path)?;
+        let loaded = load(cur, &image, &data, &argv, &envp, &execfn, &creds, secure)?;
+        commit(cur, loaded, file_path, &path, creds, secure);
         return Ok(());
     }
     Err(ExecFailure::new(Errno::ELOOP, "too many levels of #! interpreters"))
 }
 
-/// The credentials a program runs with (Linux's `bprm_fill_uid` + `cap_bprm_creds_from_file`):
-/// a set-user-ID file makes its owner the effective user, a set-group-ID file with group
-/// execute its group the effective group — unless its mount is `nosuid`; then the saved and
-/// filesystem ids follow the effective ones.
-fn exec_credentials(old: &fs::Credentials, file: &Path) -> KResult<fs::Credentials> {
+/// The credentials a program runs with, and whether it runs in secure mode (`AT_SECURE`)
+/// (Linux's `bprm_fill_uid` + `cap_bprm_creds_from_file`): a set-user-ID file makes its
+/// owner the effective user, a set-group-ID file with group execute its group the effective
+/// group — unless its mount is `nosuid` or the task has `no_new_privs`; the capability sets
+/// follow capabilities(7) with the file's `security.capability`; then the saved and
+/// filesystem ids follow the effective ones, and `SECBIT_KEEP_CAPS` is cleared.
+fn exec_credentials(old: &fs::Credentials, file: &Path) -> KResult<(fs::Credentials, bool)> {
     let attr = file.attr()?;
     let mut c = old.clone();
-    if !file.mount.flags().contains(fs::MountFlags::NOSUID) {
+    let nosuid = file.mount.flags().contains(fs::MountFlags::NOSUID);
+    if !nosuid && !old.no_new_privs {
         if attr.mode & fs::abi::S_ISUID != 0 {
             c.euid = attr.uid;
         }
@@ -139,11 +142,33 @@ fn exec_credentials(old: &fs::Credentials, file: &Path) -> KResult<fs::Credentia
             c.egid = attr.gid;
         }
     }
+    let file_caps = if nosuid { None } else { file_capabilities(file)? };
+    let ids = fs::capability::ExecIds { uid: c.uid, euid: c.euid, is_setid: c.euid != c.uid || c.egid != c.gid };
+    let ec = fs::capability::exec_caps(&old.caps, old.securebits, old.no_new_privs, ids, file_caps)?;
+    c.caps = ec.caps;
+    if ec.reset_ids {
+        c.euid = c.uid;
+        c.egid = c.gid;
+    }
     c.suid = c.euid;
     c.fsuid = c.euid;
     c.sgid = c.egid;
     c.fsgid = c.egid;
-    Ok(c)
+    c.securebits &= !fs::capability::secbit::KEEP_CAPS;
+    Ok((c, ec.secure))
+}
+
+/// The file's capabilities (`security.capability`, `get_vfs_caps_from_disk`): none if the
+/// attribute is absent, the filesystem has no xattrs, or a v3 root id is not 0; `EINVAL` for
+/// a malformed value, which fails the exec as on Linux.
+fn file_capabilities(file: &Path) -> KResult<Option<fs::capability::FileCaps>> {
+    match file.inode().get_xattr(fs::xattr::CAPS) {
+        Ok(v) => {
+            let fc = fs::capability::FileCaps::parse(&v)?;
+            Ok((fc.rootid == 0).then_some(fc))
+        }
+        Err(_) => Ok(None),
+    }
 }
 
 /// Finds an executable and reads it whole: a regular file with execute permission.
@@ -247,7 +272,7 @@ fn reserve_span(m: &mut mm::MemorySpace, image: &ElfImage) -> Result<u64, ExecFa
     Ok(base.wrapping_sub(lo))
 }
 
-fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], creds: &fs::Credentials) -> Result<Loaded, ExecFailure> {
+fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], creds: &fs::Credentials, secure: bool) -> Result<Loaded, ExecFailure> {
     let mut m = crate::task::Mm::new_empty(&cur.cpu().host()).map_err(|e| {
         log::warn!("execve: cannot start a stub: {e}");
         ExecFailure::new(Errno::EAGAIN, "too many processes")
@@ -287,8 +312,9 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
         (f::AT_EUID, creds.euid as u64),
         (f::AT_GID, creds.gid as u64),
         (f::AT_EGID, creds.egid as u64),
-        // Secure mode (glibc ignores LD_PRELOAD and friends) when the ids changed at exec.
-        (f::AT_SECURE, u64::from(creds.euid != creds.uid || creds.egid != creds.gid)),
+        // Secure mode (glibc ignores LD_PRELOAD and friends) when the ids changed or
+        // capabilities were gained at exec.
+        (f::AT_SECURE, u64::from(secure)),
         (f::AT_HWCAP, arch_um::cpu::hwcap()),
         (f::AT_HWCAP2, 0),
         (f::AT_CLKTCK, 100),
@@ -318,7 +344,7 @@ fn initial_fpu() -> Vec<u8> {
 }
 
 /// The point of no return: install the new memory, registers and identity.
-fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8], creds: fs::Credentials) {
+fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8], creds: fs::Credentials, secure: bool) {
     de_thread(cur);
     // Robust mutexes held in the old image are released (Linux's `exec_mm_release`).
     crate::futex::exit_robust_list(cur);
@@ -329,7 +355,9 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8], creds: fs:
     cur.ctx = loaded.regs;
     cur.ctx.id = cur.task.tid as u64;
     let p = cur.process().clone();
+    let setid = creds.euid != creds.uid || creds.egid != creds.gid;
     *p.creds.lock() = creds;
+    crate::syscall::prctl::on_exec(&p, secure || setid);
     // The borrowed memory is given back: a `vfork` parent runs again (Linux's exec_mm_release).
     crate::exit::release_vfork_parent(&p);
     *p.exe.lock() = Some(file);

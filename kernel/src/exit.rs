@@ -93,11 +93,19 @@ pub fn release_vfork_parent(p: &Process) {
     }
 }
 
-/// Hands `p`'s children to pid 1 (Linux's `forget_original_parent`, without subreapers).
+/// Hands `p`'s children to pid 1 (Linux's `forget_original_parent`, without subreapers),
+/// sending each its `PR_SET_PDEATHSIG` signal.
 fn reparent_children(p: &Arc<Process>) {
     let children: Vec<Arc<Process>> = std::mem::take(&mut *p.children.lock());
     if children.is_empty() {
         return;
+    }
+    let uid = p.creds().uid;
+    for c in children.iter().filter(|c| !c.is_zombie()) {
+        let signo = c.prctl.lock().pdeath_signal;
+        if signo != 0 {
+            crate::signal::send_to_process(c, signo, uapi::signal::SigInfo::kill(signo, 0, p.pid as i32, uid));
+        }
     }
     let Some(init) = kernel().process(1).filter(|i| !Arc::ptr_eq(i, p)) else { return };
     let mut zombies = false;

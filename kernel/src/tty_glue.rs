@@ -335,7 +335,7 @@ pub fn open_slave(pty: &Arc<Pty>, flags: OpenFlags, opener: Option<&Arc<Process>
     let file = pty.open_slave()?;
     let tty = pty.slave();
     if let Some(p) = opener {
-        if tty.is_exclusive() && p.creds.lock().euid != 0 {
+        if tty.is_exclusive() && !p.creds.lock().capable(fs::capability::cap::SYS_ADMIN) {
             return Err(Errno::EBUSY);
         }
         if !flags.contains(OpenFlags::NOCTTY) && flags.can_read() {

@@ -188,11 +188,16 @@ pub fn pid_status(p: &ProcessInfo) -> String {
     let _ = write!(
         s,
         "Threads:\t{}\nSigQ:\t0/0\nSigPnd:\t{pnd:016x}\nShdPnd:\t{shd:016x}\nSigBlk:\t{blk:016x}\nSigIgn:\t{ign:016x}\n\
-         SigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t{cap:016x}\nCapEff:\t{cap:016x}\n\
-         CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\n\
+         SigCgt:\t{cgt:016x}\nCapInh:\t{inh:016x}\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\n\
+         CapBnd:\t{bnd:016x}\nCapAmb:\t{amb:016x}\nNoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0\n\
          voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
         p.threads,
-        cap = if u1 == 0 { 0x1ff_ffff_ffffu64 } else { 0 }
+        u8::from(p.no_new_privs),
+        inh = p.caps[0],
+        prm = p.caps[1],
+        eff = p.caps[2],
+        bnd = p.caps[3],
+        amb = p.caps[4],
     );
     s
 }

@@ -165,6 +165,10 @@ pub struct ProcessInfo {
     pub gids: [u32; 4],
     /// Supplementary groups.
     pub groups: Vec<u32>,
+    /// Capability sets: inheritable, permitted, effective, bounding, ambient.
+    pub caps: [u64; 5],
+    /// `PR_SET_NO_NEW_PRIVS` is set.
+    pub no_new_privs: bool,
     /// File mode creation mask.
     pub umask: u32,
     /// Threads in the group.

@@ -345,7 +345,7 @@ pub fn sys_mount(cur: &mut Current, source: UserAddr, target: UserCStr, fstype: 
     let tgt = cur.read_path(target.0)?;
     let ty = if fstype.is_null() { Vec::new() } else { cur.read_cstr(fstype, 256)? };
     let dat = if data.is_null() { Vec::new() } else { cur.read_cstr(data, 4096)? };
-    if cur.process().creds.lock().euid != 0 {
+    if !cur.process().creds.lock().capable(fs::capability::cap::SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let flags = MsFlags::from_bits_truncate(flags);
@@ -356,7 +356,7 @@ pub fn sys_mount(cur: &mut Current, source: UserAddr, target: UserCStr, fstype: 
 /// `umount2(2)`.
 pub fn sys_umount2(cur: &mut Current, target: UserCStr, flags: u32) -> KResult<usize> {
     let tgt = cur.read_path(target.0)?;
-    if cur.process().creds.lock().euid != 0 {
+    if !cur.process().creds.lock().capable(fs::capability::cap::SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     with_start(cur, Fd(abi::AT_FDCWD), &tgt, |ctx, start| vfs().umount(ctx, start, &tgt, flags))?;

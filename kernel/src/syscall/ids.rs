@@ -6,6 +6,7 @@ use crate::task::kernel::kernel;
 use crate::task::Process;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use fs::capability::cap;
 use uapi::structs::Tms;
 use uapi::{Errno, KResult, UserAddr};
 
@@ -81,72 +82,85 @@ pub fn sys_setsid(cur: &mut Current) -> KResult<usize> {
     Ok(pid as usize)
 }
 
-fn is_root(cur: &Current) -> bool {
-    cur.process().creds.lock().euid == 0
+/// True if the caller holds capability `c` (`fs::capability::cap::*`) in its effective set.
+fn capable(cur: &Current, c: u32) -> bool {
+    cur.process().creds.lock().capable(c)
 }
 
-/// `setuid(2)`: root sets all ids; others may set the effective id to the real or saved one.
+/// Changes the caller's uids with `change`, then adjusts its capabilities as Linux's
+/// `cap_task_fix_setuid` does (leaving uid 0 drops them unless `SECBIT_KEEP_CAPS`).
+fn change_uids(cur: &Current, change: impl FnOnce(&mut fs::Credentials)) {
+    let mut c = cur.process().creds.lock();
+    let old = [c.uid, c.euid, c.suid];
+    change(&mut c);
+    let new = [c.uid, c.euid, c.suid];
+    let bits = c.securebits;
+    fs::capability::fix_setuid(&mut c.caps, bits, old, new);
+}
+
+/// `setuid(2)`: with `CAP_SETUID` sets all ids; otherwise the effective id may become the
+/// real or saved one (`EPERM` else).
 pub fn sys_setuid(cur: &mut Current, uid: u32) -> KResult<usize> {
-    let root = is_root(cur);
-    let mut c = cur.process().creds.lock();
-    if root {
-        c.uid = uid;
-        c.euid = uid;
-        c.suid = uid;
-        c.fsuid = uid;
-    } else if uid == c.uid || uid == c.suid {
-        c.euid = uid;
-        c.fsuid = uid;
-    } else {
+    let privileged = capable(cur, cap::SETUID);
+    let c = cur.process().creds();
+    if !privileged && uid != c.uid && uid != c.suid {
         return Err(Errno::EPERM);
     }
+    change_uids(cur, |c| {
+        if privileged {
+            c.uid = uid;
+            c.suid = uid;
+        }
+        c.euid = uid;
+        c.fsuid = uid;
+    });
     Ok(0)
 }
 
-/// `setgid(2)`.
+/// `setgid(2)`: as `setuid` with `CAP_SETGID`.
 pub fn sys_setgid(cur: &mut Current, gid: u32) -> KResult<usize> {
-    let root = is_root(cur);
+    let privileged = capable(cur, cap::SETGID);
     let mut c = cur.process().creds.lock();
-    if root {
+    if privileged {
         c.gid = gid;
-        c.egid = gid;
         c.sgid = gid;
-        c.fsgid = gid;
-    } else if gid == c.gid || gid == c.sgid {
-        c.egid = gid;
-        c.fsgid = gid;
-    } else {
+    } else if gid != c.gid && gid != c.sgid {
         return Err(Errno::EPERM);
     }
+    c.egid = gid;
+    c.fsgid = gid;
     Ok(0)
 }
 
-/// `setresuid(2)` (-1 leaves an id unchanged; unprivileged callers may only use current ids).
+/// `setresuid(2)` (-1 leaves an id unchanged; without `CAP_SETUID` each new id must be one
+/// of the current three).
 pub fn sys_setresuid(cur: &mut Current, r: u32, e: u32, s: u32) -> KResult<usize> {
-    let root = is_root(cur);
-    let mut c = cur.process().creds.lock();
-    let ok = |v: u32| v == u32::MAX || root || v == c.uid || v == c.euid || v == c.suid;
+    let privileged = capable(cur, cap::SETUID);
+    let c = cur.process().creds();
+    let ok = |v: u32| v == u32::MAX || privileged || v == c.uid || v == c.euid || v == c.suid;
     if !(ok(r) && ok(e) && ok(s)) {
         return Err(Errno::EPERM);
     }
-    if r != u32::MAX {
-        c.uid = r;
-    }
-    if e != u32::MAX {
-        c.euid = e;
-        c.fsuid = e;
-    }
-    if s != u32::MAX {
-        c.suid = s;
-    }
+    change_uids(cur, |c| {
+        if r != u32::MAX {
+            c.uid = r;
+        }
+        if e != u32::MAX {
+            c.euid = e;
+        }
+        if s != u32::MAX {
+            c.suid = s;
+        }
+        c.fsuid = c.euid;
+    });
     Ok(0)
 }
 
 /// `setresgid(2)`.
 pub fn sys_setresgid(cur: &mut Current, r: u32, e: u32, s: u32) -> KResult<usize> {
-    let root = is_root(cur);
+    let privileged = capable(cur, cap::SETGID);
     let mut c = cur.process().creds.lock();
-    let ok = |v: u32| v == u32::MAX || root || v == c.gid || v == c.egid || v == c.sgid;
+    let ok = |v: u32| v == u32::MAX || privileged || v == c.gid || v == c.egid || v == c.sgid;
     if !(ok(r) && ok(e) && ok(s)) {
         return Err(Errno::EPERM);
     }
@@ -155,24 +169,55 @@ pub fn sys_setresgid(cur: &mut Current, r: u32, e: u32, s: u32) -> KResult<usize
     }
     if e != u32::MAX {
         c.egid = e;
-        c.fsgid = e;
     }
     if s != u32::MAX {
         c.sgid = s;
     }
+    c.fsgid = c.egid;
     Ok(0)
 }
 
-/// `setreuid(2)`: as `setresuid(r, e, -1)`, saving the new effective id when the real one is set.
+/// `setreuid(2)`: as `setresuid(r, e, -1)`, saving the new effective id when the real one is
+/// set or the effective one moves away from the real one. Without `CAP_SETUID` the real id
+/// may become the effective one, the effective id the real or saved one.
 pub fn sys_setreuid(cur: &mut Current, r: u32, e: u32) -> KResult<usize> {
-    let s = if r != u32::MAX || (e != u32::MAX && e != cur.process().creds.lock().uid) { if e != u32::MAX { e } else { cur.process().creds.lock().euid } } else { u32::MAX };
-    sys_setresuid(cur, r, e, s)
+    let c = cur.process().creds();
+    if !capable(cur, cap::SETUID) && ((r != u32::MAX && r != c.uid && r != c.euid) || (e != u32::MAX && e != c.uid && e != c.euid && e != c.suid)) {
+        return Err(Errno::EPERM);
+    }
+    let new_e = if e != u32::MAX { e } else { c.euid };
+    let s = if r != u32::MAX || (e != u32::MAX && e != c.uid) { new_e } else { u32::MAX };
+    change_uids(cur, |c| {
+        if r != u32::MAX {
+            c.uid = r;
+        }
+        c.euid = new_e;
+        if s != u32::MAX {
+            c.suid = s;
+        }
+        c.fsuid = new_e;
+    });
+    Ok(0)
 }
 
 /// `setregid(2)`.
 pub fn sys_setregid(cur: &mut Current, r: u32, e: u32) -> KResult<usize> {
-    let s = if r != u32::MAX || (e != u32::MAX && e != cur.process().creds.lock().gid) { if e != u32::MAX { e } else { cur.process().creds.lock().egid } } else { u32::MAX };
-    sys_setresgid(cur, r, e, s)
+    let c = cur.process().creds();
+    if !capable(cur, cap::SETGID) && ((r != u32::MAX && r != c.gid && r != c.egid) || (e != u32::MAX && e != c.gid && e != c.egid && e != c.sgid)) {
+        return Err(Errno::EPERM);
+    }
+    let new_e = if e != u32::MAX { e } else { c.egid };
+    let s = if r != u32::MAX || (e != u32::MAX && e != c.gid) { new_e } else { u32::MAX };
+    let mut c = cur.process().creds.lock();
+    if r != u32::MAX {
+        c.gid = r;
+    }
+    c.egid = new_e;
+    if s != u32::MAX {
+        c.sgid = s;
+    }
+    c.fsgid = new_e;
+    Ok(0)
 }
 
 /// `getresuid(2)`.
@@ -193,23 +238,26 @@ pub fn sys_getresgid(cur: &mut Current, r: UserAddr, e: UserAddr, s: UserAddr) -
     Ok(0)
 }
 
-/// `setfsuid(2)`: returns the previous fsuid.
+/// `setfsuid(2)`: returns the previous fsuid; the filesystem capabilities follow a change
+/// to or from 0 (`cap_task_fix_setuid`'s `LSM_SETID_FS`).
 pub fn sys_setfsuid(cur: &mut Current, uid: u32) -> KResult<usize> {
-    let root = is_root(cur);
+    let privileged = capable(cur, cap::SETUID);
     let mut c = cur.process().creds.lock();
     let old = c.fsuid;
-    if root || uid == c.uid || uid == c.euid || uid == c.suid {
+    if privileged || uid == c.uid || uid == c.euid || uid == c.suid || uid == c.fsuid {
         c.fsuid = uid;
+        let bits = c.securebits;
+        fs::capability::fix_setfsuid(&mut c.caps, bits, old, uid);
     }
     Ok(old as usize)
 }
 
 /// `setfsgid(2)`.
 pub fn sys_setfsgid(cur: &mut Current, gid: u32) -> KResult<usize> {
-    let root = is_root(cur);
+    let privileged = capable(cur, cap::SETGID);
     let mut c = cur.process().creds.lock();
     let old = c.fsgid;
-    if root || gid == c.gid || gid == c.egid || gid == c.sgid {
+    if privileged || gid == c.gid || gid == c.egid || gid == c.sgid || gid == c.fsgid {
         c.fsgid = gid;
     }
     Ok(old as usize)
@@ -231,14 +279,14 @@ pub fn sys_getgroups(cur: &mut Current, size: i32, list: UserAddr) -> KResult<us
     Ok(groups.len())
 }
 
-/// `setgroups(2)`: root only; at most `NGROUPS_MAX` (65536).
+/// `setgroups(2)`: `CAP_SETGID` only; at most `NGROUPS_MAX` (65536).
 pub fn sys_setgroups(cur: &mut Current, size: usize, list: UserAddr) -> KResult<usize> {
     if size > 65536 {
         return Err(Errno::EINVAL);
     }
     let mut g = vec![0u32; size];
     cur.read_bytes(list, bytemuck::cast_slice_mut(&mut g))?;
-    if !is_root(cur) {
+    if !capable(cur, cap::SETGID) {
         return Err(Errno::EPERM);
     }
     cur.process().creds.lock().groups = g;
@@ -289,11 +337,11 @@ pub fn sys_getpriority(cur: &mut Current, which: i32, who: i32) -> KResult<usize
     Ok((20 - best) as usize)
 }
 
-/// `setpriority(2)`: only root may lower nice values.
+/// `setpriority(2)`: only a `CAP_SYS_NICE` holder may lower nice values.
 pub fn sys_setpriority(cur: &mut Current, which: i32, who: i32, prio: i32) -> KResult<usize> {
     let nice = prio.clamp(-20, 19);
     let procs = priority_targets(cur, which, who)?;
-    let root = is_root(cur);
+    let root = capable(cur, cap::SYS_NICE);
     for p in procs {
         for t in p.live_threads() {
             if nice < t.nice.load(Ordering::Relaxed) && !root {

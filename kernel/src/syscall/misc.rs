@@ -61,7 +61,7 @@ pub fn sys_reboot(cur: &mut Current, magic1: u32, magic2: u32, cmd: u32, _arg: U
     if magic1 != f::LINUX_REBOOT_MAGIC1 || ![f::LINUX_REBOOT_MAGIC2, f::LINUX_REBOOT_MAGIC2A, f::LINUX_REBOOT_MAGIC2B, f::LINUX_REBOOT_MAGIC2C].contains(&magic2) {
         return Err(Errno::EINVAL);
     }
-    if cur.process().creds.lock().euid != 0 {
+    if !cur.process().creds.lock().capable(fs::capability::cap::SYS_BOOT) {
         return Err(Errno::EPERM);
     }
     let how = match cmd {
@@ -89,7 +89,7 @@ pub fn sys_sync(_cur: &mut Current) -> KResult<usize> {
 /// Linux with `dmesg_restrict=1`); read actions take a buffer and a length (`EINVAL` for a
 /// null buffer or a negative length); `SYSLOG_ACTION_READ` (2) waits for new records.
 pub fn sys_syslog(cur: &mut Current, action: i32, buf: UserAddr, len: i32) -> KResult<usize> {
-    if !matches!(action, 0 | 1) && cur.process().creds.lock().euid != 0 {
+    if !matches!(action, 0 | 1) && !cur.process().creds.lock().capable(fs::capability::cap::SYSLOG) {
         return Err(Errno::EPERM);
     }
     let reads = matches!(action, 2..=4);
@@ -127,7 +127,7 @@ pub fn sys_setdomainname(cur: &mut Current, name: UserAddr, len: usize) -> KResu
 }
 
 fn set_uts_name(cur: &mut Current, name: UserAddr, len: usize, slot: &fs::klock::KMutex<Vec<u8>>) -> KResult<usize> {
-    if cur.process().creds.lock().euid != 0 {
+    if !cur.process().creds.lock().capable(fs::capability::cap::SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     if len > 64 {
@@ -218,29 +218,6 @@ pub fn sys_personality(_cur: &mut Current, persona: u32) -> KResult<usize> {
         Ok(0)
     } else {
         Err(Errno::EINVAL)
-    }
-}
-
-/// `capget(2)`: root has every capability (version 3 header).
-pub fn sys_capget(cur: &mut Current, hdr: UserAddr, data: UserAddr) -> KResult<usize> {
-    let h: [u32; 2] = cur.read_val(hdr)?;
-    if h[0] != 0x2008_0522 && h[0] != 0x2007_1026 {
-        cur.write_val(hdr, &[0x2008_0522u32, h[1]])?;
-        return Err(Errno::EINVAL);
-    }
-    if !data.is_null() {
-        let all = if cur.process().creds.lock().euid == 0 { u32::MAX } else { 0 };
-        cur.write_val(data, &[all, all, 0u32, all, all, 0u32])?;
-    }
-    Ok(0)
-}
-
-/// `capset(2)`: accepted for root (capabilities are not modelled beyond root/non-root).
-pub fn sys_capset(cur: &mut Current, _hdr: UserAddr, _data: UserAddr) -> KResult<usize> {
-    if cur.process().creds.lock().euid == 0 {
-        Ok(0)
-    } else {
-        Err(Errno::EPERM)
     }
 }
 

@@ -20,6 +20,7 @@ mod misc;
 mod mm;
 pub mod net;
 mod process;
+pub mod prctl;
 mod signal;
 pub mod time;
 mod timers;
@@ -206,7 +207,7 @@ syscall_table! {
     GETRUSAGE => ids::sys_getrusage,
     GETPRIORITY => ids::sys_getpriority,
     SETPRIORITY => ids::sys_setpriority,
-    PRCTL => process::sys_prctl,
+    PRCTL => prctl::sys_prctl,
     EXECVE => process::sys_execve,
     // signals (signal.rs)
     RT_SIGACTION => signal::sys_rt_sigaction,
@@ -335,8 +336,8 @@ syscall_table! {
     SCHED_SETAFFINITY => misc::sys_sched_setaffinity,
     GETCPU => misc::sys_getcpu,
     PERSONALITY => misc::sys_personality,
-    CAPGET => misc::sys_capget,
-    CAPSET => misc::sys_capset,
+    CAPGET => prctl::sys_capget,
+    CAPSET => prctl::sys_capset,
     MLOCK => misc::sys_mlock,
     MUNLOCK => misc::sys_mlock,
     MLOCKALL => misc::sys_mlockall,

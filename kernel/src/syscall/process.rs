@@ -182,29 +182,6 @@ pub fn sys_sched_yield(cur: &mut Current) -> KResult<usize> {
     Ok(0)
 }
 
-/// `prctl(2)`: `PR_SET_NAME`/`PR_GET_NAME` (16-byte comm), a few harmless queries; `EINVAL`
-/// otherwise, as Linux does for unknown options.
-pub fn sys_prctl(cur: &mut Current, option: i32, arg2: u64, _a3: u64, _a4: u64, _a5: u64) -> KResult<usize> {
-    match option as u32 {
-        f::PR_SET_NAME => {
-            let mut name = cur.read_cstr(UserAddr(arg2), 4096)?;
-            name.truncate(15);
-            *cur.task.comm.lock() = name;
-            Ok(0)
-        }
-        f::PR_GET_NAME => {
-            let mut buf = [0u8; 16];
-            let comm = cur.task.comm.lock().clone();
-            buf[..comm.len().min(15)].copy_from_slice(&comm[..comm.len().min(15)]);
-            cur.write_bytes(UserAddr(arg2), &buf)?;
-            Ok(0)
-        }
-        f::PR_GET_DUMPABLE => Ok(1),
-        f::PR_SET_DUMPABLE | f::PR_SET_PDEATHSIG | f::PR_SET_NO_NEW_PRIVS => Ok(0),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
 /// `execve(2)`: replaces the program (see `exec`). On success the registers already hold the
 /// new program's entry state and `rax` becomes 0.
 pub fn sys_execve(cur: &mut Current, path: UserCStr, argv: UserAddr, envp: UserAddr) -> KResult<usize> {

@@ -146,7 +146,7 @@ pub fn sys_chroot(cur: &mut Current, path: UserCStr) -> KResult<usize> {
     }
     let creds = cur.process().creds();
     kernel().vfs.access_path(&creds, &p, fs::abi::X_OK)?;
-    if creds.euid != 0 {
+    if !creds.capable(fs::capability::cap::SYS_CHROOT) {
         return Err(Errno::EPERM);
     }
     cur.process().fs().lock().root = p;
@@ -204,7 +204,7 @@ pub fn sys_unshare(cur: &mut Current, flags: u64) -> KResult<usize> {
     }
     let namespaces = C::NEWNS | C::NEWUTS | C::NEWIPC | C::NEWNET | C::NEWUSER | C::NEWPID | C::NEWCGROUP | C::NEWTIME;
     if f.intersects(namespaces) {
-        return Err(if p.creds.lock().euid != 0 && !f.contains(C::NEWUSER) { Errno::EPERM } else { Errno::EINVAL });
+        return Err(if !p.creds.lock().capable(fs::capability::cap::SYS_ADMIN) && !f.contains(C::NEWUSER) { Errno::EPERM } else { Errno::EINVAL });
     }
     if f.contains(C::FILES) {
         let copy = p.files().lock().clone();
@@ -299,7 +299,7 @@ pub fn sys_ioprio_set(cur: &mut Current, which: i32, who: i32, ioprio: u32) -> K
     match class {
         0 if data == 0 => {}
         1 if data < 8 => {
-            if cur.process().creds.lock().euid != 0 {
+            if !cur.process().creds.lock().capable(fs::capability::cap::SYS_ADMIN) {
                 return Err(Errno::EPERM);
             }
         }

@@ -133,6 +133,8 @@ pub struct Process {
     pub timers: KMutex<Option<Box<dyn std::any::Any + Send>>>,
     /// The I/O priority (`ioprio_set`; 0 = none set, the default).
     pub ioprio: AtomicU32,
+    /// `prctl` settings (parent-death signal, dumpable, subreaper, timer slack, ...).
+    pub prctl: KMutex<crate::syscall::prctl::PrctlState>,
     /// `membarrier` registrations of the process's memory (`MEMBARRIER_CMD_REGISTER_*` bits).
     pub membarrier: AtomicU32,
     /// Where the process's pidfds wait: notified when it exits and when it is reaped
@@ -386,6 +388,7 @@ impl Process {
             did_exec: AtomicBool::new(false),
             timers: KMutex::new(None),
             ioprio: AtomicU32::new(0),
+            prctl: KMutex::new(Default::default()),
             membarrier: AtomicU32::new(0),
             pidfd_event: Arc::new(fs::Pollee::default()),
         })
