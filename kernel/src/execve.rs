@@ -233,6 +233,7 @@ struct Loaded {
     regs: UserContext,
     arg_range: (u64, u64),
     env_range: (u64, u64),
+    auxv: Vec<(u64, u64)>,
 }
 
 /// Maps one ELF image's segments at `bias`; returns the end of the highest segment.
@@ -329,7 +330,7 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
     regs.regs.rsp = st.sp;
     regs.regs.eflags = 0x202;
     regs.set_fpu(arch_um::XState(initial_fpu()));
-    Ok(Loaded { mm: m, regs, arg_range: (st.arg_start, st.arg_end), env_range: (st.env_start, st.env_end) })
+    Ok(Loaded { mm: m, regs, arg_range: (st.arg_start, st.arg_end), env_range: (st.env_start, st.env_end), auxv: st.auxv })
 }
 
 /// The FPU state a new program starts with: x87 control word 0x37f, MXCSR 0x1f80, everything
@@ -357,7 +358,7 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8], creds: fs:
     let p = cur.process().clone();
     let setid = creds.euid != creds.uid || creds.egid != creds.gid;
     *p.creds.lock() = creds;
-    crate::syscall::prctl::on_exec(&p, secure || setid);
+    crate::syscall::prctl::on_exec(&p, secure || setid, loaded.auxv.clone());
     // The borrowed memory is given back: a `vfork` parent runs again (Linux's exec_mm_release).
     crate::exit::release_vfork_parent(&p);
     *p.exe.lock() = Some(file);

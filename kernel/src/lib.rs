@@ -13,6 +13,7 @@
 pub mod boot;
 pub mod clone;
 pub mod console;
+pub mod coredump;
 pub mod epoll;
 pub mod exec;
 pub mod execve;

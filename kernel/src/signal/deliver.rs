@@ -54,7 +54,8 @@ pub fn deliver_pending(cur: &mut Current) -> Outcome {
                     super::job::group_stop(cur, p.signo);
                     continue;
                 }
-                DefaultAction::Terminate | DefaultAction::CoreDump => return Outcome::Die(killed_by(p.signo)),
+                DefaultAction::Terminate => return Outcome::Die(killed_by(p.signo)),
+                DefaultAction::CoreDump => return Outcome::Die(crate::coredump::dump_and_status(cur, p.signo)),
             }
         }
         if let Some((nr, code)) = restart.take() {

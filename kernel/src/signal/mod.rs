@@ -117,8 +117,8 @@ pub fn hand_over_process_signals(cur: &crate::sched::Current) {
     }
 }
 
-/// The status a process killed by `signo` reports. umbra writes no core files, so the
-/// "core dumped" bit stays clear, as on Linux with `RLIMIT_CORE` 0 (the default).
+/// The status a process killed by `signo` without a core dump reports (dumping signals go
+/// through `crate::coredump`, which sets the "core dumped" bit when it writes one).
 pub fn killed_by(signo: u32) -> ExitStatus {
     ExitStatus::Killed { signo: signo as i32, core: false }
 }

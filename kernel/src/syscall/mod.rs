@@ -21,6 +21,7 @@ mod mm;
 pub mod net;
 mod process;
 pub mod prctl;
+pub mod status;
 mod signal;
 pub mod time;
 mod timers;
@@ -51,6 +52,12 @@ macro_rules! syscall_table {
                 $(nr::$nr => Some(call($handler, cur, a)),)*
                 _ => None,
             }
+        }
+
+        /// True if syscall `n` has a handler in the table (see `status` for the generated
+        /// table of every x86-64 syscall).
+        pub fn implemented(n: u64) -> bool {
+            matches!(n, $(nr::$nr)|*)
         }
 
         /// The strace rendering of syscall `n`'s arguments.
