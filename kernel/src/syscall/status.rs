@@ -6,7 +6,7 @@
 /// Implemented syscalls with known gaps, and what is missing.
 pub const PARTIAL: &[(&str, &str)] = &[
     ("clone", "namespace flags (`CLONE_NEW*`) are `EINVAL`"),
-    ("clone3", "namespace flags and `CLONE_INTO_CGROUP` are `EINVAL`"),
+    ("clone3", "namespace flags (`CLONE_NEW*`) are `EINVAL`"),
     ("unshare", "namespaces (`CLONE_NEW*`) are `EINVAL`/`EPERM`"),
     ("mlock", "no `RLIMIT_MEMLOCK` accounting (all guest memory is resident)"),
     ("mlock2", "no `RLIMIT_MEMLOCK` accounting"),
@@ -15,7 +15,7 @@ pub const PARTIAL: &[(&str, &str)] = &[
     ("prctl", "`PR_SET_SECCOMP`, `PR_SET_PTRACER`, `PR_SET_VMA`, speculation control are `EINVAL`; `PR_SET_MM` only checks permission; a subreaper's orphans still go to init"),
     ("rt_sigqueueinfo", "no `RLIMIT_SIGPENDING` limit"),
     ("rt_tgsigqueueinfo", "no `RLIMIT_SIGPENDING` limit"),
-    ("mount", "filesystems umbra has (ext2/ext4, tmpfs, proc, devpts, sysfs, mqueue, hostfs); no `MS_MOVE`"),
+    ("mount", "only the filesystem types of `/proc/filesystems`; `MS_MOVE` is `EINVAL`"),
     ("sched_setscheduler", "only `SCHED_OTHER`/`SCHED_BATCH`/`SCHED_IDLE`; real-time policies `EPERM`"),
     ("sched_setattr", "only the fair policies"),
     ("syslog", "as `dmesg_restrict=1`"),
