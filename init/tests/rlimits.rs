@@ -1,6 +1,6 @@
 //! Resource limits (issue 11, item 6) compared with Linux: RLIMIT_CORE — the core-dump bit in
 //! the wait status and an ELF core file that `readelf -n` reads (NT_PRSTATUS, NT_PRPSINFO,
-//! NT_AUXV, NT_FILE).
+//! NT_AUXV, NT_FILE) — and RLIMIT_MEMLOCK (mlock and friends, CAP_IPC_LOCK).
 
 mod common;
 use common::*;
@@ -16,7 +16,9 @@ fn rl_root() -> &'static Path {
         for d in ["bin", "tmp", "dev", "proc", "root"] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
-        build_c("coredump", &r.join("bin/coredump"), &[]);
+        for p in ["coredump", "memlock"] {
+            build_c(p, &r.join("bin").join(p), &[]);
+        }
         r
     })
 }
@@ -44,4 +46,14 @@ fn core_dumps_match_linux() {
         assert!(native_notes.contains(n), "{n} missing from Linux's core file:\n{native_notes}");
         assert!(notes.contains(n), "{n} missing from umbra's core file; readelf -n shows:\n{notes}");
     }
+}
+
+/// mlock/mlock2/munlock/mlockall/munlockall under RLIMIT_MEMLOCK, as root and as a user.
+#[test]
+fn memlock_limit_matches_linux() {
+    let root = rl_root();
+    let got = run_umbra(&["run", "--root", root.to_str().unwrap(), "--", "/bin/memlock"], Duration::from_secs(120));
+    let want = run_native(&root.join("bin/memlock"), &[]);
+    assert_eq!(stdout(&got), stdout(&want), "umbra's stderr:\n{}", stderr(&got));
+    assert_eq!(got.status.code(), want.status.code());
 }

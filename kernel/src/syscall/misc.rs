@@ -221,16 +221,6 @@ pub fn sys_personality(_cur: &mut Current, persona: u32) -> KResult<usize> {
     }
 }
 
-/// `mlock`, `munlock`, `mlockall`, `munlockall`, `msync`: all guest memory is resident; accepted.
-pub fn sys_mlock(_cur: &mut Current, _addr: UserAddr, _len: usize) -> KResult<usize> {
-    Ok(0)
-}
-
-/// `mlockall(2)`/`munlockall(2)`.
-pub fn sys_mlockall(_cur: &mut Current, _flags: i32) -> KResult<usize> {
-    Ok(0)
-}
-
 /// `msync(2)`: `EINVAL` for an unaligned address or bad flags; writes what was stored through
 /// the shared file mappings in `addr..addr+len` back to their files (for `MS_SYNC` and
 /// `MS_ASYNC` alike: the stores are in the page cache either way, and writing them now is

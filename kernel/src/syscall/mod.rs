@@ -21,6 +21,7 @@ mod mm;
 pub mod net;
 mod process;
 pub mod prctl;
+mod mlock;
 pub mod status;
 mod signal;
 pub mod time;
@@ -345,10 +346,11 @@ syscall_table! {
     PERSONALITY => misc::sys_personality,
     CAPGET => prctl::sys_capget,
     CAPSET => prctl::sys_capset,
-    MLOCK => misc::sys_mlock,
-    MUNLOCK => misc::sys_mlock,
-    MLOCKALL => misc::sys_mlockall,
-    MUNLOCKALL => misc::sys_mlockall,
+    MLOCK => mlock::sys_mlock,
+    MLOCK2 => mlock::sys_mlock2,
+    MUNLOCK => mlock::sys_munlock,
+    MLOCKALL => mlock::sys_mlockall,
+    MUNLOCKALL => mlock::sys_munlockall,
     MSYNC => misc::sys_msync,
     // fd objects and zero-copy I/O (fdcalls.rs; mincore in mm.rs)
     MEMFD_CREATE => fdcalls::sys_memfd_create,

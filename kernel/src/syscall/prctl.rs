@@ -39,19 +39,21 @@ pub struct PrctlState {
     pub mce_kill: Option<u64>,
     /// The auxiliary vector of the last exec (`mm->saved_auxv`: `PR_GET_AUXV`, core dumps).
     pub auxv: Vec<(u64, u64)>,
+    /// Page ranges locked by `mlock`/`mlockall` (`VM_LOCKED`; see `syscall::mlock`).
+    pub locked: Vec<(u64, u64)>,
 }
 
 impl Default for PrctlState {
     fn default() -> Self {
-        PrctlState { pdeath_signal: 0, dumpable: 1, child_subreaper: false, timer_slack_ns: DEFAULT_TIMER_SLACK_NS, thp_disable: false, mce_kill: None, auxv: Vec::new() }
+        PrctlState { pdeath_signal: 0, dumpable: 1, child_subreaper: false, timer_slack_ns: DEFAULT_TIMER_SLACK_NS, thp_disable: false, mce_kill: None, auxv: Vec::new(), locked: Vec::new() }
     }
 }
 
 impl PrctlState {
     /// What a `fork` child starts with (`copy_process`): no parent-death signal, not a
-    /// subreaper, the rest inherited.
+    /// subreaper, no locked memory, the rest inherited.
     pub fn forked(&self) -> PrctlState {
-        PrctlState { pdeath_signal: 0, child_subreaper: false, ..self.clone() }
+        PrctlState { pdeath_signal: 0, child_subreaper: false, locked: Vec::new(), ..self.clone() }
     }
 }
 
@@ -60,6 +62,7 @@ impl PrctlState {
 pub fn on_exec(p: &crate::task::Process, privileged: bool, auxv: Vec<(u64, u64)>) {
     let mut st = p.prctl.lock();
     st.auxv = auxv;
+    st.locked.clear();
     st.dumpable = u32::from(!privileged);
     if privileged {
         st.pdeath_signal = 0;
