@@ -247,8 +247,26 @@ pub fn sys_rt_sigqueueinfo(cur: &mut Current, tgid: i32, signo: i32, uinfo: User
     let p = u32::try_from(tgid).ok().and_then(crate::exit::process_of_id).ok_or(Errno::ESRCH)?;
     let signo = if signo == 0 { return Ok(0) } else { valid_signal(signo)? };
     info.signo = signo as i32;
+    check_sigpending(&p, signo, &info)?;
     crate::signal::send_from(cur, &p, signo, info);
     Ok(0)
+}
+
+/// `RLIMIT_SIGPENDING` (Linux's `__sigqueue_alloc` and its caller): a queued real-time signal
+/// with a user-supplied code fails with `EAGAIN` when the target's real user already has as
+/// many signals queued as the target's limit (standard signals and `kill` never fail).
+fn check_sigpending(target: &crate::task::Process, signo: u32, info: &SigInfo) -> KResult<()> {
+    if !sig::is_rt_signal(signo) || info.code >= 0 {
+        return Ok(());
+    }
+    let limit = target.rlimit_cur(uapi::flags::RLIMIT_SIGPENDING);
+    let uid = target.creds().uid;
+    let procs: Vec<_> = kernel().processes.lock().values().filter_map(|p| p.upgrade()).collect();
+    let queued: usize = procs.iter().filter(|p| p.creds().uid == uid).flat_map(|p| p.live_threads()).map(|t| t.signals.lock().pending.queued()).sum();
+    if queued as u64 >= limit {
+        return Err(Errno::EAGAIN);
+    }
+    Ok(())
 }
 
 /// `rt_tgsigqueueinfo(2)`: as `rt_sigqueueinfo`, to thread `tid` of group `tgid` (`EINVAL`
@@ -262,6 +280,7 @@ pub fn sys_rt_tgsigqueueinfo(cur: &mut Current, tgid: i32, tid: i32, signo: i32,
     let task = kernel().task(tid as u32).filter(|t| t.process.pid == tgid as u32).ok_or(Errno::ESRCH)?;
     let signo = if signo == 0 { return Ok(0) } else { valid_signal(signo)? };
     info.signo = signo as i32;
+    check_sigpending(&task.process, signo, &info)?;
     crate::signal::send_to_thread_from(cur, &task, signo, info);
     Ok(0)
 }

@@ -88,6 +88,11 @@ impl Drop for PendingSet {
 }
 
 impl PendingSet {
+    /// How many signals are queued (what `RLIMIT_SIGPENDING` counts).
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Adds a thread-directed signal; a standard signal already pending is not queued twice.
     pub fn add(&mut self, signo: u32, info: SigInfo) {
         self.push(PendingSignal { signo, info, shared: false });
