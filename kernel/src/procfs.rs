@@ -222,6 +222,8 @@ pub fn process_info(f: &ProcFacts) -> ProcessInfo {
         groups: c.groups.clone(),
         caps: [c.caps.inheritable, c.caps.permitted, c.caps.effective, c.caps.bounding, c.caps.ambient],
         no_new_privs: c.no_new_privs,
+        loginuid: c.loginuid,
+        sessionid: c.sessionid,
         umask: f.umask,
         threads: f.threads,
         utime: f.times.user_ns / NS_PER_TICK,
@@ -965,6 +967,23 @@ impl ProcProvider for KernelProcProvider {
     /// Root's writes to `/proc/sys`: the host and domain names (at most 64 bytes, as
     /// `sethostname`), and numeric tunables (whitespace-separated integers, stored
     /// tab-separated as Linux prints them; `EINVAL` for anything else).
+    /// `audit_set_loginuid`: only the process itself; an unset login uid may be set by
+    /// anyone, a set one only with `CAP_AUDIT_CONTROL`; setting one starts a new session id.
+    fn set_loginuid(&self, pid: u32, uid: u32) -> KResult<()> {
+        static SESSIONS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        if pid != current_pid() {
+            return Err(Errno::EPERM);
+        }
+        let p = kernel().process(pid).ok_or(Errno::ESRCH)?;
+        let mut c = p.creds.lock();
+        if c.loginuid != u32::MAX && !c.capable(fs::capability::cap::AUDIT_CONTROL) {
+            return Err(Errno::EPERM);
+        }
+        c.loginuid = uid;
+        c.sessionid = if uid == u32::MAX { u32::MAX } else { SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed).wrapping_add(1) };
+        Ok(())
+    }
+
     fn set_sysctl(&self, path: &str, value: &[u8]) -> KResult<()> {
         let k = kernel();
         match path {

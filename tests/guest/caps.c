@@ -475,6 +475,55 @@ static void pdeath_child(void) {
     usleep(300000);
 }
 
+static void show_file(const char *path) {
+    char buf[64] = {0};
+    int fd = open(path, O_RDONLY);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    printf("%s: %zd [%s]\n", path, n, buf);
+}
+
+static long write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return -1;
+    long r = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+static void loginuid(void) {
+    show_file("/proc/self/loginuid");
+    show_file("/proc/self/sessionid");
+    struct stat sb;
+    stat("/proc/self/loginuid", &sb);
+    printf("loginuid mode %o\n", sb.st_mode & 0777);
+    stat("/proc/self/sessionid", &sb);
+    printf("sessionid mode %o\n", sb.st_mode & 0777);
+    R(write_file("/proc/self/loginuid", "abc"));
+    R(write_file("/proc/self/loginuid", "1000\n"));
+    show_file("/proc/self/loginuid");
+    char buf[32] = {0};
+    int fd = open("/proc/self/sessionid", O_RDONLY);
+    read(fd, buf, sizeof buf - 1);
+    close(fd);
+    printf("session set: %d\n", strcmp(buf, "4294967295") != 0);
+    char parent[64];
+    snprintf(parent, sizeof parent, "/proc/%d/loginuid", getppid());
+    R(write_file(parent, "5"));
+    R(write_file("/proc/self/loginuid", "1001"));
+    drop_eff(BIT(CAP_AUDIT_CONTROL));
+    R(write_file("/proc/self/loginuid", "1002"));
+    show_file("/proc/self/loginuid");
+    pid_t c = fork();
+    if (c == 0) {
+        show_file("/proc/self/loginuid");
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+}
+
 static char dir[64];
 static void t_headers(void) { headers(); }
 static void t_capset(void) { capset_rules(); }
@@ -484,6 +533,7 @@ static void t_securebits(void) { securebits(); }
 static void t_nnp(void) { nnp(); }
 static void t_bycap(void) { by_capability(dir); }
 static void t_knobs(void) { knobs(); }
+static void t_loginuid(void) { loginuid(); }
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -516,6 +566,7 @@ int main(int argc, char **argv) {
     printf("== exec\n");
     exec_cases(dir);
     in_child(t_knobs, "prctl knobs");
+    in_child(t_loginuid, "loginuid");
     printf("== pdeathsig\n");
     pdeath_child();
     umount(dir);

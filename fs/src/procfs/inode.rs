@@ -51,6 +51,10 @@ enum PidFile {
     Status,
     Statm,
     Comm,
+    /// `loginuid` (writable by the process itself, audit's rules).
+    Loginuid,
+    /// `sessionid`.
+    Sessionid,
     Mounts,
     Mountinfo,
     Bytes(PidBytes),
@@ -74,18 +78,20 @@ enum NetFile {
 
 const NET_FILES: [(&str, NetFile); 1] = [("unix", NetFile::Unix)];
 
-const PID_ENTRIES: [(&str, PidEntry); 14] = [
+const PID_ENTRIES: [(&str, PidEntry); 16] = [
     ("cmdline", PidEntry::File(PidFile::Bytes(PidBytes::Cmdline))),
     ("comm", PidEntry::File(PidFile::Comm)),
     ("cwd", PidEntry::Link(PidLink::Cwd)),
     ("environ", PidEntry::File(PidFile::Bytes(PidBytes::Environ))),
     ("exe", PidEntry::Link(PidLink::Exe)),
     ("fd", PidEntry::Fd),
+    ("loginuid", PidEntry::File(PidFile::Loginuid)),
     ("maps", PidEntry::File(PidFile::Bytes(PidBytes::Maps))),
     ("mountinfo", PidEntry::File(PidFile::Mountinfo)),
     ("mounts", PidEntry::File(PidFile::Mounts)),
     ("net", PidEntry::Net),
     ("root", PidEntry::Link(PidLink::Root)),
+    ("sessionid", PidEntry::File(PidFile::Sessionid)),
     ("stat", PidEntry::File(PidFile::Stat)),
     ("statm", PidEntry::File(PidFile::Statm)),
     ("status", PidEntry::File(PidFile::Status)),
@@ -181,6 +187,7 @@ impl ProcInode {
             (FileType::Directory, Node::Pid(_, PidEntry::Fd)) => S_IFDIR | 0o500,
             (FileType::Directory, _) => S_IFDIR | 0o555,
             (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Bytes(PidBytes::Environ)))) => S_IFREG | 0o400,
+            (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Loginuid))) => S_IFREG | 0o644,
             (FileType::Regular, Node::Sysctl(i)) => S_IFREG | sysctl::ENTRIES.get(i).map_or(0o444, |e| e.mode),
             (FileType::Regular, _) => S_IFREG | 0o444,
             _ => S_IFLNK | 0o777,
@@ -221,6 +228,8 @@ impl ProcInode {
                     PidFile::Stat => format::pid_stat(&info),
                     PidFile::Status => format::pid_status(&info),
                     PidFile::Statm => format::pid_statm(&info),
+                    PidFile::Loginuid => info.loginuid.to_string(),
+                    PidFile::Sessionid => info.sessionid.to_string(),
                     _ => format!("{}\n", info.comm),
                 }
             }
@@ -479,7 +488,45 @@ impl Inode for ProcInode {
             let e = sysctl::ENTRIES.get(i).ok_or(Errno::ENOENT)?;
             return Ok(Some(Arc::new(sysctl::SysctlFile::new(e, self.procfs()?.provider.clone())?)));
         }
+        if let Node::Pid(pid, PidEntry::File(PidFile::Loginuid)) = self.node {
+            return Ok(Some(Arc::new(LoginuidFile { pid, data: self.content()?, provider: self.procfs()?.provider.clone() })));
+        }
         Ok(Some(Arc::new(SeqFile::new(self.content()?))))
+    }
+}
+
+/// `/proc/<pid>/loginuid` opened: reads its value at open, writes go to the kernel
+/// (`proc_loginuid_write`: whole writes of a decimal number only).
+struct LoginuidFile {
+    pid: u32,
+    data: Vec<u8>,
+    provider: Arc<dyn super::provider::ProcProvider>,
+}
+
+impl FileLike for LoginuidFile {
+    fn read(&self, buf: &mut [u8], offset: u64) -> KResult<usize> {
+        Ok(copy_at(&self.data, offset, buf))
+    }
+    fn write(&self, data: &[u8], offset: u64) -> KResult<usize> {
+        if offset != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let text = std::str::from_utf8(data.strip_suffix(b"\n").unwrap_or(data)).map_err(|_| Errno::EINVAL)?;
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Errno::EINVAL);
+        }
+        let uid: u32 = text.parse().map_err(|_| Errno::ERANGE)?;
+        self.provider.set_loginuid(self.pid, uid)?;
+        Ok(data.len())
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+    fn size(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
 

@@ -169,6 +169,10 @@ pub struct ProcessInfo {
     pub caps: [u64; 5],
     /// `PR_SET_NO_NEW_PRIVS` is set.
     pub no_new_privs: bool,
+    /// Audit login uid (`u32::MAX` unset).
+    pub loginuid: u32,
+    /// Audit session id (`u32::MAX` unset).
+    pub sessionid: u32,
     /// File mode creation mask.
     pub umask: u32,
     /// Threads in the group.
@@ -313,6 +317,10 @@ pub trait ProcProvider: Send + Sync {
     /// answers (`sysctl::Source::Kernel`); the default gives Linux's defaults for tunables.
     fn sysctl(&self, path: &str) -> Option<String> {
         default_sysctl(path).map(str::to_string)
+    }
+    /// Writes `/proc/<pid>/loginuid` (audit's `audit_set_loginuid`); `EPERM` by default.
+    fn set_loginuid(&self, _pid: u32, _uid: u32) -> KResult<()> {
+        Err(Errno::EPERM)
     }
     /// Sets `/proc/sys/<path>` (root only, by the file's mode); `EINVAL` for a value the entry
     /// does not take.
