@@ -313,8 +313,8 @@ pub fn exec_caps(old: &CapSets, securebits: u32, no_new_privs: bool, ids: ExecId
     Ok(ExecCaps { caps: new, secure, reset_ids })
 }
 
-/// Linux's `cap_emulate_setxuid`: after a uid change, unless `SECBIT_KEEP_CAPS`, a task
-/// none of whose uids is 0 any more loses its permitted and effective sets (and ambient);
+/// Linux's `cap_emulate_setxuid`: after a uid change, a task none of whose uids is 0 any
+/// more loses its ambient set and, unless `SECBIT_KEEP_CAPS`, its permitted and effective sets;
 /// one whose effective uid left 0 loses its effective set; one whose effective uid became
 /// 0 gets its permitted set as effective.
 pub fn fix_setuid(caps: &mut CapSets, securebits: u32, old: [u32; 3], new: [u32; 3]) {
@@ -323,9 +323,11 @@ pub fn fix_setuid(caps: &mut CapSets, securebits: u32, old: [u32; 3], new: [u32;
     }
     let had_root = old.contains(&0);
     let has_root = new.contains(&0);
-    if had_root && !has_root && securebits & secbit::KEEP_CAPS == 0 {
-        caps.permitted = 0;
-        caps.effective = 0;
+    if had_root && !has_root {
+        if securebits & secbit::KEEP_CAPS == 0 {
+            caps.permitted = 0;
+            caps.effective = 0;
+        }
         caps.ambient = 0;
     }
     if old[1] == 0 && new[1] != 0 {
