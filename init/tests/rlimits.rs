@@ -1,6 +1,6 @@
 //! Resource limits (issue 11, item 6) compared with Linux: RLIMIT_CORE — the core-dump bit in
 //! the wait status and an ELF core file that `readelf -n` reads (NT_PRSTATUS, NT_PRPSINFO,
-//! NT_AUXV, NT_FILE) — RLIMIT_MEMLOCK (mlock and friends, CAP_IPC_LOCK) and RLIMIT_SIGPENDING.
+//! NT_AUXV, NT_FILE) — RLIMIT_MEMLOCK (mlock and friends, CAP_IPC_LOCK), RLIMIT_SIGPENDING and RLIMIT_STACK.
 
 mod common;
 use common::*;
@@ -16,7 +16,7 @@ fn rl_root() -> &'static Path {
         for d in ["bin", "tmp", "dev", "proc", "root"] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
-        for p in ["coredump", "memlock", "sigpending"] {
+        for p in ["coredump", "memlock", "sigpending", "stacklimit"] {
             build_c(p, &r.join("bin").join(p), &[]);
         }
         r
@@ -65,6 +65,16 @@ fn sigpending_limit_matches_linux() {
     let root = rl_root();
     let got = run_umbra(&["run", "--root", root.to_str().unwrap(), "--", "/bin/sigpending"], Duration::from_secs(120));
     let want = run_native(&root.join("bin/sigpending"), &[]);
+    assert_eq!(stdout(&got), stdout(&want), "umbra's stderr:\n{}", stderr(&got));
+    assert_eq!(got.status.code(), want.status.code());
+}
+
+/// Stack growth obeys the RLIMIT_STACK in force (set after exec), past the 8 MiB default.
+#[test]
+fn stack_limit_matches_linux() {
+    let root = rl_root();
+    let got = run_umbra(&["run", "--root", root.to_str().unwrap(), "--", "/bin/stacklimit"], Duration::from_secs(120));
+    let want = run_native(&root.join("bin/stacklimit"), &[]);
     assert_eq!(stdout(&got), stdout(&want), "umbra's stderr:\n{}", stderr(&got));
     assert_eq!(got.status.code(), want.status.code());
 }

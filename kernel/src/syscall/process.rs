@@ -146,6 +146,12 @@ pub fn sys_prlimit64(cur: &mut Current, pid: i32, resource: u32, new: UserRef<RL
             let limit = u32::try_from(n.rlim_cur).unwrap_or(fs::fd_table::NR_OPEN).min(fs::fd_table::NR_OPEN);
             target.files().lock().set_limit(limit)?;
         }
+        if resource == uapi::flags::RLIMIT_STACK {
+            // Stack growth checks the current limit (Linux's `acct_stack_growth`).
+            if let Some(t) = target.live_threads().first() {
+                t.mm().space.lock().set_stack_limit(n.rlim_cur);
+            }
+        }
     }
     Ok(0)
 }
