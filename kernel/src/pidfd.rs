@@ -175,7 +175,7 @@ fn pidfd_at(cur: &Current, fd: Fd) -> KResult<Arc<OpenFile>> {
 }
 
 /// Linux's `kill_ok_by_cred` (+ `CAP_KILL` for euid 0): may the caller signal `target`?
-fn may_signal(cur: &Current, target: &Process, signo: u32) -> bool {
+pub(crate) fn may_signal(cur: &Current, target: &Process, signo: u32) -> bool {
     if std::ptr::eq(&**cur.process(), target) {
         return true;
     }

@@ -524,6 +524,47 @@ static void loginuid(void) {
     waitpid(c, NULL, 0);
 }
 
+static void kill_perm(void) {
+    int p[2];
+    pipe(p);
+    pid_t a = fork();
+    if (a == 0) {
+        close(p[1]);
+        setpgid(0, 0);
+        setresuid(2000, 2000, 2000);
+        char b;
+        read(p[0], &b, 1);
+        _exit(0);
+    }
+    setpgid(a, a);
+    usleep(100000);
+    pid_t c = fork();
+    if (c == 0) {
+        setresuid(1000, 1000, 1000);
+        R(kill(a, 0));
+        R(kill(a, SIGTERM));
+        R(kill(-a, 0));
+        R(kill(-1, 0));
+        R(kill(getpid(), 0));
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    c = fork();
+    if (c == 0) {
+        setresuid(2000, 2000, 0);
+        R(kill(a, 0));
+        _exit(0);
+    }
+    waitpid(c, NULL, 0);
+    drop_eff(BIT(CAP_KILL));
+    R(kill(a, 0));
+    R(kill(a, SIGTERM));
+    close(p[1]);
+    int st;
+    waitpid(a, &st, 0);
+    printf("a exited normally: %d\n", WIFEXITED(st));
+}
+
 static char dir[64];
 static void t_headers(void) { headers(); }
 static void t_capset(void) { capset_rules(); }
@@ -534,6 +575,7 @@ static void t_nnp(void) { nnp(); }
 static void t_bycap(void) { by_capability(dir); }
 static void t_knobs(void) { knobs(); }
 static void t_loginuid(void) { loginuid(); }
+static void t_kill(void) { kill_perm(); }
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -567,6 +609,7 @@ int main(int argc, char **argv) {
     exec_cases(dir);
     in_child(t_knobs, "prctl knobs");
     in_child(t_loginuid, "loginuid");
+    in_child(t_kill, "kill permission");
     printf("== pdeathsig\n");
     pdeath_child();
     umount(dir);

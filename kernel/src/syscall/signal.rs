@@ -114,7 +114,10 @@ pub fn sys_sigaltstack(cur: &mut Current, ss: UserRef<StackT>, old: UserRef<Stac
 }
 
 /// `kill(2)`: to a process (pid > 0), the caller's group (0), every process (-1) or a group
-/// (< -1). Signal 0 only checks that the target exists.
+/// (< -1). Signal 0 only checks that the target exists and may be signalled. A target the
+/// caller may not signal (`check_kill_permission`: same real or effective uid as the target's
+/// real or saved one, `CAP_KILL`, or SIGCONT within the session) is skipped; the call fails
+/// with `EPERM` if no process of a group could be signalled (`-1` never fails for that).
 pub fn sys_kill(cur: &mut Current, pid: i32, signo: i32) -> KResult<usize> {
     if signo != 0 {
         valid_signal(signo)?;
@@ -122,10 +125,18 @@ pub fn sys_kill(cur: &mut Current, pid: i32, signo: i32) -> KResult<usize> {
     let uid = cur.process().creds.lock().uid;
     let info = SigInfo::kill(signo as u32, sig::SI_USER, cur.pid() as i32, uid);
     let targets = crate::exit::kill_targets(cur, pid)?;
-    if signo != 0 {
-        for p in targets {
-            crate::signal::send_from(cur, &p, signo as u32, info);
+    let mut sent = false;
+    for p in &targets {
+        if !crate::pidfd::may_signal(cur, p, signo as u32) {
+            continue;
         }
+        sent = true;
+        if signo != 0 {
+            crate::signal::send_from(cur, p, signo as u32, info);
+        }
+    }
+    if !sent && pid != -1 {
+        return Err(Errno::EPERM);
     }
     Ok(0)
 }
