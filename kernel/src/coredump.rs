@@ -11,7 +11,7 @@ use crate::task::ExitStatus;
 use mm::stats::MapInfo;
 use uapi::mman::Prot;
 use uapi::flags::{OpenFlags, RLIMIT_CORE};
-use crate::syscall::args::Fd;
+use crate::fs_glue::Fd;
 use uapi::{Errno, KResult, UserAddr};
 
 const PAGE: u64 = 4096;

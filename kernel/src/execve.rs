@@ -358,7 +358,7 @@ fn commit(cur: &mut Current, loaded: Loaded, file: Path, path: &[u8], creds: fs:
     let p = cur.process().clone();
     let setid = creds.euid != creds.uid || creds.egid != creds.gid;
     *p.creds.lock() = creds;
-    crate::syscall::prctl::on_exec(&p, secure || setid, loaded.auxv.clone());
+    crate::task::prctl::on_exec(&p, secure || setid, loaded.auxv.clone());
     // The borrowed memory is given back: a `vfork` parent runs again (Linux's exec_mm_release).
     crate::exit::release_vfork_parent(&p);
     *p.exe.lock() = Some(file);

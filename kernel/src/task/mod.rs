@@ -7,6 +7,7 @@
 //! whose threads share an address space runs on the same stub (DESIGN.md).
 
 pub mod kernel;
+pub mod prctl;
 pub mod sigstate;
 
 pub use kernel::{kernel, Kernel, Shutdown};
@@ -134,7 +135,7 @@ pub struct Process {
     /// The I/O priority (`ioprio_set`; 0 = none set, the default).
     pub ioprio: AtomicU32,
     /// `prctl` settings (parent-death signal, dumpable, subreaper, timer slack, ...).
-    pub prctl: KMutex<crate::syscall::prctl::PrctlState>,
+    pub prctl: KMutex<prctl::PrctlState>,
     /// `membarrier` registrations of the process's memory (`MEMBARRIER_CMD_REGISTER_*` bits).
     pub membarrier: AtomicU32,
     /// Where the process's pidfds wait: notified when it exits and when it is reaped
