@@ -72,7 +72,10 @@ pub fn arg_limit(stack_rlimit: u64) -> usize {
 /// `execve(2)` from a running task.
 pub fn execve(cur: &mut Current, dirfd: Fd, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, how: ExecAt) -> KResult<()> {
     match exec_common(cur, dirfd, path, argv, envp, how) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            crate::ptrace::exec_event(cur);
+            Ok(())
+        }
         Err(e) => {
             log::debug!("pid {}: execve {:?} failed: {}", cur.pid(), String::from_utf8_lossy(path), e.message());
             Err(e.errno)

@@ -22,6 +22,7 @@ pub fn exit_thread(cur: &mut Current, status: ExitStatus) {
     if !others {
         record_status(p, status);
     }
+    cur.task.ptrace.lock().own_exit = Some(status.wait_status());
     cur.task.exited.store(true, Ordering::SeqCst);
     crate::signal::hand_over_process_signals(cur);
 }
@@ -60,7 +61,9 @@ pub fn task_finished(cur: &mut Current) {
     kernel().tasks.lock().remove(&cur.task.tid);
     crate::pidfd::notify_thread(&cur.task);
     let p = cur.process().clone();
-    if p.live_threads().is_empty() && !p.is_zombie() {
+    let last = p.live_threads().is_empty() && !p.is_zombie();
+    crate::ptrace::task_exited(&cur.task, crate::ptrace::events::exit_status_word(cur), last);
+    if last {
         let status = p.pending_status.lock().unwrap_or(ExitStatus::Exited(0));
         process_exit(&p, status, cur);
     }
@@ -78,6 +81,7 @@ fn process_exit(p: &Arc<Process>, status: ExitStatus, cur: &mut Current) {
     release_vfork_parent(p);
     crate::timers::on_exit(p);
     crate::tty_glue::process_exited(p);
+    crate::ptrace::tracer_exited(p);
     reparent_children(p);
     *p.exit_status.lock() = Some(status);
     crate::pidfd::notify_process(p);

@@ -29,6 +29,7 @@ pub mod pidfd;
 pub mod pipe;
 pub mod poll;
 pub mod procfs;
+pub mod ptrace;
 pub mod pty_glue;
 pub mod run;
 pub mod sched;

@@ -19,6 +19,7 @@ pub fn task_main(cpu: std::sync::Arc<crate::sched::Cpu>, task: std::sync::Arc<cr
     let mut host = cpu.host();
     let mut cur = Current::new(task, ctx, cpu);
     run_task(&mut cur, &mut host);
+    crate::ptrace::exit_event(&mut cur);
     exit::task_finished(&mut cur);
 }
 
@@ -37,7 +38,11 @@ pub fn run_task(cur: &mut Current, cpu: &mut Context) {
             return;
         }
         if cur.process().stop.lock().stopped {
-            crate::signal::job::stop_until_continued(cur);
+            if ksig::trace::is_traced(cur) {
+                ksig::trace::group_stop(cur);
+            } else {
+                crate::signal::job::stop_until_continued(cur);
+            }
             continue;
         }
         if cur.cpu().take_ticks() > 0 {

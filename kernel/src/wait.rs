@@ -79,8 +79,12 @@ pub fn reap(parent: &Process, child: &Arc<Process>) {
 /// One pass over the children: `Ok(Some)` if one is reportable, `Ok(None)` if some match but
 /// none is ready, `Err(ECHILD)` if none match.
 fn scan(parent: &Process, which: Which, opts: WaitOptions) -> KResult<Option<Found>> {
+    let (tracees, traced) = scan_tracees(parent, which, opts);
+    if let Some(f) = traced {
+        return Ok(Some(f));
+    }
     let children: Vec<Arc<Process>> = parent.children.lock().iter().filter(|c| eligible(which, opts, c)).cloned().collect();
-    if children.is_empty() {
+    if children.is_empty() && !tracees {
         return Err(Errno::ECHILD);
     }
     for c in &children {
@@ -115,6 +119,22 @@ fn scan(parent: &Process, which: Which, opts: WaitOptions) -> KResult<Option<Fou
         }
     }
     Ok(None)
+}
+
+/// The ptrace half of a wait (`crate::ptrace::wait_scan`): tracees are always eligible, their
+/// ptrace stops reported without `WUNTRACED`. `(some tracee matched, a report)`.
+fn scan_tracees(tracer: &Process, which: Which, opts: WaitOptions) -> (bool, Option<Found>) {
+    if tracer.tracees.lock().is_empty() {
+        return (false, None);
+    }
+    let matches = |t: &crate::task::Task| match which {
+        Which::Pid(p) => t.tid == p,
+        _ => matches(which, &t.process),
+    };
+    let consume = !opts.contains(WaitOptions::WNOWAIT);
+    let (any, report) = crate::ptrace::wait_scan(tracer, &matches, opts.contains(WaitOptions::WEXITED), consume);
+    let found = report.map(|r| Found { pid: r.tid, status: r.status, code: r.code, si_status: r.si_status, uid: r.uid, times: CpuTimes::default() });
+    (any, found)
 }
 
 /// Waits for a child as `opts` say; `Ok(None)` for `WNOHANG` with nothing ready.

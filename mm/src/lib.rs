@@ -26,6 +26,7 @@
 
 pub mod brk;
 pub mod fault;
+pub mod force;
 pub mod fork;
 pub mod frame;
 pub mod host;

@@ -10,6 +10,13 @@ use uapi::signal::{self as sig, SigInfo, SigSet};
 /// records it for `WUNTRACED`, sends the parent `SIGCHLD` (`CLD_STOPPED`, unless it asked for
 /// `SA_NOCLDSTOP`), and sleeps until SIGCONT or SIGKILL.
 pub fn group_stop(cur: &mut Current, signo: u32) {
+    mark_group_stop(cur, signo);
+    stop_until_continued(cur);
+}
+
+/// Marks the caller's thread group stopped by `signo` and tells the parent, without sleeping
+/// (a traced task reports the stop to its tracer instead: `trace::group_stop`).
+pub fn mark_group_stop(cur: &mut Current, signo: u32) {
     let p = cur.process().clone();
     {
         let mut st = p.stop.lock();
@@ -18,7 +25,6 @@ pub fn group_stop(cur: &mut Current, signo: u32) {
         st.report_continue = false;
     }
     notify_parent(&p, sig::CLD_STOPPED, signo as i32);
-    stop_until_continued(cur);
 }
 
 /// Sleeps while the caller's group is stopped (other threads of a stopped group land here on
@@ -31,6 +37,9 @@ pub fn stop_until_continued(cur: &mut Current) {
         }
         if cur.task.signals.lock().pending.set.contains(sig::SIGKILL) {
             return;
+        }
+        if cur.task.ptrace.lock().is_traced() {
+            return; // the run loop reports the stop to the tracer (`trace::group_stop`)
         }
         cur.cpu().stop(&cur.task);
     }

@@ -7,6 +7,7 @@
 //! whose threads share an address space runs on the same stub (DESIGN.md).
 
 pub mod kernel;
+pub mod ptrace;
 pub mod sigstate;
 
 pub use kernel::{kernel, Kernel, Shutdown};
@@ -138,6 +139,8 @@ pub struct Process {
     /// Where the process's pidfds wait: notified when it exits and when it is reaped
     /// (Linux's `pid->wait_pidfd`).
     pub pidfd_event: Arc<fs::Pollee>,
+    /// The threads this process traces (Linux's `ptraced` list, per thread group here).
+    pub tracees: KMutex<Vec<Arc<Task>>>,
 }
 
 /// A thread group's job-control state (Linux's `signal_struct` group-stop bits).
@@ -213,6 +216,8 @@ pub struct Task {
     pub cpu: OnceLock<Weak<dyn std::any::Any + Send + Sync>>,
     /// Where pidfds of this one thread wait: notified when it ends.
     pub exit_event: Arc<fs::Pollee>,
+    /// Its ptrace link (`ptrace::PtraceState`).
+    pub ptrace: KMutex<ptrace::PtraceState>,
 }
 
 /// A `u64` cell with atomic access (for guest addresses recorded per thread).
@@ -388,6 +393,7 @@ impl Process {
             ioprio: AtomicU32::new(0),
             membarrier: AtomicU32::new(0),
             pidfd_event: Arc::new(fs::Pollee::default()),
+            tracees: KMutex::new(Vec::new()),
         })
     }
 }
@@ -412,6 +418,7 @@ impl Task {
             sched_group: AtomicU32::new(0),
             cpu: OnceLock::new(),
             exit_event: Arc::new(fs::Pollee::default()),
+            ptrace: KMutex::new(ptrace::PtraceState::default()),
         });
         process.threads.lock().push(Arc::downgrade(&t));
         t

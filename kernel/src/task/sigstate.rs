@@ -154,6 +154,11 @@ impl PendingSet {
         self.remove_at(idx)
     }
 
+    /// The queued signals in delivery order, left in place (`PTRACE_PEEKSIGINFO`).
+    pub fn queued(&self) -> impl Iterator<Item = &PendingSignal> {
+        self.queue.iter()
+    }
+
     /// Removes every process-directed signal (a thread exits: they go to another thread).
     pub fn drain_shared(&mut self) -> Vec<PendingSignal> {
         let (shared, own): (VecDeque<_>, VecDeque<_>) = self.queue.drain(..).partition(|p| p.shared);
