@@ -126,6 +126,8 @@ pub struct ProcFacts {
     pub state: char,
     /// Parent pid (0 for init).
     pub ppid: u32,
+    /// The tracer's pid (0 if not traced).
+    pub tracer_pid: u32,
     /// Process group.
     pub pgid: u32,
     /// Session.
@@ -213,6 +215,7 @@ pub fn process_info(f: &ProcFacts) -> ProcessInfo {
         comm: comm_string(&f.comm),
         state: f.state,
         ppid: f.ppid,
+        tracer_pid: f.tracer_pid,
         pgrp: f.pgid,
         session: f.sid,
         tty_nr: f.ctty.0,
@@ -653,6 +656,7 @@ fn gather(p: &Arc<Process>, thread: Option<&Arc<Task>>) -> ProcFacts {
         None => fallback_comm(&p.exe_name.lock()),
     };
     let state = match (&rep, exit) {
+        (Some(t), None) if t.ptrace.lock().stop.is_some() => 't',
         (Some(t), None) => t.state() as u8 as char,
         _ => 'Z',
     };
@@ -679,6 +683,7 @@ fn gather(p: &Arc<Process>, thread: Option<&Arc<Task>>) -> ProcFacts {
         comm,
         state,
         ppid: p.ppid(),
+        tracer_pid: rep.as_ref().and_then(|t| t.ptrace.lock().tracer()).map_or(0, |t| t.pid),
         pgid: p.pgid.load(Ordering::Relaxed),
         sid: p.sid.load(Ordering::Relaxed),
         creds: p.creds(),
@@ -1025,6 +1030,7 @@ mod tests {
             comm: b"sh".to_vec(),
             state: 'S',
             ppid: 1,
+            tracer_pid: 0,
             pgid: 42,
             sid: 1,
             creds: Credentials { uid: 1000, euid: 1000, suid: 1000, fsuid: 1000, gid: 100, egid: 100, sgid: 100, fsgid: 100, groups: vec![100, 27] },

@@ -151,6 +151,8 @@ pub struct ProcessInfo {
     pub state: char,
     /// Parent pid.
     pub ppid: u32,
+    /// The tracer's pid (`TracerPid`), 0 if not traced.
+    pub tracer_pid: u32,
     /// Process group.
     pub pgrp: u32,
     /// Session.

@@ -4,7 +4,7 @@
 //! resumes it, detaches, or SIGKILL comes. The requests that resume it live in `ptrace`.
 
 use crate::sched::Current;
-use crate::task::ptrace::{Resume, TraceStop};
+use crate::task::ptrace::{Resume, ResumeMode, TraceStop};
 use crate::task::Process;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -83,6 +83,7 @@ fn take_back(cur: &mut Current, resume: Option<Resume>) {
     if let Some(r) = resume {
         st.mode = r.mode;
     }
+    cur.ctx.single_step = resume.is_some_and(|r| matches!(r.mode, ResumeMode::Step | ResumeMode::SysemuStep));
 }
 
 /// Tells the tracer a tracee stopped: `SIGCHLD` (`CLD_TRAPPED`, unless it asked for
@@ -99,12 +100,11 @@ pub fn notify_tracer(tracer: &Arc<Process>, tid: u32, tracee: &Process, status: 
 
 /// Signal-delivery-stop (Linux's `ptrace_signal`): the tracer sees the signal and says which
 /// one (if any) is delivered instead. A changed signal gets a siginfo from the tracer (unless
-/// it set one with `PTRACE_SETSIGINFO`); one the task blocks is queued again.
+/// it set one with `PTRACE_SETSIGINFO`); one the task blocks is queued again. A tracer that
+/// goes away without answering cancels the signal, as on Linux.
 pub fn signal_stop(cur: &mut Current, p: PendingSignal) -> Option<PendingSignal> {
     let status = 0x7f | ((p.signo as i32) << 8);
-    let Some(r) = ptrace_stop(cur, status, Some(p.info), false) else {
-        return if sigkill_pending(cur) { None } else { Some(p) };
-    };
+    let r = ptrace_stop(cur, status, Some(p.info), false)?;
     let (info, tracer) = {
         let mut st = cur.task.ptrace.lock();
         (st.siginfo.take().unwrap_or(p.info), st.tracer())
