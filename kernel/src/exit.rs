@@ -81,13 +81,22 @@ fn process_exit(p: &Arc<Process>, status: ExitStatus, cur: &mut Current) {
     release_vfork_parent(p);
     crate::timers::on_exit(p);
     crate::tty_glue::process_exited(p);
-    crate::ptrace::tracer_exited(p);
+    for z in crate::ptrace::tracer_exited(p) {
+        let parent = z.parent.lock().upgrade();
+        let status = *z.exit_status.lock();
+        if let (Some(parent), Some(status)) = (parent, status) {
+            notify_parent_of_exit(&parent, &z, status);
+        }
+    }
     reparent_children(p);
     *p.exit_status.lock() = Some(status);
     crate::pidfd::notify_process(p);
     let parent = p.parent.lock().upgrade();
     let Some(parent) = parent else { return };
-    notify_parent_of_exit(&parent, p, status, cur);
+    if crate::ptrace::hides_exit(p) {
+        return; // the tracer collects the exit first, then the parent is told (`wait`)
+    }
+    notify_parent_of_exit(&parent, p, status);
 }
 
 /// Wakes a parent waiting in `vfork` (the child exec'd or exited).
@@ -117,7 +126,7 @@ fn reparent_children(p: &Arc<Process>) {
 
 /// Sends the exit signal to the parent and wakes its `wait`; a parent that ignores SIGCHLD
 /// (or set `SA_NOCLDWAIT`) never sees the zombie: it is reaped at once, as Linux does.
-fn notify_parent_of_exit(parent: &Arc<Process>, p: &Arc<Process>, status: ExitStatus, cur: &Current) {
+pub fn notify_parent_of_exit(parent: &Arc<Process>, p: &Arc<Process>, status: ExitStatus) {
     let action = parent.sighand().lock().get(sig::SIGCHLD);
     let autoreap = p.exit_signal == sig::SIGCHLD && (action.is_ignore() || action.has_flag(sig::SA_NOCLDWAIT));
     let (code, st) = match status {
@@ -136,7 +145,6 @@ fn notify_parent_of_exit(parent: &Arc<Process>, p: &Arc<Process>, status: ExitSt
     if autoreap {
         crate::wait::reap(parent, p);
     }
-    let _ = cur;
     parent.child_events.notify(PollEvents::POLLIN);
 }
 

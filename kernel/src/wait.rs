@@ -89,7 +89,7 @@ fn scan(parent: &Process, which: Which, opts: WaitOptions) -> KResult<Option<Fou
     }
     for c in &children {
         let uid = c.creds.lock().uid;
-        if opts.contains(WaitOptions::WEXITED) {
+        if opts.contains(WaitOptions::WEXITED) && !crate::ptrace::hides_exit(c) {
             if let Some(st) = *c.exit_status.lock() {
                 let (code, si_status) = match st {
                     ExitStatus::Exited(x) => (sig::CLD_EXITED, x),
@@ -133,8 +133,20 @@ fn scan_tracees(tracer: &Process, which: Which, opts: WaitOptions) -> (bool, Opt
     };
     let consume = !opts.contains(WaitOptions::WNOWAIT);
     let (any, report) = crate::ptrace::wait_scan(tracer, &matches, opts.contains(WaitOptions::WEXITED), consume);
+    if let Some(p) = report.as_ref().and_then(|r| r.released.clone()) {
+        release_to_parent(&p);
+    }
     let found = report.map(|r| Found { pid: r.tid, status: r.status, code: r.code, si_status: r.si_status, uid: r.uid, times: CpuTimes::default() });
     (any, found)
+}
+
+/// A traced zombie the tracer has collected: its parent is told of the exit now.
+fn release_to_parent(p: &Arc<Process>) {
+    let parent = p.parent.lock().upgrade();
+    let status = *p.exit_status.lock();
+    if let (Some(parent), Some(status)) = (parent, status) {
+        crate::exit::notify_parent_of_exit(&parent, p, status);
+    }
 }
 
 /// Waits for a child as `opts` say; `Ok(None)` for `WNOHANG` with nothing ready.

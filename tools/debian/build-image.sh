@@ -8,10 +8,10 @@
 # Needs: root, debootstrap, network access to deb.debian.org (or $DEBIAN_MIRROR).
 set -euo pipefail
 CACHE=${UMBRA_CACHE:-$HOME/.cache/umbra}/debian-bookworm
-PACKAGES=python3,tmux,iproute2,passwd,login,procps
+PACKAGES=python3,tmux,iproute2,passwd,login,procps,strace,gdb,libboost-regex1.74.0
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # The recipe's version: bump it when PACKAGES change, so caches are rebuilt.
-RECIPE="bookworm minbase $PACKAGES v1"
+RECIPE="bookworm minbase $PACKAGES v2"
 if [ -f "$CACHE/ok" ] && [ "$(cat "$CACHE/ok")" = "$RECIPE" ]; then
   echo "$CACHE/root"
   exit 0

@@ -115,10 +115,19 @@ pub fn valid_signal(signo: u64) -> KResult<u32> {
 }
 
 /// The tracer `p` exited: every tracee is detached and woken, or killed with
-/// `PTRACE_O_EXITKILL` (Linux's `exit_ptrace`).
-pub fn tracer_exited(p: &Arc<Process>) {
+/// `PTRACE_O_EXITKILL` (Linux's `exit_ptrace`). Returns the zombies whose exit it never
+/// collected: their parents are to be told now.
+pub fn tracer_exited(p: &Arc<Process>) -> Vec<Arc<Process>> {
     let tracees: Vec<Arc<Task>> = std::mem::take(&mut *p.tracees.lock());
+    let mut released = Vec::new();
     for t in tracees {
+        if t.ptrace.lock().exit_report.is_some() {
+            t.ptrace.lock().clear();
+            if t.process.is_zombie() && !hides_exit(&t.process) {
+                released.push(t.process.clone());
+            }
+            continue;
+        }
         let kill = {
             let mut st = t.ptrace.lock();
             if !st.tracer().is_some_and(|x| Arc::ptr_eq(&x, p)) && st.tracer.as_ref().is_some_and(|w| w.strong_count() > 0) {
@@ -133,6 +142,7 @@ pub fn tracer_exited(p: &Arc<Process>) {
         }
         crate::sched::wake(&t);
     }
+    released
 }
 
 /// A traced task finished with wait status `status`. If its tracer is its parent and the
@@ -160,6 +170,12 @@ pub fn task_exited(task: &Arc<Task>, status: i32, process_ends: bool) {
     tracer.child_events.notify(fs::PollEvents::POLLIN);
 }
 
+/// Whether `p`'s exit waits for a tracer (not its parent) to collect it first: its parent's
+/// `wait` does not see the zombie until then (Linux's `ptrace_reparented` exit path).
+pub fn hides_exit(p: &Process) -> bool {
+    p.threads.lock().iter().filter_map(|t| t.upgrade()).any(|t| t.ptrace.lock().exit_report.is_some())
+}
+
 /// `(si_code, si_status)` of an exit wait status.
 fn exit_code(status: i32) -> (i32, i32) {
     if status & 0x7f == 0 {
@@ -170,7 +186,7 @@ fn exit_code(status: i32) -> (i32, i32) {
 }
 
 /// What `wait` reports of a tracee.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct TraceReport {
     /// The tracee's tid.
     pub tid: u32,
@@ -182,6 +198,8 @@ pub struct TraceReport {
     pub si_status: i32,
     /// The tracee's uid.
     pub uid: u32,
+    /// A zombie whose parent may now be told of its exit (the tracer collected it).
+    pub released: Option<Arc<Process>>,
 }
 
 /// The ptrace half of `do_wait` for tracer `tracer`: `(some tracee matched, a report)`. A
@@ -196,12 +214,14 @@ pub fn wait_scan(tracer: &Process, matches: &dyn Fn(&Task) -> bool, want_exit: b
         let mut st = t.ptrace.lock();
         if let Some(status) = st.exit_report.filter(|_| want_exit) {
             let (code, si_status) = exit_code(status);
+            let mut released = None;
             if consume {
                 drop(st);
                 tracer.tracees.lock().retain(|x| !Arc::ptr_eq(x, t));
                 t.ptrace.lock().clear();
+                released = (t.process.is_zombie() && !hides_exit(&t.process)).then(|| t.process.clone());
             }
-            return (true, Some(TraceReport { tid: t.tid, status, code, si_status, uid }));
+            return (true, Some(TraceReport { tid: t.tid, status, code, si_status, uid, released }));
         }
         if st.resume.is_some() {
             continue; // resumed, not yet running: no longer stopped
@@ -211,7 +231,7 @@ pub fn wait_scan(tracer: &Process, matches: &dyn Fn(&Task) -> bool, want_exit: b
             if consume {
                 stop.reported = true;
             }
-            return (true, Some(TraceReport { tid: t.tid, status, code: sig::CLD_TRAPPED, si_status: (status >> 8) & 0xff, uid }));
+            return (true, Some(TraceReport { tid: t.tid, status, code: sig::CLD_TRAPPED, si_status: (status >> 8) & 0xff, uid, released: None }));
         }
     }
     (any, None)

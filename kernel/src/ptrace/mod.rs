@@ -11,7 +11,7 @@ pub mod regs;
 pub mod vm;
 
 pub use events::{exec_event, exit_event, syscall_enter, syscall_exit};
-pub use link::{task_exited, tracer_exited, wait_scan, TraceReport};
+pub use link::{hides_exit, task_exited, tracer_exited, wait_scan, TraceReport};
 
 use crate::sched::Current;
 use crate::task::kernel::kernel;

@@ -141,7 +141,7 @@ pub(super) fn current_fpu(cur: &mut Current) -> KResult<Vec<u8>> {
 /// where the probe found no features (x87 and SSE are always there, so that means it read the
 /// wrong word of ptrace's `sw_reserved` area), the host's XCR0 is taken from that area's first
 /// word of a ptrace image, where Linux's ptrace ABI puts it.
-fn user_xstate(full: &[u8]) -> (usize, u64) {
+pub(super) fn user_xstate(full: &[u8]) -> (usize, u64) {
     let (size, features) = kernel().platform.user_xstate();
     if features & 3 == 3 {
         return (size, features);

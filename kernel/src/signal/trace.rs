@@ -34,13 +34,14 @@ pub fn trap_info(cur: &Current, exit_code: i32) -> SigInfo {
 /// siginfo (`None` for group-stops), and sleeps until the tracer answers. `None` if the task
 /// was not traced, the tracer went away, or SIGKILL ended the stop.
 pub fn ptrace_stop(cur: &mut Current, status: i32, info: Option<SigInfo>, group: bool) -> Option<Resume> {
-    let fpu = super::deliver::current_fpu(cur).unwrap_or_default();
+    let fpu = ptrace_xstate(super::deliver::current_fpu(cur).unwrap_or_default());
     let tracer = {
         let mut st = cur.task.ptrace.lock();
         let tracer = st.tracer()?;
         st.stop = Some(TraceStop { status, reported: false, group });
         st.resume = None;
         st.regs = cur.ctx.regs;
+        crate::task::kernel::kernel().platform.set_user_selectors(&mut st.regs);
         st.regs_dirty = false;
         st.fpu = fpu;
         st.fpu_dirty = false;
@@ -66,6 +67,19 @@ pub fn ptrace_stop(cur: &mut Current, status: i32, info: Option<SigInfo>, group:
     };
     take_back(cur, resume);
     resume
+}
+
+/// The FPU image as ptrace shows it (`NT_X86_XSTATE`): Linux puts the user XCR0 in the first
+/// word of the FXSAVE area's `sw_reserved` bytes (464), where debuggers read it; an image the
+/// kernel built itself (exec's initial state) gets it filled in.
+fn ptrace_xstate(mut full: Vec<u8>) -> Vec<u8> {
+    let (_, features) = super::deliver::user_xstate(&full);
+    if let Some(w) = full.get_mut(464..472) {
+        if w.iter().all(|b| *b == 0) {
+            w.copy_from_slice(&features.to_le_bytes());
+        }
+    }
+    full
 }
 
 /// Leaves the stop: the registers (and FPU state) the tracer changed become the task's.

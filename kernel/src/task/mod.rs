@@ -141,6 +141,8 @@ pub struct Process {
     pub pidfd_event: Arc<fs::Pollee>,
     /// The threads this process traces (Linux's `ptraced` list, per thread group here).
     pub tracees: KMutex<Vec<Arc<Task>>>,
+    /// The execution domain and its flags (`personality(2)`; inherited by fork and exec).
+    pub personality: AtomicU32,
 }
 
 /// A thread group's job-control state (Linux's `signal_struct` group-stop bits).
@@ -394,6 +396,7 @@ impl Process {
             membarrier: AtomicU32::new(0),
             pidfd_event: Arc::new(fs::Pollee::default()),
             tracees: KMutex::new(Vec::new()),
+            personality: AtomicU32::new(0),
         })
     }
 }
