@@ -732,6 +732,79 @@ fn read_area(mm: &Arc<Mm>, (start, end): (u64, u64)) -> Vec<u8> {
     out
 }
 
+/// `/proc/<pid>/mem` open (Linux's `mem_rw` with `FOLL_FORCE`): the file offset is the address;
+/// reads and writes reach pages the process itself could not write (a debugger's breakpoints
+/// in program text land in a private copy). Nothing readable at the offset: `EIO`. After the
+/// process execs or exits, the old memory is gone and reads return 0.
+struct MemFile {
+    mm: std::sync::Weak<Mm>,
+}
+
+impl fs::FileLike for MemFile {
+    fn read(&self, buf: &mut [u8], offset: u64) -> KResult<usize> {
+        let Some(mm) = self.mm.upgrade() else { return Ok(0) };
+        let n = mm.space.lock().read_forced(offset, buf);
+        if n == 0 && !buf.is_empty() {
+            return Err(Errno::EIO);
+        }
+        Ok(n)
+    }
+    fn write(&self, data: &[u8], offset: u64) -> KResult<usize> {
+        let Some(mm) = self.mm.upgrade() else { return Ok(0) };
+        let n = mm.space.lock().write_forced(offset, data);
+        if n == 0 && !data.is_empty() {
+            return Err(Errno::EIO);
+        }
+        Ok(n)
+    }
+    /// The caller's own memory (`/proc/self/mem`) is locked by the copy itself: the read goes
+    /// through the sink's view of it.
+    fn read_to(&self, sink: &mut dyn mm::IoSink, offset: u64) -> KResult<usize> {
+        let mut tmp = vec![0u8; sink.avail().min(1 << 20)];
+        let n = match (self.is_callers(), sink.user_space()) {
+            (true, Some(space)) => space.read_forced(offset, &mut tmp),
+            _ => return self.read(&mut tmp, offset).and_then(|n| Ok(sink.write_slice(&tmp[..n]))),
+        };
+        if n == 0 && !tmp.is_empty() {
+            return Err(Errno::EIO);
+        }
+        Ok(sink.write_slice(&tmp[..n]))
+    }
+    /// As `read_to`, for writes.
+    fn write_from(&self, source: &mut dyn mm::IoSource, offset: u64) -> KResult<usize> {
+        let mut tmp = vec![0u8; source.remain().min(1 << 20)];
+        let len = source.peek_slice(&mut tmp);
+        if len == 0 && !tmp.is_empty() {
+            return Err(Errno::EFAULT);
+        }
+        let n = match (self.is_callers(), source.user_space()) {
+            (true, Some(space)) => space.write_forced(offset, &tmp[..len]),
+            _ => return self.write(&tmp[..len], offset).inspect(|n| source.skip(*n)),
+        };
+        if n == 0 {
+            return Err(Errno::EIO);
+        }
+        source.skip(n);
+        Ok(n)
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl MemFile {
+    /// Whether the memory is the calling task's own.
+    fn is_callers(&self) -> bool {
+        let Some(mm) = self.mm.upgrade() else { return false };
+        let k = kernel();
+        let tid = k.running_tid.load(Ordering::Relaxed);
+        k.task(tid).is_some_and(|t| Arc::ptr_eq(&t.mm(), &mm))
+    }
+}
+
 /// May the caller look inside `target` (`ptrace_may_access` with filesystem credentials):
 /// root, or the same fsuid/fsgid as all of the target's uids/gids.
 fn may_inspect(target: &Credentials) -> bool {
@@ -866,6 +939,15 @@ impl ProcProvider for KernelProcProvider {
         pid_area(pid, what)
     }
 
+    fn pid_mem(&self, pid: u32) -> KResult<Arc<dyn fs::FileLike>> {
+        let (p, thread) = lookup(pid).ok_or(Errno::ENOENT)?;
+        if !may_inspect(&p.creds()) {
+            return Err(Errno::EACCES);
+        }
+        let task = thread.or_else(|| representative(&p, &p.live_threads())).ok_or(Errno::ESRCH)?;
+        Ok(Arc::new(MemFile { mm: Arc::downgrade(&task.mm()) }))
+    }
+
     fn pid_link(&self, pid: u32, what: PidLink) -> KResult<Vec<u8>> {
         let p = inspectable(pid)?;
         if p.is_zombie() {
@@ -877,6 +959,13 @@ impl ProcProvider for KernelProcProvider {
             PidLink::Root => p.fs().lock().root.clone(),
         };
         Ok(path_text(&target, &caller_root()))
+    }
+
+    fn pid_threads(&self, pid: u32) -> KResult<Vec<u32>> {
+        let (p, _) = lookup(pid).ok_or(Errno::ENOENT)?;
+        let mut tids: Vec<u32> = p.live_threads().iter().map(|t| t.tid).collect();
+        tids.sort_unstable();
+        Ok(tids)
     }
 
     fn pid_fds(&self, pid: u32) -> KResult<Vec<u32>> {

@@ -29,6 +29,11 @@ pub trait IoSink {
     fn write_slice(&mut self, src: &[u8]) -> usize {
         self.write_from(&mut VmReader::from_slice(src))
     }
+    /// The guest memory the sink writes into, locked by it for the copy (`None` for a kernel
+    /// buffer): a file that is itself that memory (`/proc/self/mem`) reaches it through this.
+    fn user_space(&mut self) -> Option<&mut MemorySpace> {
+        None
+    }
 }
 
 /// Where written data comes from: a kernel buffer or the guest's iovecs (`ITER_SOURCE`).
@@ -46,6 +51,11 @@ pub trait IoSource {
     /// Copies into a kernel slice, consuming.
     fn read_slice(&mut self, dst: &mut [u8]) -> usize {
         self.read_into(&mut VmWriter::from_slice(dst))
+    }
+    /// The guest memory the source reads from, locked by it (`None` for a kernel buffer); see
+    /// [`IoSink::user_space`].
+    fn user_space(&mut self) -> Option<&mut MemorySpace> {
+        None
     }
 }
 
@@ -128,6 +138,10 @@ impl<'a> UserIovWriter<'a> {
 }
 
 impl IoSink for UserIovWriter<'_> {
+    fn user_space(&mut self) -> Option<&mut MemorySpace> {
+        Some(self.space)
+    }
+
     fn avail(&self) -> usize {
         self.at.left
     }
@@ -178,6 +192,10 @@ impl<'a> UserIovReader<'a> {
 }
 
 impl IoSource for UserIovReader<'_> {
+    fn user_space(&mut self) -> Option<&mut MemorySpace> {
+        Some(self.space)
+    }
+
     fn remain(&self) -> usize {
         self.at.left
     }

@@ -54,6 +54,8 @@ enum PidFile {
     Mounts,
     Mountinfo,
     Bytes(PidBytes),
+    /// `mem`: the process's memory, opened through the provider.
+    Mem,
 }
 
 /// What a name in `/proc/<pid>` is.
@@ -64,6 +66,8 @@ enum PidEntry {
     Fd,
     /// `net/`: the network namespace's files (one namespace: the same for every process).
     Net,
+    /// `task/`: one directory per thread, the same as `/proc/<tid>`.
+    Task,
 }
 
 /// A file in `/proc/<pid>/net`.
@@ -74,7 +78,7 @@ enum NetFile {
 
 const NET_FILES: [(&str, NetFile); 1] = [("unix", NetFile::Unix)];
 
-const PID_ENTRIES: [(&str, PidEntry); 14] = [
+const PID_ENTRIES: [(&str, PidEntry); 16] = [
     ("cmdline", PidEntry::File(PidFile::Bytes(PidBytes::Cmdline))),
     ("comm", PidEntry::File(PidFile::Comm)),
     ("cwd", PidEntry::Link(PidLink::Cwd)),
@@ -82,6 +86,7 @@ const PID_ENTRIES: [(&str, PidEntry); 14] = [
     ("exe", PidEntry::Link(PidLink::Exe)),
     ("fd", PidEntry::Fd),
     ("maps", PidEntry::File(PidFile::Bytes(PidBytes::Maps))),
+    ("mem", PidEntry::File(PidFile::Mem)),
     ("mountinfo", PidEntry::File(PidFile::Mountinfo)),
     ("mounts", PidEntry::File(PidFile::Mounts)),
     ("net", PidEntry::Net),
@@ -89,6 +94,7 @@ const PID_ENTRIES: [(&str, PidEntry); 14] = [
     ("stat", PidEntry::File(PidFile::Stat)),
     ("statm", PidEntry::File(PidFile::Statm)),
     ("status", PidEntry::File(PidFile::Status)),
+    ("task", PidEntry::Task),
 ];
 
 /// Readdir position of the first pid in `/proc` (`FIRST_PROCESS_ENTRY` spirit): pid `p` is at
@@ -142,7 +148,7 @@ impl ProcInode {
 
     fn file_type(&self) -> FileType {
         match self.node {
-            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd | PidEntry::Net) | Node::SysctlDir(_) | Node::SysvipcDir => FileType::Directory,
+            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd | PidEntry::Net | PidEntry::Task) | Node::SysctlDir(_) | Node::SysvipcDir => FileType::Directory,
             Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) | Node::PidNet(..) | Node::Sysctl(_) | Node::Sysvipc(_) => FileType::Regular,
             _ => FileType::Symlink,
         }
@@ -181,6 +187,7 @@ impl ProcInode {
             (FileType::Directory, Node::Pid(_, PidEntry::Fd)) => S_IFDIR | 0o500,
             (FileType::Directory, _) => S_IFDIR | 0o555,
             (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Bytes(PidBytes::Environ)))) => S_IFREG | 0o400,
+            (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Mem))) => S_IFREG | 0o600,
             (FileType::Regular, Node::Sysctl(i)) => S_IFREG | sysctl::ENTRIES.get(i).map_or(0o444, |e| e.mode),
             (FileType::Regular, _) => S_IFREG | 0o444,
             _ => S_IFLNK | 0o777,
@@ -211,6 +218,9 @@ impl ProcInode {
                 }
                 if f == PidFile::Mounts {
                     return Ok(self.mounts_text()?.into_bytes());
+                }
+                if f == PidFile::Mem {
+                    return Ok(Vec::new());
                 }
                 if f == PidFile::Mountinfo {
                     let vfs = self.procfs()?.vfs.upgrade().ok_or(Errno::ENOENT)?;
@@ -289,6 +299,19 @@ impl ProcInode {
         for (i, (name, f)) in NET_FILES.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
             let ino = ProcInode { fs: self.fs.clone(), node: Node::PidNet(pid, *f) }.ino();
             let e = DirEntry { name: name.as_bytes(), ino, file_type: FileType::Regular, next_pos: i as u64 + 3 };
+            if !visitor(&e) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn readdir_tasks(&self, pid: u32, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        let tids = self.procfs()?.provider.pid_threads(pid)?;
+        for tid in tids.into_iter().filter(|t| u64::from(*t) + 2 >= pos) {
+            let name = tid.to_string();
+            let ino = ProcInode { fs: self.fs.clone(), node: Node::PidDir(tid) }.ino();
+            let e = DirEntry { name: name.as_bytes(), ino, file_type: FileType::Directory, next_pos: u64::from(tid) + 3 };
             if !visitor(&e) {
                 break;
             }
@@ -405,6 +428,13 @@ impl Inode for ProcInode {
                 let (_, f) = NET_FILES.iter().find(|(n, _)| n.as_bytes() == name).ok_or(Errno::ENOENT)?;
                 Ok(self.child(Node::PidNet(pid, *f)))
             }
+            Node::Pid(pid, PidEntry::Task) => {
+                let tid = parse_num(name).ok_or(Errno::ENOENT)?;
+                if !self.procfs()?.provider.pid_threads(pid)?.contains(&tid) {
+                    return Err(Errno::ENOENT);
+                }
+                Ok(self.child(Node::PidDir(tid)))
+            }
             _ => Err(Errno::ENOTDIR),
         }
     }
@@ -426,6 +456,7 @@ impl Inode for ProcInode {
             Node::Pid(p, PidEntry::Fd) => self.readdir_fds(p, pos, visitor),
             Node::SysctlDir(d) => self.readdir_sysctl(d, pos, visitor),
             Node::Pid(p, PidEntry::Net) => self.readdir_net(p, pos, visitor),
+            Node::Pid(p, PidEntry::Task) => self.readdir_tasks(p, pos, visitor),
             Node::SysvipcDir => self.readdir_sysvipc(pos, visitor),
             _ => Err(Errno::ENOTDIR),
         }
@@ -478,6 +509,9 @@ impl Inode for ProcInode {
         if let Node::Sysctl(i) = self.node {
             let e = sysctl::ENTRIES.get(i).ok_or(Errno::ENOENT)?;
             return Ok(Some(Arc::new(sysctl::SysctlFile::new(e, self.procfs()?.provider.clone())?)));
+        }
+        if let Node::Pid(pid, PidEntry::File(PidFile::Mem)) = self.node {
+            return Ok(Some(self.procfs()?.provider.pid_mem(pid)?));
         }
         Ok(Some(Arc::new(SeqFile::new(self.content()?))))
     }

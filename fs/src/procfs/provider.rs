@@ -265,6 +265,10 @@ pub trait ProcProvider: Send + Sync {
             PidLink::Cwd | PidLink::Root => Ok(b"/".to_vec()),
         }
     }
+    /// The live threads of process `pid` (`/proc/<pid>/task`), ascending.
+    fn pid_threads(&self, pid: u32) -> KResult<Vec<u32>> {
+        Ok(vec![pid])
+    }
     /// The open descriptors of `pid`, ascending.
     fn pid_fds(&self, _pid: u32) -> KResult<Vec<u32>> {
         Ok(Vec::new())
@@ -278,6 +282,11 @@ pub trait ProcProvider: Send + Sync {
     /// resolve the link's text instead (files without a location).
     fn pid_fd_path(&self, _pid: u32, _fd: u32) -> Option<KResult<crate::mount::Path>> {
         None
+    }
+    /// `/proc/<pid>/mem` being opened: a file that reads and writes the process's memory at
+    /// the file offset (`EACCES` if the caller may not).
+    fn pid_mem(&self, _pid: u32) -> KResult<std::sync::Arc<dyn crate::FileLike>> {
+        Err(Errno::EACCES)
     }
     /// `/proc/meminfo` numbers.
     fn meminfo(&self) -> MemInfo {
