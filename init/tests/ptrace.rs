@@ -89,3 +89,13 @@ fn tracer_death_detaches_or_kills() {
 fn process_vm_readv_writev() {
     same_as_native("vm");
 }
+
+#[test]
+fn job_control_of_a_tracee() {
+    same_as_native("jobctl");
+}
+
+#[test]
+fn sigkill_ends_a_tracee_in_any_state() {
+    same_as_native("kill");
+}

@@ -76,6 +76,30 @@ pub fn reap(parent: &Process, child: &Arc<Process>) {
     pt.children_system_ns = pt.children_system_ns.saturating_add(ct.system_ns + ct.children_system_ns);
 }
 
+/// Sends the exit signal to the parent and wakes its `wait`; a parent that ignores SIGCHLD
+/// (or set `SA_NOCLDWAIT`) never sees the zombie: it is reaped at once, as Linux does.
+pub fn notify_parent_of_exit(parent: &Arc<Process>, p: &Arc<Process>, status: ExitStatus) {
+    let action = parent.sighand().lock().get(sig::SIGCHLD);
+    let autoreap = p.exit_signal == sig::SIGCHLD && (action.is_ignore() || action.has_flag(sig::SA_NOCLDWAIT));
+    let (code, st) = match status {
+        ExitStatus::Exited(c) => (sig::CLD_EXITED, c),
+        ExitStatus::Killed { signo, core } => (if core { sig::CLD_DUMPED } else { sig::CLD_KILLED }, signo),
+    };
+    // With SA_NOCLDWAIT the handler still runs; only SIG_IGN suppresses the signal.
+    let sent = p.exit_signal != 0 && !(p.exit_signal == sig::SIGCHLD && action.is_ignore());
+    if sent {
+        let uid = p.creds.lock().uid;
+        let t = p.cputime.lock();
+        let info = SigInfo::child(code, p.pid as i32, uid, st, (t.user_ns / 10_000_000) as i64, (t.system_ns / 10_000_000) as i64);
+        drop(t);
+        crate::signal::send_to_process(parent, p.exit_signal, info);
+    }
+    if autoreap {
+        reap(parent, p);
+    }
+    parent.child_events.notify(fs::PollEvents::POLLIN);
+}
+
 /// One pass over the children: `Ok(Some)` if one is reportable, `Ok(None)` if some match but
 /// none is ready, `Err(ECHILD)` if none match.
 fn scan(parent: &Process, which: Which, opts: WaitOptions) -> KResult<Option<Found>> {
@@ -145,7 +169,7 @@ fn release_to_parent(p: &Arc<Process>) {
     let parent = p.parent.lock().upgrade();
     let status = *p.exit_status.lock();
     if let (Some(parent), Some(status)) = (parent, status) {
-        crate::exit::notify_parent_of_exit(&parent, p, status);
+        notify_parent_of_exit(&parent, p, status);
     }
 }
 

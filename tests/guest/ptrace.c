@@ -436,6 +436,66 @@ static void sec_tracer_dies(int exitkill) {
     close(p[0]);
 }
 
+static void sec_jobctl(void) {
+    printf("== job control\n");
+    pid_t pid = fork();
+    if (pid == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGTSTP);
+        printf("child resumed\n");
+        fflush(stdout);
+        _exit(0);
+    }
+    describe("delivery", wait_stop(pid));
+    ptrace(PTRACE_CONT, pid, 0, (void *)SIGTSTP);
+    describe("group stop", wait_stop(pid));
+    siginfo_t si;
+    printf("group stop getsiginfo %s\n", err(ptrace(PTRACE_GETSIGINFO, pid, 0, &si)));
+    kill(pid, SIGCONT);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    describe("after cont", wait_stop(pid));
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    describe("end", wait_stop(pid));
+    /* Seized: a group-stop is PTRACE_EVENT_STOP. */
+    pid = fork();
+    if (pid == 0) {
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, WUNTRACED);
+    describe("untraced stop", st);
+    printf("seize stopped %s\n", err(ptrace(PTRACE_SEIZE, pid, 0, 0)));
+    kill(pid, SIGCONT);
+    for (int i = 0; i < 6; i++) {
+        st = wait_stop(pid);
+        describe("seized", st);
+        if (!WIFSTOPPED(st)) break;
+        ptrace(PTRACE_CONT, pid, 0, 0);
+    }
+}
+
+static void sec_kill(void) {
+    printf("== SIGKILL\n");
+    pid_t pid = traced_child(SIGSTOP);
+    if (pid == 0) _exit(1);
+    describe("stop", wait_stop(pid));
+    ptrace(PTRACE_SETOPTIONS, pid, 0, (void *)PTRACE_O_TRACEEXIT);
+    kill(pid, SIGKILL);
+    describe("end", wait_stop(pid));
+    pid = traced_child(SIGSTOP);
+    if (pid == 0) _exit(1);
+    describe("stop", wait_stop(pid));
+    printf("ptrace kill %s\n", err(ptrace(PTRACE_KILL, pid, 0, 0)));
+    describe("end", wait_stop(pid));
+    pid = fork();
+    if (pid == 0) { ptrace(PTRACE_TRACEME, 0, 0, 0); for (;;) ; }
+    usleep(50000);
+    kill(pid, SIGKILL);
+    describe("running", wait_stop(pid));
+    printf("reaped twice %d\n", waitpid(pid, 0, __WALL | WNOHANG));
+}
+
 static void sec_vm(void) {
     printf("== process_vm\n");
     int p[2];
@@ -482,5 +542,7 @@ int main(int argc, char **argv) {
     SEC("step", sec_step());
     SEC("tracer-dies", (sec_tracer_dies(0), sec_tracer_dies(1)));
     SEC("vm", sec_vm());
+    SEC("jobctl", sec_jobctl());
+    SEC("kill", sec_kill());
     return 0;
 }

@@ -93,8 +93,18 @@ pub fn attach(cur: &mut Current, pid: i64, seize: Option<(u64, u64)>) -> KResult
         let uid = cur.process().creds.lock().uid;
         crate::signal::send_to_task(&task, sig::SIGSTOP, SigInfo::kill(sig::SIGSTOP, sig::SI_USER, cur.pid() as i32, uid));
     }
-    if task.process.stop.lock().stopped {
-        // A group-stopped task re-traps so the tracer sees the stop (`JOBCTL_TRAP_STOP`).
+    let (stopped, stop_signo) = {
+        let s = task.process.stop.lock();
+        (s.stopped, s.signo)
+    };
+    if stopped {
+        // A group-stopped task re-traps so the tracer sees the stop (`JOBCTL_TRAP_STOP`); a
+        // seized one reports the stop signal as `PTRACE_EVENT_STOP`.
+        if seize {
+            let mut st = task.ptrace.lock();
+            st.interrupt = true;
+            st.trap_signo = Some(stop_signo);
+        }
         crate::sched::wake(&task);
     }
     Ok(0)

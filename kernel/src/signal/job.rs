@@ -23,6 +23,7 @@ pub fn mark_group_stop(cur: &mut Current, signo: u32) {
         st.stopped = true;
         st.report_stop = Some(signo);
         st.report_continue = false;
+        st.signo = signo;
     }
     notify_parent(&p, sig::CLD_STOPPED, signo as i32);
 }
@@ -75,6 +76,13 @@ pub fn on_send(p: &Arc<Process>, signo: u32) {
     for t in p.live_threads() {
         if signo == sig::SIGCONT {
             t.signals.lock().pending.discard(stop_set);
+            // A seized tracee traps to tell its tracer (Linux's `ptrace_trap_notify`).
+            let mut st = t.ptrace.lock();
+            if st.seized && st.trap_signo.is_some() {
+                st.trap_notify = true;
+            } else if st.seized {
+                st.interrupt = true;
+            }
         }
         crate::sched::wake(&t);
     }

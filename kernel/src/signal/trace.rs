@@ -142,16 +142,27 @@ pub fn signal_stop(cur: &mut Current, p: PendingSignal) -> Option<PendingSignal>
 /// The trap a seized tracee reports for `PTRACE_INTERRUPT` (or its first stop after an
 /// auto-attach): `PTRACE_EVENT_STOP` with SIGTRAP. `true` if it stopped.
 pub fn interrupt_trap(cur: &mut Current) -> bool {
-    {
+    let fixed = {
         let mut st = cur.task.ptrace.lock();
         if !st.interrupt || !st.is_traced() {
             return false;
         }
-        st.interrupt = false;
+        st.interrupt = std::mem::take(&mut st.trap_notify);
+        st.trap_signo.take()
+    };
+    // The group's stop signal while it is stopped, else SIGTRAP (`do_jobctl_trap`).
+    let (stopped, stop_signo) = {
+        let s = cur.process().stop.lock();
+        (s.stopped, s.signo)
+    };
+    let signo = fixed.unwrap_or(if stopped { stop_signo } else { sig::SIGTRAP });
+    let group = signo != sig::SIGTRAP;
+    let code = signo as i32 | ((pt::EVENT_STOP as i32) << 8);
+    let info = SigInfo::kill(signo, code, cur.task.tid as i32, cur.process().creds.lock().uid);
+    let r = ptrace_stop(cur, 0x7f | (code << 8), Some(info), group);
+    if r.is_some() && group {
+        cur.process().stop.lock().stopped = false; // resumed by its tracer
     }
-    let code = sig::SIGTRAP as i32 | ((pt::EVENT_STOP as i32) << 8);
-    let info = trap_info(cur, code);
-    let r = ptrace_stop(cur, 0x7f | (code << 8), Some(info), false);
     queue_resume_signal(cur, r);
     true
 }

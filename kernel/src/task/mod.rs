@@ -154,6 +154,8 @@ pub struct StopState {
     pub report_stop: Option<u32>,
     /// A continue not yet reported to a `WCONTINUED` waiter.
     pub report_continue: bool,
+    /// The signal of the last group stop (Linux's `group_exit_code` for a stop).
+    pub signo: u32,
 }
 
 /// Accumulated CPU time, in nanoseconds.

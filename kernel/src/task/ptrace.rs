@@ -85,8 +85,15 @@ pub struct PtraceState {
     pub event_msg: u64,
     /// The syscall stop kind.
     pub syscall_op: SyscallOp,
-    /// `PTRACE_INTERRUPT` asked for a trap.
+    /// A `PTRACE_EVENT_STOP` trap is due (`PTRACE_INTERRUPT`, a seize of a stopped task, a
+    /// SIGCONT to a seized tracee: Linux's `JOBCTL_TRAP_STOP`/`TRAP_NOTIFY`).
     pub interrupt: bool,
+    /// The signal that trap reports, fixed when it was asked for (a seize of a stopped group
+    /// reports the stop signal even if SIGCONT came before the tracee ran).
+    pub trap_signo: Option<u32>,
+    /// A SIGCONT came while that trap was still due: one more trap follows it (Linux sets
+    /// `JOBCTL_TRAP_NOTIFY` on a tracee already trapped by the seize).
+    pub trap_notify: bool,
     /// `PTRACE_LISTEN`: stays stopped, but wakes for new events (a SIGCONT).
     pub listening: bool,
     /// An exit the tracer has not collected yet (`wait` status word).
