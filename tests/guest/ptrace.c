@@ -473,6 +473,24 @@ static void sec_jobctl(void) {
         if (!WIFSTOPPED(st)) break;
         ptrace(PTRACE_CONT, pid, 0, 0);
     }
+    /* strace's start: seize a stopped child, SIGCONT, LISTEN at the group-stop trap. */
+    pid = fork();
+    if (pid == 0) {
+        kill(getpid(), SIGSTOP);
+        _exit(0);
+    }
+    waitpid(pid, &st, WSTOPPED);
+    ptrace(PTRACE_SEIZE, pid, 0, 0);
+    kill(pid, SIGCONT);
+    for (int i = 0; i < 6; i++) {
+        st = wait_stop(pid);
+        describe("listen", st);
+        if (!WIFSTOPPED(st)) break;
+        if (st >> 16 == PTRACE_EVENT_STOP && WSTOPSIG(st) != SIGTRAP)
+            printf("listen %s\n", err(ptrace(PTRACE_LISTEN, pid, 0, 0)));
+        else
+            ptrace(PTRACE_CONT, pid, 0, 0);
+    }
 }
 
 static void sec_kill(void) {

@@ -189,11 +189,19 @@ fn stopped_request(cur: &mut Current, task: &Arc<Task>, request: u64, addr: u64,
     }
 }
 
-/// `PTRACE_LISTEN`: a seized tracee in a group-stop stays stopped (`EIO` otherwise).
+/// `PTRACE_LISTEN` (`EIO` unless a seized tracee in a group-stop): it stays stopped, but the
+/// next event (a SIGCONT: `PTRACE_EVENT_STOP` with SIGTRAP) ends the stop and traps again —
+/// at once if one is already due.
 fn listen(task: &Arc<Task>) -> KResult<usize> {
     let mut st = task.ptrace.lock();
     if !st.seized || !st.stop.is_some_and(|s| s.group) {
         return Err(Errno::EIO);
+    }
+    if st.interrupt {
+        st.resume = Some(Resume::default());
+        drop(st);
+        crate::sched::wake(task);
+        return Ok(0);
     }
     st.listening = true;
     Ok(0)

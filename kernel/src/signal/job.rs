@@ -82,6 +82,10 @@ pub fn on_send(p: &Arc<Process>, signo: u32) {
                 st.trap_notify = true;
             } else if st.seized {
                 st.interrupt = true;
+                if st.listening && st.stop.is_some() {
+                    // PTRACE_LISTEN: the new event ends the listening stop, and it traps again.
+                    st.resume = Some(crate::task::ptrace::Resume::default());
+                }
             }
         }
         crate::sched::wake(&t);
