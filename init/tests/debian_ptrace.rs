@@ -141,3 +141,11 @@ fn gdb_breaks_backtraces_and_prints_like_natively() {
     assert_eq!(norm(&got), norm(&want), "umbra's stderr:\n{}", stderr(&got));
     assert!(norm(&got).contains("$1 = 42"), "{}", norm(&got));
 }
+
+#[test]
+fn strace_follows_threads() {
+    let script = "strace -f -o /tmp/o python3 -c 'import threading; t = threading.Thread(target=print, args=(1,)); t.start(); t.join()'; \
+                  echo rc=$?; grep -c '+++ exited with 0 +++' /tmp/o; grep -c '^[0-9]* *clone3(' /tmp/o";
+    let Some((got, want)) = both("ptrace-strace-threads", script, &[]) else { return };
+    assert_eq!(stdout(&got), stdout(&want), "umbra's stderr:\n{}", stderr(&got));
+}
