@@ -30,6 +30,13 @@ pub struct Mm {
     pub host: KMutex<AddressSpace>,
 }
 
+/// Vectored file I/O reaches a task's memory through this: the space is locked per copy.
+impl mm::SpaceLock for Mm {
+    fn lock_space(&self) -> impl std::ops::DerefMut<Target = mm::MemorySpace> + '_ {
+        self.space.lock()
+    }
+}
+
 impl Mm {
     /// A memory context with a fresh, empty stub traced by the vCPU `host` (for pid 1 and
     /// `execve`).
