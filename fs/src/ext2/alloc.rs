@@ -79,6 +79,7 @@ impl Fs {
             log::warn!("ext2: freeing block {blk} not in the filesystem");
             return Ok(());
         }
+        self.journal_forget(blk);
         let g = ((blk - first) / self.sb.blocks_per_group as u64) as u32;
         let bit = ((blk - first) % self.sb.blocks_per_group as u64) as usize;
         let bmp = self.groups[g as usize].block_bitmap;
