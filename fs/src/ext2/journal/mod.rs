@@ -47,6 +47,10 @@ pub(crate) struct Journal {
     next_tid: u32,
     /// Metadata blocks freed in the running transaction.
     revoked: BTreeSet<u64>,
+    /// Every block freed in the running transaction: not reused before it commits, or a
+    /// crash could leave the committed owner pointing at new contents (ext4 defers the reuse
+    /// of freed blocks the same way).
+    freed: BTreeSet<u64>,
 }
 
 /// Journal access for recovery: log blocks through the journal's block map, homes on the device.
@@ -97,7 +101,7 @@ impl Journal {
         if jsb.maxlen as u64 > nblocks {
             return Err(format!("journal superblock claims {} blocks, the inode has {nblocks}", jsb.maxlen));
         }
-        Ok(Journal { map, next_tid: jsb.sequence, jsb, dev, bs, revoked: BTreeSet::new() })
+        Ok(Journal { map, next_tid: jsb.sequence, jsb, dev, bs, revoked: BTreeSet::new(), freed: BTreeSet::new() })
     }
 
     fn read_block(&self, n: u32) -> KResult<Vec<u8>> {
@@ -167,12 +171,18 @@ impl Journal {
         self.revoked.insert(blk);
     }
 
+    /// Whether block `blk` was freed by the running transaction (not to be reused yet).
+    pub(crate) fn freed_uncommitted(&self, blk: u64) -> bool {
+        self.freed.contains(&blk)
+    }
+
     /// Commits the running transaction and checkpoints it (see the module documentation).
     pub(crate) fn commit(&mut self, cache: &mut BlockCache) -> KResult<()> {
         cache.write_dirty_data()?;
         let meta = cache.dirty_meta();
         self.revoked.retain(|b| meta.binary_search(b).is_err());
         if meta.is_empty() && self.revoked.is_empty() {
+            self.freed.clear();
             return self.dev.sync();
         }
         let revokes: Vec<u64> = std::mem::take(&mut self.revoked).into_iter().collect();
@@ -181,6 +191,7 @@ impl Journal {
         if log.len() + 1 > self.capacity() {
             log::warn!("jbd2: a transaction of {} blocks does not fit the journal; written without it", log.len());
             cache.write_back(&meta)?;
+            self.freed.clear();
             return self.dev.sync();
         }
         let first = self.jsb.first;
@@ -196,6 +207,7 @@ impl Journal {
         self.write_blocks(&[(commit_pos, commit)])?;
         self.dev.sync()?;
         self.next_tid = tid.wrapping_add(1);
+        self.freed.clear();
         // Checkpoint: the transaction's blocks to their homes, then an empty log.
         cache.write_back(&meta)?;
         self.dev.sync()?;
@@ -320,6 +332,7 @@ impl Fs {
     /// and write a revoke record for it (`jbd2_journal_forget` + `jbd2_journal_revoke`).
     pub(crate) fn journal_forget(&mut self, blk: u64) {
         if let Some(j) = self.journal.as_mut() {
+            j.freed.insert(blk);
             if self.cache.forget_meta(blk) {
                 j.revoke(blk);
             }

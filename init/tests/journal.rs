@@ -1,0 +1,228 @@
+//! Crash safety of the ext3/ext4 journal (jbd2, ordered mode): umbra runs `jcrash` (an untar
+//! loop plus appends with `fsync`, tests/guest/jcrash.c) on an image and is killed with SIGKILL
+//! at random points, many times. After every kill umbra mounts the image again (replaying the
+//! journal) and unmounts it; then `e2fsck -fn` must find it clean, every byte whose `fsync`
+//! returned must be there, and every byte of a file that is there must be the byte written (no
+//! stale blocks exposed: ordered mode writes data before the metadata that points at it).
+//!
+//! Kill points come from a seed printed at the start (`JBD2_CRASH_SEED=N` repeats a run). The
+//! rounds stop after a time budget, so the test takes at most about a minute however slow the
+//! host is; a slow host runs fewer rounds, never a different verdict.
+
+mod common;
+use common::*;
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Stop starting rounds after this long.
+const BUDGET: Duration = Duration::from_secs(40);
+const MAX_ROUNDS: usize = 30;
+const MIN_ROUNDS: usize = 3;
+const TAR_DIRS: usize = 12;
+const TAR_FILES: usize = 20;
+
+/// Byte `o` of log `id` (as jcrash.c's `pattern`).
+fn log_byte(id: u64, o: u64) -> u8 {
+    ((o / 4096).wrapping_mul(131).wrapping_add(o.wrapping_mul(7)).wrapping_add(id * 13).wrapping_add(o >> 16)) as u8
+}
+
+/// The contents of tarball member `d<dir>/f<file>`.
+fn tar_member(n: usize) -> Vec<u8> {
+    (0..(n * 997) % 24000).map(|k| ((n * 7 + k * 3) & 0xff) as u8).collect()
+}
+
+/// A root with busybox, jcrash and /data/t.tar; `None` without a static busybox.
+fn crash_tree() -> Option<&'static Path> {
+    static TREE: OnceLock<Option<PathBuf>> = OnceLock::new();
+    TREE.get_or_init(|| {
+        let bb = ["/bin/busybox", "/usr/bin/busybox"].into_iter().map(Path::new).find(|p| p.exists())?;
+        let r = scratch(&format!("jbd2-tree-{}", std::process::id()));
+        for d in ["bin", "data", "work", "dev", "proc", "tmp"] {
+            std::fs::create_dir_all(r.join(d)).unwrap();
+        }
+        std::fs::copy(bb, r.join("bin/busybox")).unwrap();
+        build_c("jcrash", &r.join("bin/jcrash"), &[]);
+        let src = scratch(&format!("jbd2-tarsrc-{}", std::process::id()));
+        for d in 0..TAR_DIRS {
+            std::fs::create_dir_all(src.join(format!("d{d}"))).unwrap();
+            for f in 0..TAR_FILES {
+                std::fs::write(src.join(format!("d{d}/f{f}")), tar_member(d * TAR_FILES + f)).unwrap();
+            }
+        }
+        let st = Command::new("tar").arg("-cf").arg(r.join("data/t.tar")).arg("-C").arg(&src).arg(".").status().unwrap();
+        assert!(st.success(), "tar failed");
+        Some(r)
+    })
+    .as_deref()
+}
+
+/// What the guest reported before a kill: fsynced sizes and unlinked logs, over all rounds.
+#[derive(Default)]
+struct Claims {
+    fsynced: HashMap<String, u64>,
+    deleted: HashSet<String>,
+}
+
+impl Claims {
+    fn note(&mut self, line: &str) {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        match w.as_slice() {
+            ["F", name, size] => {
+                let s: u64 = size.parse().unwrap();
+                let e = self.fsynced.entry(name.to_string()).or_insert(0);
+                *e = (*e).max(s);
+            }
+            ["D", name] => {
+                self.deleted.insert(name.to_string());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A small deterministic generator for kill delays (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+/// Runs jcrash on `img` and SIGKILLs umbra after `delay`; returns the complete lines it printed.
+fn run_and_kill(img: &Path, delay: Duration) -> Vec<String> {
+    let mut child = spawn_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/jcrash", "/work", "/data/t.tar"]);
+    let out = child.stdout.take().unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let reader = std::thread::spawn(move || {
+        let mut r = BufReader::new(out);
+        let mut buf = Vec::new();
+        while r.read_until(b'\n', &mut buf).unwrap_or(0) > 0 {
+            if buf.ends_with(b"\n") {
+                sink.lock().unwrap().push(String::from_utf8_lossy(&buf).trim_end().to_string());
+            }
+            buf.clear();
+        }
+    });
+    std::thread::sleep(delay);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    reader.join().unwrap();
+    let v = lines.lock().unwrap().clone();
+    v
+}
+
+/// Whether the superblock of `img` says `needs_recovery`.
+fn needs_recovery(img: &Path) -> bool {
+    let data = std::fs::read(img).unwrap();
+    let incompat = u32::from_le_bytes(data[1024 + 0x60..1024 + 0x64].try_into().unwrap());
+    incompat & 4 != 0
+}
+
+/// Mounts `img` with umbra (replaying the journal) and unmounts it cleanly.
+fn replay(img: &Path) {
+    let o = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/busybox", "true"], Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(0), "replay run failed: {}", stderr(&o));
+    assert!(!stderr(&o).contains("read-only"), "replay mounted read-only: {}", stderr(&o));
+}
+
+/// Checks /work of `img` against the claims: fsynced bytes there, no byte wrong.
+fn check_contents(img: &Path, claims: &Claims, round: usize) {
+    let out = scratch(&format!("jbd2-dump-{}-{round}", std::process::id()));
+    let st = Command::new("debugfs").arg("-R").arg(format!("rdump /work {}", out.display())).arg(img).output().unwrap();
+    assert!(st.status.success(), "debugfs rdump failed");
+    let work = out.join("work");
+    for (name, &size) in &claims.fsynced {
+        match std::fs::metadata(work.join(name)) {
+            Ok(m) => assert!(m.len() >= size, "round {round}: {name} has {} bytes, {size} were fsynced", m.len()),
+            Err(_) => assert!(claims.deleted.contains(name), "round {round}: fsynced {name} is missing"),
+        }
+    }
+    for e in std::fs::read_dir(&work).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some((i, g)) = name.strip_prefix('l').and_then(|s| s.split_once('g')) {
+            let id = i.parse::<u64>().unwrap() * 1000 + g.parse::<u64>().unwrap();
+            let data = std::fs::read(e.path()).unwrap();
+            if let Some(o) = (0..data.len()).find(|&o| data[o] != log_byte(id, o as u64)) {
+                panic!("round {round}: {name} byte {o} of {} is wrong", data.len());
+            }
+        } else if name.starts_with('t') {
+            check_untarred(&e.path(), round);
+        }
+    }
+}
+
+/// Every file of an untarred tree is a prefix of the tarball's member (tar may have been
+/// killed mid-file, never showing other bytes).
+fn check_untarred(tree: &Path, round: usize) {
+    for d in 0..TAR_DIRS {
+        for f in 0..TAR_FILES {
+            let p = tree.join(format!("d{d}/f{f}"));
+            let Ok(data) = std::fs::read(&p) else { continue };
+            let want = tar_member(d * TAR_FILES + f);
+            assert!(
+                data.len() <= want.len() && data[..] == want[..data.len()],
+                "round {round}: {} holds bytes the tarball does not have",
+                p.display()
+            );
+        }
+    }
+}
+
+/// Kill rounds on an image made by `mkfs -t FSTYPE`.
+fn crash_rounds(fstype: &str, extra: &[&str]) {
+    if !have_e2fsprogs() {
+        return;
+    }
+    let Some(tree) = crash_tree() else {
+        eprintln!("SKIPPED: journal crash test: no static busybox on the host");
+        return;
+    };
+    let img = scratch(&format!("jbd2-{fstype}-{}", std::process::id())).join("disk.img");
+    mke2fs_from_dir(tree, &img, fstype, "96M", extra);
+    let seed = std::env::var("JBD2_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
+    eprintln!("journal crash test on {fstype}: JBD2_CRASH_SEED={seed}");
+    let mut rng = Rng(seed);
+    let mut claims = Claims::default();
+    let (mut recovered, mut rounds) = (0, 0);
+    let start = Instant::now();
+    while rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || start.elapsed() < BUDGET) {
+        // Mostly kills in the middle of the writes; now and then one during mount and replay.
+        let ms = if rng.next() % 6 == 0 { 5 + rng.next() % 100 } else { 300 + rng.next() % 2200 };
+        for line in run_and_kill(&img, Duration::from_millis(ms)) {
+            claims.note(&line);
+        }
+        if needs_recovery(&img) {
+            recovered += 1;
+        }
+        replay(&img);
+        assert!(!needs_recovery(&img), "round {rounds}: needs_recovery still set after a clean unmount");
+        assert_e2fsck_clean(&img);
+        check_contents(&img, &claims, rounds);
+        rounds += 1;
+    }
+    eprintln!(
+        "{rounds} kills, {recovered} replays, {} logs with fsynced data, {:?}",
+        claims.fsynced.len(),
+        start.elapsed()
+    );
+    assert!(!claims.fsynced.is_empty(), "the guest never reported an fsync");
+    assert!(recovered > 0, "no kill left a journal to replay");
+}
+
+#[test]
+fn ext3_survives_sigkill_at_random_points() {
+    crash_rounds("ext3", &["-b", "1024"]);
+}
