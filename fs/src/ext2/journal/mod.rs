@@ -208,6 +208,7 @@ impl Journal {
         self.dev.sync()?;
         self.next_tid = tid.wrapping_add(1);
         self.freed.clear();
+        crash_point_after_commit();
         // Checkpoint: the transaction's blocks to their homes, then an empty log.
         cache.write_back(&meta)?;
         self.dev.sync()?;
@@ -237,6 +238,24 @@ impl Journal {
             log.extend(copies.by_ref().take(n));
         }
         Ok(log)
+    }
+}
+
+/// Crash-test hook: with `UMBRA_JBD2_CRASH_AFTER_COMMITS=N` in umbra's environment, umbra
+/// dies (`abort`) right after the N-th commit block is durable and before its checkpoint,
+/// leaving a journal that must be replayed. Tests use it to check the replay of real
+/// transactions, by umbra and by e2fsck.
+fn crash_point_after_commit() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
+    static COMMITS: AtomicU64 = AtomicU64::new(0);
+    let limit = LIMIT.get_or_init(|| std::env::var("UMBRA_JBD2_CRASH_AFTER_COMMITS").ok().and_then(|v| v.parse().ok()));
+    if let Some(n) = *limit {
+        if COMMITS.fetch_add(1, Ordering::Relaxed) + 1 >= n {
+            log::error!("jbd2: crash point after commit {n} reached; aborting");
+            std::process::abort();
+        }
     }
 }
 
