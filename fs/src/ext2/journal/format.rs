@@ -180,6 +180,18 @@ impl JournalSuperblock {
         self.feature_incompat & f != 0
     }
 
+    /// Turns on the revoke feature (as ext4 does at mount with `jbd2_journal_set_features`);
+    /// v1 superblocks have no feature words, so they stay without revoke records.
+    pub fn enable_revoke(&mut self) -> bool {
+        if self.version < 2 {
+            return false;
+        }
+        self.feature_incompat |= feature::INCOMPAT_REVOKE;
+        let f = self.feature_incompat;
+        put_be32(&mut self.raw, 0x28, f);
+        true
+    }
+
     /// Whether blocks carry jbd2 v2 or v3 checksums.
     pub fn csum_v2or3(&self) -> bool {
         self.has_incompat(feature::INCOMPAT_CSUM_V2 | feature::INCOMPAT_CSUM_V3)

@@ -64,7 +64,7 @@ impl LogIo for DevIo<'_> {
         self.j.read_block(n)
     }
     fn write_home(&mut self, blk: u64, data: &[u8]) -> KResult<()> {
-        if blk == 0 || blk >= self.fs_blocks {
+        if blk >= self.fs_blocks {
             log::warn!("jbd2: journal block for home {blk} outside the filesystem; skipped");
             return Ok(());
         }
@@ -166,9 +166,12 @@ impl Journal {
         self.dev.sync()
     }
 
-    /// Records that metadata block `blk` was freed in the running transaction.
+    /// Records that metadata block `blk` was freed in the running transaction (a revoke
+    /// record, when the journal has the revoke feature).
     fn revoke(&mut self, blk: u64) {
-        self.revoked.insert(blk);
+        if self.jsb.has_incompat(format::feature::INCOMPAT_REVOKE) {
+            self.revoked.insert(blk);
+        }
     }
 
     /// Whether block `blk` was freed by the running transaction (not to be reused yet).
@@ -323,6 +326,9 @@ impl Fs {
         if j.jsb.start != 0 {
             j.wipe().map_err(|e| err(e, format!("cannot mount: cannot reset the journal ({e})")))?;
         }
+        j.jsb.enable_revoke();
+        // The journal keeps the filesystem consistent across a crash: no "unchecked" state.
+        self.orig_state |= super::superblock::STATE_VALID;
         self.cache.set_journaled(true);
         self.journal = Some(j);
         set_incompat(self, self.sb.feature_incompat | incompat::RECOVER);

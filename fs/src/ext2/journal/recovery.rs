@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use uapi::{Errno, KResult};
 
-use super::format::{self, blocktype, feature, tag_flag, Header, JournalSuperblock};
+use super::format::{self, blocktype, tag_flag, Header, JournalSuperblock};
 
 /// Access to the journal for recovery: log blocks by journal block number, and the
 /// filesystem's blocks by physical number.
@@ -174,16 +174,14 @@ pub fn recover(jsb: &JournalSuperblock, io: &mut dyn LogIo) -> KResult<RecoveryI
         return Ok(w.info);
     }
     w.pass(Pass::Scan)?;
-    if jsb.has_incompat(feature::INCOMPAT_REVOKE) {
-        w.pass(Pass::Revoke)?;
-    }
+    w.pass(Pass::Revoke)?;
     w.pass(Pass::Replay)?;
     Ok(w.info)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::format::{self, feature, test_jsb, blocktype, Header};
+    use super::super::format::{self, blocktype, feature, test_jsb, Header};
     use super::*;
 
     /// A journal in memory and a filesystem of 64 blocks.
