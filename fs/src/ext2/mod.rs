@@ -454,7 +454,9 @@ impl Fs {
             self.sb_dirty = true;
             self.close_journal()?;
             self.sync()?;
-            self.journal = None;
+            if let Some(mut j) = self.journal.take() {
+                j.empty()?;
+            }
             self.cache.set_journaled(false);
         }
         self.unmounted = true;

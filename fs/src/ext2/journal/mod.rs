@@ -7,9 +7,14 @@
 //!   metadata block in the block cache (pinned there until it is committed) plus revoke records
 //!   for metadata blocks freed meanwhile. A commit writes the dirty file data to its home
 //!   first (ordered mode), then the log (revoke blocks, descriptors with metadata copies) and
-//!   the journal superblock pointing at it, a flush, the commit block, a flush; then it
-//!   checkpoints (metadata to its home, a flush) and empties the log again (`s_start` = 0).
-//!   The journal is therefore empty between commits and each transaction starts at `s_first`.
+//!   the journal superblock, a flush, the commit block, a flush; then it checkpoints
+//!   (metadata to its home) without waiting. The journal superblock's tail (`s_start`,
+//!   `s_sequence`) points at the previous transaction, whose checkpoint the first flush made
+//!   durable — so a crash replays at most the last two transactions, and two flushes per commit
+//!   suffice. When the log reaches the journal's end, and at unmount, every checkpoint is
+//!   flushed and the journal marked empty (`s_start` = 0); the log then restarts at `s_first`.
+//!   Blocks freed by a transaction are not reused before it commits, so replaying an older
+//!   transaction never overwrites data of a newer one.
 //! * [`orphan`]: the on-disk orphan list (`s_last_orphan` chained through `i_dtime`), kept while
 //!   a journal is active and processed at mount, as ext3/ext4 do.
 //!
@@ -45,6 +50,11 @@ pub(crate) struct Journal {
     bs: u64,
     /// The id the next transaction commits with.
     next_tid: u32,
+    /// The log block the next transaction starts at.
+    head: u32,
+    /// Start block and id of the last committed transaction, while the journal superblock
+    /// may still have to point at it (its checkpoint is not known to be durable).
+    last_committed: Option<(u32, u32)>,
     /// Metadata blocks freed in the running transaction.
     revoked: BTreeSet<u64>,
     /// Every block freed in the running transaction: not reused before it commits, or a
@@ -101,7 +111,17 @@ impl Journal {
         if jsb.maxlen as u64 > nblocks {
             return Err(format!("journal superblock claims {} blocks, the inode has {nblocks}", jsb.maxlen));
         }
-        Ok(Journal { map, next_tid: jsb.sequence, jsb, dev, bs, revoked: BTreeSet::new(), freed: BTreeSet::new() })
+        Ok(Journal {
+            map,
+            next_tid: jsb.sequence,
+            head: jsb.first,
+            last_committed: None,
+            jsb,
+            dev,
+            bs,
+            revoked: BTreeSet::new(),
+            freed: BTreeSet::new(),
+        })
     }
 
     fn read_block(&self, n: u32) -> KResult<Vec<u8>> {
@@ -197,12 +217,17 @@ impl Journal {
             self.freed.clear();
             return self.dev.sync();
         }
-        let first = self.jsb.first;
-        let numbered: Vec<(u32, Vec<u8>)> = log.into_iter().enumerate().map(|(k, b)| (first + k as u32, b)).collect();
-        let commit_pos = first + numbered.len() as u32;
+        if self.head as usize + log.len() + 1 > self.jsb.maxlen as usize {
+            self.wrap()?;
+        }
+        let start = self.head;
+        let numbered: Vec<(u32, Vec<u8>)> = log.into_iter().enumerate().map(|(k, b)| (start + k as u32, b)).collect();
+        let commit_pos = start + numbered.len() as u32;
         self.write_blocks(&numbered)?;
-        self.jsb.start = first;
-        self.jsb.sequence = tid;
+        // The log tail: the previous transaction, whose checkpoint this flush makes durable.
+        let (tail, tail_tid) = self.last_committed.unwrap_or((start, tid));
+        self.jsb.start = tail;
+        self.jsb.sequence = tail_tid;
         self.write_superblock()?;
         self.dev.sync()?;
         let now = super::Fs::now();
@@ -210,15 +235,32 @@ impl Journal {
         self.write_blocks(&[(commit_pos, commit)])?;
         self.dev.sync()?;
         self.next_tid = tid.wrapping_add(1);
+        self.head = commit_pos + 1;
+        self.last_committed = Some((start, tid));
         self.freed.clear();
         crash_point_after_commit();
-        // Checkpoint: the transaction's blocks to their homes, then an empty log.
-        cache.write_back(&meta)?;
+        // Checkpoint: the transaction's blocks to their homes, made durable by the next flush.
+        cache.write_back(&meta)
+    }
+
+    /// Restarts the log at `s_first` once it reaches the journal's end: every checkpoint is
+    /// made durable and the journal marked empty before old log blocks are overwritten.
+    fn wrap(&mut self) -> KResult<()> {
+        self.empty()?;
+        self.head = self.jsb.first;
+        Ok(())
+    }
+
+    /// Makes every checkpoint durable and marks the journal empty (`s_start` = 0), as at
+    /// unmount (`jbd2_journal_destroy` → `jbd2_mark_journal_empty`).
+    pub(crate) fn empty(&mut self) -> KResult<()> {
         self.dev.sync()?;
         self.jsb.start = 0;
         self.jsb.sequence = self.next_tid;
         self.write_superblock()?;
-        self.dev.sync()
+        self.dev.sync()?;
+        self.last_committed = None;
+        Ok(())
     }
 
     /// The log of transaction `tid`: revoke blocks, then descriptor blocks each followed by
@@ -344,7 +386,8 @@ impl Fs {
         }
     }
 
-    /// Ends journaling at unmount: the final commit clears `needs_recovery`.
+    /// Ends journaling at unmount, before the final commit, which clears `needs_recovery`;
+    /// [`Journal::empty`] then leaves an empty journal.
     pub(crate) fn close_journal(&mut self) -> KResult<()> {
         if self.journal.is_some() {
             set_incompat(self, self.sb.feature_incompat & !incompat::RECOVER);
