@@ -521,4 +521,29 @@ mod tests {
         assert_eq!(r, [9; 10]);
         assert!(c.read(100).is_err());
     }
+
+    #[test]
+    fn jbd2_block_cache_pins_dirty_metadata_and_writes_data_apart() {
+        let dev = Arc::new(MemBlockDevice::new(1024 * 100));
+        let mut c = BlockCache::new(dev.clone(), 1024, 16);
+        c.set_journaled(true);
+        c.modify(1).unwrap()[0] = 1; // metadata
+        c.modify_data(2).unwrap()[0] = 2;
+        c.zero(3).unwrap();
+        c.zero_data(3).unwrap(); // a freed metadata block reused for data
+        assert_eq!(c.dirty_meta(), vec![1]);
+        for b in 10..60u64 {
+            c.read(b).unwrap(); // pressure: block 1 must stay cached and dirty
+        }
+        assert_eq!(dev.contents()[1024], 0, "pinned metadata reached its home before a commit");
+        assert_eq!(c.peek(1).map(|d| d[0]), Some(1));
+        c.write_dirty_data().unwrap();
+        assert_eq!(dev.contents()[2048], 2);
+        assert_eq!(c.dirty_meta_count(), 1);
+        c.modify(4).unwrap()[0] = 4;
+        assert!(c.forget_meta(4));
+        assert!(!c.forget_meta(2));
+        c.write_back(&[1]).unwrap();
+        assert_eq!((dev.contents()[1024], c.dirty_meta_count()), (1, 0));
+    }
 }

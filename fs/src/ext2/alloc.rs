@@ -37,7 +37,18 @@ fn find_zero_where(b: &[u8], n: usize, from: usize, busy: impl Fn(usize) -> bool
 impl Fs {
     /// Allocates one block, preferring `goal` and then the groups after it
     /// (`ext2_new_blocks`' goal search). Reserved blocks are usable (the guest is root).
+    /// Blocks freed by the uncommitted journal transaction are used only when nothing else
+    /// is free (ext4 would commit and retry; an operation here cannot commit halfway).
     pub fn alloc_block(&mut self, goal: u64) -> KResult<u64> {
+        match self.alloc_block_deferring(goal, true) {
+            Err(Errno::ENOSPC) if self.journal.as_ref().is_some_and(|j| j.has_freed()) => {
+                self.alloc_block_deferring(goal, false)
+            }
+            r => r,
+        }
+    }
+
+    fn alloc_block_deferring(&mut self, goal: u64, defer_freed: bool) -> KResult<u64> {
         self.ensure_rw()?;
         let ngroups = self.sb.group_count;
         let first = self.sb.first_data_block as u64;
@@ -56,8 +67,8 @@ impl Fs {
             let bit = {
                 let b = self.cache.read(bmp)?;
                 // Blocks freed by the uncommitted transaction stay unused until it commits.
-                let journal = &self.journal;
-                find_zero_where(b, n, from, |i| journal.as_ref().is_some_and(|j| j.freed_uncommitted(group_first + i as u64)))
+                let journal = self.journal.as_ref().filter(|_| defer_freed);
+                find_zero_where(b, n, from, |i| journal.is_some_and(|j| j.freed_uncommitted(group_first + i as u64)))
             };
             let Some(bit) = bit else {
                 if find_zero(self.cache.read(bmp)?, n, from).is_none() {

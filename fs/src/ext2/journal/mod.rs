@@ -194,6 +194,11 @@ impl Journal {
         }
     }
 
+    /// Whether the running transaction freed any block.
+    pub(crate) fn has_freed(&self) -> bool {
+        !self.freed.is_empty()
+    }
+
     /// Whether block `blk` was freed by the running transaction (not to be reused yet).
     pub(crate) fn freed_uncommitted(&self, blk: u64) -> bool {
         self.freed.contains(&blk)
@@ -234,6 +239,7 @@ impl Journal {
         let commit = format::commit_block(&self.jsb, tid, now.sec.max(0) as u64, now.nsec);
         self.write_blocks(&[(commit_pos, commit)])?;
         self.dev.sync()?;
+        log::debug!("jbd2: committed transaction {tid}: {} metadata blocks, {} revoked, log {start}..={commit_pos}", meta.len(), revokes.len());
         self.next_tid = tid.wrapping_add(1);
         self.head = commit_pos + 1;
         self.last_committed = Some((start, tid));
@@ -246,6 +252,7 @@ impl Journal {
     /// Restarts the log at `s_first` once it reaches the journal's end: every checkpoint is
     /// made durable and the journal marked empty before old log blocks are overwritten.
     fn wrap(&mut self) -> KResult<()> {
+        log::debug!("jbd2: log wraps to block {}", self.jsb.first);
         self.empty()?;
         self.head = self.jsb.first;
         Ok(())
