@@ -432,3 +432,38 @@ fn ext4_committed_transactions_replay_in_e2fsck_and_umbra() {
         crash_point_rounds("ext4", &[]);
     }
 }
+
+/// Without any fsync, the write-back timer commits (every 5 s, as jbd2's commit interval):
+/// data written by a guest that then just sleeps reaches the image, and survives a SIGKILL.
+#[test]
+fn ext3_periodic_commit_makes_writes_durable_without_fsync() {
+    if !have_e2fsprogs() {
+        return;
+    }
+    let Some(tree) = crash_tree() else {
+        eprintln!("SKIPPED: periodic commit test: no static busybox on the host");
+        return;
+    };
+    let img = scratch(&format!("jbd2-periodic-{}", std::process::id())).join("disk.img");
+    mke2fs_from_dir(tree, &img, "ext3", "32M", &[]);
+    let script = "mkdir /work/late && echo 'written without fsync' > /work/late/f && echo written && sleep 100";
+    let child = spawn_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/busybox", "sh", "-c", script]);
+    let img2 = img.clone();
+    collect_lines(child, move |child, lines| {
+        let start = Instant::now();
+        while !lines.lock().unwrap().iter().any(|l| l == "written") {
+            assert!(start.elapsed() < Duration::from_secs(60), "the guest never said written");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Linux commits within 5 s; allow a loaded host six times that.
+        let written = Instant::now();
+        while debugfs_cat(&img2, "/work/late/f") != b"written without fsync\n" {
+            assert!(written.elapsed() < Duration::from_secs(30), "no commit 30 s after the write");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        child.kill().unwrap();
+    });
+    replay(&img);
+    assert_e2fsck_clean(&img);
+    assert_eq!(debugfs_cat(&img, "/work/late/f"), b"written without fsync\n");
+}
