@@ -452,12 +452,8 @@ impl Fs {
             let st = self.orig_state;
             self.sb.set_state(st);
             self.sb_dirty = true;
-            self.close_journal()?;
             self.sync()?;
-            if let Some(mut j) = self.journal.take() {
-                j.empty()?;
-            }
-            self.cache.set_journaled(false);
+            self.close_journal()?;
         }
         self.unmounted = true;
         Ok(())

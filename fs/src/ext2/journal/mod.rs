@@ -393,14 +393,16 @@ impl Fs {
         }
     }
 
-    /// Ends journaling at unmount, before the final commit, which clears `needs_recovery`;
-    /// [`Journal::empty`] then leaves an empty journal.
+    /// Ends journaling at unmount, after the final commit (`jbd2_journal_destroy`, then
+    /// `ext4_put_super` clearing `needs_recovery`): flushes every checkpoint, marks the journal
+    /// empty, and only then writes the superblock without `needs_recovery`.
     pub(crate) fn close_journal(&mut self) -> KResult<()> {
-        if self.journal.is_some() {
-            set_incompat(self, self.sb.feature_incompat & !incompat::RECOVER);
-            self.sb_dirty = true;
-        }
-        Ok(())
+        let Some(mut j) = self.journal.take() else { return Ok(()) };
+        j.empty()?;
+        self.cache.set_journaled(false);
+        set_incompat(self, self.sb.feature_incompat & !incompat::RECOVER);
+        self.sb_dirty = true;
+        self.sync()
     }
 
     /// A block is being freed: if it holds dirty metadata of the running transaction, drop it
