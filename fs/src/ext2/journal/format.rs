@@ -52,14 +52,17 @@ pub const TAIL_SIZE: usize = 4;
 /// Size of a revoke block header (`jbd2_journal_revoke_header_t`).
 pub const REVOKE_HEADER_SIZE: usize = 16;
 
+/// Reads a big-endian `u32` at `off` (0 when out of range).
 pub fn be32(b: &[u8], off: usize) -> u32 {
     b.get(off..off + 4).map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
+/// Reads a big-endian `u16` at `off` (0 when out of range).
 pub fn be16(b: &[u8], off: usize) -> u16 {
     b.get(off..off + 2).map_or(0, |s| u16::from_be_bytes([s[0], s[1]]))
 }
 
+/// Writes a big-endian `u32` at `off` (ignored when out of range).
 pub fn put_be32(b: &mut [u8], off: usize, v: u32) {
     if let Some(s) = b.get_mut(off..off + 4) {
         s.copy_from_slice(&v.to_be_bytes());
@@ -176,6 +179,7 @@ impl JournalSuperblock {
         Ok(sb)
     }
 
+    /// Whether a journal INCOMPAT feature is set.
     pub fn has_incompat(&self, f: u32) -> bool {
         self.feature_incompat & f != 0
     }
