@@ -319,6 +319,11 @@ pub trait ProcProvider: Send + Sync {
     fn net_unix(&self) -> String {
         String::from("Num       RefCount Protocol Flags    Type St Inode Path\n")
     }
+    /// `/proc/net/<name>` for the internet files (`tcp`, `tcp6`, `udp`, `udp6`, `dev`, `route`,
+    /// `if_inet6`, `snmp`, `sockstat`).
+    fn net_inet(&self, _name: &str) -> String {
+        String::new()
+    }
     /// The text of `/proc/sysvipc/<name>` (`shm`, `sem`, `msg`): the System V IPC objects.
     fn sysvipc(&self, _name: &str) -> String {
         String::new()

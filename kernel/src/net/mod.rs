@@ -477,6 +477,9 @@ impl FileLike for Socket {
     }
 
     fn ioctl(&self, cmd: u32, arg: u64, mem: &mut dyn UserMemory) -> KResult<usize> {
+        if inet::iface::is_if_ioctl(cmd) {
+            return inet::iface::ioctl(cmd, arg, mem);
+        }
         self.ops.ioctl(cmd, arg, mem)
     }
 

@@ -35,6 +35,22 @@ use uapi::{Errno, KResult};
 /// The TCP port table.
 pub static TABLE: KMutex<Table<Tcp>> = KMutex::new(Table::new());
 
+/// Every TCP socket alive (for `/proc/net/tcp`), pruned as it grows.
+static ALL: KMutex<Vec<std::sync::Weak<Tcp>>> = KMutex::new(Vec::new());
+
+/// The TCP sockets alive now.
+pub fn all() -> Vec<Arc<Tcp>> {
+    ALL.lock().iter().filter_map(std::sync::Weak::upgrade).collect()
+}
+
+fn register(t: &Arc<Tcp>) {
+    let mut all = ALL.lock();
+    if all.len() >= 64 && all.len().is_power_of_two() {
+        all.retain(|w| w.strong_count() > 0);
+    }
+    all.push(Arc::downgrade(t));
+}
+
 /// How many bytes a receive queue holds before senders wait (Linux's autotuned loopback
 /// window is of this order).
 pub const WINDOW: usize = 4 << 20;
@@ -151,7 +167,7 @@ impl Tcp {
         let common = SockCommon::default();
         common.sndbuf.store(16384, std::sync::atomic::Ordering::Relaxed);
         common.rcvbuf.store(131_072, std::sync::atomic::Ordering::Relaxed);
-        Arc::new(Tcp {
+        let t = Arc::new(Tcp {
             fam,
             common,
             pollee: Pollee::default(),
@@ -181,7 +197,14 @@ impl Tcp {
             }),
             ino: Default::default(),
             uid: Default::default(),
-        })
+        });
+        register(&t);
+        t
+    }
+
+    /// The pending connections of a listener (`sk_ack_backlog`).
+    pub fn backlog_len(&self) -> usize {
+        self.st.lock().backlog.len()
     }
 
     /// Wakes everyone waiting on this socket.
@@ -500,6 +523,26 @@ fn connect_guest(t: &Arc<Tcp>, task: &mut dyn SockTask, dst: SocketAddr) -> KRes
         t.wake();
         return if nonblock { Err(Errno::EINPROGRESS) } else { Ok(()) };
     }
+}
+
+/// Records that a non-blocking connect answered `EINPROGRESS` (`SS_CONNECTING`).
+pub fn mark_in_progress(t: &Tcp) {
+    t.st.lock().in_progress = true;
+}
+
+/// Queues `child`, connected as `local` ↔ `remote` to `peer`, on `listener`'s backlog (a
+/// connection `--publish` brought in from the host).
+pub fn queue_accepted(listener: &Arc<Tcp>, child: &Arc<Tcp>, local: SocketAddr, remote: SocketAddr, peer: Peer) {
+    child.common.inherit_from(&listener.common);
+    {
+        let mut cs = child.st.lock();
+        cs.connected = true;
+        cs.local = Some(local);
+        cs.remote = Some(remote);
+        cs.peer = peer;
+    }
+    listener.st.lock().backlog.push_back(child.clone());
+    listener.wake();
 }
 
 /// `connect(AF_UNSPEC)` (`tcp_disconnect`): resets a connection and leaves the socket closed

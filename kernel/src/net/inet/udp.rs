@@ -122,6 +122,20 @@ impl Udp {
         self.wake();
     }
 
+    /// Queues a datagram the relay received from the outside (`src` as the guest sees it);
+    /// a connected socket drops datagrams from others.
+    pub fn deliver_from_outside(&self, src: SocketAddr, data: &[u8]) {
+        let (remote, local) = {
+            let st = self.st.lock();
+            (st.remote, st.local)
+        };
+        if remote.is_some_and(|r| r != src) {
+            return;
+        }
+        let dst = local.map(|l| l.ip()).filter(|ip| !ip.is_unspecified()).unwrap_or(IpAddr::V4(addr::ETH0_ADDR));
+        self.deliver(src, dst, data);
+    }
+
     /// Records an error the network reported (an ICMP error: `ECONNREFUSED`...).
     pub fn set_err(&self, e: Errno) {
         self.st.lock().err = e.raw();
