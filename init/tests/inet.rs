@@ -260,3 +260,15 @@ fn ten_thousand_relayed_connections_leak_no_host_fds() {
     assert_eq!(out, "connected 10000 of 10000\n");
     assert_eq!(before, after, "umbra's host fds before and after 10 000 connections");
 }
+
+#[test]
+fn ping_answers_own_addresses_and_the_gateway_only() {
+    for dst in ["10.0.2.2", "127.0.0.1", "10.0.2.15"] {
+        let o = umbra(&[], &["/bin/busybox", "ping", "-c", "1", dst]);
+        assert!(stdout(&o).contains("1 packets transmitted, 1 packets received, 0% packet loss"), "{dst}: {}{}", stdout(&o), stderr(&o));
+    }
+    let o = umbra(&[], &["/bin/busybox", "ping", "-c", "1", "192.0.2.1"]);
+    assert!(stderr(&o).contains("Network is unreachable"), "{}", stderr(&o));
+    let o = umbra(&["--net", "none"], &["/bin/busybox", "ping", "-c", "1", "10.0.2.2"]);
+    assert!(stderr(&o).contains("Network is unreachable"), "{}", stderr(&o));
+}

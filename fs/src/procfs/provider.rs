@@ -350,6 +350,7 @@ pub fn default_sysctl(path: &str) -> Option<&'static str> {
         "kernel/threads-max" => "1000",
         "net/core/somaxconn" => "4096",
         "net/ipv4/ip_local_port_range" => "32768\t60999",
+        "net/ipv4/ping_group_range" => "0\t2147483647",
         "vm/max_map_count" => "65530",
         "vm/overcommit_memory" => "0",
         "vm/overcommit_ratio" => "50",

@@ -10,9 +10,13 @@
 //!   ephemeral ports, receiver lookup.
 //! - `tcp`, `udp`: the protocols; `opts`: the `IP`/`IPV6`/`TCP`/`UDP` option levels.
 //! - `relay`: host sockets for destinations outside the guest and `--publish` listeners.
+//! - `icmp`: ping sockets and raw ICMP for root (echo answered for own addresses and the
+//!   gateway).
 //! - `iface`: the interface table (`SIOCGIF*`, rtnetlink, /proc/net).
+//! - `proc`: /proc/net's internet files.
 
 pub mod addr;
+pub mod icmp;
 pub mod iface;
 pub mod opts;
 pub mod ports;
@@ -62,10 +66,31 @@ fn create(fam: Fam, kind: i32, protocol: i32) -> KResult<Box<dyn ProtoOps>> {
     match kind {
         n::SOCK_STREAM if protocol == 0 || protocol == IPPROTO_TCP => Ok(Box::new(Inet::Tcp(Tcp::new(fam)))),
         n::SOCK_DGRAM if protocol == 0 || protocol == IPPROTO_UDP => Ok(Box::new(Inet::Udp(Udp::new(fam)))),
+        n::SOCK_DGRAM if is_icmp(fam, protocol) => {
+            if !icmp::group_allowed(caller_ids().1) {
+                return Err(Errno::EACCES);
+            }
+            Ok(icmp::create(fam, false))
+        }
         n::SOCK_STREAM | n::SOCK_DGRAM => Err(Errno::EPROTONOSUPPORT),
+        n::SOCK_RAW if caller_ids().0 != 0 => Err(Errno::EPERM),
+        n::SOCK_RAW if is_icmp(fam, protocol) => Ok(icmp::create(fam, true)),
         n::SOCK_RAW => Err(Errno::EPROTONOSUPPORT),
         _ => Err(Errno::ESOCKTNOSUPPORT),
     }
+}
+
+fn is_icmp(fam: Fam, protocol: i32) -> bool {
+    protocol == if fam == Fam::V4 { IPPROTO_ICMP } else { IPPROTO_ICMPV6 }
+}
+
+/// The calling task's effective uid and gid (root's if no task runs: boot-time callers).
+fn caller_ids() -> (u32, u32) {
+    let task = relay::current_cpu().and_then(|c| crate::task::kernel().task(c.current_tid()));
+    task.map_or((0, 0), |t| {
+        let c = t.process.creds();
+        (c.euid, c.egid)
+    })
 }
 
 /// An internet socket.

@@ -87,6 +87,11 @@ pub fn start(cpu: &Arc<Cpu>) {
     }
 }
 
+/// The vCPU the relay runs on (known once booted).
+pub fn current_cpu() -> Option<Arc<Cpu>> {
+    CPU.get().and_then(Weak::upgrade)
+}
+
 fn cpu() -> KResult<Arc<Cpu>> {
     CPU.get().and_then(Weak::upgrade).ok_or(Errno::ENETUNREACH)
 }
