@@ -86,7 +86,8 @@ fn is_icmp(fam: Fam, protocol: i32) -> bool {
 
 /// The calling task's effective uid and gid (root's if no task runs: boot-time callers).
 fn caller_ids() -> (u32, u32) {
-    let task = relay::current_cpu().and_then(|c| crate::task::kernel().task(c.current_tid()));
+    let k = crate::task::kernel();
+    let task = k.task(k.running_tid.load(Ordering::Relaxed));
     task.map_or((0, 0), |t| {
         let c = t.process.creds();
         (c.euid, c.egid)
