@@ -783,9 +783,13 @@ fn copy_out(st: &mut St, out: &mut [u8], peek: bool, inline: bool, copied: &mut 
             }
         }
         let (a, b) = st.rx.as_slices();
-        for i in pos..end {
-            out[w] = if i < a.len() { a[i] } else { b[i - a.len()] };
-            w += 1;
+        let mut i = pos;
+        while i < end {
+            let (src, off) = if i < a.len() { (a, i) } else { (b, i - a.len()) };
+            let n = (end - i).min(src.len() - off);
+            out[w..w + n].copy_from_slice(&src[off..off + n]);
+            w += n;
+            i += n;
         }
         seq += (end - pos) as u64;
         pos = end;
