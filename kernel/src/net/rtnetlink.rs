@@ -435,17 +435,20 @@ mod tests {
         let h = Header::parse(&req).unwrap_or(Header { len: 0, kind: 0, flags: 0, seq: 0, pid: 0 });
         let out = handle(&h, &req, 42, false);
         let kinds: Vec<u16> = messages(&out).iter().map(|m| m.0).collect();
-        assert_eq!(kinds, vec![RTM_NEWLINK, NLMSG_DONE]);
+        assert_eq!(kinds, vec![RTM_NEWLINK, RTM_NEWLINK, NLMSG_DONE]);
         assert!(out.windows(3).any(|w| w == b"lo\0"));
+        assert!(out.windows(5).any(|w| w == b"eth0\0"));
 
         let req = request(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, &[AF_INET, 0, 0, 0, 0, 0, 0, 0]);
         let h = Header::parse(&req).unwrap_or(Header { len: 0, kind: 0, flags: 0, seq: 0, pid: 0 });
         let kinds: Vec<u16> = messages(&handle(&h, &req, 42, false)).iter().map(|m| m.0).collect();
-        assert_eq!(kinds, vec![RTM_NEWADDR, NLMSG_DONE]);
+        assert_eq!(kinds, vec![RTM_NEWADDR, RTM_NEWADDR, NLMSG_DONE]);
 
         let req = request(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, &[AF_UNSPEC; 12]);
         let h = Header::parse(&req).unwrap_or(Header { len: 0, kind: 0, flags: 0, seq: 0, pid: 0 });
-        assert_eq!(messages(&handle(&h, &req, 42, false)).len(), 5);
+        // lo's four local-table routes and ::1, eth0's default, subnet, local and broadcast
+        // routes, and the end.
+        assert_eq!(messages(&handle(&h, &req, 42, false)).len(), 9);
     }
 
     #[test]

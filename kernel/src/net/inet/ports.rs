@@ -113,6 +113,12 @@ pub struct Table<T> {
     hint: u32,
 }
 
+impl<T: Bindable> Default for Table<T> {
+    fn default() -> Self {
+        Table::new()
+    }
+}
+
 impl<T: Bindable> Table<T> {
     /// An empty table.
     pub const fn new() -> Table<T> {
