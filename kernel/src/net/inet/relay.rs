@@ -435,6 +435,9 @@ fn accept_published(l: &TcpListener, guest_port: u16) {
 pub struct HostUdp {
     sock: UdpSocket,
     guest: Weak<Udp>,
+    /// Which guest destination each host address stands for (replies show that source:
+    /// the host's nameserver answers as 10.0.2.3 only to queries sent to 10.0.2.3).
+    sent: KMutex<std::collections::HashMap<SocketAddr, SocketAddr>>,
     token: KMutex<Option<Token>>,
     _slot: Slot,
 }
@@ -444,7 +447,7 @@ impl HostUdp {
         let slot = Slot::take()?;
         let sock = UdpSocket::bind("[::]:0").or_else(|_| UdpSocket::bind("0.0.0.0:0")).map_err(|e| errno_of(&e))?;
         sock.set_nonblocking(true).map_err(|e| errno_of(&e))?;
-        let h = Arc::new(HostUdp { sock, guest: Arc::downgrade(u), token: KMutex::new(None), _slot: slot });
+        let h = Arc::new(HostUdp { sock, guest: Arc::downgrade(u), sent: KMutex::new(std::collections::HashMap::new()), token: KMutex::new(None), _slot: slot });
         let cpu = cpu()?;
         let (w, r) = (Arc::downgrade(&h), Arc::downgrade(&h));
         let wants = Box::new(move || if w.upgrade().is_some_and(|h| h.guest.strong_count() > 0) { Interest::Read } else { Interest::None });
@@ -471,8 +474,8 @@ impl HostUdp {
                         },
                         v4 => v4,
                     };
-                    let asked = g.st.lock().remote;
-                    let src = guest_addr(from, asked.or(Some(SocketAddr::new(IpAddr::V4(DNS), 53))));
+                    let asked = self.sent.lock().get(&from).copied();
+                    let src = guest_addr(from, asked);
                     g.deliver_from_outside(src, &buf[..n]);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -525,6 +528,13 @@ pub fn udp_send(u: &Arc<Udp>, dst: SocketAddr, data: &[u8]) -> KResult<usize> {
             r
         }
     };
+    {
+        let mut sent = relay.sent.lock();
+        if sent.len() >= 256 && !sent.contains_key(&host) {
+            sent.clear();
+        }
+        sent.insert(host, dst);
+    }
     let host = match (host, relay.sock.local_addr()) {
         (SocketAddr::V4(v4), Ok(SocketAddr::V6(_))) => SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port()),
         (h, _) => h,
