@@ -3,6 +3,7 @@
      serve PORT               listen on 0.0.0.0:PORT, accept one connection, reply "echo:" + data
      udpecho IP PORT MSG      send MSG, print the reply (5 s timeout)
      udpserve PORT            receive one datagram on 0.0.0.0:PORT, reply "echo:" + data
+     source PORT MIB          listen on 0.0.0.0:PORT, send MIB MiB in 64 KiB writes to one client
      churn IP PORT CTL N      with a control connection to IP:CTL: say "before", wait for a
                               byte, open and drop N connections to IP:PORT, say "after", wait */
 #define _GNU_SOURCE
@@ -70,6 +71,22 @@ int main(int argc, char **argv) {
         buf[total] = 0;
         printf("got: %s\n", buf);
         dprintf(s, "echo:%s", buf);
+        close(s);
+        return 0;
+    }
+    if (!strcmp(cmd, "source") && argc == 4) {
+        int l = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = addr("0.0.0.0", atoi(argv[2]));
+        if (bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 8) < 0) { perror("listen"); return 1; }
+        printf("listening\n");
+        int s = accept(l, NULL, NULL);
+        static char chunk[65536];
+        long left = atol(argv[3]) << 20;
+        while (left > 0) {
+            ssize_t w = write(s, chunk, left < (long)sizeof chunk ? left : (long)sizeof chunk);
+            if (w <= 0) { printf("write: %s\n", strerrorname_np(errno)); return 1; }
+            left -= w;
+        }
         close(s);
         return 0;
     }
