@@ -272,3 +272,44 @@ fn ping_answers_own_addresses_and_the_gateway_only() {
     let o = umbra(&["--net", "none"], &["/bin/busybox", "ping", "-c", "1", "10.0.2.2"]);
     assert!(stderr(&o).contains("Network is unreachable"), "{}", stderr(&o));
 }
+
+/// A host client writes to a published guest server that does not read: the writes stop once
+/// the guest socket's window and the host socket's buffers are full (memory stays bounded);
+/// then the client vanishes with a reset, and the guest reads every byte that arrived before
+/// it, then `ECONNRESET`.
+#[test]
+fn a_guest_that_never_reads_bounds_the_relay_and_a_vanished_host_peer_resets() {
+    let hp = free_port();
+    let root_s = root().to_str().unwrap().to_string();
+    let rule = format!("127.0.0.1:{hp}:8080");
+    let mut child = spawn_umbra(&["run", "--publish", &rule, "--root", &root_s, "--", "/bin/netclient", "sink", "8080", "3"]);
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    wait_line(&mut out, "listening");
+    let mut s = TcpStream::connect(("127.0.0.1", hp)).unwrap();
+    s.set_nonblocking(true).unwrap();
+    let chunk = vec![7u8; 65536];
+    let mut sent = 0usize;
+    let start = std::time::Instant::now();
+    let mut stalled_since = std::time::Instant::now();
+    // Write until the writes have stalled for 300 ms (the guest is asleep for 3 s).
+    while start.elapsed() < Duration::from_secs(2) && stalled_since.elapsed() < Duration::from_millis(300) {
+        match s.write(&chunk) {
+            Ok(n) => {
+                sent += n;
+                stalled_since = std::time::Instant::now();
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    assert!(sent < 64 << 20, "the relay took {sent} bytes from a client of a guest that never reads");
+    arch_um::hostnet::set_linger_zero(&s);
+    drop(s);
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    assert_eq!(words.first(), Some(&"read"), "{rest}");
+    let got: usize = words.get(1).and_then(|w| w.parse().ok()).unwrap_or(usize::MAX);
+    assert!(got <= sent && got > 0, "guest read {got} of {sent}");
+    assert_eq!(words.get(3), Some(&"ECONNRESET"), "{rest}");
+}

@@ -4,6 +4,8 @@
      udpecho IP PORT MSG      send MSG, print the reply (5 s timeout)
      udpserve PORT            receive one datagram on 0.0.0.0:PORT, reply "echo:" + data
      source PORT MIB          listen on 0.0.0.0:PORT, send MIB MiB in 64 KiB writes to one client
+     sink PORT SECS           listen on 0.0.0.0:PORT, accept one client, read nothing for SECS
+                              seconds, then read all and print the count and how it ended
      churn IP PORT CTL N      with a control connection to IP:CTL: say "before", wait for a
                               byte, open and drop N connections to IP:PORT, say "after", wait */
 #define _GNU_SOURCE
@@ -88,6 +90,19 @@ int main(int argc, char **argv) {
             left -= w;
         }
         close(s);
+        return 0;
+    }
+    if (!strcmp(cmd, "sink") && argc == 4) {
+        int l = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = addr("0.0.0.0", atoi(argv[2]));
+        if (bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 8) < 0) { perror("listen"); return 1; }
+        printf("listening\n");
+        int s = accept(l, NULL, NULL);
+        sleep(atoi(argv[3]));
+        long total = 0;
+        ssize_t n;
+        while ((n = read(s, buf, sizeof buf)) > 0) total += n;
+        printf("read %ld then %s\n", total, n == 0 ? "EOF" : strerrorname_np(errno));
         return 0;
     }
     if (!strcmp(cmd, "udpecho") && argc == 5) {
