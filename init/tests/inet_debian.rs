@@ -1,7 +1,7 @@
 //! Real clients and servers from the Debian test tree over the guest network (the networking
 //! issue): Python's `http.server` reached with `urllib` over 127.0.0.1 and ::1, an `asyncio`
 //! echo server with 100 concurrent clients, a host HTTP server reached as 10.0.2.2, and
-//! iproute2's `ip addr`. SKIPPED without the tree (see `tools/debian/build-image.sh`).
+//! iproute2's `ip addr` and `ss` (over `NETLINK_SOCK_DIAG`). SKIPPED without the tree (see `tools/debian/build-image.sh`).
 
 mod common;
 use common::*;
@@ -27,7 +27,7 @@ fn debian_image(dir: &Path) -> Option<PathBuf> {
 const SCRIPT: &str = r#"
 ip -brief addr
 python3 - <<'PY'
-import asyncio, http.server, os, socket, threading, urllib.request
+import asyncio, http.server, os, socket, subprocess, threading, urllib.request
 os.chdir('/tmp')
 open('/tmp/f.txt', 'w').write('served by the guest\n')
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -40,6 +40,8 @@ for fam, host, urlhost in ((socket.AF_INET, '127.0.0.1', '127.0.0.1'), (socket.A
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     body = urllib.request.urlopen('http://%s:%d/f.txt' % (urlhost, srv.server_address[1]), timeout=60).read()
     print(urlhost, body.decode().strip())
+    ss = subprocess.run(['ss', '-Htln'], capture_output=True, text=True).stdout
+    print('ss sees the listener', ('%s:%d' % (urlhost, srv.server_address[1])) in ss, ss.split()[:3])
     srv.shutdown()
 async def main():
     async def handle(r, w):
@@ -82,7 +84,7 @@ fn python_http_server_urllib_asyncio_and_the_host_through_the_relay() {
     let o = run_umbra(&["run", "--root", img.to_str().unwrap(), "--env", &env, "--", "/bin/bash", "-c", SCRIPT], Duration::from_secs(300));
     server.join().unwrap();
     let out = stdout(&o);
-    let want_tail = "127.0.0.1 served by the guest\n[::1] served by the guest\nasyncio echoes 100\nhello from host\n";
+    let want_tail = "127.0.0.1 served by the guest\nss sees the listener True ['LISTEN', '0', '5']\n[::1] served by the guest\nss sees the listener True ['LISTEN', '0', '5']\nasyncio echoes 100\nhello from host\n";
     assert!(out.starts_with("lo               UNKNOWN        127.0.0.1/8 ::1/128 \neth0             UP             10.0.2.15/24 \n"), "{out}\nstderr: {}", stderr(&o));
     assert!(out.ends_with(want_tail), "{out}\nstderr: {}", stderr(&o));
 }

@@ -296,7 +296,7 @@ fn route_msgs(family: u8, seq: u32, portid: u32, out: &mut Vec<u8>) {
 }
 
 /// `NLMSG_ERROR` carrying `-errno` (0 acknowledges) and the request's header.
-fn error_msg(req: &Header, errno: i32, portid: u32, out: &mut Vec<u8>) {
+pub(crate) fn error_msg(req: &Header, errno: i32, portid: u32, out: &mut Vec<u8>) {
     let mut m = Msg::new(NLMSG_ERROR, 0, req.seq, portid);
     let mut body = (-errno).to_ne_bytes().to_vec();
     body.extend_from_slice(&req.len.to_ne_bytes());
@@ -308,7 +308,7 @@ fn error_msg(req: &Header, errno: i32, portid: u32, out: &mut Vec<u8>) {
     m.finish(out);
 }
 
-fn done_msg(seq: u32, portid: u32, out: &mut Vec<u8>) {
+pub(crate) fn done_msg(seq: u32, portid: u32, out: &mut Vec<u8>) {
     let mut m = Msg::new(NLMSG_DONE, NLM_F_MULTI, seq, portid);
     m.bytes(&0i32.to_ne_bytes());
     m.finish(out);

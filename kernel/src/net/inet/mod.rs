@@ -13,9 +13,10 @@
 //! - `icmp`: ping sockets and raw ICMP for root (echo answered for own addresses and the
 //!   gateway).
 //! - `iface`: the interface table (`SIOCGIF*`, rtnetlink, /proc/net).
-//! - `proc`: /proc/net's internet files.
+//! - `proc`: /proc/net's internet files; `diag`: `NETLINK_SOCK_DIAG` dumps (`ss`).
 
 pub mod addr;
+pub mod diag;
 pub mod icmp;
 pub mod iface;
 pub mod opts;

@@ -123,8 +123,10 @@ pub struct St {
     pub err: i32,
     /// The last `SO_ERROR` was consumed by `connect`/poll (non-blocking connect bookkeeping).
     pub reset: bool,
-    backlog: VecDeque<Arc<Tcp>>,
-    max_backlog: usize,
+    /// Connections waiting for `accept` (a listener's `icsk_accept_queue`).
+    pub(super) backlog: VecDeque<Arc<Tcp>>,
+    /// `sk_max_ack_backlog`.
+    pub(super) max_backlog: usize,
     pub opts: Opts,
     pub bytes_sent: u64,
     pub bytes_received: u64,
