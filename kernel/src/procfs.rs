@@ -996,6 +996,10 @@ impl ProcProvider for KernelProcProvider {
         crate::net::unix::proc::text()
     }
 
+    fn net_inet(&self, name: &str) -> String {
+        crate::net::inet::proc::text(name)
+    }
+
     fn sysvipc(&self, name: &str) -> String {
         crate::ipc::proc_sysvipc(name.as_bytes()).unwrap_or_default()
     }
