@@ -111,29 +111,55 @@ pub trait FileLike: Send + Sync {
     /// `read(2)`/`readv(2)` into `sink` — the caller's iovecs in guest memory, or a kernel
     /// buffer — at `offset`; `EAGAIN` if it would block, `EFAULT` if nothing could be stored.
     /// Files that can copy straight into guest RAM override it (pipes: Linux's `pipe_read`
-    /// with `copy_page_to_iter`); the default reads into a kernel buffer, then copies.
+    /// with `copy_page_to_iter`). The default is Linux's loop for files with only `->read`
+    /// (`do_loop_readv_writev`): one [`FileLike::read`] per buffer through a kernel buffer,
+    /// stopping after a short one.
     fn read_to(&self, sink: &mut dyn IoSink, offset: u64) -> KResult<usize> {
-        let mut tmp = vec![0u8; sink.avail().min(BOUNCE)];
-        let n = self.read(&mut tmp, offset)?;
-        let got = sink.write_slice(tmp.get(..n).ok_or(Errno::EIO)?);
-        if got == 0 && n > 0 {
-            return Err(Errno::EFAULT);
+        let mut done = 0usize;
+        while sink.avail() > 0 {
+            let want = sink.segment().min(BOUNCE);
+            let mut tmp = vec![0u8; want];
+            let n = match self.read(&mut tmp, offset.saturating_add(done as u64)) {
+                Ok(n) => n,
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(e),
+            };
+            let got = sink.write_slice(tmp.get(..n).ok_or(Errno::EIO)?);
+            done += got;
+            if got < n && done == 0 {
+                return Err(Errno::EFAULT);
+            }
+            if got < want {
+                break;
+            }
         }
-        Ok(got)
+        Ok(done)
     }
     /// `write(2)`/`writev(2)` from `source` (guest iovecs or a kernel buffer) at `offset`,
     /// consuming what was written; `EAGAIN` if it would block, `EFAULT` if nothing could be
-    /// read. The default copies into a kernel buffer first (at most 1 MiB per call).
+    /// read. The default is Linux's per-buffer loop, as for [`FileLike::read_to`]: one
+    /// [`FileLike::write`] per iovec (at most 1 MiB each), stopping after a short one.
     fn write_from(&self, source: &mut dyn IoSource, offset: u64) -> KResult<usize> {
-        let want = source.remain().min(BOUNCE);
-        let mut tmp = vec![0u8; want];
-        let len = source.peek_slice(&mut tmp);
-        if len == 0 && want > 0 {
-            return Err(Errno::EFAULT);
+        let mut done = 0usize;
+        while source.remain() > 0 {
+            let want = source.segment().min(BOUNCE);
+            let mut tmp = vec![0u8; want];
+            let len = source.peek_slice(&mut tmp);
+            if len == 0 {
+                return if done > 0 { Ok(done) } else { Err(Errno::EFAULT) };
+            }
+            let n = match self.write(tmp.get(..len).ok_or(Errno::EIO)?, offset.saturating_add(done as u64)) {
+                Ok(n) => n,
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(e),
+            };
+            source.skip(n);
+            done += n;
+            if n < want {
+                break;
+            }
         }
-        let n = self.write(tmp.get(..len).ok_or(Errno::EIO)?, offset)?;
-        source.skip(n);
-        Ok(n)
+        Ok(done)
     }
     /// The events ready now.
     fn poll(&self) -> PollEvents {

@@ -158,7 +158,7 @@ PY"#;
     assert_same("debian-asyncio", script);
 }
 
-/// The system administration userland over netlink and PAM: `ip addr` lists `lo` (rtnetlink),
+/// The system administration userland over netlink and PAM: `ip addr` lists `lo` and `eth0` (rtnetlink),
 /// `useradd -m alice && su alice -c id` (PAM takes its "no audit" path on EPROTONOSUPPORT).
 #[test]
 fn ip_addr_useradd_and_su_work() {
@@ -168,7 +168,7 @@ fn ip_addr_useradd_and_su_work() {
     let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(60));
     assert_eq!(
         stdout(&out),
-        "lo inet 127.0.0.1/8\nlo inet6 ::1/128\nlo:\nuid=1000(alice) gid=1000(alice) groups=1000(alice)\nalice 755\n",
+        "lo inet 127.0.0.1/8\nlo inet6 ::1/128\neth0 inet 10.0.2.15/24\nlo:\nuid=1000(alice) gid=1000(alice) groups=1000(alice)\nalice 755\n",
         "stderr:\n{}",
         stderr(&out)
     );

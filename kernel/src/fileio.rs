@@ -31,16 +31,14 @@ fn is_terminal(file: &Arc<OpenFile>) -> bool {
 /// One non-blocking read of `file` into the guest buffers `iovs` (at `pos` for `preadv`).
 fn read_once(cur: &mut Current, file: &OpenFile, iovs: &[IoVec], pos: Option<i64>) -> KResult<usize> {
     let mm = cur.mm();
-    let mut space = mm.space.lock();
-    file.read_sink(&mut UserIovWriter::new(&mut space, iovs), pos)
+    file.read_sink(&mut UserIovWriter::new(&*mm, iovs), pos)
 }
 
 /// One non-blocking write to `file` from the guest buffers `iovs`, skipping the first `done`
 /// bytes (already written by an earlier attempt).
 fn write_once(cur: &mut Current, file: &OpenFile, iovs: &[IoVec], done: usize, pos: Option<i64>) -> KResult<usize> {
     let mm = cur.mm();
-    let mut space = mm.space.lock();
-    let mut source = UserIovReader::new(&mut space, iovs);
+    let mut source = UserIovReader::new(&*mm, iovs);
     mm::IoSource::skip(&mut source, done);
     file.write_source(&mut source, pos)
 }
@@ -90,9 +88,10 @@ fn read_terminal(cur: &mut Current, file: &Arc<OpenFile>, iovs: &[IoVec]) -> KRe
     Ok(n)
 }
 
-/// `write(2)`/`writev(2)` (`pwritev` with `pos`) of a non-socket file from guest buffers:
-/// everything is written, sleeping while the file is full (unless `O_NONBLOCK`, which writes
-/// what fits), as Linux's `pipe_write`. A signal after some bytes went through returns the
+/// `write(2)`/`writev(2)` (`pwritev` with `pos`) of a non-socket file from guest buffers.
+/// A pipe (or pty master) takes everything, sleeping while full (unless `O_NONBLOCK`, which
+/// writes what fits), as Linux's `pipe_write`; other files take what one call takes, sleeping
+/// only while it would block. A signal after some bytes went through returns the
 /// partial count; a pipe with no reader gives `EPIPE` and `SIGPIPE` (the count if some bytes
 /// were written before the last reader left).
 pub fn write_user(cur: &mut Current, file: &Arc<OpenFile>, iovs: &[IoVec], pos: Option<i64>) -> KResult<usize> {
@@ -104,13 +103,16 @@ pub fn write_user(cur: &mut Current, file: &Arc<OpenFile>, iovs: &[IoVec], pos: 
     }
     let total = iovs.iter().fold(0usize, |a, v| a.saturating_add(v.iov_len as usize));
     let can_block = !file.flags().contains(OpenFlags::NONBLOCK) && pos.is_none() && file.pollee().is_some();
+    // Only pipes and pty masters write "everything, sleeping while full"; any other file takes
+    // what one call takes (an eventfd 8 bytes of a 16-byte write), as Linux's one `->write`.
+    let whole = crate::pipe::is_pipe(file) || crate::tty_glue::pty_master_of(file).is_some();
     let mut done = 0usize;
     loop {
         match write_once(cur, file, iovs, done, pos) {
             Ok(0) => return Ok(done),
             Ok(n) => {
                 done = done.saturating_add(n);
-                if done >= total || pos.is_some() {
+                if done >= total || pos.is_some() || !whole {
                     return Ok(done);
                 }
                 continue;

@@ -6,10 +6,14 @@
 //! The guest's side faults its pages in lazily, one page at a time as the copy reaches it (as
 //! `copy_to_user` does): a 1 MiB `read` from a pipe holding 10 bytes touches one page. A page
 //! that cannot be reached ends the copy early; the caller sees a short count and answers as
-//! Linux does (`EFAULT` if nothing moved, else the partial count).
+//! Linux does (`EFAULT` if nothing moved, else the partial count). The address space is locked
+//! only for each copy ([`SpaceLock`]), never while the file does its own work: a file that
+//! reports on a process (`/proc/PID/status`) may lock that process's address space itself.
 //!
 //! Kernel buffers are sinks and sources too ([`VmWriter`], [`VmReader`]), so one file operation
 //! serves `read(2)`, `splice` from a kernel page and unit tests alike.
+
+use std::ops::DerefMut;
 
 use uapi::mman::PAGE_SIZE;
 use uapi::structs::IoVec;
@@ -22,6 +26,10 @@ use crate::{VmReader, VmWriter};
 pub trait IoSink {
     /// Room left (the iovecs' total length minus what was written).
     fn avail(&self) -> usize;
+    /// Room left in the current buffer (one iovec; all of a kernel buffer).
+    fn segment(&self) -> usize {
+        self.avail()
+    }
     /// Copies from `r` as much as fits; returns the bytes copied. Fewer than
     /// `min(r.remain(), avail())` means the sink hit memory it cannot write (a fault).
     fn write_from(&mut self, r: &mut VmReader<'_>) -> usize;
@@ -29,17 +37,16 @@ pub trait IoSink {
     fn write_slice(&mut self, src: &[u8]) -> usize {
         self.write_from(&mut VmReader::from_slice(src))
     }
-    /// The guest memory the sink writes into, locked by it for the copy (`None` for a kernel
-    /// buffer): a file that is itself that memory (`/proc/self/mem`) reaches it through this.
-    fn user_space(&mut self) -> Option<&mut MemorySpace> {
-        None
-    }
 }
 
 /// Where written data comes from: a kernel buffer or the guest's iovecs (`ITER_SOURCE`).
 pub trait IoSource {
     /// Bytes left to take.
     fn remain(&self) -> usize;
+    /// Bytes left in the current buffer (one iovec; all of a kernel buffer).
+    fn segment(&self) -> usize {
+        self.remain()
+    }
     /// Copies into `w` as much as fits; returns the bytes copied (fewer than
     /// `min(remain(), w.avail())` means unreadable guest memory).
     fn read_into(&mut self, w: &mut VmWriter<'_>) -> usize;
@@ -51,11 +58,6 @@ pub trait IoSource {
     /// Copies into a kernel slice, consuming.
     fn read_slice(&mut self, dst: &mut [u8]) -> usize {
         self.read_into(&mut VmWriter::from_slice(dst))
-    }
-    /// The guest memory the source reads from, locked by it (`None` for a kernel buffer); see
-    /// [`IoSink::user_space`].
-    fn user_space(&mut self) -> Option<&mut MemorySpace> {
-        None
     }
 }
 
@@ -81,6 +83,13 @@ impl IoSource for VmReader<'_> {
     fn skip(&mut self, n: usize) {
         VmReader::skip(self, n);
     }
+}
+
+/// How a guest-buffer cursor reaches its address space: a lock taken for each copy (the kernel
+/// implements it for a task's memory context).
+pub trait SpaceLock {
+    /// Locks the address space for one copy.
+    fn lock_space(&self) -> impl DerefMut<Target = MemorySpace> + '_;
 }
 
 /// A cursor over a list of guest buffers (the part of the `iovec` array not yet used).
@@ -117,6 +126,11 @@ impl<'v> IovCursor<'v> {
         Some((addr, in_page.min(v.iov_len - self.off)))
     }
 
+    /// Bytes left in the current buffer.
+    fn segment(&self) -> usize {
+        self.iovs.get(self.idx).map_or(0, |v| usize::try_from(v.iov_len - self.off).unwrap_or(usize::MAX))
+    }
+
     fn advance(&mut self, n: u64) {
         self.off = self.off.saturating_add(n);
         self.left = self.left.saturating_sub(usize::try_from(n).unwrap_or(usize::MAX));
@@ -125,33 +139,34 @@ impl<'v> IovCursor<'v> {
 }
 
 /// Read data going straight into the guest's iovecs (pages faulted in as reached, COW broken).
-pub struct UserIovWriter<'a> {
-    space: &'a mut MemorySpace,
+pub struct UserIovWriter<'a, L: SpaceLock> {
+    mm: &'a L,
     at: IovCursor<'a>,
 }
 
-impl<'a> UserIovWriter<'a> {
-    /// A sink over the guest buffers `iovs` of the address space `space`.
-    pub fn new(space: &'a mut MemorySpace, iovs: &'a [IoVec]) -> UserIovWriter<'a> {
-        UserIovWriter { space, at: IovCursor::new(iovs) }
+impl<'a, L: SpaceLock> UserIovWriter<'a, L> {
+    /// A sink over the guest buffers `iovs` of the address space behind `mm`.
+    pub fn new(mm: &'a L, iovs: &'a [IoVec]) -> UserIovWriter<'a, L> {
+        UserIovWriter { mm, at: IovCursor::new(iovs) }
     }
 }
 
-impl IoSink for UserIovWriter<'_> {
-    fn user_space(&mut self) -> Option<&mut MemorySpace> {
-        Some(self.space)
-    }
-
+impl<L: SpaceLock> IoSink for UserIovWriter<'_, L> {
     fn avail(&self) -> usize {
         self.at.left
     }
 
+    fn segment(&self) -> usize {
+        self.at.segment()
+    }
+
     fn write_from(&mut self, r: &mut VmReader<'_>) -> usize {
-        let phys = self.space.frames.phys().clone();
+        let mut space = self.mm.lock_space();
+        let phys = space.frames.phys().clone();
         let mut done = 0usize;
         while r.remain() > 0 {
             let Some((addr, len)) = self.at.piece() else { break };
-            let Ok(pte) = self.space.user_page(addr, Access::Write) else { break };
+            let Ok(pte) = space.user_page(addr, Access::Write) else { break };
             let off = pte.frame().offset() + (addr & (PAGE_SIZE - 1));
             let Ok(mut w) = phys.writer(off, len) else { break };
             let n = w.write(r);
@@ -163,15 +178,15 @@ impl IoSink for UserIovWriter<'_> {
 }
 
 /// Written data taken straight from the guest's iovecs (pages faulted in as reached).
-pub struct UserIovReader<'a> {
-    space: &'a mut MemorySpace,
+pub struct UserIovReader<'a, L: SpaceLock> {
+    mm: &'a L,
     at: IovCursor<'a>,
 }
 
-impl<'a> UserIovReader<'a> {
-    /// A source over the guest buffers `iovs` of the address space `space`.
-    pub fn new(space: &'a mut MemorySpace, iovs: &'a [IoVec]) -> UserIovReader<'a> {
-        UserIovReader { space, at: IovCursor::new(iovs) }
+impl<'a, L: SpaceLock> UserIovReader<'a, L> {
+    /// A source over the guest buffers `iovs` of the address space behind `mm`.
+    pub fn new(mm: &'a L, iovs: &'a [IoVec]) -> UserIovReader<'a, L> {
+        UserIovReader { mm, at: IovCursor::new(iovs) }
     }
 
     /// Copies into `w` from the cursor `at` (advancing it), faulting pages in as reached.
@@ -191,22 +206,22 @@ impl<'a> UserIovReader<'a> {
     }
 }
 
-impl IoSource for UserIovReader<'_> {
-    fn user_space(&mut self) -> Option<&mut MemorySpace> {
-        Some(self.space)
-    }
-
+impl<L: SpaceLock> IoSource for UserIovReader<'_, L> {
     fn remain(&self) -> usize {
         self.at.left
     }
 
+    fn segment(&self) -> usize {
+        self.at.segment()
+    }
+
     fn read_into(&mut self, w: &mut VmWriter<'_>) -> usize {
-        Self::copy_out(self.space, &mut self.at, w)
+        Self::copy_out(&mut self.mm.lock_space(), &mut self.at, w)
     }
 
     fn peek_slice(&mut self, dst: &mut [u8]) -> usize {
         let mut probe = IovCursor { iovs: self.at.iovs, idx: self.at.idx, off: self.at.off, left: self.at.left };
-        Self::copy_out(self.space, &mut probe, &mut VmWriter::from_slice(dst))
+        Self::copy_out(&mut self.mm.lock_space(), &mut probe, &mut VmWriter::from_slice(dst))
     }
 
     fn skip(&mut self, n: usize) {

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -177,6 +179,18 @@ static void sec_epipe(void) {
     printf("writer: signaled=%d sig=%d\n", WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
+/* A file with only ->write: writev is one write per buffer (Linux's do_loop_readv_writev). */
+static void sec_partial_file(void) {
+    int e = eventfd(0, 0);
+    uint64_t v[2] = {3, 4};
+    struct iovec iov[2] = {{&v[0], 8}, {&v[1], 8}};
+    show("eventfd writev 8+8", writev(e, iov, 2));
+    uint64_t got = 0;
+    show("eventfd read", read(e, &got, sizeof got));
+    printf("counter=%llu\n", (unsigned long long)got);
+    close(e);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     signal(SIGALRM, on_alarm);
@@ -185,6 +199,7 @@ int main(void) {
     sec_packets();
     sec_faults();
     sec_big_write();
+    sec_partial_file();
     sec_epipe();
     return 0;
 }

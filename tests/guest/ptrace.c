@@ -109,8 +109,10 @@ static void sec_regs_memory(void) {
     printf("poke unmapped %s\n", err(ptrace(PTRACE_POKEDATA, pid, (void *)8, 0)));
     printf("unknown request %s\n", err(ptrace((enum __ptrace_request)0x7777, pid, 0, 0)));
     printf("bad signal %s\n", err(ptrace(PTRACE_CONT, pid, 0, (void *)200)));
-    printf("cont %s\n", err(ptrace(PTRACE_CONT, pid, 0, 0)));
-    describe("end", wait_stop(pid));
+    const char *cont = err(ptrace(PTRACE_CONT, pid, 0, 0));
+    int end = wait_stop(pid); /* the child prints first: report after it */
+    printf("cont %s\n", cont);
+    describe("end", end);
 }
 
 static void sec_signals(void) {

@@ -74,9 +74,22 @@ enum PidEntry {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum NetFile {
     Unix,
+    /// An internet file, by name (`tcp`, `udp6`, `dev`, ...): the provider's `net_inet`.
+    Inet(&'static str),
 }
 
-const NET_FILES: [(&str, NetFile); 1] = [("unix", NetFile::Unix)];
+const NET_FILES: [(&str, NetFile); 10] = [
+    ("dev", NetFile::Inet("dev")),
+    ("if_inet6", NetFile::Inet("if_inet6")),
+    ("route", NetFile::Inet("route")),
+    ("snmp", NetFile::Inet("snmp")),
+    ("tcp", NetFile::Inet("tcp")),
+    ("tcp6", NetFile::Inet("tcp6")),
+    ("udp", NetFile::Inet("udp")),
+    ("udp6", NetFile::Inet("udp6")),
+    ("unix", NetFile::Unix),
+    ("sockstat", NetFile::Inet("sockstat")),
+];
 
 const PID_ENTRIES: [(&str, PidEntry); 16] = [
     ("cmdline", PidEntry::File(PidFile::Bytes(PidBytes::Cmdline))),
@@ -211,6 +224,7 @@ impl ProcInode {
                 SysFile::Stat => format::stat(&p.stat()),
             },
             Node::PidNet(_, NetFile::Unix) => p.net_unix(),
+            Node::PidNet(_, NetFile::Inet(name)) => p.net_inet(name),
             Node::Sysvipc(i) => p.sysvipc(SYSVIPC_FILES.get(i).copied().unwrap_or_default()),
             Node::Pid(pid, PidEntry::File(f)) => {
                 if let PidFile::Bytes(b) = f {

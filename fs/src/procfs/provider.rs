@@ -330,6 +330,11 @@ pub trait ProcProvider: Send + Sync {
     fn net_unix(&self) -> String {
         String::from("Num       RefCount Protocol Flags    Type St Inode Path\n")
     }
+    /// `/proc/net/<name>` for the internet files (`tcp`, `tcp6`, `udp`, `udp6`, `dev`, `route`,
+    /// `if_inet6`, `snmp`, `sockstat`).
+    fn net_inet(&self, _name: &str) -> String {
+        String::new()
+    }
     /// The text of `/proc/sysvipc/<name>` (`shm`, `sem`, `msg`): the System V IPC objects.
     fn sysvipc(&self, _name: &str) -> String {
         String::new()
@@ -356,6 +361,7 @@ pub fn default_sysctl(path: &str) -> Option<&'static str> {
         "kernel/threads-max" => "1000",
         "net/core/somaxconn" => "4096",
         "net/ipv4/ip_local_port_range" => "32768\t60999",
+        "net/ipv4/ping_group_range" => "0\t2147483647",
         "vm/max_map_count" => "65530",
         "vm/overcommit_memory" => "0",
         "vm/overcommit_ratio" => "50",
