@@ -269,6 +269,12 @@ int main(int argc, char **argv) {
         int st;
         pid_t w;
         while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+            if (WIFSTOPPED(st)) {
+                /* A child that made itself our tracee (PTRACE_TRACEME) stopped: it is stuck
+                 * until we resume it, so it is killed and replaced once reaped. */
+                kill(w, SIGKILL);
+                continue;
+            }
             for (int i = 0; i < nprocs; i++) {
                 if (pids[i] == w) {
                     done_before += last[i];
