@@ -195,6 +195,10 @@ impl Vfs {
         self.register_fs_type("proc", true, Arc::new(|req: &MountRequest<'_>| {
             Ok(crate::procfs::ProcFs::new(req.vfs) as Arc<dyn FileSystem>)
         }));
+        self.register_fs_type("sysfs", true, Arc::new(|req: &MountRequest<'_>| {
+            let provider = req.vfs.proc_provider().unwrap_or_else(|| Arc::new(()));
+            Ok(crate::sysfs::SysFs::new(provider.as_ref()) as Arc<dyn FileSystem>)
+        }));
         self.register_fs_type("hostfs", true, Arc::new(|req: &MountRequest<'_>| {
             let ro = req.flags.contains(MsFlags::MS_RDONLY);
             let dir = if req.data.is_empty() { req.source } else { req.data };
