@@ -182,8 +182,9 @@ impl Vfs {
 
     fn register_builtin_types(&self) {
         self.register_fs_type("tmpfs", true, Arc::new(|req: &MountRequest<'_>| {
-            let size = crate::tmpfs::parse_size_option(req.data)?;
-            Ok(crate::tmpfs::TmpFs::new(size) as Arc<dyn FileSystem>)
+            let ram = req.vfs.proc_provider().map_or(2 << 30, |p| p.meminfo().total_kb.saturating_mul(1024));
+            let options = crate::tmpfs::TmpfsOptions::parse(req.data, ram)?;
+            Ok(crate::tmpfs::TmpFs::with_options("tmpfs", 0o1777, options) as Arc<dyn FileSystem>)
         }));
         self.register_fs_type("devtmpfs", true, Arc::new(|req: &MountRequest<'_>| {
             Ok(req.vfs.devices.devtmpfs() as Arc<dyn FileSystem>)

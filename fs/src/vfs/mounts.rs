@@ -139,6 +139,7 @@ impl Vfs {
             let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
             let opts = mount_options(&m);
             let sb = if m.fs().read_only() || m.is_readonly() { "ro" } else { "rw" };
+            let sb = format!("{sb}{}", m.fs().mount_options());
             s.push_str(&format!(
                 "{} {} {major}:{minor} / {} {opts} - {} {} {sb}\n",
                 m.id(),
@@ -160,7 +161,7 @@ impl Vfs {
             if target.starts_with(b"(unreachable)") {
                 continue;
             }
-            let opts = mount_options(&m);
+            let opts = format!("{}{}", mount_options(&m), m.fs().mount_options());
             s.push_str(&format!(
                 "{} {} {} {} 0 0\n",
                 escape_mount_field(m.source()),
