@@ -33,8 +33,8 @@ static void show_mountinfo(const char *rel) {
     char line[1024];
     const char *target = at(rel);
     while (f && fgets(line, sizeof line, f)) {
-        char mp[512], opts[256], fstype[64], src[256], sb[256];
-        if (sscanf(line, "%*d %*d %*s %*s %511s %255s", mp, opts) != 2 || strcmp(mp, target))
+        char root[512], mp[512], opts[256], fstype[64], src[256], sb[256];
+        if (sscanf(line, "%*d %*d %*s %511s %511s %255s", root, mp, opts) != 3 || strcmp(mp, target))
             continue;
         char *dash = strstr(line, " - ");
         if (!dash || sscanf(dash, " - %63s %255s %255s", fstype, src, sb) != 3)
@@ -42,7 +42,7 @@ static void show_mountinfo(const char *rel) {
         char *i64 = strstr(sb, ",inode64");
         if (i64)
             memmove(i64, i64 + 8, strlen(i64 + 8) + 1);
-        printf("mountinfo %s: %s - %s %s\n", rel, opts, fstype, sb);
+        printf("mountinfo %s: root %s %s - %s %s\n", rel, root, opts, fstype, sb);
     }
     if (f)
         fclose(f);
@@ -118,16 +118,34 @@ static void tmpfs_limits(void) {
 
 static void binds(void) {
     mkdir(at("src"), 0755);
+    SHOW("mount src tmpfs", mount("tmpfs", at("src"), "tmpfs", 0, "mode=755"));
     mkdir(at("src/sub"), 0755);
     mkdir(at("dst"), 0755);
     close(open(at("src/sub/file"), O_CREAT | O_WRONLY, 0644));
-    SHOW("bind", mount(at("src"), at("dst"), NULL, MS_BIND, NULL));
-    SHOW("file seen through bind", access(at("dst/sub/file"), F_OK));
+    SHOW("bind", mount(at("src/sub"), at("dst"), NULL, MS_BIND, NULL));
+    SHOW("file seen through bind", access(at("dst/file"), F_OK));
+    show_mountinfo("dst");
     SHOW("bind remount ro", mount("none", at("dst"), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL));
     SHOW("create in ro bind", open_close(at("dst/new"), O_CREAT | O_WRONLY));
-    SHOW("create in source", open_close(at("src/new"), O_CREAT | O_WRONLY));
+    SHOW("create in source", open_close(at("src/sub/new"), O_CREAT | O_WRONLY));
     SHOW("new file seen in bind", access(at("dst/new"), F_OK));
+    show_mountinfo("dst");
     SHOW("umount bind", umount(at("dst")));
+    mkdir(at("src/inner"), 0755);
+    SHOW("mount inner", mount("tmpfs", at("src/inner"), "tmpfs", 0, "mode=755"));
+    close(open(at("src/inner/x"), O_CREAT | O_WRONLY, 0644));
+    mkdir(at("plain"), 0755);
+    mkdir(at("rec"), 0755);
+    SHOW("bind without MS_REC", mount(at("src"), at("plain"), NULL, MS_BIND, NULL));
+    SHOW("submount not in plain bind", access(at("plain/inner/x"), F_OK));
+    SHOW("rbind", mount(at("src"), at("rec"), NULL, MS_BIND | MS_REC, NULL));
+    SHOW("submount in rbind", access(at("rec/inner/x"), F_OK));
+    show_mountinfo("rec/inner");
+    SHOW("umount rbind child", umount(at("rec/inner")));
+    SHOW("umount rbind", umount(at("rec")));
+    SHOW("umount plain", umount(at("plain")));
+    SHOW("umount inner", umount(at("src/inner")));
+    SHOW("umount src", umount(at("src")));
 }
 
 static void flags(void) {
