@@ -233,3 +233,23 @@ fn tmux_runs_a_pane_on_a_pty() {
     let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(90));
     assert_eq!(stdout(&out), "0:1\nhello from tmux\n24 80\n/dev/pts/0\n", "stderr:\n{}", stderr(&out));
 }
+
+/// What Debian's `mountkernfs.sh` and a person at the shell do with mounts, through util-linux:
+/// `/run` as tmpfs with `noexec,nosuid,size=10%,mode=755` (listed with its options, and a
+/// program copied there refused), sysfs listed by `mount` and read (`/sys/class/net/lo`,
+/// Python's CPU count agreeing with `/sys/devices/system/cpu/online`), `remount,ro` then
+/// `EROFS`, and `mount --bind`.
+#[test]
+fn kernel_filesystems_mount_as_debian_does() {
+    let dir = scratch("debian-mounts");
+    let Some(img) = debian_image(&dir) else { return };
+    let script = "mount -t tmpfs -o noexec,nosuid,size=10%,mode=755 tmpfs /run && findmnt -no FSTYPE,OPTIONS /run | sed 's/  */ /; s/size=[0-9]*k/size=N/'; \
+                  cp /bin/true /run/t && { /run/t 2>/dev/null; echo \"exec on noexec: $?\"; }; \
+                  mount | grep -c '^sysfs on /sys type sysfs'; cat /sys/class/net/lo/operstate /sys/class/net/lo/mtu; \
+                  python3 -c 'import os; n = open(\"/sys/devices/system/cpu/online\").read().strip(); print(os.cpu_count() == (int(n.split(\"-\")[-1]) + 1))'; \
+                  mount -o remount,ro /run && { touch /run/x 2>&1 | grep -c 'Read-only file system'; }; \
+                  mount --bind /etc /mnt && test -f /mnt/passwd && echo bind ok; umount /mnt && umount /run && echo unmounted";
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(120));
+    let want = "tmpfs rw,nosuid,noexec,relatime,size=N,mode=755\nexec on noexec: 126\n1\nunknown\n65536\nTrue\n1\nbind ok\nunmounted\n";
+    assert_eq!(stdout(&out), want, "stderr:\n{}", stderr(&out));
+}

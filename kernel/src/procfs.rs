@@ -1057,6 +1057,11 @@ impl ProcProvider for KernelProcProvider {
     fn sysvipc(&self, name: &str) -> String {
         crate::ipc::proc_sysvipc(name.as_bytes()).unwrap_or_default()
     }
+
+    fn net_interfaces(&self) -> Vec<fs::sysfs::NetIf> {
+        let to_netif = |i: crate::net::rtnetlink::Interface| fs::sysfs::NetIf { index: i.index, name: i.name.to_string(), flags: i.flags, hw_type: i.hw_type, mtu: i.mtu, mac: i.mac };
+        crate::net::rtnetlink::interfaces().into_iter().map(to_netif).collect()
+    }
 }
 
 #[cfg(test)]

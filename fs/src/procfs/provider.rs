@@ -339,6 +339,10 @@ pub trait ProcProvider: Send + Sync {
     fn sysvipc(&self, _name: &str) -> String {
         String::new()
     }
+    /// The network interfaces, for `/sys/class/net` (the kernel's interface table).
+    fn net_interfaces(&self) -> Vec<crate::sysfs::NetIf> {
+        vec![crate::sysfs::NetIf::loopback()]
+    }
 }
 
 /// Linux's default values of the `/proc/sys` tunables (a 2-CPU machine with a few GiB).
