@@ -7,7 +7,7 @@
 //! seccomp/SIGSYS backend could replace it without touching the kernel.
 
 use crate::address_space::AddressSpace;
-use crate::ptrace::{self, WaitStatus, PTRACE_SYSEMU};
+use crate::ptrace::{self, WaitStatus, PTRACE_SYSEMU, PTRACE_SYSEMU_SINGLESTEP};
 use crate::regs::UserContext;
 use crate::timer;
 
@@ -129,8 +129,9 @@ impl Context {
     }
 
     fn run_until_event(&self, ctx: &mut UserContext, pid: i32) -> Event {
+        let request = if ctx.single_step { PTRACE_SYSEMU_SINGLESTEP } else { PTRACE_SYSEMU };
         loop {
-            if ptrace::resume(pid, PTRACE_SYSEMU).is_err() {
+            if ptrace::resume(pid, request).is_err() {
                 return Event::AddressSpaceDied;
             }
             let status = match ptrace::wait(pid) {

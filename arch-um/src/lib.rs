@@ -14,6 +14,7 @@ pub mod layout;
 pub mod physmem;
 pub mod platform;
 pub mod random;
+pub mod hostnet;
 pub mod reactor;
 mod ptrace;
 pub mod regs;

@@ -188,6 +188,19 @@ impl Platform {
     pub(crate) fn init_regs(&self) -> GpRegs {
         self.init_regs.lock().ok().and_then(|r| *r).unwrap_or_default()
     }
+
+    /// Sets the segment selectors of `regs` to the ones guest code runs with (a context the
+    /// kernel built, e.g. by `execve`, has none until it first runs), as a guest debugger
+    /// must see them (`cs` 0x33 says "64-bit").
+    pub fn set_user_selectors(&self, regs: &mut GpRegs) {
+        let init = self.init_regs();
+        regs.cs = init.cs;
+        regs.ss = init.ss;
+        regs.ds = init.ds;
+        regs.es = init.es;
+        regs.fs = init.fs;
+        regs.gs = init.gs;
+    }
 }
 
 impl Drop for Platform {

@@ -5,6 +5,8 @@ use crate::regs::GpRegs;
 use std::io;
 
 pub(crate) const PTRACE_SYSEMU: libc::c_uint = 31;
+/// `PTRACE_SYSEMU_SINGLESTEP`: as `PTRACE_SYSEMU`, stopping after one instruction.
+pub(crate) const PTRACE_SYSEMU_SINGLESTEP: libc::c_uint = 32;
 /// The regset note type of the XSAVE area (`include/uapi/linux/elf.h`).
 const NT_X86_XSTATE: usize = 0x202;
 

@@ -118,6 +118,9 @@ pub struct UserContext {
     pub regs: GpRegs,
     /// The FPU state (see [`FpuCell`]).
     fpu: FpuCell,
+    /// Run one instruction only (a guest tracer's `PTRACE_SINGLESTEP`): the stub is resumed
+    /// with the host's `PTRACE_SYSEMU_SINGLESTEP`, and the step ends in a SIGTRAP exception.
+    pub single_step: bool,
 }
 
 impl UserContext {

@@ -5,6 +5,11 @@
 //! with memory (tests). [`BlockCache`] is a write-back cache of fixed-size blocks in front of a
 //! device, like Linux's buffer cache: dirty blocks reach the device on [`BlockCache::flush`]
 //! (sync, fsync, unmount) or when evicted.
+//!
+//! Dirty blocks are either metadata or file data (the `*_data` writers). With a journal
+//! ([`BlockCache::set_journaled`]) dirty metadata is pinned: it is never evicted or flushed
+//! to its home, only handed to the journal ([`BlockCache::dirty_meta`],
+//! [`BlockCache::write_back`]), as jbd2 holds a running transaction's buffers.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::fs::{File, OpenOptions};
@@ -163,6 +168,17 @@ enum Fill<'a> {
     Nothing,
 }
 
+/// How [`BlockCache::load`] marks the block.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    /// Left as it is (a read).
+    Clean,
+    /// Dirty metadata (journaled when there is a journal).
+    Meta,
+    /// Dirty file data (written before the journal commit, never journaled).
+    Data,
+}
+
 struct Entry {
     data: Box<[u8]>,
     dirty: bool,
@@ -178,12 +194,24 @@ pub struct BlockCache {
     cap: usize,
     map: HashMap<u64, Entry>,
     tick: u64,
+    /// The dirty blocks holding metadata.
+    meta: std::collections::BTreeSet<u64>,
+    /// Whether dirty metadata is pinned for a journal.
+    journaled: bool,
 }
 
 impl BlockCache {
     /// A cache of blocks of `block_size` bytes holding at most `capacity` blocks (min 16).
     pub fn new(dev: Arc<dyn BlockDevice>, block_size: usize, capacity: usize) -> BlockCache {
-        BlockCache { dev, bs: block_size, cap: capacity.max(16), map: HashMap::default(), tick: 0 }
+        BlockCache {
+            dev,
+            bs: block_size,
+            cap: capacity.max(16),
+            map: HashMap::default(),
+            tick: 0,
+            meta: Default::default(),
+            journaled: false,
+        }
     }
 
     /// The block size in bytes.
@@ -206,7 +234,9 @@ impl BlockCache {
         }
         let mut ages: Vec<(u64, u64)> = self.map.iter().map(|(b, e)| (e.used, *b)).collect();
         ages.sort_unstable();
-        let mut victims: Vec<u64> = ages.iter().take(self.cap / 4 + 1).map(|x| x.1).collect();
+        let pinned = |b: &u64| self.journaled && self.meta.contains(b);
+        let mut victims: Vec<u64> =
+            ages.iter().map(|x| x.1).filter(|b| !pinned(b)).take(self.cap / 4 + 1).collect();
         victims.sort_unstable();
         let dirty: Vec<u64> = victims.iter().copied().filter(|b| self.map.get(b).is_some_and(|e| e.dirty)).collect();
         self.write_runs(&dirty)?;
@@ -239,6 +269,7 @@ impl BlockCache {
                 if let Some(e) = self.map.get_mut(b) {
                     e.dirty = false;
                 }
+                self.meta.remove(b);
             }
             i = j;
         }
@@ -271,7 +302,7 @@ impl BlockCache {
         Ok(())
     }
 
-    fn load(&mut self, blk: u64, fill: Fill<'_>, dirty: bool) -> KResult<&mut Entry> {
+    fn load(&mut self, blk: u64, fill: Fill<'_>, mark: Mark) -> KResult<&mut Entry> {
         self.tick += 1;
         let tick = self.tick;
         if !self.map.contains_key(&blk) {
@@ -288,50 +319,79 @@ impl BlockCache {
             e.data.copy_from_slice(src);
         }
         e.used = tick;
-        e.dirty |= dirty;
+        match mark {
+            Mark::Clean => {}
+            Mark::Meta => {
+                e.dirty = true;
+                self.meta.insert(blk);
+            }
+            Mark::Data => {
+                e.dirty = true;
+                self.meta.remove(&blk);
+            }
+        }
         Ok(e)
     }
 
     /// The contents of block `blk` (read from the device on a miss).
     pub fn read(&mut self, blk: u64) -> KResult<&[u8]> {
-        Ok(&self.load(blk, Fill::Device, false)?.data)
+        Ok(&self.load(blk, Fill::Device, Mark::Clean)?.data)
     }
 
-    /// Block `blk` for modification; it is marked dirty.
+    /// Block `blk` for modification; it is marked dirty metadata.
     pub fn modify(&mut self, blk: u64) -> KResult<&mut [u8]> {
+        self.modify_as(blk, Mark::Meta)
+    }
+
+    /// File-data block `blk` for modification; it is marked dirty data.
+    pub fn modify_data(&mut self, blk: u64) -> KResult<&mut [u8]> {
+        self.modify_as(blk, Mark::Data)
+    }
+
+    fn modify_as(&mut self, blk: u64, mark: Mark) -> KResult<&mut [u8]> {
         if self.dev.read_only() {
             return Err(Errno::EROFS);
         }
-        Ok(&mut self.load(blk, Fill::Device, true)?.data)
+        Ok(&mut self.load(blk, Fill::Device, mark)?.data)
     }
 
-    /// Replaces the whole of block `blk` with `data` (no read from the device).
+    /// Replaces the whole of metadata block `blk` with `data` (no read from the device).
     pub fn overwrite(&mut self, blk: u64, data: &[u8]) -> KResult<()> {
+        self.overwrite_as(blk, data, Mark::Meta)
+    }
+
+    fn overwrite_as(&mut self, blk: u64, data: &[u8], mark: Mark) -> KResult<()> {
         if data.len() != self.bs {
             return Err(Errno::EINVAL);
         }
         if self.dev.read_only() {
             return Err(Errno::EROFS);
         }
-        self.load(blk, Fill::Bytes(data), true)?;
+        self.load(blk, Fill::Bytes(data), mark)?;
         Ok(())
     }
 
-    /// Replaces the whole of block `blk` with the next block-size bytes of `src` (no read
-    /// from the device); callers have a whole block left in `src`.
+    /// Replaces the whole of file-data block `blk` with the next block-size bytes of `src` (no
+    /// read from the device); callers have a whole block left in `src`.
     pub fn overwrite_from(&mut self, blk: u64, src: &mut VmReader<'_>) -> KResult<()> {
         if self.dev.read_only() {
             return Err(Errno::EROFS);
         }
-        let e = self.load(blk, Fill::Nothing, true)?;
+        let e = self.load(blk, Fill::Nothing, Mark::Data)?;
         src.read_slice(&mut e.data);
         Ok(())
     }
 
-    /// Fills block `blk` with zeros (no read from the device).
+    /// Fills metadata block `blk` with zeros (no read from the device).
     pub fn zero(&mut self, blk: u64) -> KResult<()> {
         let z = vec![0u8; self.bs];
         self.overwrite(blk, &z)
+    }
+
+    /// Fills file-data block `blk` with zeros (no read from the device).
+    pub fn zero_data(&mut self, blk: u64) -> KResult<()> {
+        let z = vec![0u8; self.bs];
+        self.overwrite_as(blk, &z, Mark::Data)
     }
 
     /// Reads `buf.len()` bytes at byte offset `off`, which may span blocks.
@@ -381,6 +441,62 @@ impl BlockCache {
     pub fn drop_clean(&mut self) {
         self.map.retain(|_, e| e.dirty);
     }
+
+    /// Pins dirty metadata for a journal (or stops pinning it).
+    pub fn set_journaled(&mut self, on: bool) {
+        self.journaled = on;
+    }
+
+    /// Writes every dirty file-data block back, without syncing the device (ordered mode
+    /// writes data before the journal commit).
+    pub fn write_dirty_data(&mut self) -> KResult<()> {
+        let mut dirty: Vec<u64> = self
+            .map
+            .iter()
+            .filter(|(b, e)| e.dirty && !self.meta.contains(b))
+            .map(|(b, _)| *b)
+            .collect();
+        dirty.sort_unstable();
+        self.write_runs(&dirty)
+    }
+
+    /// The dirty metadata blocks, in block order.
+    pub fn dirty_meta(&self) -> Vec<u64> {
+        self.meta.iter().copied().collect()
+    }
+
+    /// How many metadata blocks are dirty.
+    pub fn dirty_meta_count(&self) -> usize {
+        self.meta.len()
+    }
+
+    /// The cached contents of `blk`, if cached (the LRU order is not touched).
+    pub fn peek(&self, blk: u64) -> Option<&[u8]> {
+        self.map.get(&blk).map(|e| &e.data[..])
+    }
+
+    /// Writes the given (sorted) cached blocks to their homes and marks them clean, without
+    /// syncing (a journal checkpoint).
+    pub fn write_back(&mut self, blocks: &[u64]) -> KResult<()> {
+        self.write_runs(blocks)
+    }
+
+    /// Drops block `blk` if it is dirty metadata (a freed metadata block need not reach the
+    /// disk; `jbd2_journal_forget`). Returns whether it was.
+    pub fn forget_meta(&mut self, blk: u64) -> bool {
+        let was = self.meta.remove(&blk);
+        if was {
+            self.map.remove(&blk);
+        }
+        was
+    }
+
+    /// Drops every cached block, dirty or not (after the journal rewrote the device under the
+    /// cache).
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.meta.clear();
+    }
 }
 
 #[cfg(test)]
@@ -404,5 +520,30 @@ mod tests {
         c.read_bytes(1020, &mut r).unwrap();
         assert_eq!(r, [9; 10]);
         assert!(c.read(100).is_err());
+    }
+
+    #[test]
+    fn jbd2_block_cache_pins_dirty_metadata_and_writes_data_apart() {
+        let dev = Arc::new(MemBlockDevice::new(1024 * 100));
+        let mut c = BlockCache::new(dev.clone(), 1024, 16);
+        c.set_journaled(true);
+        c.modify(1).unwrap()[0] = 1; // metadata
+        c.modify_data(2).unwrap()[0] = 2;
+        c.zero(3).unwrap();
+        c.zero_data(3).unwrap(); // a freed metadata block reused for data
+        assert_eq!(c.dirty_meta(), vec![1]);
+        for b in 10..60u64 {
+            c.read(b).unwrap(); // pressure: block 1 must stay cached and dirty
+        }
+        assert_eq!(dev.contents()[1024], 0, "pinned metadata reached its home before a commit");
+        assert_eq!(c.peek(1).map(|d| d[0]), Some(1));
+        c.write_dirty_data().unwrap();
+        assert_eq!(dev.contents()[2048], 2);
+        assert_eq!(c.dirty_meta_count(), 1);
+        c.modify(4).unwrap()[0] = 4;
+        assert!(c.forget_meta(4));
+        assert!(!c.forget_meta(2));
+        c.write_back(&[1]).unwrap();
+        assert_eq!((dev.contents()[1024], c.dirty_meta_count()), (1, 0));
     }
 }

@@ -239,6 +239,11 @@ pub trait FileSystem: Send + Sync {
     fn root(&self) -> Arc<dyn Inode>;
     /// `statfs(2)` numbers.
     fn statfs(&self) -> KResult<StatFs>;
+    /// Filesystem-specific options after `rw`/`ro` in `/proc/mounts` (`,size=1024k,mode=755`),
+    /// as Linux's `super_operations::show_options`; empty by default.
+    fn mount_options(&self) -> String {
+        String::new()
+    }
     /// Writes dirty state back (`sync_fs`).
     fn sync(&self) -> KResult<()> {
         Ok(())

@@ -22,6 +22,13 @@ impl<T: ?Sized> KMutex<T> {
         self.0.get_mut()
     }
 
+    /// Locks if free; `None` if held — on the one kernel thread that means by the caller's own
+    /// call chain. For readers that may run inside a holder and can do without the value (a
+    /// `/proc/PID` attribute asked while that process's fd table is locked to close a file).
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.0.try_lock()
+    }
+
     /// Locks; in debug builds a held lock is reported as re-entry by panicking.
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {

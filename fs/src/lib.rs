@@ -32,6 +32,7 @@ pub mod pagecache;
 pub mod path;
 pub mod poll;
 pub mod procfs;
+pub mod sysfs;
 pub mod time;
 pub mod tmpfs;
 pub mod vfs;

@@ -28,6 +28,9 @@ bitflags! {
         const NOATIME = 16;
         /// Relative access times.
         const RELATIME = 32;
+        /// The superblock was mounted or remounted read-only (mountinfo's last field says
+        /// `ro`); a bind remount changes only the per-mount `RDONLY`.
+        const SB_RDONLY = 64;
     }
 }
 

@@ -84,16 +84,96 @@ fn ext2_unknown_ro_compat_mounts_read_only_only() {
     assert_eq!(read_all(&fs, ino), b"hello");
 }
 
+/// Runs debugfs commands (one per line) on `img` opened for writing.
+fn debugfs_write_script(img: &Path, cmds: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("cmds");
+    std::fs::write(&script, cmds).unwrap();
+    let out = std::process::Command::new("debugfs").arg("-w").arg("-f").arg(&script).arg(img).output().unwrap();
+    assert!(out.status.success(), "debugfs failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn needs_recovery(img: &Path) -> bool {
+    let data = std::fs::read(img).unwrap();
+    u32::from_le_bytes(data[1024 + 96..1024 + 100].try_into().unwrap()) & 0x4 != 0
+}
+
+/// Logs, with e2fsprogs' journal writer (`debugfs jo/jw/jc`), a committed transaction that
+/// overwrites the data block of /small.txt; returns that block number and the new contents.
+fn journal_small_txt_rewrite(img: &Path, bs: u32, checksums: bool) -> (u64, Vec<u8>) {
+    let blk: u64 = debugfs(img, "bmap /small.txt 0").trim().parse().unwrap();
+    let content: Vec<u8> = b"replayed!\n".iter().copied().cycle().take(bs as usize).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("block");
+    std::fs::write(&data, &content).unwrap();
+    let jo = if checksums { "jo -c" } else { "jo" };
+    debugfs_write_script(img, &format!("{jo}\njw -b {blk} {}\njc\n", data.display()));
+    assert!(needs_recovery(img), "debugfs left no journal to recover");
+    assert!(debugfs(img, "logdump").contains("(commit block)"));
+    (blk, content)
+}
+
+/// The bytes of block `blk`.
+fn block_of(img: &Path, bs: u32, blk: u64) -> Vec<u8> {
+    let data = std::fs::read(img).unwrap();
+    data[(blk * bs as u64) as usize..((blk + 1) * bs as u64) as usize].to_vec()
+}
+
 #[test]
-fn ext2_journal_needing_recovery_is_refused() {
+fn ext2_journal_needing_recovery_is_replayed_at_mount() {
+    if !have_e2fsprogs() {
+        return;
+    }
+    let (_d, img) = tmp_img();
+    mke2fs(&img, "ext3", 1024, "16M", Some(small_tree().path()), &[]);
+    let (blk, content) = journal_small_txt_rewrite(&img, 1024, false);
+    let oracle = img.with_extension("oracle");
+    std::fs::copy(&img, &oracle).unwrap();
+    let _ = std::process::Command::new("e2fsck").arg("-fy").arg(&oracle).output().unwrap();
+    let fs = try_mount(&img, false).unwrap();
+    let ino = resolve(&fs, "/small.txt").unwrap();
+    assert_eq!(read_all(&fs, ino), b"repla");
+    fs.unmount().unwrap();
+    assert!(!needs_recovery(&img));
+    e2fsck_clean(&img);
+    assert_eq!(block_of(&img, 1024, blk), content);
+    assert_eq!(block_of(&oracle, 1024, blk), content, "e2fsck replays the same block");
+}
+
+#[test]
+fn ext4_checksummed_journal_is_replayed_by_a_read_only_mount() {
+    if !have_e2fsprogs() {
+        return;
+    }
+    let (_d, img) = tmp_img();
+    mke2fs(&img, "ext4", 4096, "16M", Some(small_tree().path()), &[]);
+    let (blk, content) = journal_small_txt_rewrite(&img, 4096, true);
+    let dump = std::process::Command::new("dumpe2fs").arg("-h").arg(&img).output().unwrap();
+    assert!(String::from_utf8_lossy(&dump.stdout).contains("journal_checksum_v3"));
+    // Linux replays the journal even for a read-only mount when the device is writable.
+    let dev: Arc<dyn BlockDevice> = Arc::new(FileBlockDevice::open(&img, false).unwrap());
+    let fs = Ext2Fs::mount(dev, true).unwrap();
+    assert!(fs.is_read_only());
+    let ino = resolve(&fs, "/small.txt").unwrap();
+    assert_eq!(read_all(&fs, ino), b"repla");
+    drop(fs);
+    assert!(!needs_recovery(&img));
+    assert_eq!(block_of(&img, 4096, blk), content);
+    e2fsck_clean(&img);
+}
+
+#[test]
+fn ext2_journal_needing_recovery_on_a_read_only_image_is_refused() {
     if !have_e2fsprogs() {
         return;
     }
     let (_d, img) = tmp_img();
     mke2fs(&img, "ext4", 4096, "16M", None, &[]);
     patch_sb(&img, |sb| or32(sb, 96, 0x4));
-    let e = try_mount(&img, true).err().unwrap();
-    assert!(e.message.contains("e2fsck"), "{e}");
+    let dev: Arc<dyn BlockDevice> = Arc::new(FileBlockDevice::open(&img, true).unwrap());
+    let e = Ext2Fs::mount(dev, true).err().unwrap();
+    assert_eq!(e.errno, Errno::EROFS);
+    assert!(e.message.contains("needs recovery but the image is read-only"), "{e}");
 }
 
 #[test]

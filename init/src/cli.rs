@@ -27,11 +27,15 @@ pub struct Common {
     pub log: log::LevelFilter,
     /// Mount the root read-only.
     pub ro: bool,
+    /// `--net none`: only `lo`, nothing leaves the guest (default `--net user`).
+    pub net_none: bool,
+    /// `--publish [HOSTADDR:]HOSTPORT:GUESTPORT[/udp]` rules.
+    pub publish: Vec<kernel::net::inet::relay::Publish>,
 }
 
 impl Default for Common {
     fn default() -> Self {
-        Common { mem: 256 << 20, strace: false, log: log::LevelFilter::Warn, ro: false }
+        Common { mem: 256 << 20, strace: false, log: log::LevelFilter::Warn, ro: false, net_none: false, publish: Vec::new() }
     }
 }
 
@@ -109,6 +113,12 @@ fn common_flag(c: &mut Common, flag: &str, inline: Option<&str>, it: &mut std::s
         "--strace" => c.strace = true,
         "--log" => c.log = parse_level(&value(flag, inline, it)?)?,
         "--ro" => c.ro = true,
+        "--net" => match value(flag, inline, it)?.as_str() {
+            "user" => c.net_none = false,
+            "none" => c.net_none = true,
+            other => return Err(format!("--net {other}: expected user or none")),
+        },
+        "--publish" | "-p" => c.publish.push(kernel::net::inet::relay::parse_publish(&value(flag, inline, it)?)?),
         _ => return Ok(false),
     }
     Ok(true)
@@ -207,6 +217,11 @@ umbra boot: mounts IMAGE as / and starts /sbin/init (or --init) as pid 1.
 Common options:
     --mem SIZE         guest RAM (default 256M; K/M/G suffixes)
     --ro               mount the root read-only
+    --net user|none    user-mode networking (default: eth0 10.0.2.15, the host is 10.0.2.2,
+                       DNS 10.0.2.3) or only loopback
+    --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/udp]
+                       listen on the host (HOSTADDR 127.0.0.1 by default) and hand
+                       connections to the guest's GUESTPORT (repeatable)
     --strace           print every guest syscall on stderr, as strace does
     --log LEVEL        umbra's log level: error, warn (default), info, debug, trace
 

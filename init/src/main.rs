@@ -80,6 +80,7 @@ fn run(r: cli::RunArgs) -> ExitCode {
     let cmdline = std::iter::once("umbra".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
     let vfs = root.clone();
     let guard = raw_console();
+    net_setup(&r.common);
     let outcome = kernel::boot(BootConfig { mem: r.common.mem, vfs: root, argv, envp: env, cmdline, strace: r.common.strace, stderr_to_host: true });
     drop(guard);
     root::shutdown(&vfs);
@@ -123,6 +124,7 @@ fn boot(b: cli::BootArgs) -> ExitCode {
     env.extend(b.env.iter().map(|e| e.clone().into_bytes()));
     let cmdline = if b.cmdline.is_empty() { format!("ubd0={} root=/dev/ubda", image.display()) } else { b.cmdline.join(" ") };
     let vfs = root.clone();
+    net_setup(&b.common);
     let cfg = BootConfig { mem: b.common.mem, vfs: root, argv: vec![init_path], envp: env, cmdline, strace: b.common.strace, stderr_to_host: false };
     let guard = raw_console();
     let outcome = kernel::boot(cfg);
@@ -189,4 +191,10 @@ fn finish(r: Result<ExitStatus, BootError>) -> ExitCode {
             ExitCode::from(EXIT_UMBRA)
         }
     }
+}
+
+/// Hands `--net` and `--publish` to the kernel's network before boot.
+fn net_setup(c: &cli::Common) {
+    kernel::net::inet::iface::set_user_networking(!c.net_none);
+    kernel::net::inet::relay::set_publish(if c.net_none { Vec::new() } else { c.publish.clone() });
 }

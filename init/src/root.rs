@@ -52,13 +52,13 @@ pub fn shutdown(vfs: &Vfs) {
     }
 }
 
-/// devtmpfs on /dev, proc on /proc, tmpfs on /tmp — where the root has those directories —
+/// devtmpfs on /dev, proc on /proc, sysfs on /sys, tmpfs on /tmp — where the root has those directories —
 /// and devpts on /dev/pts once /dev is mounted.
 pub fn standard_mounts(vfs: &Arc<Vfs>) {
     let root = vfs.root();
     let cred = Credentials::root();
     let ctx = Ctx { root: &root, cred: &cred, umask: 0o022 };
-    for (target, fstype) in [("/dev", "devtmpfs"), ("/proc", "proc"), ("/tmp", "tmpfs")] {
+    for (target, fstype) in [("/dev", "devtmpfs"), ("/proc", "proc"), ("/sys", "sysfs"), ("/tmp", "tmpfs")] {
         let is_dir = vfs.lookup(&ctx, &root, target.as_bytes(), true).map(|p| fs::path::is_dir(&p)).unwrap_or(false);
         if !is_dir {
             continue;

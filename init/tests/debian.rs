@@ -158,7 +158,7 @@ PY"#;
     assert_same("debian-asyncio", script);
 }
 
-/// The system administration userland over netlink and PAM: `ip addr` lists `lo` (rtnetlink),
+/// The system administration userland over netlink and PAM: `ip addr` lists `lo` and `eth0` (rtnetlink),
 /// `useradd -m alice && su alice -c id` (PAM takes its "no audit" path on EPROTONOSUPPORT).
 #[test]
 fn ip_addr_useradd_and_su_work() {
@@ -168,7 +168,7 @@ fn ip_addr_useradd_and_su_work() {
     let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(60));
     assert_eq!(
         stdout(&out),
-        "lo inet 127.0.0.1/8\nlo inet6 ::1/128\nlo:\nuid=1000(alice) gid=1000(alice) groups=1000(alice)\nalice 755\n",
+        "lo inet 127.0.0.1/8\nlo inet6 ::1/128\neth0 inet 10.0.2.15/24\nlo:\nuid=1000(alice) gid=1000(alice) groups=1000(alice)\nalice 755\n",
         "stderr:\n{}",
         stderr(&out)
     );
@@ -232,4 +232,24 @@ fn tmux_runs_a_pane_on_a_pty() {
                   tmux ls -F '#{session_name}:#{session_windows}'; tmux capture-pane -p | grep .; tmux kill-server";
     let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(90));
     assert_eq!(stdout(&out), "0:1\nhello from tmux\n24 80\n/dev/pts/0\n", "stderr:\n{}", stderr(&out));
+}
+
+/// What Debian's `mountkernfs.sh` and a person at the shell do with mounts, through util-linux:
+/// `/run` as tmpfs with `noexec,nosuid,size=10%,mode=755` (listed with its options, and a
+/// program copied there refused), sysfs listed by `mount` and read (`/sys/class/net/lo`,
+/// Python's CPU count agreeing with `/sys/devices/system/cpu/online`), `remount,ro` then
+/// `EROFS`, and `mount --bind`.
+#[test]
+fn kernel_filesystems_mount_as_debian_does() {
+    let dir = scratch("debian-mounts");
+    let Some(img) = debian_image(&dir) else { return };
+    let script = "mount -t tmpfs -o noexec,nosuid,size=10%,mode=755 tmpfs /run && findmnt -no FSTYPE,OPTIONS /run | sed 's/  */ /; s/size=[0-9]*k/size=N/'; \
+                  cp /bin/true /run/t && { /run/t 2>/dev/null; echo \"exec on noexec: $?\"; }; \
+                  mount | grep -c '^sysfs on /sys type sysfs'; cat /sys/class/net/lo/operstate /sys/class/net/lo/mtu; \
+                  python3 -c 'import os; n = open(\"/sys/devices/system/cpu/online\").read().strip(); print(os.cpu_count() == (int(n.split(\"-\")[-1]) + 1))'; \
+                  mount -o remount,ro /run && { touch /run/x 2>&1 | grep -c 'Read-only file system'; }; \
+                  mount --bind /etc /mnt && test -f /mnt/passwd && echo bind ok; umount /mnt && umount /run && echo unmounted";
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(120));
+    let want = "tmpfs rw,nosuid,noexec,relatime,size=N,mode=755\nexec on noexec: 126\n1\nunknown\n65536\nTrue\n1\nbind ok\nunmounted\n";
+    assert_eq!(stdout(&out), want, "stderr:\n{}", stderr(&out));
 }

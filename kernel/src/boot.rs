@@ -111,6 +111,7 @@ pub fn boot(cfg: BootConfig) -> Result<Outcome, BootError> {
 /// (host stdin, watched while the tty has room for input, so `^C` reaches a foreground job
 /// while its shell sits in `wait4`) and the console's signal self-pipe (SIGTERM, SIGWINCH).
 fn watch_host_input(cpu: &Arc<Cpu>) {
+    crate::net::inet::relay::start(cpu);
     let console = cpu.watch_host_fd(0, Box::new(crate::tty_glue::wants_input), Box::new(crate::tty_glue::pump_input));
     if let Err(e) = console {
         log::warn!("cannot watch the console's input: {e}");

@@ -144,6 +144,8 @@ fn new_process(cur: &Current, pid: u32, a: &CloneArgs, f: CloneFlags) -> Arc<Pro
         kernel().uptime_ns(),
     );
     *child.prctl.lock() = me.prctl.lock().forked();
+    child.oom_score_adj.store(me.oom_score_adj.load(Ordering::Relaxed), Ordering::Relaxed);
+    child.personality.store(me.personality.load(Ordering::Relaxed), Ordering::Relaxed);
     child
 }
 
@@ -223,9 +225,13 @@ pub fn do_clone(cur: &mut Current, a: CloneArgs) -> KResult<usize> {
         let _ = mm.space.lock().write_val(a.child_tid, &tid);
     }
     kernel().tasks.lock().insert(tid, Arc::downgrade(&task));
+    let trace_event = crate::ptrace::events::clone_event(cur, f, (a.exit_signal & 0xff) as u32);
+    crate::ptrace::events::attach_child(cur, &task, trace_event, f);
     cur.cpu().spawn(task, ctx)?;
+    crate::ptrace::events::report_clone(cur, trace_event, tid);
     if f.contains(CloneFlags::VFORK) {
         wait_for_vfork_child(cur, &process);
+        crate::ptrace::events::report_vfork_done(cur, tid);
     }
     Ok(tid as usize)
 }

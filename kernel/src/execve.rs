@@ -72,7 +72,10 @@ pub fn arg_limit(stack_rlimit: u64) -> usize {
 /// `execve(2)` from a running task.
 pub fn execve(cur: &mut Current, dirfd: Fd, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, how: ExecAt) -> KResult<()> {
     match exec_common(cur, dirfd, path, argv, envp, how) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            crate::ptrace::exec_event(cur);
+            Ok(())
+        }
         Err(e) => {
             log::debug!("pid {}: execve {:?} failed: {}", cur.pid(), String::from_utf8_lossy(path), e.message());
             Err(e.errno)
@@ -283,16 +286,18 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
     // ET_EXEC loads where it says; a PIE (static-pie, or a PIE with an interpreter) at
     // ELF_ET_DYN_BASE, as Linux's load_elf_binary does without randomisation.
     let bias = if image.pie { page_floor(ELF_ET_DYN_BASE) } else { 0 };
+    // Header values are the file's: an entry point or phdr address past the top wraps as in
+    // Linux's unchecked sums, and the program then faults (SIGSEGV) instead of starting.
     let end = map_image(space, image, data, bias)?;
     space.set_brk_base(end);
-    let mut entry = bias + image.entry;
+    let mut entry = bias.wrapping_add(image.entry);
     let mut interp_base = 0;
     if let Some(interp_path) = &image.interp {
         let (_, idata) = read_executable(cur, Fd(f::AT_FDCWD), interp_path, ExecAt::default()).map_err(|e| ExecFailure::new(if e.errno == Errno::ENOENT { Errno::ENOENT } else { Errno::ELIBBAD }, format!("interpreter {}: {}", String::from_utf8_lossy(interp_path), e.message())))?;
         let iimage = elf::parse_elf(&idata).map_err(|e| ExecFailure::new(Errno::ELIBBAD, format!("interpreter: {e}")))?;
         interp_base = reserve_span(space, &iimage)?;
         map_image(space, &iimage, &idata, interp_base)?;
-        entry = interp_base + iimage.entry;
+        entry = interp_base.wrapping_add(iimage.entry);
     }
     let stack_size = cur.process().rlimit_cur(f::RLIMIT_STACK).clamp(128 * 1024, 8 << 20);
     space.map_stack(STACK_TOP, stack_size)?;
@@ -302,13 +307,13 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
     arch_um::random::fill(&mut random).map_err(|_| Errno::EIO)?;
     let (xsize, _) = kernel().platform.user_xstate();
     let auxv = vec![
-        (f::AT_PHDR, bias + image.phdr_vaddr.unwrap_or(0)),
+        (f::AT_PHDR, bias.wrapping_add(image.phdr_vaddr.unwrap_or(0))),
         (f::AT_PHENT, image.phent as u64),
         (f::AT_PHNUM, image.phnum as u64),
         (f::AT_PAGESZ, PAGE_SIZE),
         (f::AT_BASE, interp_base),
         (f::AT_FLAGS, 0),
-        (f::AT_ENTRY, bias + image.entry),
+        (f::AT_ENTRY, bias.wrapping_add(image.entry)),
         (f::AT_UID, creds.uid as u64),
         (f::AT_EUID, creds.euid as u64),
         (f::AT_GID, creds.gid as u64),

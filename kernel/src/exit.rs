@@ -12,7 +12,7 @@ use crate::task::{ExitStatus, Process, TaskState};
 use fs::PollEvents;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use uapi::signal::{self as sig, SigInfo};
+use uapi::signal::{self as sig};
 use uapi::{Errno, KResult};
 
 /// `exit(2)`: ends the calling thread (the process, if it was the last one).
@@ -22,6 +22,7 @@ pub fn exit_thread(cur: &mut Current, status: ExitStatus) {
     if !others {
         record_status(p, status);
     }
+    cur.task.ptrace.lock().own_exit = Some(status.wait_status());
     cur.task.exited.store(true, Ordering::SeqCst);
     crate::signal::hand_over_process_signals(cur);
 }
@@ -60,7 +61,9 @@ pub fn task_finished(cur: &mut Current) {
     kernel().tasks.lock().remove(&cur.task.tid);
     crate::pidfd::notify_thread(&cur.task);
     let p = cur.process().clone();
-    if p.live_threads().is_empty() && !p.is_zombie() {
+    let last = p.live_threads().is_empty() && !p.is_zombie();
+    crate::ptrace::task_exited(&cur.task, crate::ptrace::events::exit_status_word(cur), last);
+    if last {
         let status = p.pending_status.lock().unwrap_or(ExitStatus::Exited(0));
         process_exit(&p, status, cur);
     }
@@ -78,12 +81,22 @@ fn process_exit(p: &Arc<Process>, status: ExitStatus, cur: &mut Current) {
     release_vfork_parent(p);
     crate::timers::on_exit(p);
     crate::tty_glue::process_exited(p);
+    for z in crate::ptrace::tracer_exited(p) {
+        let parent = z.parent.lock().upgrade();
+        let status = *z.exit_status.lock();
+        if let (Some(parent), Some(status)) = (parent, status) {
+            crate::wait::notify_parent_of_exit(&parent, &z, status);
+        }
+    }
     reparent_children(p);
     *p.exit_status.lock() = Some(status);
     crate::pidfd::notify_process(p);
     let parent = p.parent.lock().upgrade();
     let Some(parent) = parent else { return };
-    notify_parent_of_exit(&parent, p, status, cur);
+    if crate::ptrace::hides_exit(p) {
+        return; // the tracer collects the exit first, then the parent is told (`wait`)
+    }
+    crate::wait::notify_parent_of_exit(&parent, p, status);
 }
 
 /// Wakes a parent waiting in `vfork` (the child exec'd or exited).
@@ -117,31 +130,6 @@ fn reparent_children(p: &Arc<Process>) {
     if zombies {
         init.child_events.notify(PollEvents::POLLIN);
     }
-}
-
-/// Sends the exit signal to the parent and wakes its `wait`; a parent that ignores SIGCHLD
-/// (or set `SA_NOCLDWAIT`) never sees the zombie: it is reaped at once, as Linux does.
-fn notify_parent_of_exit(parent: &Arc<Process>, p: &Arc<Process>, status: ExitStatus, cur: &Current) {
-    let action = parent.sighand().lock().get(sig::SIGCHLD);
-    let autoreap = p.exit_signal == sig::SIGCHLD && (action.is_ignore() || action.has_flag(sig::SA_NOCLDWAIT));
-    let (code, st) = match status {
-        ExitStatus::Exited(c) => (sig::CLD_EXITED, c),
-        ExitStatus::Killed { signo, core } => (if core { sig::CLD_DUMPED } else { sig::CLD_KILLED }, signo),
-    };
-    // With SA_NOCLDWAIT the handler still runs; only SIG_IGN suppresses the signal.
-    let sent = p.exit_signal != 0 && !(p.exit_signal == sig::SIGCHLD && action.is_ignore());
-    if sent {
-        let uid = p.creds.lock().uid;
-        let t = p.cputime.lock();
-        let info = SigInfo::child(code, p.pid as i32, uid, st, (t.user_ns / 10_000_000) as i64, (t.system_ns / 10_000_000) as i64);
-        drop(t);
-        crate::signal::send_to_process(parent, p.exit_signal, info);
-    }
-    if autoreap {
-        crate::wait::reap(parent, p);
-    }
-    let _ = cur;
-    parent.child_events.notify(PollEvents::POLLIN);
 }
 
 /// Kills every process (pid 1 has died: Linux panics; umbra ends the run cleanly).

@@ -31,16 +31,14 @@ fn is_terminal(file: &Arc<OpenFile>) -> bool {
 /// One non-blocking read of `file` into the guest buffers `iovs` (at `pos` for `preadv`).
 fn read_once(cur: &mut Current, file: &OpenFile, iovs: &[IoVec], pos: Option<i64>) -> KResult<usize> {
     let mm = cur.mm();
-    let mut space = mm.space.lock();
-    file.read_sink(&mut UserIovWriter::new(&mut space, iovs), pos)
+    file.read_sink(&mut UserIovWriter::new(&*mm, iovs), pos)
 }
 
 /// One non-blocking write to `file` from the guest buffers `iovs`, skipping the first `done`
 /// bytes (already written by an earlier attempt).
 fn write_once(cur: &mut Current, file: &OpenFile, iovs: &[IoVec], done: usize, pos: Option<i64>) -> KResult<usize> {
     let mm = cur.mm();
-    let mut space = mm.space.lock();
-    let mut source = UserIovReader::new(&mut space, iovs);
+    let mut source = UserIovReader::new(&*mm, iovs);
     mm::IoSource::skip(&mut source, done);
     file.write_source(&mut source, pos)
 }

@@ -93,6 +93,13 @@ pub fn mmap_backing(cur: &Current, fd: Fd, off: u64, prot: Prot, flags: MapFlags
         }
     };
     let mut max_prot = if shared && !fl.can_write() { Prot::READ | Prot::EXEC } else { Prot::READ | Prot::WRITE | Prot::EXEC };
+    if f.path().is_some_and(|p| p.mount.flags().contains(fs::MountFlags::NOEXEC)) {
+        // Linux's `do_mmap` on a `noexec` mount: `EPERM` for `PROT_EXEC`, and no later `mprotect` to it.
+        if prot.contains(Prot::EXEC) {
+            return Err(Errno::EPERM);
+        }
+        max_prot.remove(Prot::EXEC);
+    }
     crate::memfd::check_seals_mmap(&f, prot, flags, &mut max_prot)?;
     Ok((Backing::File { source: pages, offset: off }, MapOptions { name: None, max_prot }))
 }

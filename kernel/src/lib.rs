@@ -5,7 +5,7 @@
 //! Inside, the modules form one-way layers (ARCHITECTURE.md; `tests/layering.rs` checks them):
 //! the task model (`task`) → scheduling (`sched`) → kernel objects (`signal`, `futex`, `pipe`,
 //! `epoll`, `signalfd`, `inotify`, `ipc`, `tty`, `pty_glue`, `timers`, `fileio`, `poll`, `procfs`, `vdso`, …) →
-//! process life (`clone`, `exec`, `exit`, `wait`) → `syscall` → the task loop (`run`) and `boot`.
+//! process life (`clone`, `exec`, `exit`, `wait`, `ptrace`) → `syscall` → the task loop (`run`) and `boot`.
 
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -21,6 +21,7 @@ pub mod exit;
 pub mod fileio;
 pub mod fs_glue;
 pub mod net;
+pub mod oom;
 pub mod futex;
 pub mod inotify;
 pub mod ipc;
@@ -30,6 +31,7 @@ pub mod pidfd;
 pub mod pipe;
 pub mod poll;
 pub mod procfs;
+pub mod ptrace;
 pub mod pty_glue;
 pub mod run;
 pub mod sched;

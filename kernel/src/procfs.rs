@@ -126,6 +126,8 @@ pub struct ProcFacts {
     pub state: char,
     /// Parent pid (0 for init).
     pub ppid: u32,
+    /// The tracer's pid (0 if not traced).
+    pub tracer_pid: u32,
     /// Process group.
     pub pgid: u32,
     /// Session.
@@ -213,6 +215,7 @@ pub fn process_info(f: &ProcFacts) -> ProcessInfo {
         comm: comm_string(&f.comm),
         state: f.state,
         ppid: f.ppid,
+        tracer_pid: f.tracer_pid,
         pgrp: f.pgid,
         session: f.sid,
         tty_nr: f.ctty.0,
@@ -633,10 +636,10 @@ fn path_text(p: &Path, root: &Path) -> Vec<u8> {
     fs::path::d_path(p, root)
 }
 
-fn gather_mem(mm: &Arc<Mm>, exe_path: String) -> MemFacts {
-    let g = mm.space.lock();
+fn gather_mem(mm: &Arc<Mm>, exe_path: String) -> Option<MemFacts> {
+    let g = mm.space.try_lock()?;
     let stats = g.stats();
-    MemFacts { maps: g.maps(), resident_pages: g.resident_pages(), vm_size: stats.vm_size, stack: stats.stack, brk_base: g.brk_base(), exe_path }
+    Some(MemFacts { maps: g.maps(), resident_pages: g.resident_pages(), vm_size: stats.vm_size, stack: stats.stack, brk_base: g.brk_base(), exe_path })
 }
 
 /// The executable's path as its mappings are named (from the namespace root, as
@@ -657,6 +660,7 @@ fn gather(p: &Arc<Process>, thread: Option<&Arc<Task>>) -> ProcFacts {
         None => fallback_comm(&p.exe_name.lock()),
     };
     let state = match (&rep, exit) {
+        (Some(t), None) if t.ptrace.lock().stop.is_some() => 't',
         (Some(t), None) => t.state() as u8 as char,
         _ => 'Z',
     };
@@ -665,24 +669,28 @@ fn gather(p: &Arc<Process>, thread: Option<&Arc<Task>>) -> ProcFacts {
         times.user_ns = times.user_ns.saturating_add(t.user_ns.load(Ordering::Relaxed));
         times.system_ns = times.system_ns.saturating_add(t.system_ns.load(Ordering::Relaxed));
     }
-    let (pending, blocked) = rep.as_ref().map(|t| {
-        let s = t.signals.lock();
-        (s.pending.set.0, s.mask.0)
+    // The facts below come from locks the caller may hold itself (a `/proc/PID` file closed
+    // while the fd table is locked, read while the address space is): such a fact is left
+    // out rather than waited for, which on the one kernel thread would never end.
+    let (pending, blocked) = rep.as_ref().and_then(|t| {
+        let s = t.signals.try_lock()?;
+        Some((s.pending.set.0, s.mask.0))
     }).unwrap_or((0, 0));
     let (ignored, caught) = disposition_sets(p);
     let mem = match (&rep, exit) {
-        (Some(t), None) => Some(gather_mem(&t.mm(), exe_map_name(p))),
+        (Some(t), None) => gather_mem(&t.mm(), exe_map_name(p)),
         _ => None,
     };
     let files = p.files();
-    let max_fd = files.lock().fds().last().and_then(|fd| u32::try_from(*fd).ok());
+    let max_fd = files.try_lock().and_then(|f| f.fds().last().and_then(|fd| u32::try_from(*fd).ok()));
     let fsc = p.fs();
-    let umask = fsc.lock().umask;
+    let umask = fsc.try_lock().map_or(0o022, |f| f.umask);
     ProcFacts {
         pid: thread.map(|t| t.tid).unwrap_or(p.pid),
         comm,
         state,
         ppid: p.ppid(),
+        tracer_pid: rep.as_ref().and_then(|t| t.ptrace.lock().tracer()).map_or(0, |t| t.pid),
         pgid: p.pgid.load(Ordering::Relaxed),
         sid: p.sid.load(Ordering::Relaxed),
         creds: p.creds(),
@@ -729,6 +737,39 @@ fn read_area(mm: &Arc<Mm>, (start, end): (u64, u64)) -> Vec<u8> {
         addr = page_end;
     }
     out
+}
+
+/// `/proc/<pid>/mem` open (Linux's `mem_rw` with `FOLL_FORCE`): the file offset is the address;
+/// reads and writes reach pages the process itself could not write (a debugger's breakpoints
+/// in program text land in a private copy). Nothing readable at the offset: `EIO`. After the
+/// process execs or exits, the old memory is gone and reads return 0.
+struct MemFile {
+    mm: std::sync::Weak<Mm>,
+}
+
+impl fs::FileLike for MemFile {
+    fn read(&self, buf: &mut [u8], offset: u64) -> KResult<usize> {
+        let Some(mm) = self.mm.upgrade() else { return Ok(0) };
+        let n = mm.space.lock().read_forced(offset, buf);
+        if n == 0 && !buf.is_empty() {
+            return Err(Errno::EIO);
+        }
+        Ok(n)
+    }
+    fn write(&self, data: &[u8], offset: u64) -> KResult<usize> {
+        let Some(mm) = self.mm.upgrade() else { return Ok(0) };
+        let n = mm.space.lock().write_forced(offset, data);
+        if n == 0 && !data.is_empty() {
+            return Err(Errno::EIO);
+        }
+        Ok(n)
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 /// May the caller look inside `target` (`ptrace_may_access` with filesystem credentials):
@@ -865,6 +906,15 @@ impl ProcProvider for KernelProcProvider {
         pid_area(pid, what)
     }
 
+    fn pid_mem(&self, pid: u32) -> KResult<Arc<dyn fs::FileLike>> {
+        let (p, thread) = lookup(pid).ok_or(Errno::ENOENT)?;
+        if !may_inspect(&p.creds()) {
+            return Err(Errno::EACCES);
+        }
+        let task = thread.or_else(|| representative(&p, &p.live_threads())).ok_or(Errno::ESRCH)?;
+        Ok(Arc::new(MemFile { mm: Arc::downgrade(&task.mm()) }))
+    }
+
     fn pid_link(&self, pid: u32, what: PidLink) -> KResult<Vec<u8>> {
         let p = inspectable(pid)?;
         if p.is_zombie() {
@@ -876,6 +926,13 @@ impl ProcProvider for KernelProcProvider {
             PidLink::Root => p.fs().lock().root.clone(),
         };
         Ok(path_text(&target, &caller_root()))
+    }
+
+    fn pid_threads(&self, pid: u32) -> KResult<Vec<u32>> {
+        let (p, _) = lookup(pid).ok_or(Errno::ENOENT)?;
+        let mut tids: Vec<u32> = p.live_threads().iter().map(|t| t.tid).collect();
+        tids.sort_unstable();
+        Ok(tids)
     }
 
     fn pid_fds(&self, pid: u32) -> KResult<Vec<u32>> {
@@ -1014,8 +1071,17 @@ impl ProcProvider for KernelProcProvider {
         crate::net::unix::proc::text()
     }
 
+    fn net_inet(&self, name: &str) -> String {
+        crate::net::inet::proc::text(name)
+    }
+
     fn sysvipc(&self, name: &str) -> String {
         crate::ipc::proc_sysvipc(name.as_bytes()).unwrap_or_default()
+    }
+
+    fn net_interfaces(&self) -> Vec<fs::sysfs::NetIf> {
+        let to_netif = |i: crate::net::rtnetlink::Interface| fs::sysfs::NetIf { index: i.index, name: i.name.to_string(), flags: i.flags, hw_type: i.hw_type, mtu: i.mtu, mac: i.mac };
+        crate::net::rtnetlink::interfaces().into_iter().map(to_netif).collect()
     }
 }
 
@@ -1046,6 +1112,7 @@ mod tests {
             comm: b"sh".to_vec(),
             state: 'S',
             ppid: 1,
+            tracer_pid: 0,
             pgid: 42,
             sid: 1,
             creds: Credentials { groups: vec![100, 27], ..Credentials::user(1000, 100) },

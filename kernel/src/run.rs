@@ -19,6 +19,7 @@ pub fn task_main(cpu: std::sync::Arc<crate::sched::Cpu>, task: std::sync::Arc<cr
     let mut host = cpu.host();
     let mut cur = Current::new(task, ctx, cpu);
     run_task(&mut cur, &mut host);
+    crate::ptrace::exit_event(&mut cur);
     exit::task_finished(&mut cur);
 }
 
@@ -37,7 +38,11 @@ pub fn run_task(cur: &mut Current, cpu: &mut Context) {
             return;
         }
         if cur.process().stop.lock().stopped {
-            crate::signal::job::stop_until_continued(cur);
+            if ksig::trace::is_traced(cur) {
+                ksig::trace::group_stop(cur);
+            } else {
+                crate::signal::job::stop_until_continued(cur);
+            }
             continue;
         }
         if cur.cpu().take_ticks() > 0 {
@@ -104,8 +109,11 @@ fn handle_fault(cur: &mut Current, addr: u64, ip: u64, code: i32) {
         Err(FaultError::AccErr) => SigInfo::fault(sig::SIGSEGV, sig::SEGV_ACCERR, addr),
         Err(FaultError::Bus) => SigInfo::fault(sig::SIGBUS, sig::BUS_ADRERR, addr),
         Err(FaultError::OutOfMemory) => {
-            log::warn!("pid {}: out of guest memory at {addr:#x}: killed (raise --mem)", cur.pid());
-            exit::exit_group(cur, ksig::killed_by(sig::SIGKILL));
+            match crate::oom::out_of_memory(cur) {
+                crate::oom::OomOutcome::KillSelf => exit::exit_group(cur, ksig::killed_by(sig::SIGKILL)),
+                // Let the victim run its exit; the guest then retries the faulting access.
+                crate::oom::OomOutcome::Retry => cur.cpu().yield_now(),
+            }
             return;
         }
     };

@@ -76,16 +76,44 @@ pub fn reap(parent: &Process, child: &Arc<Process>) {
     pt.children_system_ns = pt.children_system_ns.saturating_add(ct.system_ns + ct.children_system_ns);
 }
 
+/// Sends the exit signal to the parent and wakes its `wait`; a parent that ignores SIGCHLD
+/// (or set `SA_NOCLDWAIT`) never sees the zombie: it is reaped at once, as Linux does.
+pub fn notify_parent_of_exit(parent: &Arc<Process>, p: &Arc<Process>, status: ExitStatus) {
+    let action = parent.sighand().lock().get(sig::SIGCHLD);
+    let autoreap = p.exit_signal == sig::SIGCHLD && (action.is_ignore() || action.has_flag(sig::SA_NOCLDWAIT));
+    let (code, st) = match status {
+        ExitStatus::Exited(c) => (sig::CLD_EXITED, c),
+        ExitStatus::Killed { signo, core } => (if core { sig::CLD_DUMPED } else { sig::CLD_KILLED }, signo),
+    };
+    // With SA_NOCLDWAIT the handler still runs; only SIG_IGN suppresses the signal.
+    let sent = p.exit_signal != 0 && !(p.exit_signal == sig::SIGCHLD && action.is_ignore());
+    if sent {
+        let uid = p.creds.lock().uid;
+        let t = p.cputime.lock();
+        let info = SigInfo::child(code, p.pid as i32, uid, st, (t.user_ns / 10_000_000) as i64, (t.system_ns / 10_000_000) as i64);
+        drop(t);
+        crate::signal::send_to_process(parent, p.exit_signal, info);
+    }
+    if autoreap {
+        reap(parent, p);
+    }
+    parent.child_events.notify(fs::PollEvents::POLLIN);
+}
+
 /// One pass over the children: `Ok(Some)` if one is reportable, `Ok(None)` if some match but
 /// none is ready, `Err(ECHILD)` if none match.
 fn scan(parent: &Process, which: Which, opts: WaitOptions) -> KResult<Option<Found>> {
+    let (tracees, traced) = scan_tracees(parent, which, opts);
+    if let Some(f) = traced {
+        return Ok(Some(f));
+    }
     let children: Vec<Arc<Process>> = parent.children.lock().iter().filter(|c| eligible(which, opts, c)).cloned().collect();
-    if children.is_empty() {
+    if children.is_empty() && !tracees {
         return Err(Errno::ECHILD);
     }
     for c in &children {
         let uid = c.creds.lock().uid;
-        if opts.contains(WaitOptions::WEXITED) {
+        if opts.contains(WaitOptions::WEXITED) && !crate::ptrace::hides_exit(c) {
             if let Some(st) = *c.exit_status.lock() {
                 let (code, si_status) = match st {
                     ExitStatus::Exited(x) => (sig::CLD_EXITED, x),
@@ -115,6 +143,34 @@ fn scan(parent: &Process, which: Which, opts: WaitOptions) -> KResult<Option<Fou
         }
     }
     Ok(None)
+}
+
+/// The ptrace half of a wait (`crate::ptrace::wait_scan`): tracees are always eligible, their
+/// ptrace stops reported without `WUNTRACED`. `(some tracee matched, a report)`.
+fn scan_tracees(tracer: &Process, which: Which, opts: WaitOptions) -> (bool, Option<Found>) {
+    if tracer.tracees.lock().is_empty() {
+        return (false, None);
+    }
+    let matches = |t: &crate::task::Task| match which {
+        Which::Pid(p) => t.tid == p,
+        _ => matches(which, &t.process),
+    };
+    let consume = !opts.contains(WaitOptions::WNOWAIT);
+    let (any, report) = crate::ptrace::wait_scan(tracer, &matches, opts.contains(WaitOptions::WEXITED), consume);
+    if let Some(p) = report.as_ref().and_then(|r| r.released.clone()) {
+        release_to_parent(&p);
+    }
+    let found = report.map(|r| Found { pid: r.tid, status: r.status, code: r.code, si_status: r.si_status, uid: r.uid, times: CpuTimes::default() });
+    (any, found)
+}
+
+/// A traced zombie the tracer has collected: its parent is told of the exit now.
+fn release_to_parent(p: &Arc<Process>) {
+    let parent = p.parent.lock().upgrade();
+    let status = *p.exit_status.lock();
+    if let (Some(parent), Some(status)) = (parent, status) {
+        notify_parent_of_exit(&parent, p, status);
+    }
 }
 
 /// Waits for a child as `opts` say; `Ok(None)` for `WNOHANG` with nothing ready.

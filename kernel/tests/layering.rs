@@ -15,9 +15,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("scheduling", &["sched"]),
     (
         "kernel objects",
-        &["signal", "futex", "pipe", "epoll", "signalfd", "tty", "tty_glue", "pty_glue", "console", "timers", "fileio", "poll", "procfs", "vdso", "fs_glue", "inotify", "kmsg", "net", "memfd", "pidfd", "splice", "ipc", "coredump"],
+        &["signal", "futex", "pipe", "epoll", "signalfd", "tty", "tty_glue", "pty_glue", "console", "timers", "fileio", "poll", "procfs", "vdso", "fs_glue", "inotify", "kmsg", "net", "memfd", "pidfd", "splice", "ipc", "oom", "coredump"],
     ),
-    ("process life", &["clone", "exec", "execve", "exit", "wait"]),
+    ("process life", &["clone", "exec", "execve", "exit", "wait", "ptrace"]),
     ("syscalls", &["syscall", "strace"]),
     ("task loop and boot", &["run", "boot", "lib"]),
 ];

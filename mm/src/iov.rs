@@ -6,10 +6,14 @@
 //! The guest's side faults its pages in lazily, one page at a time as the copy reaches it (as
 //! `copy_to_user` does): a 1 MiB `read` from a pipe holding 10 bytes touches one page. A page
 //! that cannot be reached ends the copy early; the caller sees a short count and answers as
-//! Linux does (`EFAULT` if nothing moved, else the partial count).
+//! Linux does (`EFAULT` if nothing moved, else the partial count). The address space is locked
+//! only for each copy ([`SpaceLock`]), never while the file does its own work: a file that
+//! reports on a process (`/proc/PID/status`) may lock that process's address space itself.
 //!
 //! Kernel buffers are sinks and sources too ([`VmWriter`], [`VmReader`]), so one file operation
 //! serves `read(2)`, `splice` from a kernel page and unit tests alike.
+
+use std::ops::DerefMut;
 
 use uapi::mman::PAGE_SIZE;
 use uapi::structs::IoVec;
@@ -81,6 +85,13 @@ impl IoSource for VmReader<'_> {
     }
 }
 
+/// How a guest-buffer cursor reaches its address space: a lock taken for each copy (the kernel
+/// implements it for a task's memory context).
+pub trait SpaceLock {
+    /// Locks the address space for one copy.
+    fn lock_space(&self) -> impl DerefMut<Target = MemorySpace> + '_;
+}
+
 /// A cursor over a list of guest buffers (the part of the `iovec` array not yet used).
 struct IovCursor<'v> {
     iovs: &'v [IoVec],
@@ -128,19 +139,19 @@ impl<'v> IovCursor<'v> {
 }
 
 /// Read data going straight into the guest's iovecs (pages faulted in as reached, COW broken).
-pub struct UserIovWriter<'a> {
-    space: &'a mut MemorySpace,
+pub struct UserIovWriter<'a, L: SpaceLock> {
+    mm: &'a L,
     at: IovCursor<'a>,
 }
 
-impl<'a> UserIovWriter<'a> {
-    /// A sink over the guest buffers `iovs` of the address space `space`.
-    pub fn new(space: &'a mut MemorySpace, iovs: &'a [IoVec]) -> UserIovWriter<'a> {
-        UserIovWriter { space, at: IovCursor::new(iovs) }
+impl<'a, L: SpaceLock> UserIovWriter<'a, L> {
+    /// A sink over the guest buffers `iovs` of the address space behind `mm`.
+    pub fn new(mm: &'a L, iovs: &'a [IoVec]) -> UserIovWriter<'a, L> {
+        UserIovWriter { mm, at: IovCursor::new(iovs) }
     }
 }
 
-impl IoSink for UserIovWriter<'_> {
+impl<L: SpaceLock> IoSink for UserIovWriter<'_, L> {
     fn avail(&self) -> usize {
         self.at.left
     }
@@ -150,11 +161,12 @@ impl IoSink for UserIovWriter<'_> {
     }
 
     fn write_from(&mut self, r: &mut VmReader<'_>) -> usize {
-        let phys = self.space.frames.phys().clone();
+        let mut space = self.mm.lock_space();
+        let phys = space.frames.phys().clone();
         let mut done = 0usize;
         while r.remain() > 0 {
             let Some((addr, len)) = self.at.piece() else { break };
-            let Ok(pte) = self.space.user_page(addr, Access::Write) else { break };
+            let Ok(pte) = space.user_page(addr, Access::Write) else { break };
             let off = pte.frame().offset() + (addr & (PAGE_SIZE - 1));
             let Ok(mut w) = phys.writer(off, len) else { break };
             let n = w.write(r);
@@ -166,15 +178,15 @@ impl IoSink for UserIovWriter<'_> {
 }
 
 /// Written data taken straight from the guest's iovecs (pages faulted in as reached).
-pub struct UserIovReader<'a> {
-    space: &'a mut MemorySpace,
+pub struct UserIovReader<'a, L: SpaceLock> {
+    mm: &'a L,
     at: IovCursor<'a>,
 }
 
-impl<'a> UserIovReader<'a> {
-    /// A source over the guest buffers `iovs` of the address space `space`.
-    pub fn new(space: &'a mut MemorySpace, iovs: &'a [IoVec]) -> UserIovReader<'a> {
-        UserIovReader { space, at: IovCursor::new(iovs) }
+impl<'a, L: SpaceLock> UserIovReader<'a, L> {
+    /// A source over the guest buffers `iovs` of the address space behind `mm`.
+    pub fn new(mm: &'a L, iovs: &'a [IoVec]) -> UserIovReader<'a, L> {
+        UserIovReader { mm, at: IovCursor::new(iovs) }
     }
 
     /// Copies into `w` from the cursor `at` (advancing it), faulting pages in as reached.
@@ -194,7 +206,7 @@ impl<'a> UserIovReader<'a> {
     }
 }
 
-impl IoSource for UserIovReader<'_> {
+impl<L: SpaceLock> IoSource for UserIovReader<'_, L> {
     fn remain(&self) -> usize {
         self.at.left
     }
@@ -204,12 +216,12 @@ impl IoSource for UserIovReader<'_> {
     }
 
     fn read_into(&mut self, w: &mut VmWriter<'_>) -> usize {
-        Self::copy_out(self.space, &mut self.at, w)
+        Self::copy_out(&mut self.mm.lock_space(), &mut self.at, w)
     }
 
     fn peek_slice(&mut self, dst: &mut [u8]) -> usize {
         let mut probe = IovCursor { iovs: self.at.iovs, idx: self.at.idx, off: self.at.off, left: self.at.left };
-        Self::copy_out(self.space, &mut probe, &mut VmWriter::from_slice(dst))
+        Self::copy_out(&mut self.mm.lock_space(), &mut probe, &mut VmWriter::from_slice(dst))
     }
 
     fn skip(&mut self, n: usize) {

@@ -26,6 +26,7 @@
 
 pub mod brk;
 pub mod fault;
+pub mod force;
 pub mod fork;
 pub mod frame;
 pub mod host;
@@ -47,7 +48,7 @@ mod tests;
 
 pub use fault::{FaultError, SI_KERNEL};
 pub use frame::{FrameAllocator, FrameNo};
-pub use iov::{IoSink, IoSource, UserIovReader, UserIovWriter};
+pub use iov::{IoSink, IoSource, SpaceLock, UserIovReader, UserIovWriter};
 pub use host::{HostMmu, HostOp, MockHostMmu};
 pub use mmap::MapOptions;
 pub use pagetable::{PageTable, Pte};

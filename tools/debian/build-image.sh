@@ -8,10 +8,12 @@
 # Needs: root, debootstrap, network access to deb.debian.org (or $DEBIAN_MIRROR).
 set -euo pipefail
 CACHE=${UMBRA_CACHE:-$HOME/.cache/umbra}/debian-bookworm
-PACKAGES=python3,tmux,iproute2,passwd,login,procps
+# strace and gdb for tests/debian_ptrace.rs; libboost-regex1.74.0 named because gdb needs
+# libsource-highlight, whose dependency is a virtual package debootstrap does not resolve.
+PACKAGES=python3,tmux,iproute2,passwd,login,procps,strace,gdb,libboost-regex1.74.0
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # The recipe's version: bump it when PACKAGES change, so caches are rebuilt.
-RECIPE="bookworm minbase $PACKAGES v1"
+RECIPE="bookworm minbase $PACKAGES v2"
 if [ -f "$CACHE/ok" ] && [ "$(cat "$CACHE/ok")" = "$RECIPE" ]; then
   echo "$CACHE/root"
   exit 0

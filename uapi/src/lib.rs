@@ -8,6 +8,7 @@ pub mod errno;
 pub mod flags;
 pub mod mman;
 pub mod net;
+pub mod ptrace;
 pub mod signal;
 pub mod structs;
 pub mod syscalls;

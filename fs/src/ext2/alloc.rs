@@ -11,6 +11,11 @@ fn test_bit(b: &[u8], i: usize) -> bool {
 
 /// Finds a clear bit in `[from, n)`, then `[0, from)`.
 fn find_zero(b: &[u8], n: usize, from: usize) -> Option<usize> {
+    find_zero_where(b, n, from, |_| false)
+}
+
+/// [`find_zero`] skipping the clear bits `busy` claims.
+fn find_zero_where(b: &[u8], n: usize, from: usize, busy: impl Fn(usize) -> bool) -> Option<usize> {
     let scan = |lo: usize, hi: usize| -> Option<usize> {
         let mut i = lo;
         while i < hi {
@@ -18,7 +23,7 @@ fn find_zero(b: &[u8], n: usize, from: usize) -> Option<usize> {
                 i += 8;
                 continue;
             }
-            if !test_bit(b, i) {
+            if !test_bit(b, i) && !busy(i) {
                 return Some(i);
             }
             i += 1;
@@ -32,7 +37,18 @@ fn find_zero(b: &[u8], n: usize, from: usize) -> Option<usize> {
 impl Fs {
     /// Allocates one block, preferring `goal` and then the groups after it
     /// (`ext2_new_blocks`' goal search). Reserved blocks are usable (the guest is root).
+    /// Blocks freed by the uncommitted journal transaction are used only when nothing else
+    /// is free (ext4 would commit and retry; an operation here cannot commit halfway).
     pub fn alloc_block(&mut self, goal: u64) -> KResult<u64> {
+        match self.alloc_block_deferring(goal, true) {
+            Err(Errno::ENOSPC) if self.journal.as_ref().is_some_and(|j| j.has_freed()) => {
+                self.alloc_block_deferring(goal, false)
+            }
+            r => r,
+        }
+    }
+
+    fn alloc_block_deferring(&mut self, goal: u64, defer_freed: bool) -> KResult<u64> {
         self.ensure_rw()?;
         let ngroups = self.sb.group_count;
         let first = self.sb.first_data_block as u64;
@@ -47,12 +63,17 @@ impl Fs {
             let n = self.sb.blocks_in_group(g) as usize;
             let from = if k == 0 { ((goal - first) % bpg) as usize } else { 0 };
             let bmp = self.groups[g as usize].block_bitmap;
+            let group_first = self.sb.group_first_block(g);
             let bit = {
                 let b = self.cache.read(bmp)?;
-                find_zero(b, n, from)
+                // Blocks freed by the uncommitted transaction stay unused until it commits.
+                let journal = self.journal.as_ref().filter(|_| defer_freed);
+                find_zero_where(b, n, from, |i| journal.is_some_and(|j| j.freed_uncommitted(group_first + i as u64)))
             };
             let Some(bit) = bit else {
-                log::warn!("ext2: group {g} free block count is wrong (bitmap full)");
+                if find_zero(self.cache.read(bmp)?, n, from).is_none() {
+                    log::warn!("ext2: group {g} free block count is wrong (bitmap full)");
+                }
                 continue;
             };
             let blk = self.sb.group_first_block(g) + bit as u64;
@@ -79,6 +100,7 @@ impl Fs {
             log::warn!("ext2: freeing block {blk} not in the filesystem");
             return Ok(());
         }
+        self.journal_forget(blk);
         let g = ((blk - first) / self.sb.blocks_per_group as u64) as u32;
         let bit = ((blk - first) % self.sb.blocks_per_group as u64) as usize;
         let bmp = self.groups[g as usize].block_bitmap;

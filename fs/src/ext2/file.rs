@@ -96,9 +96,9 @@ impl Fs {
                 self.cache.overwrite_from(p, data)?;
             } else {
                 if fresh {
-                    self.cache.zero(p)?;
+                    self.cache.zero_data(p)?;
                 }
-                let b = self.cache.modify(p)?;
+                let b = self.cache.modify_data(p)?;
                 data.read_slice(&mut b[inb..inb + n]);
             }
             goal = p + 1;
@@ -178,7 +178,7 @@ impl Fs {
             match self.map_alloc(ino, &mut i, lblk, goal) {
                 Ok((p, fresh)) => {
                     if fresh {
-                        self.cache.zero(p)?;
+                        self.cache.zero_data(p)?;
                     }
                     goal = p + 1;
                 }
@@ -228,7 +228,7 @@ impl Fs {
             let inb = (size % bs) as usize;
             if inb != 0 {
                 if let Some(p) = self.map_block(ino, i, size / bs)? {
-                    let b = self.cache.modify(p)?;
+                    let b = self.cache.modify_data(p)?;
                     b[inb..].fill(0);
                 }
             }

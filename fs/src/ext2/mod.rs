@@ -16,6 +16,7 @@ mod extent;
 mod file;
 pub mod group;
 pub mod inode;
+pub mod journal;
 pub mod mkfs;
 mod namei;
 mod raw;
@@ -24,7 +25,7 @@ mod symlink;
 pub mod xattr;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use mm::{VmReader, VmWriter};
 use uapi::{Errno, KResult};
@@ -32,7 +33,7 @@ use uapi::{Errno, KResult};
 use crate::block::{BlockCache, BlockDevice};
 use group::GroupDesc;
 use inode::Inode;
-use superblock::{incompat, ro_compat, Superblock, STATE_VALID};
+use superblock::{compat, incompat, ro_compat, Superblock, STATE_VALID};
 
 pub use inode::Timespec;
 
@@ -181,6 +182,8 @@ pub(crate) struct Fs {
     pub force_group: Option<u32>,
     /// Xattr blocks by hash, for sharing identical attribute sets.
     pub xattr_cache: xattr::XattrCache,
+    /// The journal of a read-write mounted `has_journal` filesystem.
+    pub(crate) journal: Option<journal::Journal>,
 }
 
 /// A mounted ext2 (read-write) or ext4 (read-only) filesystem.
@@ -211,17 +214,15 @@ impl Fs {
                 ),
             ));
         }
-        if sb.has_incompat(incompat::RECOVER) {
-            return Err(err(
-                Errno::EUCLEAN,
-                "cannot mount: the journal needs recovery; run `e2fsck -fy IMAGE` on the host first".into(),
-            ));
+        if sb.has_incompat(incompat::RECOVER) && !sb.has_compat(compat::HAS_JOURNAL) {
+            return Err(err(Errno::EUCLEAN, "cannot mount: needs_recovery is set but there is no journal".into()));
         }
         if !read_only {
             if dev.read_only() {
                 return Err(err(Errno::EROFS, "cannot mount read-write: the image is read-only".into()));
             }
-            let inc = sb.feature_incompat & !incompat::WRITE_SUPPORTED;
+            // needs_recovery is handled by the journal (replayed below).
+            let inc = sb.feature_incompat & !incompat::WRITE_SUPPORTED & !incompat::RECOVER;
             let ro = sb.feature_ro_compat & !ro_compat::WRITE_SUPPORTED;
             if inc != 0 || ro != 0 {
                 let mut n = superblock::names(inc, superblock::incompat_name);
@@ -262,9 +263,14 @@ impl Fs {
             next_generation: (Timespec::now().nsec) ^ 0x5bd1_e995,
             force_group: None,
             xattr_cache: xattr::XattrCache::default(),
+            journal: None,
             sb,
         };
         fs.load_groups().map_err(|e| err(e, format!("cannot mount: bad group descriptors ({e})")))?;
+        if fs.sb.has_compat(compat::HAS_JOURNAL) && fs.load_journal()? {
+            // The journal was replayed under the cache: read the filesystem afresh.
+            return Fs::mount(fs.cache.device().clone(), read_only, check_root);
+        }
         let root = fs.read_inode(ROOT_INO).map_err(|e| err(e, format!("cannot mount: cannot read the root inode ({e})")))?;
         if check_root && !root.is_dir() {
             return Err(err(Errno::EUCLEAN, "cannot mount: the root inode is not a directory".into()));
@@ -281,6 +287,7 @@ impl Fs {
             fs.sb.note_mount(now);
             fs.sb.set_wtime(now);
             fs.sb_dirty = true;
+            fs.process_orphans().map_err(|e| err(e, format!("cannot mount: cannot free orphan inodes ({e})")))?;
             fs.sync().map_err(|e| err(e, format!("cannot write the superblock: {e}")))?;
         }
         Ok(fs)
@@ -428,7 +435,7 @@ impl Fs {
             self.cache.write_bytes(1024, &raw)?;
             self.sb_dirty = false;
         }
-        self.cache.flush()
+        self.commit()
     }
 
     fn unmount(&mut self) -> KResult<()> {
@@ -446,6 +453,7 @@ impl Fs {
             self.sb.set_state(st);
             self.sb_dirty = true;
             self.sync()?;
+            self.close_journal()?;
         }
         self.unmounted = true;
         Ok(())
@@ -553,8 +561,8 @@ impl Ext2Fs {
         Ext2Fs { inner: Mutex::new(fs) }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Fs> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn lock(&self) -> journal::OpGuard<'_> {
+        journal::OpGuard(self.inner.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The root directory's inode number (2).

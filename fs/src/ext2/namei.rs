@@ -173,7 +173,7 @@ impl Fs {
         self.check_absent(dir, name)?;
         self.add_entry(dir, name, ino, ft_from_mode(i.mode))?;
         self.adjust_links(ino, 1)?;
-        self.orphans.remove(&ino);
+        self.orphan_del(ino)?;
         Ok(())
     }
 
@@ -189,7 +189,7 @@ impl Fs {
             self.undo_new(ino, i);
             return Err(e);
         }
-        self.orphans.insert(ino);
+        self.orphan_add(ino)?;
         Ok(ino)
     }
 
@@ -197,7 +197,7 @@ impl Fs {
         let i = self.read_inode(ino)?;
         let orphaned = i.links == 0;
         if orphaned {
-            self.orphans.insert(ino);
+            self.orphan_add(ino)?;
         }
         Ok(Unlinked { ino, orphaned })
     }
@@ -251,9 +251,10 @@ impl Fs {
         self.ensure_rw()?;
         let mut i = self.read_inode(ino)?;
         if i.links != 0 || (i.mode == 0 && i.dtime != 0) || ino < self.sb.first_ino {
-            self.orphans.remove(&ino);
+            self.orphan_del(ino)?;
             return Ok(());
         }
+        self.orphan_del(ino)?;
         let was_dir = i.is_dir();
         if i.has_data_blocks() && !is_fast_symlink(&i, self.sb.block_size) {
             self.free_blocks_from(ino, &mut i, 0)?;

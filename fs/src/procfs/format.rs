@@ -161,9 +161,9 @@ pub fn pid_status(p: &ProcessInfo) -> String {
     let groups: String = p.groups.iter().map(|g| format!("{g} ")).collect();
     let _ = write!(
         s,
-        "Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\n\
+        "Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t{}\n\
          Uid:\t{u0}\t{u1}\t{u2}\t{u3}\nGid:\t{g0}\t{g1}\t{g2}\t{g3}\nFDSize:\t{}\nGroups:\t{}\n",
-        p.comm, p.umask, state_name(p.state), p.pid, p.pid, p.ppid, p.fd_size, groups
+        p.comm, p.umask, state_name(p.state), p.pid, p.pid, p.ppid, p.tracer_pid, p.fd_size, groups
     );
     if p.state != 'Z' {
         let rss_kb = p.rss_pages.saturating_mul(4);

@@ -58,6 +58,8 @@ enum PidFile {
     Mounts,
     Mountinfo,
     Bytes(PidBytes),
+    /// `mem`: the process's memory, opened through the provider.
+    Mem,
 }
 
 /// What a name in `/proc/<pid>` is.
@@ -68,17 +70,32 @@ enum PidEntry {
     Fd,
     /// `net/`: the network namespace's files (one namespace: the same for every process).
     Net,
+    /// `task/`: one directory per thread, the same as `/proc/<tid>`.
+    Task,
 }
 
 /// A file in `/proc/<pid>/net`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum NetFile {
     Unix,
+    /// An internet file, by name (`tcp`, `udp6`, `dev`, ...): the provider's `net_inet`.
+    Inet(&'static str),
 }
 
-const NET_FILES: [(&str, NetFile); 1] = [("unix", NetFile::Unix)];
+const NET_FILES: [(&str, NetFile); 10] = [
+    ("dev", NetFile::Inet("dev")),
+    ("if_inet6", NetFile::Inet("if_inet6")),
+    ("route", NetFile::Inet("route")),
+    ("snmp", NetFile::Inet("snmp")),
+    ("tcp", NetFile::Inet("tcp")),
+    ("tcp6", NetFile::Inet("tcp6")),
+    ("udp", NetFile::Inet("udp")),
+    ("udp6", NetFile::Inet("udp6")),
+    ("unix", NetFile::Unix),
+    ("sockstat", NetFile::Inet("sockstat")),
+];
 
-const PID_ENTRIES: [(&str, PidEntry); 16] = [
+const PID_ENTRIES: [(&str, PidEntry); 18] = [
     ("cmdline", PidEntry::File(PidFile::Bytes(PidBytes::Cmdline))),
     ("comm", PidEntry::File(PidFile::Comm)),
     ("cwd", PidEntry::Link(PidLink::Cwd)),
@@ -87,6 +104,7 @@ const PID_ENTRIES: [(&str, PidEntry); 16] = [
     ("fd", PidEntry::Fd),
     ("loginuid", PidEntry::File(PidFile::Loginuid)),
     ("maps", PidEntry::File(PidFile::Bytes(PidBytes::Maps))),
+    ("mem", PidEntry::File(PidFile::Mem)),
     ("mountinfo", PidEntry::File(PidFile::Mountinfo)),
     ("mounts", PidEntry::File(PidFile::Mounts)),
     ("net", PidEntry::Net),
@@ -95,6 +113,7 @@ const PID_ENTRIES: [(&str, PidEntry); 16] = [
     ("stat", PidEntry::File(PidFile::Stat)),
     ("statm", PidEntry::File(PidFile::Statm)),
     ("status", PidEntry::File(PidFile::Status)),
+    ("task", PidEntry::Task),
 ];
 
 /// Readdir position of the first pid in `/proc` (`FIRST_PROCESS_ENTRY` spirit): pid `p` is at
@@ -148,7 +167,7 @@ impl ProcInode {
 
     fn file_type(&self) -> FileType {
         match self.node {
-            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd | PidEntry::Net) | Node::SysctlDir(_) | Node::SysvipcDir => FileType::Directory,
+            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd | PidEntry::Net | PidEntry::Task) | Node::SysctlDir(_) | Node::SysvipcDir => FileType::Directory,
             Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) | Node::PidNet(..) | Node::Sysctl(_) | Node::Sysvipc(_) => FileType::Regular,
             _ => FileType::Symlink,
         }
@@ -188,6 +207,7 @@ impl ProcInode {
             (FileType::Directory, _) => S_IFDIR | 0o555,
             (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Bytes(PidBytes::Environ)))) => S_IFREG | 0o400,
             (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Loginuid))) => S_IFREG | 0o644,
+            (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Mem))) => S_IFREG | 0o600,
             (FileType::Regular, Node::Sysctl(i)) => S_IFREG | sysctl::ENTRIES.get(i).map_or(0o444, |e| e.mode),
             (FileType::Regular, _) => S_IFREG | 0o444,
             _ => S_IFLNK | 0o777,
@@ -211,6 +231,7 @@ impl ProcInode {
                 SysFile::Stat => format::stat(&p.stat()),
             },
             Node::PidNet(_, NetFile::Unix) => p.net_unix(),
+            Node::PidNet(_, NetFile::Inet(name)) => p.net_inet(name),
             Node::Sysvipc(i) => p.sysvipc(SYSVIPC_FILES.get(i).copied().unwrap_or_default()),
             Node::Pid(pid, PidEntry::File(f)) => {
                 if let PidFile::Bytes(b) = f {
@@ -218,6 +239,9 @@ impl ProcInode {
                 }
                 if f == PidFile::Mounts {
                     return Ok(self.mounts_text()?.into_bytes());
+                }
+                if f == PidFile::Mem {
+                    return Ok(Vec::new());
                 }
                 if f == PidFile::Mountinfo {
                     let vfs = self.procfs()?.vfs.upgrade().ok_or(Errno::ENOENT)?;
@@ -298,6 +322,19 @@ impl ProcInode {
         for (i, (name, f)) in NET_FILES.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
             let ino = ProcInode { fs: self.fs.clone(), node: Node::PidNet(pid, *f) }.ino();
             let e = DirEntry { name: name.as_bytes(), ino, file_type: FileType::Regular, next_pos: i as u64 + 3 };
+            if !visitor(&e) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn readdir_tasks(&self, pid: u32, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        let tids = self.procfs()?.provider.pid_threads(pid)?;
+        for tid in tids.into_iter().filter(|t| u64::from(*t) + 2 >= pos) {
+            let name = tid.to_string();
+            let ino = ProcInode { fs: self.fs.clone(), node: Node::PidDir(tid) }.ino();
+            let e = DirEntry { name: name.as_bytes(), ino, file_type: FileType::Directory, next_pos: u64::from(tid) + 3 };
             if !visitor(&e) {
                 break;
             }
@@ -414,6 +451,13 @@ impl Inode for ProcInode {
                 let (_, f) = NET_FILES.iter().find(|(n, _)| n.as_bytes() == name).ok_or(Errno::ENOENT)?;
                 Ok(self.child(Node::PidNet(pid, *f)))
             }
+            Node::Pid(pid, PidEntry::Task) => {
+                let tid = parse_num(name).ok_or(Errno::ENOENT)?;
+                if !self.procfs()?.provider.pid_threads(pid)?.contains(&tid) {
+                    return Err(Errno::ENOENT);
+                }
+                Ok(self.child(Node::PidDir(tid)))
+            }
             _ => Err(Errno::ENOTDIR),
         }
     }
@@ -435,6 +479,7 @@ impl Inode for ProcInode {
             Node::Pid(p, PidEntry::Fd) => self.readdir_fds(p, pos, visitor),
             Node::SysctlDir(d) => self.readdir_sysctl(d, pos, visitor),
             Node::Pid(p, PidEntry::Net) => self.readdir_net(p, pos, visitor),
+            Node::Pid(p, PidEntry::Task) => self.readdir_tasks(p, pos, visitor),
             Node::SysvipcDir => self.readdir_sysvipc(pos, visitor),
             _ => Err(Errno::ENOTDIR),
         }
@@ -490,6 +535,9 @@ impl Inode for ProcInode {
         }
         if let Node::Pid(pid, PidEntry::File(PidFile::Loginuid)) = self.node {
             return Ok(Some(Arc::new(LoginuidFile { pid, data: self.content()?, provider: self.procfs()?.provider.clone() })));
+        }
+        if let Node::Pid(pid, PidEntry::File(PidFile::Mem)) = self.node {
+            return Ok(Some(self.procfs()?.provider.pid_mem(pid)?));
         }
         Ok(Some(Arc::new(SeqFile::new(self.content()?))))
     }

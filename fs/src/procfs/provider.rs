@@ -151,6 +151,8 @@ pub struct ProcessInfo {
     pub state: char,
     /// Parent pid.
     pub ppid: u32,
+    /// The tracer's pid (`TracerPid`), 0 if not traced.
+    pub tracer_pid: u32,
     /// Process group.
     pub pgrp: u32,
     /// Session.
@@ -271,6 +273,10 @@ pub trait ProcProvider: Send + Sync {
             PidLink::Cwd | PidLink::Root => Ok(b"/".to_vec()),
         }
     }
+    /// The live threads of process `pid` (`/proc/<pid>/task`), ascending.
+    fn pid_threads(&self, pid: u32) -> KResult<Vec<u32>> {
+        Ok(vec![pid])
+    }
     /// The open descriptors of `pid`, ascending.
     fn pid_fds(&self, _pid: u32) -> KResult<Vec<u32>> {
         Ok(Vec::new())
@@ -284,6 +290,11 @@ pub trait ProcProvider: Send + Sync {
     /// resolve the link's text instead (files without a location).
     fn pid_fd_path(&self, _pid: u32, _fd: u32) -> Option<KResult<crate::mount::Path>> {
         None
+    }
+    /// `/proc/<pid>/mem` being opened: a file that reads and writes the process's memory at
+    /// the file offset (`EACCES` if the caller may not).
+    fn pid_mem(&self, _pid: u32) -> KResult<std::sync::Arc<dyn crate::FileLike>> {
+        Err(Errno::EACCES)
     }
     /// `/proc/meminfo` numbers.
     fn meminfo(&self) -> MemInfo {
@@ -331,9 +342,18 @@ pub trait ProcProvider: Send + Sync {
     fn net_unix(&self) -> String {
         String::from("Num       RefCount Protocol Flags    Type St Inode Path\n")
     }
+    /// `/proc/net/<name>` for the internet files (`tcp`, `tcp6`, `udp`, `udp6`, `dev`, `route`,
+    /// `if_inet6`, `snmp`, `sockstat`).
+    fn net_inet(&self, _name: &str) -> String {
+        String::new()
+    }
     /// The text of `/proc/sysvipc/<name>` (`shm`, `sem`, `msg`): the System V IPC objects.
     fn sysvipc(&self, _name: &str) -> String {
         String::new()
+    }
+    /// The network interfaces, for `/sys/class/net` (the kernel's interface table).
+    fn net_interfaces(&self) -> Vec<crate::sysfs::NetIf> {
+        vec![crate::sysfs::NetIf::loopback()]
     }
 }
 
@@ -357,6 +377,7 @@ pub fn default_sysctl(path: &str) -> Option<&'static str> {
         "kernel/threads-max" => "1000",
         "net/core/somaxconn" => "4096",
         "net/ipv4/ip_local_port_range" => "32768\t60999",
+        "net/ipv4/ping_group_range" => "0\t2147483647",
         "vm/max_map_count" => "65530",
         "vm/overcommit_memory" => "0",
         "vm/overcommit_ratio" => "50",

@@ -75,6 +75,7 @@ pub const ENTRIES: &[Entry] = &[
     fixed("kernel/version", "#1 SMP PREEMPT_DYNAMIC umbra"),
     tunable("net/core/somaxconn"),
     tunable("net/ipv4/ip_local_port_range"),
+    tunable("net/ipv4/ping_group_range"),
     tunable("vm/max_map_count"),
     tunable("vm/overcommit_memory"),
     tunable("vm/overcommit_ratio"),

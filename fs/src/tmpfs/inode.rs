@@ -123,7 +123,7 @@ impl TmpInode {
 
     fn new_child(&self, mode: u32, uid: u32, gid: u32, rdev: u64, content: Content) -> KResult<Arc<TmpInode>> {
         let fs = self.tmpfs()?;
-        Ok(TmpInode::build(self.fs.clone(), fs.alloc_ino(), mode, uid, gid, rdev, content))
+        Ok(TmpInode::build(self.fs.clone(), fs.alloc_ino()?, mode, uid, gid, rdev, content))
     }
 
     /// Same-filesystem downcast of another inode (`EXDEV` otherwise).
@@ -206,6 +206,7 @@ impl Drop for TmpInode {
     fn drop(&mut self) {
         if let Some(fs) = self.fs.upgrade() {
             let _ = fs.charge(self.xattrs.lock().bytes(), 0);
+            fs.free_ino();
         }
         if let (Content::File(v), Some(fs)) = (&*self.content.lock(), self.fs.upgrade()) {
             let _ = fs.charge(v.len() as u64, 0);
@@ -354,7 +355,7 @@ impl Inode for TmpInode {
     fn mkdir(&self, name: &[u8], mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
         let fs = self.tmpfs()?;
         let mode = crate::abi::S_IFDIR | (mode & 0o7777);
-        let child = TmpInode::new_dir(self.fs.clone(), fs.alloc_ino(), mode, uid, gid, self.me.clone());
+        let child = TmpInode::new_dir(self.fs.clone(), fs.alloc_ino()?, mode, uid, gid, self.me.clone());
         self.add_child(name, child)
     }
 

@@ -9,7 +9,7 @@ use crate::abi::{AT_EACCESS, AT_SYMLINK_NOFOLLOW, MAX_LFS_FILESIZE, S_ISGID, S_I
 use crate::context::Ctx;
 use crate::acl::permission;
 use crate::capability::cap;
-use crate::cred::MAY_WRITE;
+use crate::cred::{MAY_EXEC, MAY_WRITE};
 use crate::inode::{FileType, InodeAttr, SetAttr, StatFs};
 use crate::mount::{MountFlags, Path};
 use crate::path::resolve;
@@ -177,7 +177,9 @@ impl Vfs {
         self.access_path(&cred, &p, mode)
     }
 
-    /// The permission half of `access` on a resolved path, for the given credentials.
+    /// The permission half of `access` on a resolved path, for the given credentials; execute
+    /// access to a regular file on a `noexec` mount is `EACCES` (Linux's `do_faccessat`, and
+    /// `execve` through it).
     pub fn access_path(&self, cred: &crate::cred::Credentials, p: &Path, mode: u32) -> KResult<()> {
         if mode == 0 {
             return Ok(());
@@ -186,6 +188,9 @@ impl Vfs {
         let storage = matches!(attr.file_type(), FileType::Regular | FileType::Directory | FileType::Symlink);
         if mode & MAY_WRITE != 0 && storage && p.mount.is_readonly() {
             return Err(Errno::EROFS);
+        }
+        if mode & MAY_EXEC != 0 && attr.file_type() == FileType::Regular && p.mount.flags().contains(MountFlags::NOEXEC) {
+            return Err(Errno::EACCES);
         }
         permission(cred, &**p.inode(), &attr, mode)
     }

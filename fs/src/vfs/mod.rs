@@ -182,8 +182,11 @@ impl Vfs {
 
     fn register_builtin_types(&self) {
         self.register_fs_type("tmpfs", true, Arc::new(|req: &MountRequest<'_>| {
-            let size = crate::tmpfs::parse_size_option(req.data)?;
-            Ok(crate::tmpfs::TmpFs::new(size) as Arc<dyn FileSystem>)
+            // Only `size=N%` needs the RAM size (the provider may not be usable before boot).
+            let percent = req.data.contains(&b'%');
+            let ram = if percent { req.vfs.proc_provider().map_or(2 << 30, |p| p.meminfo().total_kb.saturating_mul(1024)) } else { 0 };
+            let options = crate::tmpfs::TmpfsOptions::parse(req.data, ram)?;
+            Ok(crate::tmpfs::TmpFs::with_options("tmpfs", 0o1777, options) as Arc<dyn FileSystem>)
         }));
         self.register_fs_type("devtmpfs", true, Arc::new(|req: &MountRequest<'_>| {
             Ok(req.vfs.devices.devtmpfs() as Arc<dyn FileSystem>)
@@ -194,6 +197,10 @@ impl Vfs {
         }));
         self.register_fs_type("proc", true, Arc::new(|req: &MountRequest<'_>| {
             Ok(crate::procfs::ProcFs::new(req.vfs) as Arc<dyn FileSystem>)
+        }));
+        self.register_fs_type("sysfs", true, Arc::new(|req: &MountRequest<'_>| {
+            let provider = req.vfs.proc_provider().unwrap_or_else(|| Arc::new(()));
+            Ok(crate::sysfs::SysFs::new(provider.as_ref()) as Arc<dyn FileSystem>)
         }));
         self.register_fs_type("hostfs", true, Arc::new(|req: &MountRequest<'_>| {
             let ro = req.flags.contains(MsFlags::MS_RDONLY);

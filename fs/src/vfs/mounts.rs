@@ -16,7 +16,7 @@ use crate::path::{is_dir, path_string, resolve};
 pub fn mount_flags(ms: MsFlags) -> MountFlags {
     let mut f = MountFlags::empty();
     for (m, mf) in [
-        (MsFlags::MS_RDONLY, MountFlags::RDONLY),
+        (MsFlags::MS_RDONLY, MountFlags::RDONLY | MountFlags::SB_RDONLY),
         (MsFlags::MS_NOSUID, MountFlags::NOSUID),
         (MsFlags::MS_NODEV, MountFlags::NODEV),
         (MsFlags::MS_NOEXEC, MountFlags::NOEXEC),
@@ -44,7 +44,13 @@ impl Vfs {
             if !target.is_mount_root() {
                 return Err(Errno::EINVAL);
             }
-            target.mount.set_flags(mount_flags(flags));
+            let mut new = mount_flags(flags);
+            if flags.contains(MsFlags::MS_BIND) {
+                // A bind remount leaves the superblock as it was.
+                new.remove(MountFlags::SB_RDONLY);
+                new |= target.mount.flags() & MountFlags::SB_RDONLY;
+            }
+            target.mount.set_flags(new);
             return Ok(());
         }
         if flags.contains(MsFlags::MS_MOVE) {
@@ -52,7 +58,11 @@ impl Vfs {
         }
         if flags.contains(MsFlags::MS_BIND) {
             let src = resolve(ctx, start, source, true)?;
-            let m = Mount::new(src.mount.fs().clone(), src.dentry.clone(), src.mount.source(), mount_flags(flags));
+            // A bind inherits the source mount's flags (Linux's `clone_mnt`); `-o ro` is a remount.
+            let m = Mount::new(src.mount.fs().clone(), src.dentry.clone(), src.mount.source(), src.mount.flags());
+            if flags.contains(MsFlags::MS_REC) {
+                copy_submounts(&src.mount, &src.dentry, &m);
+            }
             return self.attach(&target, m);
         }
         let factory = self.fs_factory(fstype)?;
@@ -104,7 +114,10 @@ impl Vfs {
         if let Err(e) = mount.fs().sync() {
             log::warn!("umount: sync of {} failed: {e}", mount.fs().name());
         }
-        if !lazy {
+        // The dentry cache is shared by every mount of the filesystem (binds): drop it only
+        // when this was the last one, or other mounts would lose their mountpoints.
+        let shared = self.mounts().iter().any(|m| Arc::ptr_eq(m.fs(), mount.fs()));
+        if !lazy && !shared {
             mount.root().prune();
         }
         Ok(())
@@ -125,8 +138,8 @@ impl Vfs {
 
     /// The text of `/proc/<pid>/mountinfo` as seen from `root` (Linux's `show_mountinfo`):
     /// `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS - FSTYPE SOURCE SUPER_OPTIONS` per mount.
-    /// Every mount shows its filesystem's root (`/`: umbra has no bind mounts of
-    /// subdirectories) and no propagation fields (every mount is private).
+    /// ROOT is the mount's root inside its filesystem (a bind of a subdirectory shows it);
+    /// there are no propagation fields (every mount is private).
     pub fn mountinfo_text(&self, root: &Path) -> String {
         let mut s = String::new();
         for m in self.mounts() {
@@ -138,11 +151,13 @@ impl Vfs {
             let dev = m.fs().dev();
             let (major, minor) = ((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
             let opts = mount_options(&m);
-            let sb = if m.fs().read_only() || m.is_readonly() { "ro" } else { "rw" };
+            let sb = if m.fs().read_only() || m.flags().contains(MountFlags::SB_RDONLY) { "ro" } else { "rw" };
+            let sb = format!("{sb}{}", m.fs().mount_options());
             s.push_str(&format!(
-                "{} {} {major}:{minor} / {} {opts} - {} {} {sb}\n",
+                "{} {} {major}:{minor} {} {} {opts} - {} {} {sb}\n",
                 m.id(),
                 parent,
+                escape_mount_field(&root_in_fs(&m)),
                 escape_mount_field(&target),
                 m.fs().name(),
                 escape_mount_field(m.source()),
@@ -160,7 +175,7 @@ impl Vfs {
             if target.starts_with(b"(unreachable)") {
                 continue;
             }
-            let opts = mount_options(&m);
+            let opts = format!("{}{}", mount_options(&m), m.fs().mount_options());
             s.push_str(&format!(
                 "{} {} {} {} 0 0\n",
                 escape_mount_field(m.source()),
@@ -171,6 +186,43 @@ impl Vfs {
         }
         s
     }
+}
+
+/// `mount --rbind` (`MS_BIND|MS_REC`, Linux's `copy_tree`): copies of the mounts of `from`
+/// sitting at or below `at`, attached to `to` at the same dentries, and their mounts in turn.
+/// The children are listed before `to` is attached, so binding a tree inside itself stops.
+fn copy_submounts(from: &Arc<Mount>, at: &Arc<crate::dentry::Dentry>, to: &Arc<Mount>) {
+    for child in from.children() {
+        let Some((_, mountpoint)) = child.parent() else { continue };
+        if !at.is_ancestor_of(&mountpoint) {
+            continue;
+        }
+        let copy = Mount::new(child.fs().clone(), child.root().clone(), child.source(), child.flags());
+        copy_submounts(&child, child.root(), &copy);
+        to.attach(&copy, &mountpoint);
+    }
+}
+
+/// The path of a mount's root inside its filesystem (mountinfo's fourth field: `/` unless
+/// the mount is a bind of a subdirectory).
+fn root_in_fs(m: &Mount) -> Vec<u8> {
+    let mut names = Vec::new();
+    let mut cur = Some(m.root().clone());
+    while let Some(d) = cur {
+        cur = d.parent();
+        if cur.is_some() {
+            names.push(d.name());
+        }
+    }
+    let mut out = Vec::new();
+    for name in names.iter().rev() {
+        out.push(b'/');
+        out.extend_from_slice(name);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    out
 }
 
 /// A mount's per-mount options as `/proc/mounts` shows them (`rw,nosuid,relatime`).

@@ -489,7 +489,7 @@ fn mounts_umount_and_exdev() {
     assert_eq!(t.vfs.rmdir(&c, &t.fsc.cwd, b"/mnt").err(), Some(Errno::EBUSY));
     assert_eq!(t.vfs.mount(&c, &t.fsc.cwd, b"x", b"/mnt", b"nosuchfs", MsFlags::empty(), b"").err(), Some(Errno::ENODEV));
     let text = t.vfs.mounts_text(&t.fsc.root);
-    assert!(text.contains("none /mnt tmpfs rw,relatime 0 0"), "{text}");
+    assert!(text.contains("none /mnt tmpfs rw,relatime,size=1024k 0 0"), "{text}");
     let st = t.vfs.statfs(&t.lookup("/mnt", true).unwrap()).unwrap();
     assert_eq!(st.fs_type, 0x01021994);
     assert_eq!(st.blocks, 256);
@@ -515,6 +515,30 @@ fn mounts_umount_and_exdev() {
     let user = Credentials::user(1, 1);
     let uc = t.fsc.ctx(&user);
     assert_eq!(t.vfs.umount(&uc, &t.fsc.cwd, b"/bind", 0).err(), Some(Errno::EPERM));
+}
+
+#[test]
+fn tmpfs_mount_options_are_enforced_and_shown() {
+    let t = T::new();
+    t.mkdir("/mnt").unwrap();
+    let c = t.ctx();
+    let mnt = |data: &[u8]| t.vfs.mount(&c, &t.fsc.cwd, b"tmpfs", b"/mnt", b"tmpfs", MsFlags::empty(), data);
+    assert_eq!(mnt(b"bogus=1").err(), Some(Errno::EINVAL));
+    assert_eq!(mnt(b"mode=9").err(), Some(Errno::EINVAL));
+    mnt(b"nr_inodes=3,mode=750,uid=5,gid=6,inode64").unwrap();
+    let root = t.lookup("/mnt", true).unwrap().attr().unwrap();
+    assert_eq!((root.mode, root.uid, root.gid), (0o40750, 5, 6));
+    // The root is one of the three inodes.
+    t.create("/mnt/a", b"");
+    t.mkdir("/mnt/d").unwrap();
+    assert_eq!(t.open("/mnt/b", OpenFlags::CREAT).err(), Some(Errno::ENOSPC));
+    assert_eq!(t.symlink("a", "/mnt/l").err(), Some(Errno::ENOSPC));
+    assert_eq!(t.vfs.statfs(&t.lookup("/mnt", true).unwrap()).unwrap().files, 3);
+    t.vfs.unlink(&c, &t.fsc.cwd, b"/mnt/a").unwrap();
+    t.create("/mnt/b", b"");
+    let text = t.vfs.mounts_text(&t.fsc.root);
+    assert!(text.contains("tmpfs /mnt tmpfs rw,relatime,nr_inodes=3,mode=750,uid=5,gid=6 0 0"), "{text}");
+    assert!(t.vfs.mountinfo_text(&t.fsc.root).contains(" - tmpfs tmpfs rw,nr_inodes=3,mode=750,uid=5,gid=6\n"));
 }
 
 #[test]

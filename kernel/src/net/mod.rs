@@ -11,8 +11,8 @@
 //!
 //! # Families
 //! [`FAMILIES`] is the one table: `AF_UNIX` (in `unix`) and `AF_NETLINK` (in `netlink`:
-//! `NETLINK_ROUTE` answered by `rtnetlink`, every other protocol `EPROTONOSUPPORT`). A family umbra lacks — `AF_INET`/`AF_INET6`
-//! included for now — is `EAFNOSUPPORT`, after the range checks Linux's `__sock_create`
+//! `NETLINK_ROUTE` answered by `rtnetlink`, every other protocol `EPROTONOSUPPORT`), `AF_INET`
+//! and `AF_INET6` (in `inet`: TCP and UDP without packets). A family umbra lacks is `EAFNOSUPPORT`, after the range checks Linux's `__sock_create`
 //! makes first (a family beyond `AF_MAX` is `EAFNOSUPPORT`, a type beyond `SOCK_MAX` `EINVAL`).
 //!
 //! # Options
@@ -29,6 +29,7 @@
 //! `getsockopt` reads back the rounded value Linux shows; 0 jiffies means "never wait" (a
 //! negative timeout) and `MAX_TIMEO` "wait forever" (a zero timeout, the default).
 
+pub mod inet;
 pub mod netlink;
 pub mod rtnetlink;
 pub mod unix;
@@ -109,6 +110,8 @@ pub enum SockFlag {
     SndbufLock,
     /// `SOCK_RCVBUF_LOCK`: `SO_RCVBUF` was set (bit 1).
     RcvbufLock,
+    /// `SO_REUSEPORT` (internet sockets only).
+    ReusePort,
 }
 
 /// The generic part of a socket (the fields of Linux's `struct sock` that `sock_setsockopt`
@@ -308,6 +311,19 @@ pub trait ProtoOps: Send + Sync + 'static {
     }
     /// Records `errno` as the pending error (`recvmmsg` keeps a late error there).
     fn set_error(&self, _errno: i32) {}
+    /// `setsockopt` at a protocol level (not `SOL_SOCKET`); `root` stands for
+    /// `CAP_NET_ADMIN`. Unix sockets have none: `EOPNOTSUPP`.
+    fn setsockopt(&self, _level: i32, _opt: i32, _val: &[u8], _root: bool) -> KResult<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// `getsockopt` at a protocol level; `len` is what the caller offers.
+    fn getsockopt(&self, _level: i32, _opt: i32, _len: usize) -> KResult<OptVal> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// `SO_PROTOCOL` (`IPPROTO_TCP`...; 0 for families with one protocol).
+    fn protocol(&self) -> i32 {
+        0
+    }
     /// `SO_PEERCRED`: the peer's credentials (`pid 0, uid/gid -1` if none).
     fn peer_cred(&self) -> UCred {
         UCred { pid: 0, uid: u32::MAX, gid: u32::MAX }
@@ -343,6 +359,8 @@ pub struct Family {
 /// The families umbra has (Linux's `net_families`, filled by `sock_register`).
 pub static FAMILIES: &[Family] = &[
     Family { domain: n::AF_UNIX, create: unix::create },
+    Family { domain: n::AF_INET, create: inet::create_v4 },
+    Family { domain: n::AF_INET6, create: inet::create_v6 },
     Family { domain: n::AF_NETLINK, create: netlink::create },
 ];
 
@@ -459,6 +477,9 @@ impl FileLike for Socket {
     }
 
     fn ioctl(&self, cmd: u32, arg: u64, mem: &mut dyn UserMemory) -> KResult<usize> {
+        if inet::iface::is_if_ioctl(cmd) {
+            return inet::iface::ioctl(cmd, arg, mem);
+        }
         self.ops.ioctl(cmd, arg, mem)
     }
 
@@ -663,8 +684,8 @@ pub fn set_sol_socket(sock: &Socket, opt: i32, val: &[u8], root: bool) -> KResul
         n::SO_DEBUG if on && !root => Err(Errno::EACCES),
         n::SO_DEBUG => flag(SockFlag::Debug),
         n::SO_REUSEADDR => flag(SockFlag::ReuseAddr),
-        n::SO_REUSEPORT if on => Err(Errno::EOPNOTSUPP),
-        n::SO_REUSEPORT => Ok(()),
+        n::SO_REUSEPORT if on && sock.domain != n::AF_INET && sock.domain != n::AF_INET6 => Err(Errno::EOPNOTSUPP),
+        n::SO_REUSEPORT => flag(SockFlag::ReusePort),
         n::SO_KEEPALIVE => flag(SockFlag::KeepAlive),
         n::SO_DONTROUTE => flag(SockFlag::DontRoute),
         n::SO_BROADCAST => flag(SockFlag::Broadcast),
@@ -805,7 +826,7 @@ pub fn get_sol_socket(sock: &Socket, opt: i32, len: usize) -> KResult<OptVal> {
     match opt {
         n::SO_DEBUG => int(c.flag(SockFlag::Debug)),
         n::SO_REUSEADDR => int(c.flag(SockFlag::ReuseAddr)),
-        n::SO_REUSEPORT => int(false),
+        n::SO_REUSEPORT => int(c.flag(SockFlag::ReusePort)),
         n::SO_KEEPALIVE => int(c.flag(SockFlag::KeepAlive)),
         n::SO_DONTROUTE => int(c.flag(SockFlag::DontRoute)),
         n::SO_BROADCAST => int(c.flag(SockFlag::Broadcast)),
@@ -815,7 +836,7 @@ pub fn get_sol_socket(sock: &Socket, opt: i32, len: usize) -> KResult<OptVal> {
         n::SO_PASSSEC => int(c.flag(SockFlag::PassSec)),
         n::SO_BSDCOMPAT => Ok(OptVal::Int(0)),
         n::SO_TYPE => Ok(OptVal::Int(sock.kind)),
-        n::SO_PROTOCOL => Ok(OptVal::Int(0)),
+        n::SO_PROTOCOL => Ok(OptVal::Int(sock.ops.protocol())),
         n::SO_DOMAIN => Ok(OptVal::Int(sock.domain)),
         n::SO_ERROR => Ok(OptVal::Int(sock.ops.take_error())),
         n::SO_SNDBUF => Ok(OptVal::Int(c.sndbuf.load(Ordering::Relaxed))),

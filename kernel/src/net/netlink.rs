@@ -1,5 +1,5 @@
 //! `AF_NETLINK` sockets (Linux's `net/netlink/af_netlink.c`): datagram sockets whose peer is
-//! the kernel. `NETLINK_ROUTE` is answered by `rtnetlink`; every other protocol (`NETLINK_AUDIT`,
+//! the kernel. `NETLINK_ROUTE` is answered by `rtnetlink`, `NETLINK_SOCK_DIAG` by `inet::diag`; every other protocol (`NETLINK_AUDIT`,
 //! `NETLINK_KOBJECT_UEVENT`, …) is `EPROTONOSUPPORT`, so `login`, `useradd` and udev-aware tools
 //! take their "this kernel has none" paths. A request sent to the kernel (port 0) is answered at
 //! once: each request's replies are queued as one datagram for `recvmsg`.
@@ -18,6 +18,8 @@ use super::{ProtoOps, SockCommon};
 
 /// `NETLINK_ROUTE`.
 const NETLINK_ROUTE: i32 = 0;
+/// `NETLINK_SOCK_DIAG` (`ss`'s socket dumps: internet sockets only, in `inet::diag`).
+const NETLINK_SOCK_DIAG: i32 = 4;
 /// `sizeof(struct sockaddr_nl)`.
 const SOCKADDR_NL_LEN: usize = 12;
 
@@ -27,16 +29,18 @@ pub fn create(kind: i32, protocol: i32) -> KResult<Box<dyn ProtoOps>> {
     if kind != n::SOCK_RAW && kind != n::SOCK_DGRAM {
         return Err(Errno::ESOCKTNOSUPPORT);
     }
-    if protocol != NETLINK_ROUTE {
+    if protocol != NETLINK_ROUTE && protocol != NETLINK_SOCK_DIAG {
         return Err(Errno::EPROTONOSUPPORT);
     }
-    Ok(Box::new(NetlinkSocket { common: SockCommon::default(), kind, portid: AtomicU32::new(0), groups: AtomicU32::new(0), queue: KMutex::new(VecDeque::new()), pollee: Pollee::new(PollEvents::POLLOUT | PollEvents::POLLWRNORM) }))
+    Ok(Box::new(NetlinkSocket { common: SockCommon::default(), kind, protocol, portid: AtomicU32::new(0), groups: AtomicU32::new(0), queue: KMutex::new(VecDeque::new()), pollee: Pollee::new(PollEvents::POLLOUT | PollEvents::POLLWRNORM) }))
 }
 
 /// A `NETLINK_ROUTE` socket.
 pub struct NetlinkSocket {
     common: SockCommon,
     kind: i32,
+    /// `NETLINK_ROUTE` or `NETLINK_SOCK_DIAG`.
+    protocol: i32,
     /// The port id it is bound to (0 until bind or the first send: then the process id).
     portid: AtomicU32,
     /// Multicast groups asked for at bind (accepted; umbra sends no notifications).
@@ -133,7 +137,12 @@ impl ProtoOps for NetlinkSocket {
         let mut replies = Vec::new();
         while let Some(h) = Header::parse(data) {
             let len = h.len as usize;
-            replies.extend(rtnetlink::handle(&h, data.get(..len).unwrap_or(data), portid, root));
+            let req = data.get(..len).unwrap_or(data);
+            if self.protocol == NETLINK_SOCK_DIAG {
+                replies.extend(super::inet::diag::handle(&h, req, portid));
+            } else {
+                replies.extend(rtnetlink::handle(&h, req, portid, root));
+            }
             data = data.get(len.div_ceil(4) * 4..).unwrap_or_default();
             if data.len() < NLMSG_HDRLEN {
                 break;

@@ -64,11 +64,34 @@ pub struct Interface {
     pub ipv6: Vec<([u8; 16], u8)>,
 }
 
-/// The interface table: `lo` (127.0.0.1/8, ::1/128). The user-mode network adds `eth0`.
+/// `IFF_BROADCAST`.
+const IFF_BROADCAST: u32 = 0x2;
+/// `IFF_MULTICAST`.
+const IFF_MULTICAST: u32 = 0x1000;
+
+/// The interface table: `lo` (127.0.0.1/8, ::1/128) and, with user-mode networking, `eth0`
+/// (10.0.2.15/24, MTU 1500, MAC 52:54:00:12:34:56, as QEMU's user networking gives).
 pub fn interfaces() -> Vec<Interface> {
+    let mut v = vec![lo()];
+    if super::inet::iface::eth0_up() {
+        v.push(Interface {
+            index: 2,
+            name: "eth0",
+            flags: IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST | IFF_LOWER_UP,
+            hw_type: 1,
+            mtu: 1500,
+            mac: super::inet::iface::ETH0_MAC,
+            ipv4: vec![(super::inet::addr::ETH0_ADDR.octets(), super::inet::addr::ETH0_PREFIX)],
+            ipv6: Vec::new(),
+        });
+    }
+    v
+}
+
+fn lo() -> Interface {
     let mut v6 = [0u8; 16];
     v6[15] = 1;
-    vec![Interface {
+    Interface {
         index: 1,
         name: "lo",
         flags: IFF_UP | IFF_LOOPBACK | IFF_RUNNING | IFF_LOWER_UP,
@@ -77,7 +100,7 @@ pub fn interfaces() -> Vec<Interface> {
         mac: [0; 6],
         ipv4: vec![([127, 0, 0, 1], 8)],
         ipv6: vec![(v6, 128)],
-    }]
+    }
 }
 
 /// A request's header.
@@ -207,7 +230,13 @@ fn addr_msgs(i: &Interface, family: u8, seq: u32, portid: u32, out: &mut Vec<u8>
         for (a, plen) in &i.ipv4 {
             let mut m = Msg::new(RTM_NEWADDR, NLM_F_MULTI, seq, portid);
             m.bytes(&[AF_INET, *plen, 0x80, scope]).bytes(&i.index.to_ne_bytes());
-            m.attr(1, a).attr(2, a).attr_str(3, i.name).attr_u32(8, 0x80).attr(6, &cache);
+            m.attr(1, a).attr(2, a);
+            if !loopback {
+                let mask = u32::MAX.checked_shl(32 - u32::from(*plen)).unwrap_or(0);
+                let bcast = (u32::from_be_bytes(*a) | !mask).to_be_bytes();
+                m.attr(4, &bcast); // IFA_BROADCAST
+            }
+            m.attr_str(3, i.name).attr_u32(8, 0x80).attr(6, &cache);
             m.finish(out);
         }
     }
@@ -222,7 +251,7 @@ fn addr_msgs(i: &Interface, family: u8, seq: u32, portid: u32, out: &mut Vec<u8>
 }
 
 /// `RTM_NEWROUTE` messages: the local-table routes of the loopback addresses (what Linux
-/// creates for `lo`; the main table, which `ip route` shows, is empty until `eth0` exists).
+/// creates for `lo`) and, with `eth0`, its subnet, the default route and its local routes.
 fn route_msgs(family: u8, seq: u32, portid: u32, out: &mut Vec<u8>) {
     if family == AF_UNSPEC || family == AF_INET {
         for (dst, dst_len, kind) in [([127u8, 0, 0, 0], 8u8, 2u8), ([127, 0, 0, 1], 32, 2), ([127, 255, 255, 255], 32, 3)] {
@@ -232,6 +261,27 @@ fn route_msgs(family: u8, seq: u32, portid: u32, out: &mut Vec<u8>) {
             let scope = if kind == 3 { 253 } else { 254 };
             m.bytes(&[AF_INET, dst_len, 0, 0, 255, 2, scope, kind]).bytes(&0u32.to_ne_bytes());
             m.attr_u32(15, 255).attr(1, &dst).attr(7, &[127, 0, 0, 1]).attr_u32(4, 1);
+            m.finish(out);
+        }
+    }
+    if (family == AF_UNSPEC || family == AF_INET) && super::inet::iface::eth0_up() {
+        let me = super::inet::addr::ETH0_ADDR.octets();
+        let gw = super::inet::addr::GATEWAY.octets();
+        // main table: default via 10.0.2.2 dev eth0; 10.0.2.0/24 dev eth0 scope link src
+        // 10.0.2.15. local table: local 10.0.2.15, broadcast 10.0.2.255.
+        let mut m = Msg::new(RTM_NEWROUTE, NLM_F_MULTI, seq, portid);
+        m.bytes(&[AF_INET, 0, 0, 0, 254, 4, 0, 1]).bytes(&0u32.to_ne_bytes());
+        m.attr_u32(15, 254).attr(5, &gw).attr_u32(4, 2);
+        m.finish(out);
+        let mut m = Msg::new(RTM_NEWROUTE, NLM_F_MULTI, seq, portid);
+        m.bytes(&[AF_INET, 24, 0, 0, 254, 2, 253, 1]).bytes(&0u32.to_ne_bytes());
+        m.attr_u32(15, 254).attr(1, &[10, 0, 2, 0]).attr(7, &me).attr_u32(4, 2);
+        m.finish(out);
+        for (dst, kind) in [(me, 2u8), ([10, 0, 2, 255], 3)] {
+            let mut m = Msg::new(RTM_NEWROUTE, NLM_F_MULTI, seq, portid);
+            let scope = if kind == 3 { 253 } else { 254 };
+            m.bytes(&[AF_INET, 32, 0, 0, 255, 2, scope, kind]).bytes(&0u32.to_ne_bytes());
+            m.attr_u32(15, 255).attr(1, &dst).attr(7, &me).attr_u32(4, 2);
             m.finish(out);
         }
     }
@@ -246,7 +296,7 @@ fn route_msgs(family: u8, seq: u32, portid: u32, out: &mut Vec<u8>) {
 }
 
 /// `NLMSG_ERROR` carrying `-errno` (0 acknowledges) and the request's header.
-fn error_msg(req: &Header, errno: i32, portid: u32, out: &mut Vec<u8>) {
+pub(crate) fn error_msg(req: &Header, errno: i32, portid: u32, out: &mut Vec<u8>) {
     let mut m = Msg::new(NLMSG_ERROR, 0, req.seq, portid);
     let mut body = (-errno).to_ne_bytes().to_vec();
     body.extend_from_slice(&req.len.to_ne_bytes());
@@ -258,7 +308,7 @@ fn error_msg(req: &Header, errno: i32, portid: u32, out: &mut Vec<u8>) {
     m.finish(out);
 }
 
-fn done_msg(seq: u32, portid: u32, out: &mut Vec<u8>) {
+pub(crate) fn done_msg(seq: u32, portid: u32, out: &mut Vec<u8>) {
     let mut m = Msg::new(NLMSG_DONE, NLM_F_MULTI, seq, portid);
     m.bytes(&0i32.to_ne_bytes());
     m.finish(out);
@@ -385,17 +435,20 @@ mod tests {
         let h = Header::parse(&req).unwrap_or(Header { len: 0, kind: 0, flags: 0, seq: 0, pid: 0 });
         let out = handle(&h, &req, 42, false);
         let kinds: Vec<u16> = messages(&out).iter().map(|m| m.0).collect();
-        assert_eq!(kinds, vec![RTM_NEWLINK, NLMSG_DONE]);
+        assert_eq!(kinds, vec![RTM_NEWLINK, RTM_NEWLINK, NLMSG_DONE]);
         assert!(out.windows(3).any(|w| w == b"lo\0"));
+        assert!(out.windows(5).any(|w| w == b"eth0\0"));
 
         let req = request(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, &[AF_INET, 0, 0, 0, 0, 0, 0, 0]);
         let h = Header::parse(&req).unwrap_or(Header { len: 0, kind: 0, flags: 0, seq: 0, pid: 0 });
         let kinds: Vec<u16> = messages(&handle(&h, &req, 42, false)).iter().map(|m| m.0).collect();
-        assert_eq!(kinds, vec![RTM_NEWADDR, NLMSG_DONE]);
+        assert_eq!(kinds, vec![RTM_NEWADDR, RTM_NEWADDR, NLMSG_DONE]);
 
         let req = request(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, &[AF_UNSPEC; 12]);
         let h = Header::parse(&req).unwrap_or(Header { len: 0, kind: 0, flags: 0, seq: 0, pid: 0 });
-        assert_eq!(messages(&handle(&h, &req, 42, false)).len(), 5);
+        // lo's four local-table routes and ::1, eth0's default, subnet, local and broadcast
+        // routes, and the end.
+        assert_eq!(messages(&handle(&h, &req, 42, false)).len(), 9);
     }
 
     #[test]

@@ -52,9 +52,19 @@ struct CpuState {
 /// A host fd the CPU watches while idle: armed while `wants()` holds, `on_ready()` called
 /// when the host says it is ready (on the scheduler's stack: it must not block).
 struct HostSource {
-    wants: HostWants,
+    wants: Wants,
     on_ready: HostReady,
 }
+
+/// What a source wants: readability while a test holds, or any interest it names (the
+/// network relay's sockets also wait to be writable).
+enum Wants {
+    Read(HostWants),
+    Any(HostInterest),
+}
+
+/// The events a watched host fd should be armed for now.
+pub type HostInterest = Box<dyn Fn() -> Interest + Send + Sync>;
 
 /// Whether a watched host fd should be armed now.
 pub type HostWants = Box<dyn Fn() -> bool + Send + Sync>;
@@ -340,7 +350,14 @@ impl Cpu {
     /// tasks run. This is how host input reaches the kernel (the console, later host sockets).
     pub fn watch_host_fd(&self, fd: i32, wants: HostWants, on_ready: HostReady) -> std::io::Result<Token> {
         let token = self.reactor.add(fd)?;
-        self.sources.lock().insert(token, Arc::new(HostSource { wants, on_ready }));
+        self.sources.lock().insert(token, Arc::new(HostSource { wants: Wants::Read(wants), on_ready }));
+        Ok(token)
+    }
+
+    /// Like [`Cpu::watch_host_fd`], armed for whatever `wants()` names (read, write, both).
+    pub fn watch_host_fd_for(&self, fd: i32, wants: HostInterest, on_ready: HostReady) -> std::io::Result<Token> {
+        let token = self.reactor.add(fd)?;
+        self.sources.lock().insert(token, Arc::new(HostSource { wants: Wants::Any(wants), on_ready }));
         Ok(token)
     }
 
@@ -355,9 +372,13 @@ impl Cpu {
         let sources: Vec<(Token, Arc<HostSource>)> = self.sources.lock().iter().map(|(t, s)| (*t, s.clone())).collect();
         let mut any = false;
         for (t, s) in sources {
-            let want = (s.wants)();
-            any |= want;
-            self.reactor.arm(t, if want { Interest::Read } else { Interest::None });
+            let interest = match &s.wants {
+                Wants::Read(w) if w() => Interest::Read,
+                Wants::Read(_) => Interest::None,
+                Wants::Any(w) => w(),
+            };
+            any |= interest != Interest::None;
+            self.reactor.arm(t, interest);
         }
         any
     }

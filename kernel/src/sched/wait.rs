@@ -19,8 +19,12 @@ pub fn signal_pending(cur: &Current) -> bool {
     if cur.process().exiting.load(Ordering::Relaxed) || cur.task.exited.load(Ordering::Relaxed) {
         return true;
     }
-    let s = cur.task.signals.lock();
-    !s.pending.set.difference(s.mask).is_empty()
+    let unblocked = {
+        let s = cur.task.signals.lock();
+        !s.pending.set.difference(s.mask).is_empty()
+    };
+    // A `PTRACE_INTERRUPT` interrupts a sleep as a signal does.
+    unblocked || cur.task.ptrace.lock().interrupt
 }
 
 /// Blocks until `cond` returns `Some`, re-checking it whenever one of `pollees` signals any of

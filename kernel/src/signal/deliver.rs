@@ -27,6 +27,9 @@ pub enum Outcome {
 pub fn deliver_pending(cur: &mut Current) -> Outcome {
     let mut restart = cur.restart.take();
     loop {
+        if super::trace::interrupt_trap(cur) {
+            continue;
+        }
         let (own, mask) = {
             let mut s = cur.task.signals.lock();
             let mask = s.mask;
@@ -43,6 +46,14 @@ pub fn deliver_pending(cur: &mut Current) -> Outcome {
         if p.signo == sig::SIGKILL {
             return Outcome::Die(killed_by(sig::SIGKILL));
         }
+        let p = if super::trace::is_traced(cur) {
+            match super::trace::signal_stop(cur, p) {
+                Some(p) => p,
+                None => continue,
+            }
+        } else {
+            p
+        };
         let action = cur.process().sighand().lock().get(p.signo);
         if action.is_ignore() {
             continue;
@@ -50,6 +61,11 @@ pub fn deliver_pending(cur: &mut Current) -> Outcome {
         if action.is_default() {
             match default_action(p.signo) {
                 DefaultAction::Ignore | DefaultAction::Continue => continue,
+                DefaultAction::Stop if super::trace::is_traced(cur) => {
+                    // The run loop reports the group-stop to the tracer.
+                    super::job::mark_group_stop(cur, p.signo);
+                    continue;
+                }
                 DefaultAction::Stop => {
                     super::job::group_stop(cur, p.signo);
                     continue;
@@ -113,7 +129,7 @@ fn interrupted_by_handler(cur: &mut Current, nr: u64, code: Errno, action: &KSig
 }
 
 /// The FPU state as a full host XSAVE image: the kernel's saved copy, or read from the stub.
-fn current_fpu(cur: &mut Current) -> KResult<Vec<u8>> {
+pub(super) fn current_fpu(cur: &mut Current) -> KResult<Vec<u8>> {
     if let Some(x) = cur.ctx.fpu_copy() {
         return Ok(x.0);
     }
@@ -126,7 +142,7 @@ fn current_fpu(cur: &mut Current) -> KResult<Vec<u8>> {
 /// where the probe found no features (x87 and SSE are always there, so that means it read the
 /// wrong word of ptrace's `sw_reserved` area), the host's XCR0 is taken from that area's first
 /// word of a ptrace image, where Linux's ptrace ABI puts it.
-fn user_xstate(full: &[u8]) -> (usize, u64) {
+pub(super) fn user_xstate(full: &[u8]) -> (usize, u64) {
     let (size, features) = kernel().platform.user_xstate();
     if features & 3 == 3 {
         return (size, features);

@@ -10,15 +10,22 @@ use uapi::signal::{self as sig, SigInfo, SigSet};
 /// records it for `WUNTRACED`, sends the parent `SIGCHLD` (`CLD_STOPPED`, unless it asked for
 /// `SA_NOCLDSTOP`), and sleeps until SIGCONT or SIGKILL.
 pub fn group_stop(cur: &mut Current, signo: u32) {
+    mark_group_stop(cur, signo);
+    stop_until_continued(cur);
+}
+
+/// Marks the caller's thread group stopped by `signo` and tells the parent, without sleeping
+/// (a traced task reports the stop to its tracer instead: `trace::group_stop`).
+pub fn mark_group_stop(cur: &mut Current, signo: u32) {
     let p = cur.process().clone();
     {
         let mut st = p.stop.lock();
         st.stopped = true;
         st.report_stop = Some(signo);
         st.report_continue = false;
+        st.signo = signo;
     }
     notify_parent(&p, sig::CLD_STOPPED, signo as i32);
-    stop_until_continued(cur);
 }
 
 /// Sleeps while the caller's group is stopped (other threads of a stopped group land here on
@@ -31,6 +38,9 @@ pub fn stop_until_continued(cur: &mut Current) {
         }
         if cur.task.signals.lock().pending.set.contains(sig::SIGKILL) {
             return;
+        }
+        if cur.task.ptrace.lock().is_traced() {
+            return; // the run loop reports the stop to the tracer (`trace::group_stop`)
         }
         cur.cpu().stop(&cur.task);
     }
@@ -66,6 +76,17 @@ pub fn on_send(p: &Arc<Process>, signo: u32) {
     for t in p.live_threads() {
         if signo == sig::SIGCONT {
             t.signals.lock().pending.discard(stop_set);
+            // A seized tracee traps to tell its tracer (Linux's `ptrace_trap_notify`).
+            let mut st = t.ptrace.lock();
+            if st.seized && st.trap_signo.is_some() {
+                st.trap_notify = true;
+            } else if st.seized {
+                st.interrupt = true;
+                if st.listening && st.stop.is_some() {
+                    // PTRACE_LISTEN: the new event ends the listening stop, and it traps again.
+                    st.resume = Some(crate::task::ptrace::Resume::default());
+                }
+            }
         }
         crate::sched::wake(&t);
     }

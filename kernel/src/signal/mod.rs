@@ -8,6 +8,7 @@
 
 pub mod frame;
 pub mod job;
+pub mod trace;
 
 pub use crate::task::sigstate::{PendingSet, PendingSignal, SigHandlers, SignalState};
 use crate::task::{ExitStatus, Process, Task};

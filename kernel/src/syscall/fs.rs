@@ -471,7 +471,8 @@ pub fn sys_chdir(cur: &mut Current, path: UserCStr) -> KResult<usize> {
     let p = cur.read_path(path.0)?;
     let target = fs_glue::lookup(cur, Fd(abi::AT_FDCWD), &p, true)?;
     let cred = cur.process().creds();
-    cur.process().fs().lock().set_cwd(&cred, target)?;
+    fs::context::check_cwd(&cred, &target)?;
+    cur.process().fs().lock().set_cwd(target);
     Ok(0)
 }
 
@@ -479,7 +480,8 @@ pub fn sys_chdir(cur: &mut Current, path: UserCStr) -> KResult<usize> {
 pub fn sys_fchdir(cur: &mut Current, fd: Fd) -> KResult<usize> {
     let target = file(cur, fd)?.path().cloned().ok_or(Errno::ENOTDIR)?;
     let cred = cur.process().creds();
-    cur.process().fs().lock().set_cwd(&cred, target)?;
+    fs::context::check_cwd(&cred, &target)?;
+    cur.process().fs().lock().set_cwd(target);
     Ok(0)
 }
 

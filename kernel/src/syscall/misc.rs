@@ -213,12 +213,19 @@ pub fn sys_getcpu(cur: &mut Current, cpu: UserAddr, node: UserAddr) -> KResult<u
 }
 
 /// `personality(2)`: only `PER_LINUX` (0); `0xffffffff` queries.
-pub fn sys_personality(_cur: &mut Current, persona: u32) -> KResult<usize> {
-    if persona == 0xffff_ffff || persona == 0 {
-        Ok(0)
-    } else {
-        Err(Errno::EINVAL)
+pub fn sys_personality(cur: &mut Current, persona: u32) -> KResult<usize> {
+    let p = &cur.process().personality;
+    let old = p.load(std::sync::atomic::Ordering::Relaxed);
+    if persona == 0xffff_ffff {
+        return Ok(old as usize);
     }
+    // PER_LINUX (0) with its flags; umbra lays out memory the same way either way, so
+    // ADDR_NO_RANDOMIZE (what debuggers set) changes nothing but what is reported.
+    if persona & 0xff != 0 {
+        return Err(Errno::EINVAL);
+    }
+    p.store(persona, std::sync::atomic::Ordering::Relaxed);
+    Ok(old as usize)
 }
 
 /// `msync(2)`: `EINVAL` for an unaligned address or bad flags; writes what was stored through

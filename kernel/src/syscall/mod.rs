@@ -363,6 +363,10 @@ syscall_table! {
     COPY_FILE_RANGE => fdcalls::sys_copy_file_range,
     MINCORE => mm::sys_mincore,
     // (end of fd objects and zero-copy I/O)
+    // guest ptrace (crate::ptrace)
+    PTRACE => crate::ptrace::sys_ptrace,
+    PROCESS_VM_READV => crate::ptrace::vm::sys_process_vm_readv,
+    PROCESS_VM_WRITEV => crate::ptrace::vm::sys_process_vm_writev,
 }
 
 /// Syscall numbers already reported as unimplemented (each is logged once).
@@ -387,7 +391,11 @@ fn is_int80(cur: &mut Current) -> bool {
 /// Handles one syscall stop: dispatch, `--strace`, and the return value in `rax`.
 pub fn handle(cur: &mut Current) {
     let int80 = is_int80(cur);
-    run(cur, int80)
+    // A tracee resumed with PTRACE_SYSCALL/SYSEMU stops around the call (crate::ptrace).
+    if !crate::ptrace::syscall_enter(cur) {
+        run(cur, int80);
+    }
+    crate::ptrace::syscall_exit(cur);
 }
 
 /// Handles a call the guest made through the host's vsyscall page (`gettimeofday`, `time`,

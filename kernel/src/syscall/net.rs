@@ -43,6 +43,11 @@ fn sock(f: &OpenFile) -> KResult<&Socket> {
     net::socket_of(f).ok_or(Errno::ENOTSOCK)
 }
 
+/// True for `AF_INET`/`AF_INET6` sockets (the families with option levels of their own).
+fn is_inet(f: &OpenFile) -> bool {
+    net::socket_of(f).is_some_and(|s| s.domain == n::AF_INET || s.domain == n::AF_INET6)
+}
+
 /// `access_ok` on x86-64 since 6.8: the range must not wrap or reach the kernel half.
 fn access_ok(addr: u64, len: u64) -> bool {
     let end = addr.wrapping_add(len);
@@ -911,14 +916,21 @@ fn opt_size(opt: i32, len: usize) -> usize {
 }
 
 /// `setsockopt(2)`: `EINVAL` for a negative length; `SOL_SOCKET` options need an `int` at
-/// least (`EINVAL`); other levels are `EOPNOTSUPP` for unix sockets.
+/// least (`EINVAL`); other levels go to the protocol (`EOPNOTSUPP` for unix sockets).
 pub fn sys_setsockopt(cur: &mut Current, fd: Fd, level: i32, opt: i32, val: UserAddr, len: i32) -> KResult<usize> {
     let f = sockfd(cur, fd)?;
     if len < 0 {
         return Err(Errno::EINVAL);
     }
     if level != n::SOL_SOCKET {
-        return Err(Errno::EOPNOTSUPP);
+        if !is_inet(&f) {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let root = cur.process().creds().capable(fs::capability::cap::NET_ADMIN);
+        let mut bytes = vec![0u8; (len as usize).min(64)];
+        cur.read_bytes(val, &mut bytes)?;
+        sock(&f)?.ops().setsockopt(level, opt, &bytes, root)?;
+        return Ok(0);
     }
     let root = cur.process().creds().capable(fs::capability::cap::NET_ADMIN);
     if opt == n::SO_BINDTODEVICE {
@@ -949,14 +961,15 @@ pub fn sys_setsockopt(cur: &mut Current, fd: Fd, level: i32, opt: i32, val: User
 /// much of the value and the length used.
 pub fn sys_getsockopt(cur: &mut Current, fd: Fd, level: i32, opt: i32, val: UserAddr, ulen: UserAddr) -> KResult<usize> {
     let f = sockfd(cur, fd)?;
-    if level != n::SOL_SOCKET {
+    if level != n::SOL_SOCKET && !is_inet(&f) {
         return Err(Errno::EOPNOTSUPP);
     }
     let len: i32 = cur.read_val(ulen)?;
     if len < 0 {
         return Err(Errno::EINVAL);
     }
-    let bytes = match net::get_sol_socket(sock(&f)?, opt, len as usize)? {
+    let answer = if level == n::SOL_SOCKET { net::get_sol_socket(sock(&f)?, opt, len as usize)? } else { sock(&f)?.ops().getsockopt(level, opt, len as usize)? };
+    let bytes = match answer {
         OptVal::Int(v) => v.to_ne_bytes().to_vec(),
         OptVal::Bytes(b) => b,
         OptVal::Range(need) => {

@@ -273,7 +273,7 @@ fn check_sigpending(target: &crate::task::Process, signo: u32, info: &SigInfo) -
     let limit = target.rlimit_cur(uapi::flags::RLIMIT_SIGPENDING);
     let uid = target.creds().uid;
     let procs: Vec<_> = kernel().processes.lock().values().filter_map(|p| p.upgrade()).collect();
-    let queued: usize = procs.iter().filter(|p| p.creds().uid == uid).flat_map(|p| p.live_threads()).map(|t| t.signals.lock().pending.queued()).sum();
+    let queued: usize = procs.iter().filter(|p| p.creds().uid == uid).flat_map(|p| p.live_threads()).map(|t| t.signals.lock().pending.queued_count()).sum();
     if queued as u64 >= limit {
         return Err(Errno::EAGAIN);
     }

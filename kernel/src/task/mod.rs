@@ -8,6 +8,7 @@
 
 pub mod kernel;
 pub mod prctl;
+pub mod ptrace;
 pub mod sigstate;
 
 pub use kernel::{kernel, Kernel, Shutdown};
@@ -29,6 +30,13 @@ pub struct Mm {
     pub space: KMutex<MemorySpace>,
     /// The stub process.
     pub host: KMutex<AddressSpace>,
+}
+
+/// Vectored file I/O reaches a task's memory through this: the space is locked per copy.
+impl mm::SpaceLock for Mm {
+    fn lock_space(&self) -> impl std::ops::DerefMut<Target = mm::MemorySpace> + '_ {
+        self.space.lock()
+    }
 }
 
 impl Mm {
@@ -141,6 +149,13 @@ pub struct Process {
     /// Where the process's pidfds wait: notified when it exits and when it is reaped
     /// (Linux's `pid->wait_pidfd`).
     pub pidfd_event: Arc<fs::Pollee>,
+    /// `/proc/PID/oom_score_adj` (-1000..=1000): how the OOM killer weighs this process;
+    /// -1000 exempts it. Inherited across fork (Linux keeps it in `signal_struct`).
+    pub oom_score_adj: std::sync::atomic::AtomicI32,
+    /// The threads this process traces (Linux's `ptraced` list, per thread group here).
+    pub tracees: KMutex<Vec<Arc<Task>>>,
+    /// The execution domain and its flags (`personality(2)`; inherited by fork and exec).
+    pub personality: AtomicU32,
 }
 
 /// A thread group's job-control state (Linux's `signal_struct` group-stop bits).
@@ -152,6 +167,8 @@ pub struct StopState {
     pub report_stop: Option<u32>,
     /// A continue not yet reported to a `WCONTINUED` waiter.
     pub report_continue: bool,
+    /// The signal of the last group stop (Linux's `group_exit_code` for a stop).
+    pub signo: u32,
 }
 
 /// Accumulated CPU time, in nanoseconds.
@@ -216,6 +233,8 @@ pub struct Task {
     pub cpu: OnceLock<Weak<dyn std::any::Any + Send + Sync>>,
     /// Where pidfds of this one thread wait: notified when it ends.
     pub exit_event: Arc<fs::Pollee>,
+    /// Its ptrace link (`ptrace::PtraceState`).
+    pub ptrace: KMutex<ptrace::PtraceState>,
 }
 
 /// A `u64` cell with atomic access (for guest addresses recorded per thread).
@@ -392,6 +411,9 @@ impl Process {
             prctl: KMutex::new(Default::default()),
             membarrier: AtomicU32::new(0),
             pidfd_event: Arc::new(fs::Pollee::default()),
+            oom_score_adj: std::sync::atomic::AtomicI32::new(0),
+            tracees: KMutex::new(Vec::new()),
+            personality: AtomicU32::new(0),
         })
     }
 }
@@ -416,6 +438,7 @@ impl Task {
             sched_group: AtomicU32::new(0),
             cpu: OnceLock::new(),
             exit_event: Arc::new(fs::Pollee::default()),
+            ptrace: KMutex::new(ptrace::PtraceState::default()),
         });
         process.threads.lock().push(Arc::downgrade(&t));
         t

@@ -89,7 +89,7 @@ impl Drop for PendingSet {
 
 impl PendingSet {
     /// How many signals are queued (what `RLIMIT_SIGPENDING` counts).
-    pub fn queued(&self) -> usize {
+    pub fn queued_count(&self) -> usize {
         self.queue.len()
     }
 
@@ -157,6 +157,11 @@ impl PendingSet {
         let signo = ready.intersection(SigSet::SYNCHRONOUS_MASK).first().or_else(|| ready.first())?;
         let idx = self.queue.iter().position(|p| p.shared && p.signo == signo)?;
         self.remove_at(idx)
+    }
+
+    /// The queued signals in delivery order, left in place (`PTRACE_PEEKSIGINFO`).
+    pub fn queued(&self) -> impl Iterator<Item = &PendingSignal> {
+        self.queue.iter()
     }
 
     /// Removes every process-directed signal (a thread exits: they go to another thread).
