@@ -22,6 +22,12 @@ impl<T: ?Sized> KMutex<T> {
         self.0.get_mut()
     }
 
+    /// Locks if the lock is free (`None` if held: a caller that may run inside a holder, such
+    /// as memory reclaim during an allocation, skips the object instead).
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.0.try_lock()
+    }
+
     /// Locks; in debug builds a held lock is reported as re-entry by panicking.
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {

@@ -234,14 +234,19 @@ impl OpenFile {
         Ok(n)
     }
 
-    /// Reads inode data: through the file's cached pages while something maps them.
+    /// Reads inode data: through a disk file's page cache, else through the file's cached
+    /// pages while something maps them.
     fn read_data(&self, w: &mut VmWriter<'_>, off: u64) -> KResult<usize> {
         let inode = self.inode_or_badf()?;
         let attr = inode.attr()?;
         if attr.is_dir() {
             return Err(Errno::EISDIR);
         }
-        match self.cache().and_then(|c| c.live(inode)) {
+        let cache = self.cache();
+        if let Some(store) = cache.as_ref().and_then(|c| c.store(inode)) {
+            return store.read(off, w);
+        }
+        match cache.and_then(|c| c.live(inode)) {
             Some(pages) => pages.read(off, attr.size, w),
             None => inode.read_at(off, w),
         }
@@ -326,9 +331,11 @@ impl OpenFile {
             return Ok((0, off));
         }
         r.limit(len);
-        let n = match self.cache().and_then(|c| c.live(inode)) {
-            Some(pages) => pages.write(off, r)?,
-            None => inode.write_at(off, r)?,
+        let cache = self.cache();
+        let n = match (cache.as_ref().and_then(|c| c.store(inode)), cache.and_then(|c| c.live(inode))) {
+            (Some(store), _) => store.write(off, r)?,
+            (None, Some(pages)) => pages.write(off, r)?,
+            (None, None) => inode.write_at(off, r)?,
         };
         Ok((n, off.saturating_add(n as u64)))
     }

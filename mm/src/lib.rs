@@ -45,7 +45,7 @@ pub mod vma;
 mod tests;
 
 pub use fault::{FaultError, SI_KERNEL};
-pub use frame::{FrameAllocator, FrameNo};
+pub use frame::{FrameAllocator, FrameNo, Reclaimer};
 pub use host::{HostMmu, HostOp, MockHostMmu};
 pub use mmap::MapOptions;
 pub use pagetable::{PageTable, Pte};

@@ -84,6 +84,7 @@ pub fn try_kernel() -> Option<&'static Kernel> {
 /// Creates the global kernel (once per host process).
 pub fn install(physmem: Arc<PhysMem>, platform: Arc<Platform>, vfs: Arc<Vfs>, cmdline: String) -> Result<(), String> {
     let frames = Arc::new(FrameAllocator::new(physmem));
+    vfs.page_cache().set_frames(frames.clone());
     let k = Kernel {
         platform,
         frames,
