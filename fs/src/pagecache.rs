@@ -333,7 +333,14 @@ pub struct PageCache {
     frames: std::sync::OnceLock<Arc<FrameAllocator>>,
     /// Every disk file's page cache made so far (while its inode lives).
     stores: KMutex<Vec<Weak<PageStore>>>,
+    /// Told when a mapped file shrinks (the kernel drops the pages past the end from every
+    /// address space mapping it).
+    on_shrink: std::sync::OnceLock<ShrinkHook>,
 }
+
+/// Called with a mapped file's [`FilePages`] (as the address `mm` compares mappings' sources
+/// with) and its new size.
+pub type ShrinkHook = Box<dyn Fn(*const (), u64) + Send + Sync>;
 
 impl PageCache {
     /// An empty cache.
@@ -436,10 +443,19 @@ impl PageCache {
         result
     }
 
-    /// Tells the cache that `inode` was truncated to `size`.
+    /// Installs what is called when a mapped file shrinks (see [`ShrinkHook`]).
+    pub fn set_shrink_hook(&self, hook: ShrinkHook) {
+        let _ = self.on_shrink.set(hook);
+    }
+
+    /// Tells the cache that `inode` was truncated to `size`: cached pages past the end go,
+    /// and so do the pages mappings of the file map there (the next touch gets `SIGBUS`).
     pub fn truncated(&self, inode: &Arc<dyn Inode>, size: u64) {
         if let Some(p) = self.live(inode) {
             p.truncate(size);
+            if let Some(hook) = self.on_shrink.get() {
+                hook(Arc::as_ptr(&p) as *const (), size);
+            }
         }
     }
 }

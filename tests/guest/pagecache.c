@@ -1,0 +1,120 @@
+/* One page cache for file data: read(2), write(2), MAP_SHARED and MAP_PRIVATE mappings,
+ * sendfile and splice of one file all see the same bytes, in every order; a truncated mapped
+ * file gives SIGBUS past its last page and zeros past its end, as on Linux. Output names no
+ * paths, so it can be compared with a native run; DIR/a.dat and DIR/b.dat are left for the
+ * host to compare too.
+ *
+ *   pagecache DIR */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#define LEN (3 * 4096 + 123)
+
+static char dir[4000];
+static sigjmp_buf jb;
+static volatile sig_atomic_t got;
+
+static char *file_path(const char *name) {
+    static char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return p;
+}
+
+static void on_signal(int sig) {
+    got = sig;
+    siglongjmp(jb, 1);
+}
+
+/* Reads one byte through the mapping: the byte, or -SIGNAL if the access was refused. */
+static int touch(volatile char *p) {
+    got = 0;
+    if (sigsetjmp(jb, 1) == 0)
+        return (unsigned char)*p;
+    return -got;
+}
+
+static void check(const char *what, int ok) {
+    printf("%s: %s\n", what, ok ? "ok" : "FAIL");
+}
+
+static int read_is(int fd, off_t off, const char *want) {
+    char buf[64] = {0};
+    size_t n = strlen(want);
+    return pread(fd, buf, n, off) == (ssize_t)n && memcmp(buf, want, n) == 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: pagecache DIR\n");
+        return 2;
+    }
+    snprintf(dir, sizeof dir, "%s", argv[1]);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGSEGV, &sa, NULL);
+
+    static char buf[LEN];
+    for (int i = 0; i < LEN; i++)
+        buf[i] = 'a' + i % 26;
+    int fd = open(file_path("a.dat"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+    check("write", write(fd, buf, LEN) == LEN);
+    char *m = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    check("mmap shared", m != MAP_FAILED);
+    check("the mapping sees the earlier write", memcmp(m, buf, LEN) == 0);
+    memcpy(m + 4096 + 5, "STORE", 5);
+    check("read(2) sees a store at once", read_is(fd, 4096 + 5, "STORE"));
+    int fd2 = open(file_path("a.dat"), O_RDONLY);
+    check("another open file sees it", read_is(fd2, 4096 + 5, "STORE"));
+    check("pwrite", pwrite(fd, "WRITE", 5, 2 * 4096 + 7) == 5);
+    check("the mapping sees a later write", memcmp(m + 2 * 4096 + 7, "WRITE", 5) == 0);
+
+    char *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    check("mmap private", p != MAP_FAILED);
+    check("a private mapping sees the file", memcmp(p + 4096 + 5, "STORE", 5) == 0);
+    p[0] = 'P';
+    check("its store stays private", read_is(fd, 0, "a") && m[0] == 'a');
+    check("pwrite to a page it did not store to", pwrite(fd, "LATE", 4, 2 * 4096 + 100) == 4);
+    check("the private mapping sees that page's new bytes", memcmp(p + 2 * 4096 + 100, "LATE", 4) == 0);
+    check("and keeps its own page", p[0] == 'P');
+    memcpy(m + 10, "SHARED", 6);
+    check("a shared store into the page it copied is not seen there", p[10] == buf[10]);
+    munmap(p, LEN);
+
+    check("msync", msync(m, LEN, MS_SYNC) == 0);
+    memcpy(m + 100, "SEND", 4);
+    int out = open(file_path("b.dat"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+    off_t off = 0;
+    check("sendfile", sendfile(out, fd, &off, LEN) == LEN);
+    check("sendfile copied the mapping's store", read_is(out, 100, "SEND") && read_is(out, 4096 + 5, "STORE"));
+    int pfd[2];
+    pipe(pfd);
+    loff_t in_off = 4096;
+    check("splice", splice(fd, &in_off, pfd[1], NULL, 16, 0) == 16);
+    char sp[16];
+    check("splice read the cached page", read(pfd[0], sp, 16) == 16 && memcmp(sp + 5, "STORE", 5) == 0);
+
+    check("ftruncate down", ftruncate(fd, 4096 + 10) == 0);
+    printf("byte inside the last page: %d\n", touch(m + 4096 + 5));
+    printf("byte past the end in the last page: %d\n", touch(m + 4096 + 20));
+    printf("byte in the page past the end: %d\n", touch(m + 2 * 4096 + 7));
+    check("ftruncate up", ftruncate(fd, 3 * 4096) == 0);
+    printf("after growing: %d %d %d\n", touch(m + 4096 + 5), touch(m + 4096 + 20), touch(m + 2 * 4096 + 7));
+    check("read past the old end is zeros", read_is(fd, 4096 + 10, "\0\0\0\0"));
+    memcpy(m + 2 * 4096 + 1, "GROWN", 5);
+    check("msync after growing", msync(m, 3 * 4096, MS_SYNC) == 0);
+    check("fsync", fsync(fd) == 0);
+    munmap(m, LEN);
+    close(fd);
+    close(fd2);
+    close(out);
+    printf("done\n");
+    return 0;
+}
