@@ -53,6 +53,8 @@ pub trait FileBlocks: Send + Sync {
     fn begin_write(&self, off: u64, len: usize) -> KResult<usize>;
     /// After `write(2)` up to `end`: the size covers it, the times are updated.
     fn end_write(&self, end: u64) -> KResult<()>;
+    /// Frees the blocks wholly past the end of file (a write that allocated them ran short).
+    fn trim_past_end(&self) -> KResult<()>;
 }
 
 #[derive(Default)]
@@ -223,10 +225,11 @@ impl PageStore {
             let index = pos / PAGE_SIZE;
             let f = *pages.frames.get(&index).ok_or(Errno::EIO)?;
             let to = end.min((index + 1) * PAGE_SIZE);
-            let mut r = phys.reader(f.offset() + pos % PAGE_SIZE, to - pos).map_err(|_| Errno::EIO)?;
+            let want = to - pos;
+            let mut r = phys.reader(f.offset() + pos % PAGE_SIZE, want).map_err(|_| Errno::EIO)?;
             let n = r.read(w) as u64;
             pos += n;
-            if n < to - pos + n {
+            if n < want {
                 break;
             }
         }
@@ -262,11 +265,12 @@ impl PageStore {
                 }
             }
             let f = *pages.frames.get(&index).ok_or(Errno::EIO)?;
-            let mut w = phys.writer(f.offset() + (pos - page_start), to - pos).map_err(|_| Errno::EIO)?;
+            let want = to - pos;
+            let mut w = phys.writer(f.offset() + (pos - page_start), want).map_err(|_| Errno::EIO)?;
             let n = w.write(r) as u64;
             pages.dirty.insert(index);
             pos += n;
-            if n < to - (pos - n) {
+            if n < want {
                 break;
             }
         }
@@ -274,6 +278,10 @@ impl PageStore {
         drop(pages);
         if pos > off {
             self.blocks.end_write(pos)?;
+        }
+        if pos < end {
+            // The source ran short (a fault): no block may stay allocated past the end.
+            self.blocks.trim_past_end()?;
         }
         if too_dirty {
             // Linux's balance_dirty_pages: a writer that dirtied too much writes back, so the

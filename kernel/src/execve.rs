@@ -243,7 +243,9 @@ fn map_file_segment(m: &mut mm::MemorySpace, seg: &elf::LoadSegment, start: u64,
     let map_start = page_floor(start);
     let file_end = start + seg.filesz;
     let file_map_end = if seg.filesz == 0 { map_start } else { page_ceil(file_end).ok_or(Errno::ENOEXEC)? };
-    let flags = MapFlags::PRIVATE | MapFlags::FIXED;
+    // Populated now, as the copy was: the pages are in the page cache already (the file was
+    // just read), and mapping them here saves the new program a fault per 16 pages.
+    let flags = MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::POPULATE;
     if file_map_end > map_start {
         let backing = Backing::File { source: src.clone(), offset: page_floor(seg.offset) };
         m.mmap(map_start, file_map_end - map_start, seg.prot, flags, backing).map_err(|e| ExecFailure::new(e, "cannot map a segment"))?;

@@ -79,6 +79,14 @@ impl Fs {
         i.ctime = now;
         self.write_inode(ino, &i)
     }
+
+    /// Frees the blocks of `ino` wholly past its size.
+    fn trim_past_end(&mut self, ino: u32) -> KResult<()> {
+        let mut i = self.read_inode(ino)?;
+        let first = i.size.div_ceil(self.bs());
+        self.free_blocks_from(ino, &mut i, first)?;
+        self.write_inode(ino, &i)
+    }
 }
 
 impl Ext2Fs {
@@ -96,6 +104,11 @@ impl Ext2Fs {
     /// The inode update after `write(2)` up to `end` (size, mtime, ctime).
     pub fn end_write(&self, ino: u32, end: u64) -> KResult<()> {
         self.lock().end_write(ino, end)
+    }
+
+    /// Frees the blocks of `ino` wholly past its size (after a write that ran short).
+    pub fn trim_past_end(&self, ino: u32) -> KResult<()> {
+        self.lock().trim_past_end(ino)
     }
 
     /// Reads whole data blocks from `blk` into `buf` (coherent with cached metadata blocks).

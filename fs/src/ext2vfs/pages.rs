@@ -37,4 +37,7 @@ impl FileBlocks for Ext2FileBlocks {
     fn end_write(&self, end: u64) -> KResult<()> {
         self.shared.ext2.end_write(self.ino, end)
     }
+    fn trim_past_end(&self) -> KResult<()> {
+        self.shared.ext2.trim_past_end(self.ino)
+    }
 }
