@@ -4,7 +4,10 @@
  * paths, so it can be compared with a native run; DIR/a.dat and DIR/b.dat are left for the
  * host to compare too.
  *
- *   pagecache DIR */
+ *   pagecache DIR
+ *   pagecache --unsynced DIR   write DIR/w.dat with write(2) and DIR/m.dat through a shared
+ *                              mapping, never sync, print "written" and sleep (the periodic
+ *                              write-back must bring both to the disk) */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <setjmp.h>
@@ -51,7 +54,36 @@ static int read_is(int fd, off_t off, const char *want) {
     return pread(fd, buf, n, off) == (ssize_t)n && memcmp(buf, want, n) == 0;
 }
 
+/* 3 pages and a bit of a pattern only these files hold. */
+static void unsynced_pattern(char *buf) {
+    for (int i = 0; i < LEN; i++)
+        buf[i] = 'A' + (i * 7) % 26;
+}
+
+static int unsynced(void) {
+    static char buf[LEN];
+    unsynced_pattern(buf);
+    int fd = open(file_path("w.dat"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+    if (write(fd, buf, LEN) != LEN)
+        return 1;
+    int fm = open(file_path("m.dat"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+    if (ftruncate(fm, LEN) != 0)
+        return 1;
+    char *m = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fm, 0);
+    if (m == MAP_FAILED)
+        return 1;
+    memcpy(m, buf, LEN);
+    printf("written\n");
+    fflush(stdout);
+    sleep(600);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--unsynced") == 0) {
+        snprintf(dir, sizeof dir, "%s", argv[2]);
+        return unsynced();
+    }
     if (argc != 2) {
         fprintf(stderr, "usage: pagecache DIR\n");
         return 2;

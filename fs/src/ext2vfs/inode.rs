@@ -317,11 +317,11 @@ impl Inode for Ext2Inode {
         Some(store.clone())
     }
 
-    /// `fsync`: the file's dirty pages, then the filesystem's metadata.
+    /// `fsync`: the dirty data pages (of every file: the metadata written next may allocate
+    /// blocks for any of them, and ordered mode writes data before the metadata naming it),
+    /// then the filesystem's metadata.
     fn sync(&self) -> KResult<()> {
-        if let Some(store) = self.store.get() {
-            store.writeback()?;
-        }
+        self.shared.writeback_pages()?;
         self.ext2().sync()
     }
 }
