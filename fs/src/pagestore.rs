@@ -14,6 +14,7 @@
 //! ([`PageStore::evict_clean`]); dirty ones never are.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -25,6 +26,9 @@ use crate::klock::KMutex;
 
 /// Pages read ahead of a sequential read (128 KiB, Linux's default `read_ahead_kb`).
 const READAHEAD_PAGES: u64 = 32;
+/// The most pages one step of a read fills and copies (a read larger than guest RAM goes
+/// chunk by chunk, the earlier chunks' pages reclaimable).
+const READ_CHUNK_PAGES: u64 = 64;
 /// Pages read from the faulting one on for a mapping (the fault-around window).
 const FAULT_AHEAD_PAGES: u64 = 16;
 /// A file with more than total frames / this many dirty pages is written back by its writer
@@ -133,7 +137,8 @@ impl PageStore {
     }
 
     /// Makes pages `[lo, hi)` present: the missing ones are read from the disk in runs (one
-    /// frame run and one mapping call per run of missing pages).
+    /// frame run and one mapping call per run of missing pages, smaller runs when memory is
+    /// short).
     fn fill(&self, pages: &mut Pages, lo: u64, hi: u64, size: u64) -> KResult<()> {
         let mut index = lo;
         while index < hi {
@@ -145,8 +150,7 @@ impl PageStore {
             while end < hi && !pages.frames.contains_key(&end) {
                 end += 1;
             }
-            self.fill_run(pages, index, end, size)?;
-            index = end;
+            index += self.fill_run(pages, index, end, size, lo..hi)?;
         }
         Ok(())
     }
@@ -154,21 +158,25 @@ impl PageStore {
     /// Allocates `n` contiguous frames after `hint` if possible; when memory is out, this
     /// store's own clean pages are given back first (reclaim cannot take them while the store
     /// is locked by the caller).
-    fn alloc_frames(&self, pages: &mut Pages, hint: Option<FrameNo>, n: u64) -> KResult<FrameNo> {
+    /// Pages in `keep` (the ones the caller is filling) stay.
+    fn alloc_frames(&self, pages: &mut Pages, hint: Option<FrameNo>, n: u64, keep: Range<u64>) -> KResult<FrameNo> {
         match self.frames.alloc_near(hint, n) {
-            Err(Errno::ENOMEM) if self.evict_locked(pages, n.max(256)) > 0 => self.frames.alloc_near(hint, n),
+            Err(Errno::ENOMEM) if self.evict_locked(pages, n.max(256), keep) > 0 => self.frames.alloc_near(hint, n),
             r => r,
         }
     }
 
-    /// Reads the missing pages `[lo, hi)` into new frames (holes and past end of file zero).
-    fn fill_run(&self, pages: &mut Pages, lo: u64, hi: u64, size: u64) -> KResult<()> {
-        let n = hi - lo;
+    /// Reads missing pages from `lo` (up to `hi`) into new frames (holes and past end of file
+    /// zero); returns how many, at least one (fewer than asked when memory is short).
+    fn fill_run(&self, pages: &mut Pages, lo: u64, hi: u64, size: u64, keep: Range<u64>) -> KResult<u64> {
+        let mut n = hi - lo;
         let hint = lo.checked_sub(1).and_then(|i| pages.frames.get(&i).copied());
-        let first = match self.alloc_frames(pages, hint, n) {
-            Ok(f) => f,
-            Err(_) if n > 1 => return self.fill_run(pages, lo, lo + 1, size),
-            Err(e) => return Err(e),
+        let first = loop {
+            match self.alloc_frames(pages, hint, n, keep.clone()) {
+                Ok(f) => break f,
+                Err(_) if n > 1 => n /= 2,
+                Err(e) => return Err(e),
+            }
         };
         if let Err(e) = self.read_pages(first, lo, n, size) {
             self.frames.decref_many((0..n).map(|k| FrameNo(first.0 + k)));
@@ -177,7 +185,7 @@ impl PageStore {
         for k in 0..n {
             pages.frames.insert(lo + k, FrameNo(first.0 + k));
         }
-        Ok(())
+        Ok(n)
     }
 
     /// Reads `n` pages from page `lo` into the contiguous frames from `first` (zeroed frames:
@@ -214,23 +222,29 @@ impl PageStore {
         }
         let end = off + len;
         let mut pages = self.pages.lock();
-        let (lo, hi) = (off / PAGE_SIZE, end.div_ceil(PAGE_SIZE));
-        if (lo..hi).any(|i| !pages.frames.contains_key(&i)) {
-            let ahead = hi.saturating_add(READAHEAD_PAGES).min(size.div_ceil(PAGE_SIZE)).max(hi);
-            self.fill(&mut pages, lo, ahead, size)?;
-        }
+        let eof_page = size.div_ceil(PAGE_SIZE);
         let phys = self.frames.phys();
         let mut pos = off;
         while pos < end {
-            let index = pos / PAGE_SIZE;
-            let f = *pages.frames.get(&index).ok_or(Errno::EIO)?;
-            let to = end.min((index + 1) * PAGE_SIZE);
-            let want = to - pos;
-            let mut r = phys.reader(f.offset() + pos % PAGE_SIZE, want).map_err(|_| Errno::EIO)?;
-            let n = r.read(w) as u64;
-            pos += n;
-            if n < want {
-                break;
+            // A chunk of pages at a time, so a read larger than guest RAM still works.
+            let (lo, hi) = (pos / PAGE_SIZE, end.div_ceil(PAGE_SIZE).min(pos / PAGE_SIZE + READ_CHUNK_PAGES));
+            if (lo..hi).any(|i| !pages.frames.contains_key(&i)) {
+                let ahead = hi.saturating_add(READAHEAD_PAGES).min(eof_page).max(hi);
+                if self.fill(&mut pages, lo, ahead, size).is_err() {
+                    self.fill(&mut pages, lo, hi, size)?; // without the read-ahead
+                }
+            }
+            let chunk_end = end.min(hi * PAGE_SIZE);
+            while pos < chunk_end {
+                let index = pos / PAGE_SIZE;
+                let f = *pages.frames.get(&index).ok_or(Errno::EIO)?;
+                let want = chunk_end.min((index + 1) * PAGE_SIZE) - pos;
+                let mut r = phys.reader(f.offset() + pos % PAGE_SIZE, want).map_err(|_| Errno::EIO)?;
+                let n = r.read(w) as u64;
+                pos += n;
+                if n < want {
+                    return Ok(to_count(pos - off));
+                }
             }
         }
         Ok(to_count(pos - off))
@@ -258,7 +272,7 @@ impl PageStore {
                 let whole = pos == page_start && (to == page_start + PAGE_SIZE || to >= size);
                 if whole || page_start >= size {
                     let hint = index.checked_sub(1).and_then(|i| pages.frames.get(&i).copied());
-                    let f = self.alloc_frames(&mut pages, hint, 1)?;
+                    let f = self.alloc_frames(&mut pages, hint, 1, index..index + 1)?;
                     pages.frames.insert(index, f);
                 } else {
                     self.fill(&mut pages, index, index + 1, size)?;
@@ -273,8 +287,14 @@ impl PageStore {
             if n < want {
                 break;
             }
+            if pos < end && self.too_dirty(&pages) {
+                // A write bigger than the dirty limit writes back as it goes (the size must
+                // cover what is written back).
+                self.blocks.end_write(pos)?;
+                self.writeback_locked(&mut pages)?;
+            }
         }
-        let too_dirty = pages.dirty.len() as u64 > self.frames.total_frames() / DIRTY_DIVISOR;
+        let too_dirty = self.too_dirty(&pages);
         drop(pages);
         if pos > off {
             self.blocks.end_write(pos)?;
@@ -291,6 +311,11 @@ impl PageStore {
             }
         }
         Ok(to_count(pos - off))
+    }
+
+    /// More dirty pages than a writer may leave (Linux's `dirty_ratio`).
+    fn too_dirty(&self, pages: &Pages) -> bool {
+        pages.dirty.len() as u64 > self.frames.total_frames() / DIRTY_DIVISOR
     }
 
     /// Gives blocks to `[off, off+len)`; returns how many bytes got them (short on a full
@@ -312,8 +337,12 @@ impl PageStore {
     /// differs from the disk) back, up to the end of file; blocks are allocated for holes a
     /// mapping stored into. Pages whose write failed stay dirty; the first error is returned.
     pub fn writeback(&self) -> KResult<()> {
-        let shared = self.shared_writable.load(Ordering::Relaxed);
         let mut pages = self.pages.lock();
+        self.writeback_locked(&mut pages)
+    }
+
+    fn writeback_locked(&self, pages: &mut Pages) -> KResult<()> {
+        let shared = self.shared_writable.load(Ordering::Relaxed);
         if pages.dirty.is_empty() && !shared {
             return Ok(());
         }
@@ -323,13 +352,13 @@ impl PageStore {
         if shared {
             let candidates: Vec<u64> = pages.frames.range(..eof_page).map(|(&i, _)| i).filter(|i| !pages.dirty.contains(i)).collect();
             for index in candidates {
-                if self.differs_from_disk(&pages, index, size)? {
+                if self.differs_from_disk(pages, index, size)? {
                     todo.push(index);
                 }
             }
             todo.sort_unstable();
         }
-        let result = self.write_pages(&pages, &todo, size);
+        let result = self.write_pages(pages, &todo, size);
         let past_eof: Vec<u64> = pages.dirty.range(eof_page..).copied().collect();
         for i in past_eof {
             pages.dirty.remove(&i);
@@ -443,18 +472,18 @@ impl PageStore {
     /// how many frames were freed.
     pub fn evict_clean(&self, want: u64) -> u64 {
         let Some(mut pages) = self.pages.try_lock() else { return 0 };
-        self.evict_locked(&mut pages, want)
+        self.evict_locked(&mut pages, want, 0..0)
     }
 
-    /// Gives back up to `want` clean pages that only this cache holds.
-    fn evict_locked(&self, pages: &mut Pages, want: u64) -> u64 {
+    /// Gives back up to `want` clean pages that only this cache holds, except those in `keep`.
+    fn evict_locked(&self, pages: &mut Pages, want: u64, keep: Range<u64>) -> u64 {
         if self.shared_writable.load(Ordering::Relaxed) {
             return 0; // a mapping may have stored into any of them
         }
         let victims: Vec<u64> = pages
             .frames
             .iter()
-            .filter(|(i, f)| !pages.dirty.contains(i) && self.frames.refcount(**f) == 1)
+            .filter(|(i, f)| !keep.contains(*i) && !pages.dirty.contains(i) && self.frames.refcount(**f) == 1)
             .map(|(&i, _)| i)
             .take(to_count(want))
             .collect();

@@ -18,6 +18,10 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 /// A tree holding `programs` (built from tests/guest) in /bin, the mount points and a writable
 /// /work, made into an ext2 image of 4 KiB blocks.
 fn image_with(test: &str, programs: &[&str]) -> PathBuf {
+    image_sized(test, programs, "64M")
+}
+
+fn image_sized(test: &str, programs: &[&str], size: &str) -> PathBuf {
     let dir = scratch(&format!("pagecache-{test}-{}", std::process::id()));
     let tree = dir.join("tree");
     for d in ["bin", "dev", "proc", "tmp", "work"] {
@@ -30,7 +34,7 @@ fn image_with(test: &str, programs: &[&str]) -> PathBuf {
         std::fs::copy(tree.join("bin/bigtext"), tree.join("bin/bigdata")).unwrap();
     }
     let img = dir.join("disk.img");
-    mke2fs_from_dir(&tree, &img, "ext2", "64M", &["-b", "4096"]);
+    mke2fs_from_dir(&tree, &img, "ext2", size, &["-b", "4096"]);
     img
 }
 
@@ -115,4 +119,23 @@ fn periodic_write_back_brings_unsynced_data_to_the_disk() {
     assert!(written, "the guest never said written; stderr: {}", stderr(&o));
     assert!(on_disk("w.dat"), "write(2) data in the image without a sync");
     assert!(on_disk("m.dat"), "shared-mapping stores in the image without a sync");
+}
+
+#[test]
+fn the_page_cache_is_bounded_by_guest_ram_and_loses_no_dirty_data() {
+    if !have_e2fsprogs() {
+        return;
+    }
+    // 96 MiB written and read with 64 MiB of guest RAM, then 48 MiB of anonymous memory.
+    let img = image_sized("pressure", &["pagecache"], "160M");
+    let args = ["run", "--mem", "64M", "--root", img.to_str().unwrap(), "--", "/bin/pagecache", "--pressure", "/work", "96"];
+    let o = run_umbra(&args, TIMEOUT);
+    assert_eq!(
+        stdout(&o),
+        "read after write: ok\nanonymous memory: ok\nread after the anonymous memory: ok\n",
+        "stderr: {}",
+        stderr(&o)
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_e2fsck_clean(&img);
 }

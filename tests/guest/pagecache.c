@@ -7,8 +7,12 @@
  *   pagecache DIR
  *   pagecache --unsynced DIR   write DIR/w.dat with write(2) and DIR/m.dat through a shared
  *                              mapping, never sync, print "written" and sleep (the periodic
- *                              write-back must bring both to the disk) */
+ *                              write-back must bring both to the disk)
+ *   pagecache --pressure DIR MB  write MB MiB to DIR/big.dat, read it back, fill MB/2 MiB of
+ *                              anonymous memory, read the file again: with less guest RAM than
+ *                              that, the page cache must give clean pages back and lose no data */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -79,7 +83,61 @@ static int unsynced(void) {
     return 0;
 }
 
+static unsigned char pressure_byte(long i) {
+    return (unsigned char)(i / 4096 * 31 + i % 251);
+}
+
+/* Reads DIR/big.dat back and checks every byte. */
+static int verify_big(long len, const char *when) {
+    static unsigned char buf[1 << 16];
+    int fd = open(file_path("big.dat"), O_RDONLY);
+    long off = 0;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) {
+        for (ssize_t k = 0; k < n; k++)
+            if (buf[k] != pressure_byte(off + k)) {
+                printf("%s: byte %ld differs\n", when, off + k);
+                return 1;
+            }
+        off += n;
+    }
+    if (n < 0)
+        printf("%s: read: %s\n", when, strerror(errno));
+    close(fd);
+    printf("%s: %s\n", when, off == len ? "ok" : "short");
+    return off != len;
+}
+
+static int pressure(long mb) {
+    static unsigned char buf[1 << 16];
+    long len = mb << 20;
+    int fd = open(file_path("big.dat"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+    for (long off = 0; off < len; off += sizeof buf) {
+        for (size_t k = 0; k < sizeof buf; k++)
+            buf[k] = pressure_byte(off + k);
+        if (write(fd, buf, sizeof buf) != sizeof buf) {
+            printf("write failed\n");
+            return 1;
+        }
+    }
+    close(fd);
+    if (verify_big(len, "read after write"))
+        return 1;
+    size_t anon = (size_t)(mb / 2) << 20;
+    char *a = mmap(NULL, anon, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (a == MAP_FAILED)
+        return 1;
+    for (size_t k = 0; k < anon; k += 4096)
+        a[k] = 1;
+    printf("anonymous memory: ok\n");
+    return verify_big(len, "read after the anonymous memory");
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "--pressure") == 0) {
+        snprintf(dir, sizeof dir, "%s", argv[2]);
+        return pressure(atol(argv[3]));
+    }
     if (argc == 3 && strcmp(argv[1], "--unsynced") == 0) {
         snprintf(dir, sizeof dir, "%s", argv[2]);
         return unsynced();
