@@ -311,7 +311,11 @@ impl PageSource for FilePages {
 impl Drop for FilePages {
     /// The last mapping is gone: stores through it are written back before the frames go.
     fn drop(&mut self) {
-        if let Err(e) = self.writeback() {
+        let written = match &self.store {
+            Some(store) => store.unmapped(),
+            None => self.writeback(),
+        };
+        if let Err(e) = written {
             log::warn!("writeback of {} failed: {e}", self.name);
         }
         let pages = std::mem::take(&mut *self.pages.lock());

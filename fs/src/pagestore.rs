@@ -136,6 +136,15 @@ impl PageStore {
         self.shared_writable.store(true, Ordering::Relaxed);
     }
 
+    /// The last mapping of the file is gone: writes back what mappings stored, after which
+    /// the pages are ordinary clean cache again (reclaimable, not compared with the disk).
+    pub fn unmapped(&self) -> KResult<()> {
+        let mut pages = self.pages.lock();
+        self.writeback_locked(&mut pages)?;
+        self.shared_writable.store(false, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Makes pages `[lo, hi)` present: the missing ones are read from the disk in runs (one
     /// frame run and one mapping call per run of missing pages, smaller runs when memory is
     /// short).
