@@ -170,7 +170,9 @@ impl PageStore {
     /// Pages in `keep` (the ones the caller is filling) stay.
     fn alloc_frames(&self, pages: &mut Pages, hint: Option<FrameNo>, n: u64, keep: Range<u64>) -> KResult<FrameNo> {
         match self.frames.alloc_near(hint, n) {
-            Err(Errno::ENOMEM) if self.evict_locked(pages, n.max(256), keep) > 0 => self.frames.alloc_near(hint, n),
+            Err(Errno::ENOMEM) if self.frames.free_frames() < n && self.evict_locked(pages, n.max(256), keep) > 0 => {
+                self.frames.alloc_near(hint, n)
+            }
             r => r,
         }
     }

@@ -108,9 +108,11 @@ impl FrameAllocator {
         let _ = self.reclaimer.set(r);
     }
 
-    /// Asks the reclaimer for `n` frames; true if it freed any.
+    /// Asks the reclaimer for `n` frames when fewer than `n` are free; true if it freed any.
+    /// (A run that fails only because free memory is fragmented is not worth evicting cached
+    /// pages for: callers fall back to smaller runs.)
     fn reclaim(&self, n: u64) -> bool {
-        self.reclaimer.get().is_some_and(|r| r(n) > 0)
+        self.free_frames() < n && self.reclaimer.get().is_some_and(|r| r(n) > 0)
     }
 
     /// The physmem memfd the frames live in.
