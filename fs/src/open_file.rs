@@ -238,13 +238,14 @@ impl OpenFile {
     /// pages while something maps them.
     fn read_data(&self, w: &mut VmWriter<'_>, off: u64) -> KResult<usize> {
         let inode = self.inode_or_badf()?;
+        let cache = self.cache();
+        // Only regular files have a page cache of their own (no directory check needed).
+        if let Some(store) = cache.as_ref().and_then(|c| c.store(inode)) {
+            return store.read(off, w);
+        }
         let attr = inode.attr()?;
         if attr.is_dir() {
             return Err(Errno::EISDIR);
-        }
-        let cache = self.cache();
-        if let Some(store) = cache.as_ref().and_then(|c| c.store(inode)) {
-            return store.read(off, w);
         }
         match cache.and_then(|c| c.live(inode)) {
             Some(pages) => pages.read(off, attr.size, w),
@@ -321,18 +322,25 @@ impl OpenFile {
     /// while something maps them, so the mappings see it.
     fn write_data(&self, r: &mut VmReader<'_>, off: u64) -> KResult<(usize, u64)> {
         let inode = self.inode_or_badf()?;
-        let attr = inode.attr()?;
-        if attr.is_dir() {
-            return Err(Errno::EISDIR);
-        }
-        let off = if self.flags().contains(OpenFlags::APPEND) { attr.size } else { off };
+        let cache = self.cache();
+        let store = cache.as_ref().and_then(|c| c.store(inode));
+        let size = match &store {
+            Some(store) => store.size()?, // a regular file
+            None => {
+                let attr = inode.attr()?;
+                if attr.is_dir() {
+                    return Err(Errno::EISDIR);
+                }
+                attr.size
+            }
+        };
+        let off = if self.flags().contains(OpenFlags::APPEND) { size } else { off };
         let len = clamp_to_max_size(off, r.remain())?;
         if len == 0 {
             return Ok((0, off));
         }
         r.limit(len);
-        let cache = self.cache();
-        let n = match (cache.as_ref().and_then(|c| c.store(inode)), cache.and_then(|c| c.live(inode))) {
+        let n = match (store, cache.and_then(|c| c.live(inode))) {
             (Some(store), _) => store.write(off, r)?,
             (None, Some(pages)) => pages.write(off, r)?,
             (None, None) => inode.write_at(off, r)?,
