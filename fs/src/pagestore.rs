@@ -77,6 +77,8 @@ pub struct PageStore {
     shared_writable: AtomicBool,
     /// Set once the namespace's page cache lists this store (for sync and reclaim).
     registered: AtomicBool,
+    /// A buffer reused between guest RAM and the disk (no fresh zeroed memory per run).
+    scratch: KMutex<Vec<u8>>,
 }
 
 impl PageStore {
@@ -88,7 +90,19 @@ impl PageStore {
             pages: KMutex::new(Pages::default()),
             shared_writable: AtomicBool::new(false),
             registered: AtomicBool::new(false),
+            scratch: KMutex::new(Vec::new()),
         }
+    }
+
+    /// Runs `f` on `len` bytes of the reused buffer (their contents are whatever was there).
+    fn with_scratch<R>(&self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let mut buf = std::mem::take(&mut *self.scratch.lock());
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        let r = f(&mut buf[..len]);
+        *self.scratch.lock() = buf;
+        r
     }
 
     /// True the first time it is called (the page cache registers the store once).
@@ -214,11 +228,12 @@ impl PageStore {
         self.blocks.map(first_blk, count, false, &mut map)?;
         let phys = self.frames.phys();
         for (k, run, len) in runs(&map) {
-            let mut buf = vec![0u8; len * bs as usize];
-            self.blocks.read_blocks(run, &mut buf)?;
-            let at = first.offset() + k as u64 * bs;
-            let keep = (end - (start + k as u64 * bs)).min(buf.len() as u64) as usize;
-            phys.write(at, &buf[..keep]).map_err(|_| Errno::EIO)?;
+            self.with_scratch(len * bs as usize, |buf| {
+                self.blocks.read_blocks(run, buf)?;
+                let at = first.offset() + k as u64 * bs;
+                let keep = (end - (start + k as u64 * bs)).min(buf.len() as u64) as usize;
+                phys.write(at, &buf[..keep]).map_err(|_| Errno::EIO)
+            })?;
         }
         Ok(())
     }
@@ -432,24 +447,25 @@ impl PageStore {
         let end = (hi * PAGE_SIZE).min(size);
         let first = start / bs;
         let count = usize::try_from(end.div_ceil(bs) - first).map_err(|_| Errno::EFBIG)?;
-        let mut data = vec![0u8; count * bs as usize];
-        let phys = self.frames.phys();
-        for index in lo..hi {
-            let f = *pages.frames.get(&index).ok_or(Errno::EIO)?;
-            let at = to_count((index - lo) * PAGE_SIZE);
-            let n = (data.len() - at.min(data.len())).min(PAGE_SIZE as usize);
-            phys.read(f.offset(), &mut data[at..at + n]).map_err(|_| Errno::EIO)?;
-        }
         let mut map = Vec::with_capacity(count);
         self.blocks.map(first, count, true, &mut map)?;
         if map.len() < count {
             return Err(Errno::ENOSPC);
         }
-        for (k, run, n) in runs(&map) {
-            let at = k * bs as usize;
-            self.blocks.write_blocks(run, &data[at..at + n * bs as usize])?;
-        }
-        Ok(())
+        let phys = self.frames.phys();
+        self.with_scratch(count * bs as usize, |data| {
+            for index in lo..hi {
+                let f = *pages.frames.get(&index).ok_or(Errno::EIO)?;
+                let at = to_count((index - lo) * PAGE_SIZE).min(data.len());
+                let n = (data.len() - at).min(PAGE_SIZE as usize);
+                phys.read(f.offset(), &mut data[at..at + n]).map_err(|_| Errno::EIO)?;
+            }
+            for (k, run, n) in runs(&map) {
+                let at = k * bs as usize;
+                self.blocks.write_blocks(run, &data[at..at + n * bs as usize])?;
+            }
+            Ok(())
+        })
     }
 
     /// The file was truncated (or extended) from `old` to `new` bytes: pages wholly past the
