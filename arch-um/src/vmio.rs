@@ -123,6 +123,12 @@ impl<'a> VmReader<'a> {
         self.read(&mut VmWriter::from_slice(dst))
     }
 
+    /// Copies as much as fits into the kernel buffer `dst` without advancing.
+    pub fn peek_slice(&self, dst: &mut [u8]) -> usize {
+        let mut copy = VmReader { cursor: self.cursor, end: self.end, _borrow: PhantomData };
+        copy.read_slice(dst)
+    }
+
     /// Writes the remaining bytes to host file `fd` at `off` with one `pwrite(2)`; advances by
     /// what the host wrote.
     pub fn write_to_fd(&mut self, fd: RawFd, off: u64) -> io::Result<usize> {

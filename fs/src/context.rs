@@ -49,14 +49,16 @@ impl FsContext {
     /// `chdir(2)`: `path` resolved from the cwd must be a directory with search permission.
     pub fn chdir(&mut self, cred: &Credentials, path: &[u8]) -> KResult<()> {
         let p = resolve(&self.ctx(cred), &self.cwd, path, true)?;
-        self.set_cwd(cred, p)
+        check_cwd(cred, &p)?;
+        self.set_cwd(p);
+        Ok(())
     }
 
-    /// `fchdir(2)`: switches to an already-resolved directory (`ENOTDIR`/`EACCES` as Linux).
-    pub fn set_cwd(&mut self, cred: &Credentials, p: Path) -> KResult<()> {
-        check_dir_search(cred, &p)?;
+    /// `chdir(2)`/`fchdir(2)` after [`check_cwd`] passed: switches to an already-resolved
+    /// directory. (The check runs before the context is locked: asking a `/proc/PID` directory
+    /// for its attributes reads that process's context.)
+    pub fn set_cwd(&mut self, p: Path) {
         self.cwd = p;
-        Ok(())
     }
 
     /// `chroot(2)`: root only (`EPERM`); the new root must be a searchable directory. The cwd
@@ -79,6 +81,11 @@ impl FsContext {
         }
         Ok(path_string(&self.cwd, &self.root))
     }
+}
+
+/// Whether `p` may become a cwd: a directory (`ENOTDIR`) the caller may search (`EACCES`).
+pub fn check_cwd(cred: &Credentials, p: &Path) -> KResult<()> {
+    check_dir_search(cred, p)
 }
 
 fn check_dir_search(cred: &Credentials, p: &Path) -> KResult<()> {

@@ -17,10 +17,15 @@ use std::sync::Arc;
 use uapi::net::{MsgFlags, UCred};
 use uapi::{Errno, KResult};
 
+use mm::{IoSink, IoSource};
+
 use crate::inode::InodeAttr;
 use crate::mount::Path;
 use crate::open_file::OpenFile;
 use crate::poll::{PollEvents, Pollee};
+
+/// The most the default vectored `read_to`/`write_from` move through a kernel buffer at once.
+const BOUNCE: usize = 1 << 20;
 
 /// Guest memory as an ioctl sees it: `kernel` implements it over the task's address space, so
 /// fs can copy ioctl structures without knowing how guest memory is reached.
@@ -103,6 +108,59 @@ pub trait FileLike: Send + Sync {
     fn read(&self, buf: &mut [u8], offset: u64) -> KResult<usize>;
     /// Writes `data` at `offset` (ignored by unseekable files); `EAGAIN` if it would block.
     fn write(&self, data: &[u8], offset: u64) -> KResult<usize>;
+    /// `read(2)`/`readv(2)` into `sink` — the caller's iovecs in guest memory, or a kernel
+    /// buffer — at `offset`; `EAGAIN` if it would block, `EFAULT` if nothing could be stored.
+    /// Files that can copy straight into guest RAM override it (pipes: Linux's `pipe_read`
+    /// with `copy_page_to_iter`). The default is Linux's loop for files with only `->read`
+    /// (`do_loop_readv_writev`): one [`FileLike::read`] per buffer through a kernel buffer,
+    /// stopping after a short one.
+    fn read_to(&self, sink: &mut dyn IoSink, offset: u64) -> KResult<usize> {
+        let mut done = 0usize;
+        while sink.avail() > 0 {
+            let want = sink.segment().min(BOUNCE);
+            let mut tmp = vec![0u8; want];
+            let n = match self.read(&mut tmp, offset.saturating_add(done as u64)) {
+                Ok(n) => n,
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(e),
+            };
+            let got = sink.write_slice(tmp.get(..n).ok_or(Errno::EIO)?);
+            done += got;
+            if got < n && done == 0 {
+                return Err(Errno::EFAULT);
+            }
+            if got < want {
+                break;
+            }
+        }
+        Ok(done)
+    }
+    /// `write(2)`/`writev(2)` from `source` (guest iovecs or a kernel buffer) at `offset`,
+    /// consuming what was written; `EAGAIN` if it would block, `EFAULT` if nothing could be
+    /// read. The default is Linux's per-buffer loop, as for [`FileLike::read_to`]: one
+    /// [`FileLike::write`] per iovec (at most 1 MiB each), stopping after a short one.
+    fn write_from(&self, source: &mut dyn IoSource, offset: u64) -> KResult<usize> {
+        let mut done = 0usize;
+        while source.remain() > 0 {
+            let want = source.segment().min(BOUNCE);
+            let mut tmp = vec![0u8; want];
+            let len = source.peek_slice(&mut tmp);
+            if len == 0 {
+                return if done > 0 { Ok(done) } else { Err(Errno::EFAULT) };
+            }
+            let n = match self.write(tmp.get(..len).ok_or(Errno::EIO)?, offset.saturating_add(done as u64)) {
+                Ok(n) => n,
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(e),
+            };
+            source.skip(n);
+            done += n;
+            if n < want {
+                break;
+            }
+        }
+        Ok(done)
+    }
     /// The events ready now.
     fn poll(&self) -> PollEvents {
         crate::poll::default_events()

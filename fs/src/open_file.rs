@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use mm::{VmReader, VmWriter};
+use mm::{IoSink, IoSource, VmReader, VmWriter};
 use uapi::structs::Flock;
 use uapi::{Errno, KResult};
 
@@ -210,6 +210,61 @@ impl OpenFile {
         self.check_readable()?;
         let off = self.positional(off)?;
         self.read_to_inner(w, off)
+    }
+
+    /// `read(2)`/`readv(2)` (or `pread`/`preadv` with `pos`) into `sink` — the caller's iovecs
+    /// in guest memory or a kernel buffer — as one operation on the file, as Linux's
+    /// `vfs_iter_read` hands the whole iterator to `read_iter`: a `FileLike` fills the sink
+    /// itself (a pipe straight from its pages, one packet per read in packet mode); inode data
+    /// goes through a kernel buffer (the syscall layer reads regular files with [`Self::read_to`]).
+    pub fn read_sink(&self, sink: &mut dyn IoSink, pos: Option<i64>) -> KResult<usize> {
+        self.check_readable()?;
+        let off = match pos {
+            Some(p) => self.positional(p)?,
+            None => self.offset(),
+        };
+        let n = match &self.file {
+            Some(f) => f.read_to(sink, off)?,
+            None => {
+                let mut tmp = vec![0u8; sink.avail().min(BOUNCE)];
+                let n = self.read_data(&mut VmWriter::from(&mut tmp[..]), off)?;
+                sink.write_slice(tmp.get(..n).ok_or(Errno::EIO)?)
+            }
+        };
+        self.notify_transfer(n, crate::notify::mask::ACCESS);
+        if pos.is_none() && self.is_seekable() {
+            self.set_offset(off.saturating_add(n as u64));
+        }
+        Ok(n)
+    }
+
+    /// `write(2)`/`writev(2)` (or `pwrite`/`pwritev` with `pos`) from `source` as one
+    /// operation on the file (atomic for a pipe up to `PIPE_BUF`), consuming what was written.
+    /// Like [`Self::read_sink`], inode data goes through a kernel buffer.
+    pub fn write_source(&self, source: &mut dyn IoSource, pos: Option<i64>) -> KResult<usize> {
+        self.check_writable()?;
+        let off = match pos {
+            Some(p) => self.positional(p)?,
+            None => self.offset(),
+        };
+        let (n, end) = match &self.file {
+            Some(f) => {
+                let n = f.write_from(source, off)?;
+                (n, off.saturating_add(n as u64))
+            }
+            None => {
+                let mut tmp = vec![0u8; source.remain().min(BOUNCE)];
+                let len = source.peek_slice(&mut tmp);
+                let r = self.write_data(&mut VmReader::from(tmp.get(..len).ok_or(Errno::EIO)?), off)?;
+                source.skip(r.0);
+                r
+            }
+        };
+        self.notify_transfer(n, crate::notify::mask::MODIFY);
+        if pos.is_none() && self.is_seekable() {
+            self.set_offset(end);
+        }
+        Ok(n)
     }
 
     fn read_at_inner(&self, buf: &mut [u8], off: u64) -> KResult<usize> {

@@ -18,7 +18,7 @@ fn root2() -> &'static Path {
         for d in ["bin", "tmp", "dev", "proc", "root"] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
-        for p in ["sigcorner", "badinput", "execcorner", "forkbomb", "pollwake", "inotify", "rlimits", "longtail", "setuid"] {
+        for p in ["sigcorner", "badinput", "execcorner", "forkbomb", "pollwake", "inotify", "rlimits", "longtail", "setuid", "pipeio"] {
             build_c(p, &r.join("bin").join(p), &[]);
         }
         build_c("threads", &r.join("bin/threads"), &["-static", "-pthread"]);
@@ -46,6 +46,13 @@ fn compare(prog: &str, args: &[&str]) {
     let want = native(prog, args);
     assert_eq!(stdout(&got), stdout(&want), "{prog} {args:?}: umbra's stderr:\n{}", stderr(&got));
     assert_eq!(got.status.code(), want.status.code(), "{prog} {args:?} exit status; stderr:\n{}", stderr(&got));
+}
+
+/// Vectored pipe I/O straight between the pipe and guest memory (kernel-house issue, item 2):
+/// readv/writev as one operation, packets across iovecs, faults mid-buffer, SIGPIPE.
+#[test]
+fn vectored_pipe_io_matches_linux() {
+    compare("pipeio", &[]);
 }
 
 #[test]

@@ -124,7 +124,7 @@ fn new_process(cur: &Current, pid: u32, a: &CloneArgs, f: CloneFlags) -> Arc<Pro
     let files = if f.contains(CloneFlags::FILES) { me.files() } else { Arc::new(KMutex::new(me.files().lock().clone())) };
     let fsc = if f.contains(CloneFlags::FS) { me.fs() } else { Arc::new(KMutex::new(me.fs().lock().clone())) };
     let sighand = if f.contains(CloneFlags::SIGHAND) { me.sighand() } else { Arc::new(KMutex::new(me.sighand().lock().clone())) };
-    Process::new(
+    let child = Process::new(
         NewProcess {
             pid,
             parent,
@@ -142,7 +142,9 @@ fn new_process(cur: &Current, pid: u32, a: &CloneArgs, f: CloneFlags) -> Arc<Pro
             has_ctty: me.has_ctty.load(Ordering::Relaxed),
         },
         kernel().uptime_ns(),
-    )
+    );
+    child.oom_score_adj.store(me.oom_score_adj.load(Ordering::Relaxed), Ordering::Relaxed);
+    child
 }
 
 /// Makes a new process known: a child of its parent, in the process table.

@@ -241,7 +241,7 @@ fn map_image(m: &mut mm::MemorySpace, image: &ElfImage, data: &[u8], bias: u64, 
 /// anonymous memory (the `.bss`).
 fn map_file_segment(m: &mut mm::MemorySpace, seg: &elf::LoadSegment, start: u64, end: u64, src: &Arc<dyn PageSource>) -> Result<(), ExecFailure> {
     let map_start = page_floor(start);
-    let file_end = start + seg.filesz;
+    let file_end = start.checked_add(seg.filesz).ok_or(Errno::ENOEXEC)?;
     let file_map_end = if seg.filesz == 0 { map_start } else { page_ceil(file_end).ok_or(Errno::ENOEXEC)? };
     // Populated now, as the copy was: the pages are in the page cache already (the file was
     // just read), and mapping them here saves the new program a fault per 16 pages.
@@ -316,16 +316,18 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], file: &Path, argv: &[Vec<u
     // ET_EXEC loads where it says; a PIE (static-pie, or a PIE with an interpreter) at
     // ELF_ET_DYN_BASE, as Linux's load_elf_binary does without randomisation.
     let bias = if image.pie { page_floor(ELF_ET_DYN_BASE) } else { 0 };
+    // Header values are the file's: an entry point or phdr address past the top wraps as in
+    // Linux's unchecked sums, and the program then faults (SIGSEGV) instead of starting.
     let end = map_image(space, image, data, bias, program_pages(file).as_ref())?;
     space.set_brk_base(end);
-    let mut entry = bias + image.entry;
+    let mut entry = bias.wrapping_add(image.entry);
     let mut interp_base = 0;
     if let Some(interp_path) = &image.interp {
         let (ipath, idata) = read_executable(cur, Fd(f::AT_FDCWD), interp_path, ExecAt::default()).map_err(|e| ExecFailure::new(if e.errno == Errno::ENOENT { Errno::ENOENT } else { Errno::ELIBBAD }, format!("interpreter {}: {}", String::from_utf8_lossy(interp_path), e.message())))?;
         let iimage = elf::parse_elf(&idata).map_err(|e| ExecFailure::new(Errno::ELIBBAD, format!("interpreter: {e}")))?;
         interp_base = reserve_span(space, &iimage)?;
         map_image(space, &iimage, &idata, interp_base, program_pages(&ipath).as_ref())?;
-        entry = interp_base + iimage.entry;
+        entry = interp_base.wrapping_add(iimage.entry);
     }
     let stack_size = cur.process().rlimit_cur(f::RLIMIT_STACK).clamp(128 * 1024, 8 << 20);
     space.map_stack(STACK_TOP, stack_size)?;
@@ -335,13 +337,13 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], file: &Path, argv: &[Vec<u
     arch_um::random::fill(&mut random).map_err(|_| Errno::EIO)?;
     let (xsize, _) = kernel().platform.user_xstate();
     let auxv = vec![
-        (f::AT_PHDR, bias + image.phdr_vaddr.unwrap_or(0)),
+        (f::AT_PHDR, bias.wrapping_add(image.phdr_vaddr.unwrap_or(0))),
         (f::AT_PHENT, image.phent as u64),
         (f::AT_PHNUM, image.phnum as u64),
         (f::AT_PAGESZ, PAGE_SIZE),
         (f::AT_BASE, interp_base),
         (f::AT_FLAGS, 0),
-        (f::AT_ENTRY, bias + image.entry),
+        (f::AT_ENTRY, bias.wrapping_add(image.entry)),
         (f::AT_UID, creds.uid as u64),
         (f::AT_EUID, creds.euid as u64),
         (f::AT_GID, creds.gid as u64),

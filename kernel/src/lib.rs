@@ -20,6 +20,7 @@ pub mod exit;
 pub mod fileio;
 pub mod fs_glue;
 pub mod net;
+pub mod oom;
 pub mod futex;
 pub mod inotify;
 pub mod ipc;

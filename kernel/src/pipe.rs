@@ -58,6 +58,7 @@ use fs::devfs::FifoOpen;
 use fs::klock::KMutex;
 use fs::locks::InodeKey;
 use fs::{FdFlags, FileLike, InodeAttr, OpenFile, PollEvents, Pollee, UserMemory};
+use mm::{IoSink, IoSource, VmReader, VmWriter};
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -129,13 +130,18 @@ impl PipeState {
         self.slots.iter().map(Slot::unread).sum()
     }
 
-    /// Moves buffered bytes into `buf` (`pipe_read`'s copy loop); a packet ends the read.
-    fn take(&mut self, buf: &mut [u8]) -> usize {
+    /// Moves buffered bytes into `sink` (`pipe_read`'s copy loop, `copy_page_to_iter`); a
+    /// packet ends the read. Stops before the first page the sink cannot take whole (a guest
+    /// fault), leaving that page in the pipe.
+    fn take(&mut self, sink: &mut dyn IoSink) -> usize {
         let mut done = 0;
-        while done < buf.len() {
+        while sink.avail() > 0 {
             let Some(slot) = self.slots.front_mut() else { break };
-            let n = slot.unread().min(buf.len() - done);
-            buf[done..done + n].copy_from_slice(&slot.data[slot.off..slot.off + n]);
+            let n = slot.unread().min(sink.avail());
+            // A copy cut short by a fault consumes nothing of this page (Linux's `pipe_read`).
+            if sink.write_slice(&slot.data[slot.off..slot.off + n]) < n {
+                break;
+            }
             slot.off += n;
             done += n;
             let packet = slot.packet;
@@ -149,23 +155,30 @@ impl PipeState {
         done
     }
 
-    /// Appends `data` as `pipe_write` does: merge `len % PAGE` leading bytes into the last page
-    /// if they fit, then fill fresh pages while any is free. Returns the bytes stored.
-    fn put(&mut self, data: &[u8]) -> usize {
+    /// Appends from `source` as `pipe_write` does: merge `len % PAGE` leading bytes into the
+    /// last page if they fit, then fill fresh pages while any is free. Returns the bytes stored;
+    /// a page the source cannot fill whole (a guest fault) is dropped and ends the write, as
+    /// Linux's `copy_page_from_iter` check does.
+    fn put(&mut self, source: &mut dyn IoSource) -> usize {
+        let len = source.remain();
         let mut done = 0;
-        let head = data.len() % PIPE_PAGE;
+        let head = len % PIPE_PAGE;
         if head != 0 && !self.packet {
             if let Some(last) = self.slots.back_mut() {
                 if last.merge && last.data.len() + head <= PIPE_PAGE {
-                    last.data.extend_from_slice(&data[..head]);
+                    if !append_from(&mut last.data, source, head) {
+                        return 0;
+                    }
                     done = head;
                 }
             }
         }
-        while done < data.len() && !self.is_full() {
-            let n = (data.len() - done).min(PIPE_PAGE);
+        while done < len && !self.is_full() {
+            let n = (len - done).min(PIPE_PAGE);
             let mut page = Vec::with_capacity(PIPE_PAGE);
-            page.extend_from_slice(&data[done..done + n]);
+            if !append_from(&mut page, source, n) {
+                break;
+            }
             self.slots.push_back(Slot { data: page, off: 0, packet: self.packet, merge: !self.packet });
             done += n;
         }
@@ -190,6 +203,18 @@ impl PipeState {
         }
         ev
     }
+}
+
+/// Appends `n` bytes of `source` to `buf`; false (and `buf` as it was) if the source could not
+/// give them all.
+fn append_from(buf: &mut Vec<u8>, source: &mut dyn IoSource, n: usize) -> bool {
+    let start = buf.len();
+    buf.resize(start + n, 0);
+    let got = source.read_slice(&mut buf[start..]);
+    if got < n {
+        buf.truncate(start);
+    }
+    got == n
 }
 
 /// A pipe: the shared state plus what `fstat` shows for it.
@@ -352,27 +377,38 @@ impl Drop for PipeEnd {
 }
 
 impl FileLike for PipeEnd {
-    fn read(&self, buf: &mut [u8], _offset: u64) -> KResult<usize> {
+    fn read(&self, buf: &mut [u8], offset: u64) -> KResult<usize> {
+        self.read_to(&mut VmWriter::from_slice(buf), offset)
+    }
+
+    fn write(&self, data: &[u8], offset: u64) -> KResult<usize> {
+        self.write_from(&mut VmReader::from_slice(data), offset)
+    }
+
+    /// `pipe_read`: copies straight from the pipe's pages into the reader's buffers.
+    fn read_to(&self, sink: &mut dyn IoSink, _offset: u64) -> KResult<usize> {
         if !self.readable {
             return Err(Errno::EBADF);
         }
-        if buf.is_empty() {
+        if sink.avail() == 0 {
             return Ok(0);
         }
         self.pipe.update(false, |st| {
-            let n = st.take(buf);
-            match n {
+            let had_data = !st.is_empty();
+            match st.take(sink) {
+                0 if had_data => Err(Errno::EFAULT),
                 0 if st.writers > 0 => Err(Errno::EAGAIN),
                 n => Ok(n),
             }
         })
     }
 
-    fn write(&self, data: &[u8], _offset: u64) -> KResult<usize> {
+    /// `pipe_write`: copies straight from the writer's buffers into the pipe's pages.
+    fn write_from(&self, source: &mut dyn IoSource, _offset: u64) -> KResult<usize> {
         if !self.writable {
             return Err(Errno::EBADF);
         }
-        if data.is_empty() {
+        if source.remain() == 0 {
             return Ok(0);
         }
         let (n, was_empty) = self.pipe.update(false, |st| {
@@ -380,7 +416,9 @@ impl FileLike for PipeEnd {
                 return Err(Errno::EPIPE);
             }
             let was_empty = st.is_empty();
-            match st.put(data) {
+            let had_room = !st.is_full();
+            match st.put(source) {
+                0 if had_room => Err(Errno::EFAULT),
                 0 => Err(Errno::EAGAIN),
                 n => Ok((n, was_empty)),
             }

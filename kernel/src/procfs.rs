@@ -632,10 +632,10 @@ fn path_text(p: &Path, root: &Path) -> Vec<u8> {
     fs::path::d_path(p, root)
 }
 
-fn gather_mem(mm: &Arc<Mm>, exe_path: String) -> MemFacts {
-    let g = mm.space.lock();
+fn gather_mem(mm: &Arc<Mm>, exe_path: String) -> Option<MemFacts> {
+    let g = mm.space.try_lock()?;
     let stats = g.stats();
-    MemFacts { maps: g.maps(), resident_pages: g.resident_pages(), vm_size: stats.vm_size, stack: stats.stack, brk_base: g.brk_base(), exe_path }
+    Some(MemFacts { maps: g.maps(), resident_pages: g.resident_pages(), vm_size: stats.vm_size, stack: stats.stack, brk_base: g.brk_base(), exe_path })
 }
 
 /// The executable's path as its mappings are named (from the namespace root, as
@@ -664,19 +664,22 @@ fn gather(p: &Arc<Process>, thread: Option<&Arc<Task>>) -> ProcFacts {
         times.user_ns = times.user_ns.saturating_add(t.user_ns.load(Ordering::Relaxed));
         times.system_ns = times.system_ns.saturating_add(t.system_ns.load(Ordering::Relaxed));
     }
-    let (pending, blocked) = rep.as_ref().map(|t| {
-        let s = t.signals.lock();
-        (s.pending.set.0, s.mask.0)
+    // The facts below come from locks the caller may hold itself (a `/proc/PID` file closed
+    // while the fd table is locked, read while the address space is): such a fact is left
+    // out rather than waited for, which on the one kernel thread would never end.
+    let (pending, blocked) = rep.as_ref().and_then(|t| {
+        let s = t.signals.try_lock()?;
+        Some((s.pending.set.0, s.mask.0))
     }).unwrap_or((0, 0));
     let (ignored, caught) = disposition_sets(p);
     let mem = match (&rep, exit) {
-        (Some(t), None) => Some(gather_mem(&t.mm(), exe_map_name(p))),
+        (Some(t), None) => gather_mem(&t.mm(), exe_map_name(p)),
         _ => None,
     };
     let files = p.files();
-    let max_fd = files.lock().fds().last().and_then(|fd| u32::try_from(*fd).ok());
+    let max_fd = files.try_lock().and_then(|f| f.fds().last().and_then(|fd| u32::try_from(*fd).ok()));
     let fsc = p.fs();
-    let umask = fsc.lock().umask;
+    let umask = fsc.try_lock().map_or(0o022, |f| f.umask);
     ProcFacts {
         pid: thread.map(|t| t.tid).unwrap_or(p.pid),
         comm,

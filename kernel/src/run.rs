@@ -104,8 +104,11 @@ fn handle_fault(cur: &mut Current, addr: u64, ip: u64, code: i32) {
         Err(FaultError::AccErr) => SigInfo::fault(sig::SIGSEGV, sig::SEGV_ACCERR, addr),
         Err(FaultError::Bus) => SigInfo::fault(sig::SIGBUS, sig::BUS_ADRERR, addr),
         Err(FaultError::OutOfMemory) => {
-            log::warn!("pid {}: out of guest memory at {addr:#x}: killed (raise --mem)", cur.pid());
-            exit::exit_group(cur, ksig::killed_by(sig::SIGKILL));
+            match crate::oom::out_of_memory(cur) {
+                crate::oom::OomOutcome::KillSelf => exit::exit_group(cur, ksig::killed_by(sig::SIGKILL)),
+                // Let the victim run its exit; the guest then retries the faulting access.
+                crate::oom::OomOutcome::Retry => cur.cpu().yield_now(),
+            }
             return;
         }
     };

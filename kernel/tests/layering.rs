@@ -15,7 +15,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("scheduling", &["sched"]),
     (
         "kernel objects",
-        &["signal", "futex", "pipe", "epoll", "signalfd", "tty", "tty_glue", "pty_glue", "console", "timers", "fileio", "poll", "procfs", "vdso", "fs_glue", "inotify", "kmsg", "net", "memfd", "pidfd", "splice", "ipc"],
+        &["signal", "futex", "pipe", "epoll", "signalfd", "tty", "tty_glue", "pty_glue", "console", "timers", "fileio", "poll", "procfs", "vdso", "fs_glue", "inotify", "kmsg", "net", "memfd", "pidfd", "splice", "ipc", "oom"],
     ),
     ("process life", &["clone", "exec", "execve", "exit", "wait"]),
     ("syscalls", &["syscall", "strace"]),

@@ -29,6 +29,7 @@ pub mod fault;
 pub mod fork;
 pub mod frame;
 pub mod host;
+pub mod iov;
 pub mod mincore;
 pub mod mmap;
 pub mod pagetable;
@@ -46,6 +47,7 @@ mod tests;
 
 pub use fault::{FaultError, SI_KERNEL};
 pub use frame::{FrameAllocator, FrameNo, Reclaimer};
+pub use iov::{IoSink, IoSource, SpaceLock, UserIovReader, UserIovWriter};
 pub use host::{HostMmu, HostOp, MockHostMmu};
 pub use mmap::MapOptions;
 pub use pagetable::{PageTable, Pte};

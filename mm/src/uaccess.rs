@@ -18,7 +18,7 @@ const SMALL_VAL: usize = 256;
 
 impl MemorySpace {
     /// The entry of the page holding `addr`, faulted in for `access` if needed.
-    fn user_page(&mut self, addr: u64, access: Access) -> KResult<Pte> {
+    pub(crate) fn user_page(&mut self, addr: u64, access: Access) -> KResult<Pte> {
         let pte = self.pt.lookup(addr >> PAGE_SHIFT);
         let ok = match access {
             Access::Read => pte.accessible(),

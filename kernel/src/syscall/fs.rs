@@ -77,80 +77,33 @@ pub(super) fn send_sigxfsz(cur: &Current) {
     crate::signal::send_to_task(&cur.task, uapi::signal::SIGXFSZ, info);
 }
 
-/// Reads from `file` into guest memory at `buf`, in chunks; `pos` is `None` for the file
-/// offset, `Some(off)` for pread. Stops at a short read. Regular files (which never block)
-/// go straight into guest memory; pipes, ttys and devices through a kernel buffer.
-fn read_into(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
+/// Reads from `file` into guest memory at `buf`; `pos` is `None` for the file offset,
+/// `Some(off)` for pread. Regular files go straight into guest memory through their data path;
+/// sockets are a `recvmsg`; pipes, devices and the like fill the buffer themselves (`fileio`).
+fn read_into(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, pos: Option<i64>) -> KResult<usize> {
     let count = count.min(MAX_RW);
+    let iov = [IoVec { iov_base: buf.0, iov_len: count as u64 }];
     if pos.is_none() && crate::net::socket_of(file).is_some() {
-        return super::net::socket_read(cur, file, &[IoVec { iov_base: buf.0, iov_len: count as u64 }]);
+        return super::net::socket_read(cur, file, &iov);
     }
     if file.file_like().is_none() && count > 0 {
         return read_direct(cur, file, buf, count, pos);
     }
-    let mut done = 0usize;
-    let mut tmp = vec![0u8; count.min(CHUNK)];
-    while done < count {
-        let want = (count - done).min(CHUNK);
-        let n = match pos {
-            None => crate::fileio::read(cur, file, &mut tmp[..want]),
-            Some(off) => file.pread(&mut tmp[..want], off),
-        };
-        let n = match n {
-            Ok(n) => n,
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
-        };
-        cur.write_bytes(UserAddr(buf.0 + done as u64), &tmp[..n])?;
-        done += n;
-        if let Some(p) = pos.as_mut() {
-            *p += n as i64;
-        }
-        if n < want {
-            break;
-        }
-    }
-    Ok(done)
+    crate::fileio::read_user(cur, file, &iov, pos)
 }
 
-/// Writes guest memory at `buf` to `file`, in chunks (pwrite when `pos` is given).
-fn write_from(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, mut pos: Option<i64>) -> KResult<usize> {
+/// Writes guest memory at `buf` to `file` (pwrite when `pos` is given), as [`read_into`].
+fn write_from(cur: &mut Current, file: &Arc<OpenFile>, buf: UserAddr, count: usize, pos: Option<i64>) -> KResult<usize> {
     let count = count.min(MAX_RW);
+    let iov = [IoVec { iov_base: buf.0, iov_len: count as u64 }];
     if pos.is_none() && crate::net::socket_of(file).is_some() {
-        return super::net::socket_write(cur, file, &[IoVec { iov_base: buf.0, iov_len: count as u64 }]);
+        return super::net::socket_write(cur, file, &iov);
     }
     if file.file_like().is_none() && count > 0 {
         let count = fsize_limit(cur, file, pos, count)?;
         return write_direct(cur, file, buf, count, pos);
     }
-    let mut done = 0usize;
-    let mut tmp = vec![0u8; count.min(CHUNK)];
-    while done < count {
-        let want = (count - done).min(CHUNK);
-        if let Err(e) = cur.read_bytes(UserAddr(buf.0 + done as u64), &mut tmp[..want]) {
-            if done == 0 {
-                return Err(e);
-            }
-            break;
-        }
-        let n = match pos {
-            None => crate::fileio::write(cur, file, &tmp[..want]),
-            Some(off) => file.pwrite(&tmp[..want], off),
-        };
-        let n = match n {
-            Ok(n) => n,
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
-        };
-        done += n;
-        if let Some(p) = pos.as_mut() {
-            *p += n as i64;
-        }
-        if n < want {
-            break;
-        }
-    }
-    Ok(done)
+    crate::fileio::write_user(cur, file, &iov, pos)
 }
 
 /// `read(2)`.
@@ -207,6 +160,9 @@ pub(super) fn readv_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, m
     if pos.is_none() && crate::net::socket_of(&file).is_some() {
         return super::net::socket_read(cur, &file, &iovs);
     }
+    if file.file_like().is_some() {
+        return crate::fileio::read_user(cur, &file, &clamp_iovecs(&iovs), pos);
+    }
     let mut total = 0usize;
     for v in iovs {
         if v.iov_len == 0 {
@@ -235,20 +191,10 @@ pub(super) fn writev_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, 
     if pos.is_none() && crate::net::socket_of(&file).is_some() {
         return super::net::socket_write(cur, &file, &iovs);
     }
-    // Gather first so one write(2) stays one write to the file (atomic for pipes, one line on
-    // a console), as Linux's `do_iter_write` hands the whole iterator to the file.
-    let total: u64 = iovs.iter().map(|v| v.iov_len).sum();
-    if total as usize <= CHUNK {
-        let mut data = Vec::with_capacity(total as usize);
-        for v in &iovs {
-            let start = data.len();
-            data.resize(start + v.iov_len as usize, 0);
-            cur.read_bytes(UserAddr(v.iov_base), &mut data[start..])?;
-        }
-        return match pos {
-            None => crate::fileio::write(cur, &file, &data),
-            Some(off) => file.pwrite(&data, off),
-        };
+    // One operation over all the buffers, so one writev(2) stays one write to the file
+    // (atomic for pipes up to PIPE_BUF, one line on a console), as Linux's `do_iter_write`.
+    if file.file_like().is_some() {
+        return crate::fileio::write_user(cur, &file, &clamp_iovecs(&iovs), pos);
     }
     let mut done = 0usize;
     for v in iovs {
@@ -267,6 +213,18 @@ pub(super) fn writev_common(cur: &mut Current, fd: Fd, iov: UserAddr, cnt: i32, 
         }
     }
     Ok(done)
+}
+
+/// The buffers cut to Linux's `MAX_RW_COUNT` in total (a `readv`/`writev` moves at most that).
+fn clamp_iovecs(iovs: &[IoVec]) -> Vec<IoVec> {
+    let mut left = MAX_RW as u64;
+    iovs.iter()
+        .map(|v| {
+            let len = v.iov_len.min(left);
+            left -= len;
+            IoVec { iov_base: v.iov_base, iov_len: len }
+        })
+        .collect()
 }
 
 /// `readv(2)`.
@@ -513,7 +471,8 @@ pub fn sys_chdir(cur: &mut Current, path: UserCStr) -> KResult<usize> {
     let p = cur.read_path(path.0)?;
     let target = fs_glue::lookup(cur, Fd(abi::AT_FDCWD), &p, true)?;
     let cred = cur.process().creds();
-    cur.process().fs().lock().set_cwd(&cred, target)?;
+    fs::context::check_cwd(&cred, &target)?;
+    cur.process().fs().lock().set_cwd(target);
     Ok(0)
 }
 
@@ -521,7 +480,8 @@ pub fn sys_chdir(cur: &mut Current, path: UserCStr) -> KResult<usize> {
 pub fn sys_fchdir(cur: &mut Current, fd: Fd) -> KResult<usize> {
     let target = file(cur, fd)?.path().cloned().ok_or(Errno::ENOTDIR)?;
     let cred = cur.process().creds();
-    cur.process().fs().lock().set_cwd(&cred, target)?;
+    fs::context::check_cwd(&cred, &target)?;
+    cur.process().fs().lock().set_cwd(target);
     Ok(0)
 }
 

@@ -231,13 +231,21 @@ pub fn sys_utimensat(cur: &mut Current, dirfd: Fd, path: UserAddr, times: UserAd
     Ok(0)
 }
 
+/// A `timeval` of `utimes(2)`: `EINVAL` unless `0 <= tv_usec < 1 000 000` (Linux's check).
+fn usec_time(tv: &uapi::structs::Timeval) -> KResult<TimeArg> {
+    if !(0..1_000_000).contains(&tv.tv_usec) {
+        return Err(Errno::EINVAL);
+    }
+    TimeArg::from_timespec(tv.tv_sec, tv.tv_usec * 1000)
+}
+
 /// `utimes(2)` (microseconds; NULL = now).
 pub fn sys_utimes(cur: &mut Current, path: UserCStr, times: UserAddr) -> KResult<usize> {
     let (a, m) = if times.is_null() {
         (TimeArg::Now, TimeArg::Now)
     } else {
         let tv: [uapi::structs::Timeval; 2] = cur.read_val(times)?;
-        (TimeArg::from_timespec(tv[0].tv_sec, tv[0].tv_usec * 1000)?, TimeArg::from_timespec(tv[1].tv_sec, tv[1].tv_usec * 1000)?)
+        (usec_time(&tv[0])?, usec_time(&tv[1])?)
     };
     let t = attr_target(cur, Fd(abi::AT_FDCWD), path.0, true, false)?;
     with_ctx(cur, |ctx| vfs().utimens(ctx, &t, a, m))?;

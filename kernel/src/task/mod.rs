@@ -30,6 +30,13 @@ pub struct Mm {
     pub host: KMutex<AddressSpace>,
 }
 
+/// Vectored file I/O reaches a task's memory through this: the space is locked per copy.
+impl mm::SpaceLock for Mm {
+    fn lock_space(&self) -> impl std::ops::DerefMut<Target = mm::MemorySpace> + '_ {
+        self.space.lock()
+    }
+}
+
 impl Mm {
     /// A memory context with a fresh, empty stub traced by the vCPU `host` (for pid 1 and
     /// `execve`).
@@ -138,6 +145,9 @@ pub struct Process {
     /// Where the process's pidfds wait: notified when it exits and when it is reaped
     /// (Linux's `pid->wait_pidfd`).
     pub pidfd_event: Arc<fs::Pollee>,
+    /// `/proc/PID/oom_score_adj` (-1000..=1000): how the OOM killer weighs this process;
+    /// -1000 exempts it. Inherited across fork (Linux keeps it in `signal_struct`).
+    pub oom_score_adj: std::sync::atomic::AtomicI32,
 }
 
 /// A thread group's job-control state (Linux's `signal_struct` group-stop bits).
@@ -388,6 +398,7 @@ impl Process {
             ioprio: AtomicU32::new(0),
             membarrier: AtomicU32::new(0),
             pidfd_event: Arc::new(fs::Pollee::default()),
+            oom_score_adj: std::sync::atomic::AtomicI32::new(0),
         })
     }
 }
