@@ -437,6 +437,38 @@ impl BlockCache {
         self.dev.sync()
     }
 
+    /// Reads the consecutive blocks from `blk` that fill `buf` for the page cache, without
+    /// caching them: one device read, with any block this cache holds (possibly newer, e.g.
+    /// zeroed by `fallocate` and not yet written) copied over it.
+    pub fn read_uncached(&mut self, blk: u64, buf: &mut [u8]) -> KResult<()> {
+        let off = self.byte_off(blk)?;
+        self.dev.read_at(off, buf)?;
+        if self.map.is_empty() {
+            return Ok(());
+        }
+        for (k, chunk) in buf.chunks_mut(self.bs).enumerate() {
+            if let Some(e) = self.map.get(&(blk + k as u64)) {
+                let n = chunk.len().min(e.data.len());
+                chunk[..n].copy_from_slice(&e.data[..n]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `data` (whole blocks) to the device at `blk` for the page cache, dropping any
+    /// cached copy of those blocks first so a stale one is never written over the data
+    /// (Linux's `clean_bdev_aliases`).
+    pub fn write_uncached(&mut self, blk: u64, data: &[u8]) -> KResult<()> {
+        let count = data.len().div_ceil(self.bs) as u64;
+        if !self.map.is_empty() {
+            for b in blk..blk.saturating_add(count) {
+                self.map.remove(&b);
+            }
+        }
+        let off = self.byte_off(blk)?;
+        self.dev.write_at(off, data)
+    }
+
     /// Drops every clean block (dirty ones stay).
     pub fn drop_clean(&mut self) {
         self.map.retain(|_, e| e.dirty);

@@ -361,6 +361,12 @@ pub trait Inode: Send + Sync {
     fn page_source(&self) -> Option<Arc<dyn PageSource>> {
         None
     }
+    /// For a regular file of a disk filesystem: its page cache, made on first use with frames
+    /// of `frames` (reads, writes and mappings of the file then all use it); `None` for files
+    /// whose data live elsewhere (tmpfs, hostfs, devices).
+    fn page_store(&self, _frames: &Arc<mm::FrameAllocator>) -> Option<Arc<crate::pagestore::PageStore>> {
+        None
+    }
     /// Changes attributes (`setattr`).
     fn set_attr(&self, _attr: &SetAttr) -> KResult<()> {
         Err(Errno::EPERM)

@@ -24,7 +24,8 @@ impl<T: ?Sized> KMutex<T> {
 
     /// Locks if free; `None` if held — on the one kernel thread that means by the caller's own
     /// call chain. For readers that may run inside a holder and can do without the value (a
-    /// `/proc/PID` attribute asked while that process's fd table is locked to close a file).
+    /// `/proc/PID` attribute asked while that process's fd table is locked to close a file;
+    /// memory reclaim inside an allocation skipping a busy page cache).
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         self.0.try_lock()
     }

@@ -29,6 +29,7 @@ pub mod mount;
 pub mod notify;
 pub mod open_file;
 pub mod pagecache;
+pub mod pagestore;
 pub mod path;
 pub mod poll;
 pub mod procfs;

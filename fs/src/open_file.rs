@@ -289,14 +289,20 @@ impl OpenFile {
         Ok(n)
     }
 
-    /// Reads inode data: through the file's cached pages while something maps them.
+    /// Reads inode data: through a disk file's page cache, else through the file's cached
+    /// pages while something maps them.
     fn read_data(&self, w: &mut VmWriter<'_>, off: u64) -> KResult<usize> {
         let inode = self.inode_or_badf()?;
+        let cache = self.cache();
+        // Only regular files have a page cache of their own (no directory check needed).
+        if let Some(store) = cache.as_ref().and_then(|c| c.store(inode)) {
+            return store.read(off, w);
+        }
         let attr = inode.attr()?;
         if attr.is_dir() {
             return Err(Errno::EISDIR);
         }
-        match self.cache().and_then(|c| c.live(inode)) {
+        match cache.and_then(|c| c.live(inode)) {
             Some(pages) => pages.read(off, attr.size, w),
             None => inode.read_at(off, w),
         }
@@ -371,19 +377,28 @@ impl OpenFile {
     /// while something maps them, so the mappings see it.
     fn write_data(&self, r: &mut VmReader<'_>, off: u64) -> KResult<(usize, u64)> {
         let inode = self.inode_or_badf()?;
-        let attr = inode.attr()?;
-        if attr.is_dir() {
-            return Err(Errno::EISDIR);
-        }
-        let off = if self.flags().contains(OpenFlags::APPEND) { attr.size } else { off };
+        let cache = self.cache();
+        let store = cache.as_ref().and_then(|c| c.store(inode));
+        let size = match &store {
+            Some(store) => store.size()?, // a regular file
+            None => {
+                let attr = inode.attr()?;
+                if attr.is_dir() {
+                    return Err(Errno::EISDIR);
+                }
+                attr.size
+            }
+        };
+        let off = if self.flags().contains(OpenFlags::APPEND) { size } else { off };
         let len = clamp_to_max_size(off, r.remain())?;
         if len == 0 {
             return Ok((0, off));
         }
         r.limit(len);
-        let n = match self.cache().and_then(|c| c.live(inode)) {
-            Some(pages) => pages.write(off, r)?,
-            None => inode.write_at(off, r)?,
+        let n = match (store, cache.and_then(|c| c.live(inode))) {
+            (Some(store), _) => store.write(off, r)?,
+            (None, Some(pages)) => pages.write(off, r)?,
+            (None, None) => inode.write_at(off, r)?,
         };
         Ok((n, off.saturating_add(n as u64)))
     }

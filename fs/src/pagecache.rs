@@ -15,6 +15,11 @@
 //! from the file, up to its size — by `msync`, `fsync`, `sync`/`syncfs`/shutdown and when the
 //! last holder of the pages goes (Linux writes dirty pages back in the same places, and
 //! periodically).
+//!
+//! Files of disk filesystems (ext2/ext4) have their own persistent page cache in their inode
+//! ([`crate::pagestore::PageStore`]): read, write, fsync and mappings all go through it, and a
+//! [`FilePages`] of such a file only hands its frames to mappings. The namespace's
+//! [`PageCache`] lists those stores for `/proc/meminfo` and for reclaim under memory pressure.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +31,7 @@ use uapi::{Errno, KResult};
 
 use crate::inode::Inode;
 use crate::klock::KMutex;
+use crate::pagestore::PageStore;
 
 /// The cached pages of one file.
 pub struct FilePages {
@@ -35,6 +41,8 @@ pub struct FilePages {
     pages: KMutex<BTreeMap<u64, FrameNo>>,
     /// Set once a writable `MAP_SHARED` mapping may have stored into the frames.
     shared_writable: AtomicBool,
+    /// The file's own page cache (disk filesystems): pages come from and go to it.
+    store: Option<Arc<PageStore>>,
 }
 
 impl FilePages {
@@ -67,6 +75,9 @@ impl FilePages {
     /// from their frames, the others read from the inode, in ascending order. Returns the
     /// bytes read (short at end of file or when the inode reads short).
     pub fn read(&self, off: u64, size: u64, w: &mut VmWriter<'_>) -> KResult<usize> {
+        if let Some(store) = &self.store {
+            return store.read(off, w);
+        }
         let len = size.saturating_sub(off).min(w.avail() as u64);
         let end = off + len;
         let pages = self.pages.lock();
@@ -107,6 +118,9 @@ impl FilePages {
     /// goes straight to the inode. Returns the bytes written (short when the inode writes
     /// short; a cached page then gets back what the inode holds).
     pub fn write(&self, off: u64, r: &mut VmReader<'_>) -> KResult<usize> {
+        if let Some(store) = &self.store {
+            return store.write(off, r);
+        }
         let end = off.checked_add(r.remain() as u64).ok_or(Errno::EFBIG)?;
         let pages = self.pages.lock();
         let mut pos = off;
@@ -167,6 +181,9 @@ impl FilePages {
     /// Notes that a `MAP_SHARED` mapping that may be written (now or after `mprotect`) maps
     /// these pages: from now on the frames may hold stores the file does not have yet.
     pub fn mark_shared_writable(&self) {
+        if let Some(store) = &self.store {
+            store.mark_shared_writable();
+        }
         self.shared_writable.store(true, Ordering::Relaxed);
     }
 
@@ -179,6 +196,9 @@ impl FilePages {
     /// pages a shared mapping stored into. Nothing to do unless a writable shared mapping was
     /// made. Errors (`ENOSPC`, `EIO`) are returned after trying every page.
     pub fn writeback(&self) -> KResult<()> {
+        if let Some(store) = &self.store {
+            return store.writeback();
+        }
         if !self.may_hold_stores() {
             return Ok(());
         }
@@ -223,6 +243,9 @@ impl FilePages {
 
     /// Drops cached pages wholly past `size` and zeroes the tail of the last partial page.
     pub fn truncate(&self, size: u64) {
+        if self.store.is_some() {
+            return; // the inode told its page cache itself
+        }
         let mut pages = self.pages.lock();
         let keep = size.div_ceil(PAGE_SIZE);
         let gone = pages.split_off(&keep);
@@ -239,6 +262,9 @@ impl FilePages {
 impl PageSource for FilePages {
     /// The frame of page `index` (read from the file on first use); the caller gets a reference.
     fn page(&self, index: u64) -> KResult<FrameNo> {
+        if let Some(store) = &self.store {
+            return store.page(index);
+        }
         let mut pages = self.pages.lock();
         let f = match pages.get(&index) {
             Some(&f) => f,
@@ -257,6 +283,20 @@ impl PageSource for FilePages {
         self.inode.attr().map(|a| a.size).unwrap_or(0)
     }
 
+    fn cached_page(&self, index: u64) -> Option<FrameNo> {
+        match &self.store {
+            Some(store) => store.cached_page(index),
+            None => self.page(index).ok(),
+        }
+    }
+
+    fn is_resident(&self, index: u64) -> bool {
+        match &self.store {
+            Some(store) => store.is_cached(index),
+            None => index < self.size().div_ceil(PAGE_SIZE),
+        }
+    }
+
     fn name(&self) -> String {
         self.name.clone()
     }
@@ -271,7 +311,11 @@ impl PageSource for FilePages {
 impl Drop for FilePages {
     /// The last mapping is gone: stores through it are written back before the frames go.
     fn drop(&mut self) {
-        if let Err(e) = self.writeback() {
+        let written = match &self.store {
+            Some(store) => store.unmapped(),
+            None => self.writeback(),
+        };
+        if let Err(e) = written {
             log::warn!("writeback of {} failed: {e}", self.name);
         }
         let pages = std::mem::take(&mut *self.pages.lock());
@@ -288,12 +332,74 @@ fn inode_id(inode: &Arc<dyn Inode>) -> usize {
 #[derive(Default)]
 pub struct PageCache {
     map: KMutex<HashMap<usize, Weak<FilePages>>>,
+    /// The frames file pages live in (set at boot; without them files are read through their
+    /// inodes as before).
+    frames: std::sync::OnceLock<Arc<FrameAllocator>>,
+    /// Every disk file's page cache made so far (while its inode lives).
+    stores: KMutex<Vec<Weak<PageStore>>>,
+    /// Told when a mapped file shrinks (the kernel drops the pages past the end from every
+    /// address space mapping it).
+    on_shrink: std::sync::OnceLock<ShrinkHook>,
 }
+
+/// Called with a mapped file's [`FilePages`] (as the address `mm` compares mappings' sources
+/// with) and its new size.
+pub type ShrinkHook = Box<dyn Fn(*const (), u64) + Send + Sync>;
 
 impl PageCache {
     /// An empty cache.
     pub fn new() -> Self {
         PageCache::default()
+    }
+
+    /// Gives the cache the frames of guest RAM, and the allocator a way to take clean pages
+    /// back when it runs out (so the page cache is bounded by `--mem`).
+    pub fn set_frames(self: &Arc<Self>, frames: Arc<FrameAllocator>) {
+        let me = Arc::downgrade(self);
+        frames.set_reclaimer(Box::new(move |want| me.upgrade().map_or(0, |c| c.reclaim(want))));
+        let _ = self.frames.set(frames);
+    }
+
+    /// The page cache of `inode` (disk filesystems' regular files) once frames are known.
+    pub fn store(&self, inode: &Arc<dyn Inode>) -> Option<Arc<PageStore>> {
+        let frames = self.frames.get()?;
+        self.store_with(inode, frames)
+    }
+
+    fn store_with(&self, inode: &Arc<dyn Inode>, frames: &Arc<FrameAllocator>) -> Option<Arc<PageStore>> {
+        let store = inode.page_store(frames)?;
+        if store.first_registration() {
+            let mut stores = self.stores.lock();
+            if stores.len() >= 64 && stores.len().is_power_of_two() {
+                stores.retain(|w| w.strong_count() > 0);
+            }
+            stores.push(Arc::downgrade(&store));
+        }
+        Some(store)
+    }
+
+    /// The live stores, or none if the list is busy (reclaim inside an allocation).
+    fn live_stores(&self) -> Vec<Arc<PageStore>> {
+        self.stores.try_lock().map_or_else(Vec::new, |s| s.iter().filter_map(Weak::upgrade).collect())
+    }
+
+    /// Memory pressure: drops up to `want` (at least 256) clean unmapped pages, oldest stores
+    /// first; returns how many frames were freed.
+    pub fn reclaim(&self, want: u64) -> u64 {
+        let want = want.max(256);
+        let mut freed = 0;
+        for store in self.live_stores() {
+            if freed >= want {
+                break;
+            }
+            freed += store.evict_clean(want - freed);
+        }
+        freed
+    }
+
+    /// Pages held by disk files' page caches (`Cached:` in `/proc/meminfo`).
+    pub fn cached_pages(&self) -> u64 {
+        self.live_stores().iter().map(|s| s.cached_pages()).sum()
     }
 
     /// The pages of `inode` (shared with other mappings of the same file); `name` is what
@@ -304,12 +410,14 @@ impl PageCache {
             return p;
         }
         map.retain(|_, w| w.strong_count() > 0);
+        let store = self.store_with(inode, frames);
         let p = Arc::new(FilePages {
             inode: inode.clone(),
             name,
             frames: frames.clone(),
             pages: KMutex::new(BTreeMap::new()),
             shared_writable: AtomicBool::new(false),
+            store,
         });
         map.insert(inode_id(inode), Arc::downgrade(&p));
         p
@@ -339,10 +447,19 @@ impl PageCache {
         result
     }
 
-    /// Tells the cache that `inode` was truncated to `size`.
+    /// Installs what is called when a mapped file shrinks (see [`ShrinkHook`]).
+    pub fn set_shrink_hook(&self, hook: ShrinkHook) {
+        let _ = self.on_shrink.set(hook);
+    }
+
+    /// Tells the cache that `inode` was truncated to `size`: cached pages past the end go,
+    /// and so do the pages mappings of the file map there (the next touch gets `SIGBUS`).
     pub fn truncated(&self, inode: &Arc<dyn Inode>, size: u64) {
         if let Some(p) = self.live(inode) {
             p.truncate(size);
+            if let Some(hook) = self.on_shrink.get() {
+                hook(Arc::as_ptr(&p) as *const (), size);
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::task::Mm;
 use arch_um::layout::{ELF_ET_DYN_BASE, STACK_TOP};
 use arch_um::UserContext;
 use fs::Path;
-use mm::Backing;
+use mm::{Backing, PageSource};
 use std::sync::Arc;
 use uapi::mman::{page_ceil, page_floor, MapFlags, Prot, PAGE_SIZE};
 use uapi::{flags as f, Errno, KResult};
@@ -120,7 +120,7 @@ fn exec_common(cur: &mut Current, dirfd: Fd, path: &[u8], mut argv: Vec<Vec<u8>>
         }
         let image = elf::parse_elf(&data).map_err(|e| ExecFailure::new(Errno::ENOEXEC, e.to_string()))?;
         let (creds, secure) = exec_credentials(&cur.process().creds(), &file_path)?;
-        let loaded = load(cur, &image, &data, &argv, &envp, &execfn, &creds, secure)?;
+        let loaded = load(cur, &image, &data, &file_path, &argv, &envp, &execfn, &creds, secure)?;
         commit(cur, loaded, file_path, &path, creds, secure);
         return Ok(());
     }
@@ -197,6 +197,8 @@ fn read_executable(cur: &Current, dirfd: Fd, path: &[u8], how: ExecAt) -> Result
     if attr.size > MAX_EXEC_SIZE {
         return Err(ExecFailure::new(Errno::ENOEXEC, "file too large to execute"));
     }
+    // Read through the page cache, which the segments are then mapped from.
+    let _ = kernel().vfs.page_cache().store(p.inode());
     let mut data = vec![0u8; attr.size as usize];
     let mut done = 0;
     while done < data.len() {
@@ -239,8 +241,12 @@ struct Loaded {
     auxv: Vec<(u64, u64)>,
 }
 
-/// Maps one ELF image's segments at `bias`; returns the end of the highest segment.
-fn map_image(m: &mut mm::MemorySpace, image: &ElfImage, data: &[u8], bias: u64) -> Result<u64, ExecFailure> {
+/// Maps one ELF image's segments at `bias`; returns the end of the highest segment. With the
+/// file's page-cache pages (`source`), each segment whose file offset and address agree modulo
+/// the page size maps them `MAP_PRIVATE` (copy-on-write, so every process running the program
+/// shares its text), as Linux's `elf_map` does; other segments are copied into anonymous
+/// memory.
+fn map_image(m: &mut mm::MemorySpace, image: &ElfImage, data: &[u8], bias: u64, source: Option<&Arc<dyn PageSource>>) -> Result<u64, ExecFailure> {
     let mut top = 0u64;
     for seg in &image.load_segments {
         let start = bias.checked_add(seg.vaddr).ok_or(Errno::ENOEXEC)?;
@@ -250,19 +256,71 @@ fn map_image(m: &mut mm::MemorySpace, image: &ElfImage, data: &[u8], bias: u64) 
         if map_end <= map_start {
             continue;
         }
-        let flags = MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::FIXED;
-        m
-            .mmap(map_start, map_end - map_start, seg.prot | Prot::WRITE, flags, Backing::Anon)
-            .map_err(|e| ExecFailure::new(e, "cannot map a segment"))?;
-        let off = seg.offset as usize;
-        let file_bytes = data.get(off..off + seg.filesz as usize).ok_or_else(|| ExecFailure::new(Errno::ENOEXEC, "segment outside the file"))?;
-        m.write(start, file_bytes).map_err(|e| ExecFailure::new(e, "cannot load a segment"))?;
-        if !seg.prot.contains(Prot::WRITE) {
-            m.mprotect(map_start, map_end - map_start, seg.prot)?;
+        match source {
+            Some(src) if seg.vaddr % PAGE_SIZE == seg.offset % PAGE_SIZE => map_file_segment(m, seg, start, end, src)?,
+            _ => copy_segment(m, seg, data, start, map_start, map_end)?,
         }
         top = top.max(map_end);
     }
     Ok(top)
+}
+
+/// Maps a segment's file bytes from the page cache (`MAP_PRIVATE`), zeroes the rest of their
+/// last page (Linux's `padzero`, which copies that page) and maps the rest of `p_memsz` as
+/// anonymous memory (the `.bss`).
+fn map_file_segment(m: &mut mm::MemorySpace, seg: &elf::LoadSegment, start: u64, end: u64, src: &Arc<dyn PageSource>) -> Result<(), ExecFailure> {
+    let map_start = page_floor(start);
+    let file_end = start.checked_add(seg.filesz).ok_or(Errno::ENOEXEC)?;
+    let file_map_end = if seg.filesz == 0 { map_start } else { page_ceil(file_end).ok_or(Errno::ENOEXEC)? };
+    // Populated now, as the copy was: the pages are in the page cache already (the file was
+    // just read), and mapping them here saves the new program a fault per 16 pages.
+    let flags = MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::POPULATE;
+    if file_map_end > map_start {
+        let backing = Backing::File { source: src.clone(), offset: page_floor(seg.offset) };
+        m.mmap(map_start, file_map_end - map_start, seg.prot, flags, backing).map_err(|e| ExecFailure::new(e, "cannot map a segment"))?;
+    }
+    if seg.memsz > seg.filesz && file_end < file_map_end {
+        let page = page_floor(file_end);
+        let writable = seg.prot.contains(Prot::WRITE);
+        if !writable {
+            m.mprotect(page, PAGE_SIZE, seg.prot | Prot::WRITE)?;
+        }
+        let zeros = vec![0u8; (file_map_end - file_end) as usize];
+        m.write(file_end, &zeros).map_err(|e| ExecFailure::new(e, "cannot clear the bss"))?;
+        if !writable {
+            m.mprotect(page, PAGE_SIZE, seg.prot)?;
+        }
+    }
+    let map_end = page_ceil(end).ok_or(Errno::ENOEXEC)?;
+    if map_end > file_map_end {
+        let anon = MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::FIXED;
+        m.mmap(file_map_end, map_end - file_map_end, seg.prot, anon, Backing::Anon).map_err(|e| ExecFailure::new(e, "cannot map the bss"))?;
+    }
+    Ok(())
+}
+
+/// Copies a segment into anonymous memory (a segment the page cache cannot map).
+fn copy_segment(m: &mut mm::MemorySpace, seg: &elf::LoadSegment, data: &[u8], start: u64, map_start: u64, map_end: u64) -> Result<(), ExecFailure> {
+    let flags = MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::FIXED;
+    m.mmap(map_start, map_end - map_start, seg.prot | Prot::WRITE, flags, Backing::Anon).map_err(|e| ExecFailure::new(e, "cannot map a segment"))?;
+    let off = seg.offset as usize;
+    let file_bytes = data.get(off..off + seg.filesz as usize).ok_or_else(|| ExecFailure::new(Errno::ENOEXEC, "segment outside the file"))?;
+    m.write(start, file_bytes).map_err(|e| ExecFailure::new(e, "cannot load a segment"))?;
+    if !seg.prot.contains(Prot::WRITE) {
+        m.mprotect(map_start, map_end - map_start, seg.prot)?;
+    }
+    Ok(())
+}
+
+/// The page-cache pages of an executable file, if it has them (regular files do).
+fn program_pages(file: &Path) -> Option<Arc<dyn PageSource>> {
+    match kernel().vfs.path_pages(file, &kernel().frames) {
+        Ok(p) => Some(p as Arc<dyn PageSource>),
+        Err(e) => {
+            log::debug!("execve: program copied, not mapped: {e}");
+            None
+        }
+    }
 }
 
 /// Reserves an address range for a relocatable image (the interpreter) by letting mmap pick
@@ -276,7 +334,8 @@ fn reserve_span(m: &mut mm::MemorySpace, image: &ElfImage) -> Result<u64, ExecFa
     Ok(base.wrapping_sub(lo))
 }
 
-fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], creds: &fs::Credentials, secure: bool) -> Result<Loaded, ExecFailure> {
+#[allow(clippy::too_many_arguments)]
+fn load(cur: &Current, image: &ElfImage, data: &[u8], file: &Path, argv: &[Vec<u8>], envp: &[Vec<u8>], execfn: &[u8], creds: &fs::Credentials, secure: bool) -> Result<Loaded, ExecFailure> {
     let mut m = crate::task::Mm::new_empty(&cur.cpu().host()).map_err(|e| {
         log::warn!("execve: cannot start a stub: {e}");
         ExecFailure::new(Errno::EAGAIN, "too many processes")
@@ -288,15 +347,15 @@ fn load(cur: &Current, image: &ElfImage, data: &[u8], argv: &[Vec<u8>], envp: &[
     let bias = if image.pie { page_floor(ELF_ET_DYN_BASE) } else { 0 };
     // Header values are the file's: an entry point or phdr address past the top wraps as in
     // Linux's unchecked sums, and the program then faults (SIGSEGV) instead of starting.
-    let end = map_image(space, image, data, bias)?;
+    let end = map_image(space, image, data, bias, program_pages(file).as_ref())?;
     space.set_brk_base(end);
     let mut entry = bias.wrapping_add(image.entry);
     let mut interp_base = 0;
     if let Some(interp_path) = &image.interp {
-        let (_, idata) = read_executable(cur, Fd(f::AT_FDCWD), interp_path, ExecAt::default()).map_err(|e| ExecFailure::new(if e.errno == Errno::ENOENT { Errno::ENOENT } else { Errno::ELIBBAD }, format!("interpreter {}: {}", String::from_utf8_lossy(interp_path), e.message())))?;
+        let (ipath, idata) = read_executable(cur, Fd(f::AT_FDCWD), interp_path, ExecAt::default()).map_err(|e| ExecFailure::new(if e.errno == Errno::ENOENT { Errno::ENOENT } else { Errno::ELIBBAD }, format!("interpreter {}: {}", String::from_utf8_lossy(interp_path), e.message())))?;
         let iimage = elf::parse_elf(&idata).map_err(|e| ExecFailure::new(Errno::ELIBBAD, format!("interpreter: {e}")))?;
         interp_base = reserve_span(space, &iimage)?;
-        map_image(space, &iimage, &idata, interp_base)?;
+        map_image(space, &iimage, &idata, interp_base, program_pages(&ipath).as_ref())?;
         entry = interp_base.wrapping_add(iimage.entry);
     }
     let stack_size = cur.process().rlimit_cur(f::RLIMIT_STACK).clamp(128 * 1024, 8 << 20);

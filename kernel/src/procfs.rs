@@ -279,12 +279,15 @@ pub fn cmdline_from(args: &[u8], env_after: &[u8]) -> Vec<u8> {
     }
 }
 
-/// `/proc/meminfo` numbers from the frame allocator (4 KiB frames). Every used frame counts
-/// as anonymous memory: umbra does not yet tell page-cache frames apart.
-pub fn meminfo_from(total_frames: u64, free_frames: u64) -> MemInfo {
+/// `/proc/meminfo` numbers from the frame allocator (4 KiB frames) and the page cache: used
+/// frames are the page cache's (`Cached`, counted as available, as Linux reclaims them) or
+/// anonymous memory.
+pub fn meminfo_from(total_frames: u64, free_frames: u64, cached_frames: u64) -> MemInfo {
     let total_kb = total_frames.saturating_mul(4);
     let free_kb = free_frames.min(total_frames).saturating_mul(4);
-    MemInfo { total_kb, free_kb, available_kb: free_kb, anon_kb: total_kb - free_kb, ..MemInfo::default() }
+    let used_kb = total_kb - free_kb;
+    let cached_kb = cached_frames.saturating_mul(4).min(used_kb);
+    MemInfo { total_kb, free_kb, available_kb: free_kb + cached_kb, cached_kb, anon_kb: used_kb - cached_kb, ..MemInfo::default() }
 }
 
 /// `/proc/uptime`: seconds up and idle, in hundredths, from nanoseconds.
@@ -969,7 +972,7 @@ impl ProcProvider for KernelProcProvider {
 
     fn meminfo(&self) -> MemInfo {
         let f = &kernel().frames;
-        meminfo_from(f.total_frames(), f.free_frames())
+        meminfo_from(f.total_frames(), f.free_frames(), kernel().vfs.page_cache().cached_pages())
     }
 
     fn uptime(&self) -> Uptime {
@@ -1246,12 +1249,14 @@ mod tests {
 
     #[test]
     fn procfs_meminfo_and_uptime() {
-        let m = meminfo_from(65536, 60000);
+        let m = meminfo_from(65536, 60000, 0);
         assert_eq!((m.total_kb, m.free_kb, m.available_kb, m.anon_kb), (262144, 240000, 240000, 22144));
+        let c = meminfo_from(65536, 60000, 1000);
+        assert_eq!((c.cached_kb, c.available_kb, c.anon_kb), (4000, 244000, 18144), "page-cache frames are Cached, not anonymous");
         let text = format::meminfo(&m);
         assert!(text.starts_with("MemTotal:         262144 kB\nMemFree:          240000 kB\nMemAvailable:     240000 kB\n"));
         assert!(text.contains("\nSwapTotal:             0 kB\nSwapFree:              0 kB\n"));
-        assert_eq!(meminfo_from(10, 20).free_kb, 40, "free never exceeds total");
+        assert_eq!(meminfo_from(10, 20, 0).free_kb, 40, "free never exceeds total");
         let u = uptime_from(12_345_000_000, 2_000_000_000);
         assert_eq!(format::uptime(&u), "12.34 10.34\n");
         assert_eq!(uptime_from(5, 10).idle_centis, 0);

@@ -68,7 +68,13 @@ pub struct FrameAllocator {
     /// Freed runs at least this long (in frames) are hole-punched instead of cleared.
     punch_min: AtomicU64,
     inner: Mutex<Inner>,
+    /// Called when an allocation finds no room (see [`FrameAllocator::set_reclaimer`]).
+    reclaimer: std::sync::OnceLock<Reclaimer>,
 }
+
+/// Gives frames back when memory runs out (the page cache dropping clean pages, as Linux's
+/// shrinkers do): called with the number of frames wanted, returns how many it freed.
+pub type Reclaimer = Box<dyn Fn(u64) -> u64 + Send + Sync>;
 
 impl fmt::Debug for FrameAllocator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -86,7 +92,7 @@ impl FrameAllocator {
         }
         let refs = vec![0u32; usize::try_from(total).unwrap_or(0)];
         let inner = Inner { free, refs, free_frames: total };
-        FrameAllocator { phys, total, punch_min: AtomicU64::new(u64::MAX), inner: Mutex::new(inner) }
+        FrameAllocator { phys, total, punch_min: AtomicU64::new(u64::MAX), inner: Mutex::new(inner), reclaimer: std::sync::OnceLock::new() }
     }
 
     /// Freed runs of at least `frames` frames are returned to the host with `PUNCH_HOLE` instead
@@ -94,6 +100,19 @@ impl FrameAllocator {
     /// guest frees a lot, at the cost of faulting it back in later.
     pub fn set_punch_threshold(&self, frames: Option<u64>) {
         self.punch_min.store(frames.unwrap_or(u64::MAX).max(1), Ordering::Relaxed);
+    }
+
+    /// Installs the reclaimer asked for frames when an allocation finds no room; the
+    /// allocation is then tried once more (the first installed stays).
+    pub fn set_reclaimer(&self, r: Reclaimer) {
+        let _ = self.reclaimer.set(r);
+    }
+
+    /// Asks the reclaimer for `n` frames when fewer than `n` are free; true if it freed any.
+    /// (A run that fails only because free memory is fragmented is not worth evicting cached
+    /// pages for: callers fall back to smaller runs.)
+    fn reclaim(&self, n: u64) -> bool {
+        self.free_frames() < n && self.reclaimer.get().is_some_and(|r| r(n) > 0)
     }
 
     /// The physmem memfd the frames live in.
@@ -124,6 +143,13 @@ impl FrameAllocator {
 
     /// Allocates `n` contiguous zeroed frames (first fit), each with refcount 1.
     pub fn alloc_run(&self, n: u64) -> KResult<FrameNo> {
+        match self.try_alloc_run(n) {
+            Err(Errno::ENOMEM) if self.reclaim(n) => self.try_alloc_run(n),
+            r => r,
+        }
+    }
+
+    fn try_alloc_run(&self, n: u64) -> KResult<FrameNo> {
         let mut g = self.lock();
         let start = g.first_fit(n).ok_or(Errno::ENOMEM)?;
         g.take(start, n);
@@ -145,6 +171,13 @@ impl FrameAllocator {
     /// boundary, so the next run can go below it; else one starting at the lowest free slot
     /// boundary; else first fit.
     pub fn alloc_between(&self, after: Option<FrameNo>, before: Option<FrameNo>, n: u64) -> KResult<FrameNo> {
+        match self.try_alloc_between(after, before, n) {
+            Err(Errno::ENOMEM) if self.reclaim(n) => self.try_alloc_between(after, before, n),
+            r => r,
+        }
+    }
+
+    fn try_alloc_between(&self, after: Option<FrameNo>, before: Option<FrameNo>, n: u64) -> KResult<FrameNo> {
         if n == 0 {
             return Err(Errno::EINVAL);
         }

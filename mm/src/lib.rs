@@ -47,7 +47,7 @@ pub mod vma;
 mod tests;
 
 pub use fault::{FaultError, SI_KERNEL};
-pub use frame::{FrameAllocator, FrameNo};
+pub use frame::{FrameAllocator, FrameNo, Reclaimer};
 pub use iov::{IoSink, IoSource, SpaceLock, UserIovReader, UserIovWriter};
 pub use host::{HostMmu, HostOp, MockHostMmu};
 pub use mmap::MapOptions;

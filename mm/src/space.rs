@@ -158,6 +158,30 @@ impl MemorySpace {
         }
     }
 
+    /// The file behind the page source `source` (compared by address) shrank to `size` bytes:
+    /// the pages its mappings map past the last page of the file are dropped, copies made by
+    /// private stores included (Linux's `unmap_mapping_range` from `truncate_pagecache`), so
+    /// the next touch there faults and gets `SIGBUS`.
+    pub fn file_truncated(&mut self, source: *const (), size: u64) {
+        let first_gone = size.div_ceil(PAGE_SIZE);
+        let ranges: Vec<(u64, u64)> = self
+            .vmas
+            .iter()
+            .filter_map(|v| match &v.backing {
+                crate::vma::Backing::File { source: s, offset } if std::ptr::eq(Arc::as_ptr(s) as *const (), source) => {
+                    let first_page = offset / PAGE_SIZE;
+                    let skip = first_gone.saturating_sub(first_page).saturating_mul(PAGE_SIZE);
+                    let lo = v.start.saturating_add(skip);
+                    (lo < v.end).then_some((lo, v.end))
+                }
+                _ => None,
+            })
+            .collect();
+        for (lo, hi) in ranges {
+            self.zap(lo, hi);
+        }
+    }
+
     /// Removes every VMA (or part of one) inside `[lo, hi)` and its pages (the core of `munmap`,
     /// Linux's `do_vmi_munmap`). `ENOMEM` if a split would exceed the map count.
     pub(crate) fn unmap_range(&mut self, lo: u64, hi: u64) -> KResult<()> {

@@ -9,7 +9,7 @@ use mm::{VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 impl Fs {
-    fn reg_inode(&mut self, ino: u32) -> KResult<Inode> {
+    pub(super) fn reg_inode(&mut self, ino: u32) -> KResult<Inode> {
         let i = self.read_inode(ino)?;
         if i.is_dir() {
             return Err(Errno::EISDIR);
@@ -144,7 +144,7 @@ impl Fs {
     }
 
     /// Sets the `large_file` feature once a file reaches 2 GiB.
-    fn note_large_file(&mut self, size: u64) {
+    pub(super) fn note_large_file(&mut self, size: u64) {
         if size > 0x7FFF_FFFF && !self.sb.has_ro_compat(ro_compat::LARGE_FILE) {
             let f = self.sb.feature_ro_compat | ro_compat::LARGE_FILE;
             self.sb.set_ro_compat(f);

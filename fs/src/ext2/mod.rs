@@ -14,6 +14,7 @@ pub mod checksum;
 mod dir;
 mod extent;
 mod file;
+mod pageio;
 pub mod group;
 pub mod inode;
 pub mod journal;

@@ -5,13 +5,15 @@
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use mm::{VmReader, VmWriter};
 use uapi::{Errno, KResult};
 
 use super::convert::{file_type_of_dt, to_ext2_setattr, to_vfs_attr};
+use super::pages::Ext2FileBlocks;
 use super::Shared;
+use crate::pagestore::PageStore;
 use crate::abi::{OpenFlags, S_IFMT, S_IFREG};
 use crate::file_like::FileLike;
 use crate::inode::{DirEntry, DirVisitor, FileSystem, FileType, Inode, InodeAttr, RenameFlags, SetAttr};
@@ -32,11 +34,13 @@ pub struct Ext2Inode {
     /// Made by `O_TMPFILE`: its first link may name it although it has none yet (the VFS
     /// decides whether it may be linked).
     tmpfile: AtomicBool,
+    /// The page cache of a regular file, made on first use (Linux's `i_mapping`).
+    store: OnceLock<Arc<PageStore>>,
 }
 
 impl Ext2Inode {
     pub(super) fn new(shared: Arc<Shared>, ino: u32, ftype: FileType) -> Ext2Inode {
-        Ext2Inode { shared, ino, ftype, orphaned: AtomicBool::new(false), tmpfile: AtomicBool::new(false) }
+        Ext2Inode { shared, ino, ftype, orphaned: AtomicBool::new(false), tmpfile: AtomicBool::new(false), store: OnceLock::new() }
     }
 
     /// The ext2 inode number.
@@ -56,6 +60,21 @@ impl Ext2Inode {
 
     pub(super) fn ext2(&self) -> &crate::ext2::Ext2Fs {
         &self.shared.ext2
+    }
+
+    /// The page cache, if a reader, writer or mapping made it.
+    pub(super) fn store(&self) -> Option<&Arc<PageStore>> {
+        self.store.get()
+    }
+
+    /// Runs a size change `f` and tells the page cache (pages past the new end go, the tail
+    /// of the last page is zeroed).
+    fn resize(&self, new: Option<u64>, f: impl FnOnce() -> KResult<()>) -> KResult<()> {
+        let (Some(store), Some(new)) = (self.store.get(), new) else { return f() };
+        let old = self.ext2().stat(self.ino)?.size;
+        f()?;
+        store.truncate(old, new);
+        Ok(())
     }
 
     fn check_dir(&self) -> KResult<()> {
@@ -109,6 +128,9 @@ impl Drop for Ext2Inode {
     fn drop(&mut self) {
         self.shared.forget(self.ino);
         if self.is_orphaned() {
+            if let Some(store) = self.store.get() {
+                store.discard();
+            }
             if let Err(e) = self.shared.ext2.evict(self.ino) {
                 log::debug!("ext2: freeing unlinked inode {} on last close: {e}", self.ino);
             }
@@ -155,17 +177,23 @@ impl Inode for Ext2Inode {
 
     fn read_at(&self, off: u64, buf: &mut VmWriter<'_>) -> KResult<usize> {
         self.check_data()?;
+        if let Some(store) = self.store.get() {
+            return store.read(off, buf);
+        }
         self.ext2().read_to(self.ino, off, buf)
     }
 
     fn write_at(&self, off: u64, data: &mut VmReader<'_>) -> KResult<usize> {
         self.check_data()?;
+        if let Some(store) = self.store.get() {
+            return store.write(off, data);
+        }
         self.ext2().write_from(self.ino, off, data)
     }
 
     fn truncate(&self, size: u64) -> KResult<()> {
         self.check_data()?;
-        self.ext2().truncate(self.ino, size)
+        self.resize(Some(size), || self.ext2().truncate(self.ino, size))
     }
 
     fn fallocate(&self, mode: u32, off: u64, len: u64) -> KResult<()> {
@@ -252,7 +280,8 @@ impl Inode for Ext2Inode {
     }
 
     fn set_attr(&self, attr: &SetAttr) -> KResult<()> {
-        self.ext2().set_attr(self.ino, &to_ext2_setattr(attr))
+        let attr = to_ext2_setattr(attr);
+        self.resize(attr.size, || self.ext2().set_attr(self.ino, &attr))
     }
 
     fn get_xattr(&self, name: &[u8]) -> KResult<Vec<u8>> {
@@ -277,7 +306,22 @@ impl Inode for Ext2Inode {
         Ok(None)
     }
 
+    fn page_store(&self, frames: &Arc<mm::FrameAllocator>) -> Option<Arc<PageStore>> {
+        if self.ftype != FileType::Regular {
+            return None;
+        }
+        let store = self.store.get_or_init(|| {
+            let blocks = Arc::new(Ext2FileBlocks { shared: self.shared.clone(), ino: self.ino });
+            Arc::new(PageStore::new(blocks, frames.clone()))
+        });
+        Some(store.clone())
+    }
+
+    /// `fsync`: the dirty data pages (of every file: the metadata written next may allocate
+    /// blocks for any of them, and ordered mode writes data before the metadata naming it),
+    /// then the filesystem's metadata.
     fn sync(&self) -> KResult<()> {
+        self.shared.writeback_pages()?;
         self.ext2().sync()
     }
 }

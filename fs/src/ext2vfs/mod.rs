@@ -15,6 +15,7 @@
 
 mod convert;
 mod inode;
+mod pages;
 mod xattr;
 #[cfg(test)]
 mod tests;
@@ -81,6 +82,19 @@ impl Shared {
         if map.get(&ino).is_some_and(|w| w.strong_count() == 0) {
             map.remove(&ino);
         }
+    }
+
+    /// Writes back the dirty pages of every live regular file (before a sync or unmount
+    /// writes the metadata; jbd2's ordered mode needs the data first). Returns the first error.
+    pub(crate) fn writeback_pages(&self) -> KResult<()> {
+        let live: Vec<Arc<Ext2Inode>> = self.inodes.lock().values().filter_map(Weak::upgrade).collect();
+        let mut result = Ok(());
+        for i in &live {
+            if let Some(store) = i.store() {
+                result = result.and(store.writeback());
+            }
+        }
+        result
     }
 
     /// After a name was removed: an inode that lost its last link is freed now if no object
@@ -154,7 +168,14 @@ impl Ext2Vfs {
     /// Writes everything back and marks the image clean (`ext2_put_super`); afterwards every
     /// operation fails with `EIO`. Unlinked-but-open files are freed now.
     pub fn unmount(&self) -> KResult<()> {
-        self.shared.ext2.unmount()
+        let pages = self.shared.writeback_pages();
+        self.shared.ext2.unmount().and(pages)
+    }
+
+    /// Writes every file's dirty data pages to the disk (what jbd2's ordered mode needs
+    /// before a commit).
+    pub fn write_dirty_data(&self) -> KResult<()> {
+        self.shared.writeback_pages()
     }
 }
 
@@ -169,7 +190,8 @@ impl FileSystem for Ext2Vfs {
         Ok(convert::to_vfs_statfs(&self.shared.ext2.statfs()))
     }
     fn sync(&self) -> KResult<()> {
-        self.shared.ext2.sync()
+        let pages = self.shared.writeback_pages();
+        self.shared.ext2.sync().and(pages)
     }
     fn read_only(&self) -> bool {
         self.shared.ext2.is_read_only()

@@ -24,11 +24,16 @@ fn fresh_dev(block_size: u32) -> Arc<MemBlockDevice> {
     dev
 }
 
+fn frames(bytes: u64) -> Arc<mm::FrameAllocator> {
+    Arc::new(mm::FrameAllocator::new(Arc::new(arch_um::PhysMem::new(bytes).unwrap())))
+}
+
 struct T {
     vfs: Arc<Vfs>,
     fsc: FsContext,
     cred: Credentials,
     fs: Arc<Ext2Vfs>,
+    fa: Arc<mm::FrameAllocator>,
 }
 
 impl T {
@@ -36,9 +41,12 @@ impl T {
         let fs = Ext2Vfs::mount(dev, ro, None).unwrap();
         let flags = if ro { MountFlags::RDONLY } else { MountFlags::empty() };
         let vfs = Vfs::with_root(fs.clone(), b"/dev/ubda", flags);
+        // File data goes through the page cache in frames of a small guest RAM.
+        let fa = frames(8 << 20);
+        vfs.page_cache().set_frames(fa.clone());
         register(&vfs);
         let fsc = FsContext::new(vfs.root());
-        T { vfs, fsc, cred: Credentials::root(), fs }
+        T { vfs, fsc, cred: Credentials::root(), fs, fa }
     }
     fn ctx(&self) -> crate::Ctx<'_> {
         self.fsc.ctx(&self.cred)
@@ -196,9 +204,9 @@ fn ext2vfs_device_nodes_open_through_the_registry() {
 
 #[test]
 fn ext2vfs_file_pages_for_mappings() {
-    use mm::{FrameAllocator, PageSource};
-    let fa = Arc::new(FrameAllocator::new(Arc::new(arch_um::PhysMem::new(1 << 20).unwrap())));
+    use mm::PageSource;
     let t = T::on(fresh_dev(1024), false);
+    let fa = t.fa.clone();
     let mut data = vec![b'a'; 6000];
     data[4096] = b'b';
     t.write_file("/lib.so", &data);
@@ -329,4 +337,102 @@ fn ext2vfs_read_only_device_falls_back_when_preferred() {
     assert_eq!(fs.root().create(b"f", 0o644, 0, 0).err(), Some(Errno::EROFS));
     drop(fs);
     assert!(dev.contents() == data);
+}
+
+/// The bytes of `path` as a fresh mount of the device sees them (what the disk holds).
+fn on_disk(dev: &Arc<MemBlockDevice>, path: &str) -> Vec<u8> {
+    let copy: Arc<dyn BlockDevice> = Arc::new(MemBlockDevice::from_vec(dev.contents(), true));
+    let fs = Ext2Vfs::mount(copy, true, None).unwrap();
+    let Ok(ino) = fs.ext2().lookup(crate::ext2::ROOT_INO, path.trim_start_matches('/').as_bytes()) else { return Vec::new() };
+    let size = fs.ext2().stat(ino).unwrap().size as usize;
+    let mut v = vec![0u8; size];
+    assert_eq!(fs.ext2().read(ino, 0, &mut v).unwrap(), size);
+    v
+}
+
+#[test]
+fn ext2vfs_file_data_lives_in_the_page_cache_until_written_back() {
+    use mm::PageSource;
+    for bs in [1024, 4096] {
+        let dev = fresh_dev(bs);
+        let t = T::on(dev.clone(), false);
+        let data: Vec<u8> = (0..20000u32).map(|i| (i * 7 + i / 300) as u8).collect();
+        let f = t.open("/f", OpenFlags::CREAT | OpenFlags::RDWR).unwrap();
+        assert_eq!(f.write(&data).unwrap(), data.len());
+        assert_eq!(t.read_file("/f").unwrap(), data, "read sees write at once");
+        assert!(on_disk(&dev, "/f") != data, "the data waits in the page cache");
+        f.fsync().unwrap();
+        assert_eq!(on_disk(&dev, "/f"), data, "fsync writes it");
+        // A shared mapping maps the cache's own frame: a store is read at once, and
+        // reaches the disk with fsync.
+        let pages = t.vfs.file_pages(&f, &t.fa).unwrap();
+        pages.mark_shared_writable();
+        let p1 = pages.page(1).unwrap();
+        t.fa.phys().write(p1.offset() + 10, b"XYZ").unwrap();
+        let mut buf = [0u8; 3];
+        f.pread(&mut buf, 4096 + 10).unwrap();
+        assert_eq!(&buf, b"XYZ");
+        let mut data = data;
+        data[4096 + 10..4096 + 13].copy_from_slice(b"XYZ");
+        f.fsync().unwrap();
+        assert_eq!(on_disk(&dev, "/f"), data, "fsync writes the mapping's store");
+        t.fa.decref(p1);
+        // Sparse write: the hole reads as zeros; truncate zeroes the tail of the last page.
+        f.pwrite(b"end", 100_000).unwrap();
+        let all = t.read_file("/f").unwrap();
+        assert_eq!(all.len(), 100_003);
+        assert!(all[20000..100_000].iter().all(|b| *b == 0));
+        f.truncate(5000).unwrap();
+        f.truncate(9000).unwrap();
+        let all = t.read_file("/f").unwrap();
+        assert_eq!(&all[..5000], &data[..5000]);
+        assert!(all[5000..].iter().all(|b| *b == 0), "bytes past a truncation read as zeros");
+        drop(pages);
+        shutdown(&t.vfs).unwrap();
+        let mut want = data[..5000].to_vec();
+        want.resize(9000, 0);
+        assert_eq!(on_disk(&dev, "/f"), want, "unmount writes the page cache back");
+    }
+}
+
+#[test]
+fn ext2vfs_page_cache_is_bounded_by_guest_ram() {
+    // 1 MiB of guest RAM, 3 MiB of files: clean pages are evicted, dirty ones written first.
+    let dev = fresh_dev(1024);
+    let fs = Ext2Vfs::mount(dev.clone(), false, None).unwrap();
+    let vfs = Vfs::with_root(fs, b"/dev/ubda", MountFlags::empty());
+    vfs.page_cache().set_frames(frames(1 << 20));
+    let fsc = FsContext::new(vfs.root());
+    let cred = Credentials::root();
+    let ctx = fsc.ctx(&cred);
+    let chunk: Vec<u8> = (0..65536u32).map(|i| (i % 251) as u8).collect();
+    for name in ["/a", "/b", "/c"] {
+        let f = vfs.open(&ctx, &fsc.cwd, name.as_bytes(), OpenFlags::CREAT | OpenFlags::WRONLY, 0o644).unwrap();
+        for _ in 0..16 {
+            assert_eq!(f.write(&chunk).unwrap(), chunk.len());
+        }
+    }
+    for name in ["/a", "/b", "/c", "/a"] {
+        let f = vfs.open(&ctx, &fsc.cwd, name.as_bytes(), OpenFlags::empty(), 0).unwrap();
+        let mut buf = vec![0u8; 65536];
+        for _ in 0..16 {
+            assert_eq!(f.read(&mut buf).unwrap(), 65536);
+            assert!(buf == chunk);
+        }
+    }
+    assert!(vfs.page_cache().cached_pages() <= 256);
+    // One read and one write as large as all of guest RAM go page chunk by chunk (room is
+    // made on the 4 MiB disk first).
+    vfs.unlink(&ctx, &fsc.cwd, b"/a").unwrap();
+    vfs.unlink(&ctx, &fsc.cwd, b"/b").unwrap();
+    let whole: Vec<u8> = chunk.iter().copied().cycle().take(1 << 20).collect();
+    let f = vfs.open(&ctx, &fsc.cwd, b"/d", OpenFlags::CREAT | OpenFlags::RDWR, 0o644).unwrap();
+    assert_eq!(f.write(&whole).unwrap(), whole.len());
+    let mut back = vec![0u8; 1 << 20];
+    assert_eq!(f.pread(&mut back, 0).unwrap(), back.len());
+    assert!(back == whole);
+    shutdown(&vfs).unwrap();
+    assert!(on_disk(&dev, "/d") == whole);
+    assert_eq!(on_disk(&dev, "/c").len(), 1 << 20);
+    assert!(on_disk(&dev, "/c").chunks(65536).all(|c| c == &chunk[..]));
 }

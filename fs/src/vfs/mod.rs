@@ -127,6 +127,12 @@ impl Vfs {
     /// Linux says for files without `mmap`); the name is the file's path from the namespace root.
     pub fn file_pages(&self, file: &OpenFile, frames: &Arc<mm::FrameAllocator>) -> KResult<Arc<FilePages>> {
         let (Some(path), None) = (file.path(), file.file_like()) else { return Err(Errno::ENODEV) };
+        self.path_pages(path, frames)
+    }
+
+    /// The page-cache pages of the regular file at `path` (what `execve` maps its program and
+    /// interpreter from; `ENODEV` for anything else).
+    pub fn path_pages(&self, path: &Path, frames: &Arc<mm::FrameAllocator>) -> KResult<Arc<FilePages>> {
         if path.attr()?.file_type() != crate::inode::FileType::Regular {
             return Err(Errno::ENODEV);
         }

@@ -81,9 +81,27 @@ pub fn try_kernel() -> Option<&'static Kernel> {
     KERNEL.get()
 }
 
+/// A mapped file shrank: every address space drops its pages past the end (Linux's
+/// `unmap_mapping_range` over the file's `i_mmap`, here over every process's memory).
+fn unmap_past_end(source: *const (), size: u64) {
+    let Some(k) = try_kernel() else { return };
+    let processes: Vec<_> = k.processes.lock().values().filter_map(std::sync::Weak::upgrade).collect();
+    let mut seen = std::collections::HashSet::new();
+    for p in processes {
+        for t in p.live_threads() {
+            let mm = t.mm.lock().clone();
+            if seen.insert(Arc::as_ptr(&mm) as usize) {
+                mm.space.lock().file_truncated(source, size);
+            }
+        }
+    }
+}
+
 /// Creates the global kernel (once per host process).
 pub fn install(physmem: Arc<PhysMem>, platform: Arc<Platform>, vfs: Arc<Vfs>, cmdline: String) -> Result<(), String> {
     let frames = Arc::new(FrameAllocator::new(physmem));
+    vfs.page_cache().set_frames(frames.clone());
+    vfs.page_cache().set_shrink_hook(Box::new(unmap_past_end));
     let k = Kernel {
         platform,
         frames,

@@ -228,3 +228,48 @@ fn mmap_touch_cost() {
         println!("round {round}: {faults} faults, {ns:.0} ns/page");
     }
 }
+
+#[test]
+fn truncating_a_mapped_file_drops_pages_past_its_end() {
+    let mut ms = space(16);
+    let mut host = MockHostMmu::new();
+    let fa = ms.frames().clone();
+    let file = TestFile::new(&fa, 3 * P);
+    let other = TestFile::new(&fa, 3 * P);
+    let src: Arc<dyn PageSource> = file.clone();
+    let osrc: Arc<dyn PageSource> = other.clone();
+    let shared = ms.mmap(0, 3 * P, RW, MapFlags::SHARED, Backing::File { source: src.clone(), offset: 0 }).unwrap();
+    let private = ms.mmap(0, 2 * P, RW, MapFlags::PRIVATE, Backing::File { source: src, offset: P }).unwrap();
+    let unrelated = ms.mmap(0, 3 * P, RW, MapFlags::SHARED, Backing::File { source: osrc, offset: 0 }).unwrap();
+    for a in [shared, shared + 2 * P, private, private + P, unrelated + 2 * P] {
+        touch(&mut ms, &mut host, a, false);
+    }
+    touch(&mut ms, &mut host, private + P, true); // a private copy of file page 2
+    ms.file_truncated(Arc::as_ptr(&file) as *const (), P + 10);
+    assert!(ms.pte_at(shared).present(), "page 0 and the page holding the end stay");
+    assert!(ms.pte_at(private).present());
+    assert!(!ms.pte_at(shared + 2 * P).present(), "the shared mapping's page past the end goes");
+    assert!(!ms.pte_at(private + P).present(), "and so does a private copy of it, as on Linux");
+    assert!(ms.pte_at(unrelated + 2 * P).present(), "other files' mappings are left alone");
+    assert_eq!(fa.refcount(file.pages[2]), 1);
+    ms.sync(&mut host);
+    check_mirror(&ms, &host);
+}
+
+#[test]
+fn the_reclaimer_is_asked_when_frames_run_out() {
+    let fa = Arc::new(FrameAllocator::new(Arc::new(arch_um::PhysMem::new(4 * P).unwrap())));
+    let held: Vec<FrameNo> = (0..4).map(|_| fa.alloc().unwrap()).collect();
+    assert_eq!(fa.alloc(), Err(uapi::Errno::ENOMEM));
+    let pool = Arc::new(std::sync::Mutex::new(held));
+    let (fa2, pool2) = (fa.clone(), pool.clone());
+    fa.set_reclaimer(Box::new(move |_want| match pool2.lock().unwrap().pop() {
+        Some(f) => {
+            fa2.decref(f);
+            1
+        }
+        None => 0,
+    }));
+    assert!(fa.alloc().is_ok(), "the reclaimer gave a frame back");
+    assert_eq!(pool.lock().unwrap().len(), 3);
+}
