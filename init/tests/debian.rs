@@ -5,45 +5,18 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The cached Debian tree, built once per test binary if missing (root + debootstrap needed).
-fn debian_tree() -> Option<&'static Path> {
-    static TREE: OnceLock<Option<PathBuf>> = OnceLock::new();
-    TREE.get_or_init(|| {
-        let script = workspace().join("tools/debian/build-image.sh");
-        let out = Command::new("bash").arg(&script).output().ok()?;
-        if !out.status.success() {
-            eprintln!("SKIPPED: no Debian tree: {}", String::from_utf8_lossy(&out.stderr).trim());
-            return None;
-        }
-        let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string());
-        p.join("usr/bin/python3").exists().then_some(p)
-    })
-    .as_deref()
-}
 
-/// A fresh ext2 image of the Debian tree in `dir`.
-fn debian_image(dir: &Path) -> Option<PathBuf> {
-    let tree = debian_tree()?;
-    if !have_e2fsprogs() {
-        eprintln!("SKIPPED: no e2fsprogs");
-        return None;
-    }
-    let img = dir.join("debian.img");
-    mke2fs_from_dir(tree, &img, "ext2", "1G", &[]);
-    Some(img)
-}
 
 /// Runs `bash -c script` under umbra on a fresh image and natively under chroot; returns both.
 fn both(name: &str, script: &str) -> Option<(std::process::Output, std::process::Output)> {
     let dir = scratch(name);
-    let img = debian_image(&dir)?;
+    let img = debian_image(&dir, &["usr/bin/python3"])?;
     let got = run_umbra(&["run", "--root", img.to_str()?, "--", "/bin/bash", "-c", script], Duration::from_secs(120));
-    let want = native(debian_tree()?, script)?;
+    let want = native(&debian_tree(&["usr/bin/python3"])?, script)?;
     Some((got, want))
 }
 
@@ -104,7 +77,7 @@ fn shell_and_coreutils_work() {
 #[test]
 fn sysctl_reads_and_writes_proc_sys() {
     let dir = scratch("debian-sysctl");
-    let Some(img) = debian_image(&dir) else { return };
+    let Some(img) = debian_image(&dir, &["usr/bin/python3"]) else { return };
     let script = "sysctl -a 2>/dev/null | grep -c '^kernel\\.'; sysctl -n kernel.ostype fs.inotify.max_user_watches; \
                   echo guest1 > /proc/sys/kernel/hostname && uname -n; sysctl -q -w vm.swappiness=10 && cat /proc/sys/vm/swappiness; \
                   echo junk > /proc/sys/vm/swappiness 2>/dev/null || echo refused";
@@ -120,7 +93,7 @@ fn sysctl_reads_and_writes_proc_sys() {
 #[test]
 fn dmesg_shows_the_kernel_log() {
     let dir = scratch("debian-dmesg");
-    let Some(img) = debian_image(&dir) else { return };
+    let Some(img) = debian_image(&dir, &["usr/bin/python3"]) else { return };
     // The patterns are bracketed so they do not match the command line, which is logged too.
     let script = "echo '<4>hello from user space' > /dev/kmsg; dmesg | grep -c 'Linux versio[n]'; dmesg -x | grep 'hello from use[r]' | tail -1 | cut -c1-11; dmesg -S | grep -c 'Run /bin/bash as ini[t]'";
     let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(60));
@@ -163,7 +136,7 @@ PY"#;
 #[test]
 fn ip_addr_useradd_and_su_work() {
     let dir = scratch("debian-admin");
-    let Some(img) = debian_image(&dir) else { return };
+    let Some(img) = debian_image(&dir, &["usr/bin/python3"]) else { return };
     let script = "ip -o addr | awk '{print $2, $3, $4}'; ip -o link show dev lo | cut -d' ' -f2; useradd -m alice && su alice -c id && stat -c '%U %a' /home/alice";
     let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(60));
     assert_eq!(
@@ -205,7 +178,7 @@ print(out.decode().replace('\r\n', '\n'), end='')
 print(os.waitpid(pid, 0)[1])
 "#;
     let dir = scratch("debian-pty");
-    let Some(img) = debian_image(&dir) else { return };
+    let Some(img) = debian_image(&dir, &["usr/bin/python3"]) else { return };
     let got = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/usr/bin/python3", "-c", script], Duration::from_secs(120));
     assert_eq!(stdout(&got), "/dev/pts/0\n40 100\npts/0\ns+\n0\n", "stderr:\n{}", stderr(&got));
 }
@@ -214,7 +187,7 @@ print(os.waitpid(pid, 0)[1])
 #[test]
 fn script_runs_a_command_on_a_pty() {
     let dir = scratch("debian-script");
-    let Some(img) = debian_image(&dir) else { return };
+    let Some(img) = debian_image(&dir, &["usr/bin/python3"]) else { return };
     let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", "script -qc tty /dev/null </dev/null"], Duration::from_secs(60));
     assert_eq!(stdout(&out), "/dev/pts/0\r\n", "stderr:\n{}", stderr(&out));
     assert_eq!(out.status.code(), Some(0));
@@ -226,7 +199,7 @@ fn script_runs_a_command_on_a_pty() {
 #[test]
 fn tmux_runs_a_pane_on_a_pty() {
     let dir = scratch("debian-tmux");
-    let Some(img) = debian_image(&dir) else { return };
+    let Some(img) = debian_image(&dir, &["usr/bin/python3"]) else { return };
     let script = "tmux new-session -d -x 80 -y 24 'echo hello from tmux; stty size; tty; sleep 60'; \
                   for i in $(seq 300); do tmux capture-pane -p | grep -q pts && break; sleep 0.1; done; \
                   tmux ls -F '#{session_name}:#{session_windows}'; tmux capture-pane -p | grep .; tmux kill-server";
@@ -242,7 +215,7 @@ fn tmux_runs_a_pane_on_a_pty() {
 #[test]
 fn kernel_filesystems_mount_as_debian_does() {
     let dir = scratch("debian-mounts");
-    let Some(img) = debian_image(&dir) else { return };
+    let Some(img) = debian_image(&dir, &["usr/bin/python3"]) else { return };
     let script = "mount -t tmpfs -o noexec,nosuid,size=10%,mode=755 tmpfs /run && findmnt -no FSTYPE,OPTIONS /run | sed 's/  */ /; s/size=[0-9]*k/size=N/'; \
                   cp /bin/true /run/t && { /run/t 2>/dev/null; echo \"exec on noexec: $?\"; }; \
                   mount | grep -c '^sysfs on /sys type sysfs'; cat /sys/class/net/lo/operstate /sys/class/net/lo/mtu; \

@@ -6,28 +6,8 @@ mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The cached Debian tree, built once per test binary if missing (root + debootstrap needed).
-fn debian_tree() -> Option<&'static Path> {
-    static TREE: OnceLock<Option<PathBuf>> = OnceLock::new();
-    TREE.get_or_init(|| {
-        let script = workspace().join("tools/debian/build-image.sh");
-        let out = Command::new("bash").arg(&script).output().ok()?;
-        if !out.status.success() {
-            eprintln!("SKIPPED: no Debian tree: {}", String::from_utf8_lossy(&out.stderr).trim());
-            return None;
-        }
-        let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string());
-        let ok = p.join("usr/bin/strace").exists() && p.join("usr/bin/gdb").exists();
-        if !ok {
-            eprintln!("SKIPPED: the Debian tree has no strace/gdb (an old cache?)");
-        }
-        ok.then_some(p)
-    })
-    .as_deref()
-}
 
 /// The gdb test's program and its source, built on the host: `(binary, source)`.
 fn gdb_prog(dir: &Path) -> (PathBuf, PathBuf) {
@@ -42,21 +22,21 @@ fn gdb_prog(dir: &Path) -> (PathBuf, PathBuf) {
 /// Runs `bash -c script` under umbra on a fresh image of the tree holding `files` in /root,
 /// and natively chrooted (/root a tmpfs holding the same files); returns both outputs.
 fn both(name: &str, script: &str, files: &[PathBuf]) -> Option<(Output, Output)> {
-    let tree = debian_tree()?;
+    let tree = debian_tree(&["usr/bin/strace", "usr/bin/gdb"])?;
     if !have_e2fsprogs() {
         eprintln!("SKIPPED: no e2fsprogs");
         return None;
     }
     let dir = scratch(name);
     let img = dir.join("debian.img");
-    mke2fs_from_dir(tree, &img, "ext2", "1G", &[]);
+    mke2fs_from_dir(&tree, &img, "ext2", "1G", &[]);
     for f in files {
         let name = f.file_name()?.to_str()?;
         let out = Command::new("debugfs").arg("-w").arg("-R").arg(format!("write {} /root/{name}", f.display())).arg(&img).output().ok()?;
         assert!(out.status.success(), "debugfs write failed");
     }
     let got = run_umbra(&["run", "--root", img.to_str()?, "--", "/bin/bash", "-c", script], Duration::from_secs(180));
-    let want = native(tree, script, files)?;
+    let want = native(&tree, script, files)?;
     Some((got, want))
 }
 

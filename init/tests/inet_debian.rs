@@ -7,22 +7,8 @@ mod common;
 use common::*;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-/// A fresh ext2 image of the cached Debian tree in `dir`, or `None` (SKIPPED) without one.
-fn debian_image(dir: &Path) -> Option<PathBuf> {
-    let out = Command::new("bash").arg(workspace().join("tools/debian/build-image.sh")).output().ok()?;
-    let tree = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string());
-    if !out.status.success() || !tree.join("usr/bin/python3").exists() || !have_e2fsprogs() {
-        eprintln!("SKIPPED: no Debian tree or no e2fsprogs");
-        return None;
-    }
-    let img = dir.join("debian.img");
-    mke2fs_from_dir(&tree, &img, "ext2", "1G", &[]);
-    Some(img)
-}
 
 const SCRIPT: &str = r#"
 ip -brief addr
@@ -67,7 +53,7 @@ PY
 #[test]
 fn python_http_server_urllib_asyncio_and_the_host_through_the_relay() {
     let dir = scratch("inet-debian");
-    let Some(img) = debian_image(&dir) else { return };
+    let Some(img) = debian_image(&dir, &["usr/bin/python3"]) else { return };
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let server = std::thread::spawn(move || {

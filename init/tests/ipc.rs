@@ -161,18 +161,12 @@ fn random_ipc_calls_do_not_break_the_kernel() {
     }
 }
 
-/// The cached Debian tree (see debian.rs), if there is one; never built here.
-fn debian_tree() -> Option<PathBuf> {
-    let out = Command::new("bash").arg(workspace().join("tools/debian/build-image.sh")).output().ok()?;
-    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string());
-    (out.status.success() && p.join("usr/bin/ipcs").exists()).then_some(p)
-}
 
 /// util-linux's `ipcmk` creates objects, `ipcs` lists them (from /proc/sysvipc) and `ipcrm`
 /// removes them, as under Linux in a fresh IPC namespace (keys are random: not shown).
 #[test]
 fn debian_ipcmk_ipcs_ipcrm() {
-    let Some(tree) = debian_tree() else {
+    let Some(tree) = debian_tree(&["usr/bin/ipcs"]) else {
         eprintln!("SKIPPED: no Debian tree");
         return;
     };

@@ -261,3 +261,43 @@ pub fn host_alive(pid: u32) -> bool {
         Err(_) => false,
     }
 }
+
+/// The cached Debian test tree (`tools/debian/build-image.sh` builds it once if missing: root,
+/// debootstrap and network needed), or `None` with a `SKIPPED` line if it cannot be had or lacks
+/// one of `needs` (paths inside the tree, e.g. `usr/bin/gdb`: an old cache).
+pub fn debian_tree(needs: &[&str]) -> Option<PathBuf> {
+    static TREE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let tree = TREE.get_or_init(|| {
+        let script = workspace().join("tools/debian/build-image.sh");
+        let out = Command::new("bash").arg(&script).output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string()))
+    });
+    match tree {
+        Err(why) => {
+            eprintln!("SKIPPED: no Debian tree: {why}");
+            None
+        }
+        Ok(p) => match needs.iter().find(|n| !p.join(n).exists()) {
+            Some(missing) => {
+                eprintln!("SKIPPED: the Debian tree has no /{missing} (an old cache?)");
+                None
+            }
+            None => Some(p.clone()),
+        },
+    }
+}
+
+/// A fresh 1 GiB ext2 image of the Debian tree at `dir/debian.img` (`None`, SKIPPED, without
+/// the tree, one of `needs`, or e2fsprogs).
+pub fn debian_image(dir: &Path, needs: &[&str]) -> Option<PathBuf> {
+    let tree = debian_tree(needs)?;
+    if !have_e2fsprogs() {
+        return None;
+    }
+    let img = dir.join("debian.img");
+    mke2fs_from_dir(&tree, &img, "ext2", "1G", &[]);
+    Some(img)
+}
