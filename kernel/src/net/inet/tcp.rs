@@ -334,24 +334,15 @@ fn binding(t: &Tcp, st: &St, ip: std::net::IpAddr, port: u16, uid: u32) -> Bindi
 
 /// `inet_bind`/`inet6_bind` for TCP.
 pub fn bind(t: &Arc<Tcp>, task: &mut dyn SockTask, a: &[u8]) -> KResult<()> {
-    let (sa, _scope) = addr::parse(t.fam, a, true)?;
-    let ip = addr::canonical(sa.ip());
-    if t.fam == Fam::V6 && sa.ip() != ip && t.st.lock().opts.on(opts::SOL_IPV6, opts::IPV6_V6ONLY) {
-        return Err(Errno::EINVAL);
-    }
-    if !addr::bindable(ip) {
-        return Err(Errno::EADDRNOTAVAIL);
-    }
     let uid = task.peer_ucred().uid;
-    if sa.port() != 0 && sa.port() < super::ports::UNPRIVILEGED_PORT_START && uid != 0 {
-        return Err(Errno::EACCES);
-    }
+    let v6only = t.st.lock().opts.on(opts::SOL_IPV6, opts::IPV6_V6ONLY);
+    let (ip, port) = addr::check_bind(t.fam, a, v6only, uid)?;
     let b = {
         let st = t.st.lock();
         if st.bound.is_some() || st.connected || st.listening {
             return Err(Errno::EINVAL);
         }
-        binding(t, &st, ip, sa.port(), uid)
+        binding(t, &st, ip, port, uid)
     };
     let (id, port) = TABLE.lock().bind(b, t, false)?;
     let mut st = t.st.lock();

@@ -157,31 +157,22 @@ fn binding(u: &Udp, st: &St, ip: IpAddr, port: u16, uid: u32) -> Binding {
 
 /// `inet_bind`/`inet6_bind` for UDP.
 pub fn bind(u: &Arc<Udp>, task: &mut dyn SockTask, a: &[u8]) -> KResult<()> {
-    let (sa, _) = addr::parse(u.fam, a, true)?;
-    let ip = addr::canonical(sa.ip());
-    if u.fam == Fam::V6 && sa.ip() != ip && u.st.lock().opts.on(opts::SOL_IPV6, opts::IPV6_V6ONLY) {
-        return Err(Errno::EINVAL);
-    }
-    if !addr::bindable(ip) {
-        return Err(Errno::EADDRNOTAVAIL);
-    }
     let uid = task.peer_ucred().uid;
-    if sa.port() != 0 && sa.port() < super::ports::UNPRIVILEGED_PORT_START && uid != 0 {
-        return Err(Errno::EACCES);
-    }
+    let v6only = u.st.lock().opts.on(opts::SOL_IPV6, opts::IPV6_V6ONLY);
+    let (ip, port) = addr::check_bind(u.fam, a, v6only, uid)?;
     let b = {
         let st = u.st.lock();
         if st.bound.is_some() {
             return Err(Errno::EINVAL);
         }
-        binding(u, &st, ip, sa.port(), uid)
+        binding(u, &st, ip, port, uid)
     };
     let (id, port) = TABLE.lock().bind(b, u, true)?;
     let mut st = u.st.lock();
     st.bound = Some((id, port));
     st.local = Some(SocketAddr::new(ip, port));
     st.user_addr = !ip.is_unspecified();
-    st.user_port = sa.port() != 0;
+    st.user_port = port != 0;
     u.uid.store(uid, std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }
