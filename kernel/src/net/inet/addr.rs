@@ -163,25 +163,6 @@ pub fn bindable(ip: IpAddr) -> bool {
 /// address for loopback destinations (127.0.0.1 for all of 127/8), 10.0.2.15 for the rest of
 /// IPv4, ::1 for IPv6 (the guest has no global IPv6 address; other IPv6 destinations are
 /// unreachable: `None`).
-/// The address checks of `inet_bind`/`inet6_bind` shared by TCP and UDP: parse `a`, refuse a
-/// v4-mapped address on a `IPV6_V6ONLY` socket (`EINVAL`), an address that is not the guest's
-/// (`EADDRNOTAVAIL`) and a port below 1024 for a non-root caller (`EACCES`). Returns the
-/// canonical address and the port.
-pub fn check_bind(fam: Fam, a: &[u8], v6only: bool, uid: u32) -> KResult<(IpAddr, u16)> {
-    let (sa, _scope) = parse(fam, a, true)?;
-    let ip = canonical(sa.ip());
-    if fam == Fam::V6 && sa.ip() != ip && v6only {
-        return Err(Errno::EINVAL);
-    }
-    if !bindable(ip) {
-        return Err(Errno::EADDRNOTAVAIL);
-    }
-    if sa.port() != 0 && sa.port() < super::ports::UNPRIVILEGED_PORT_START && uid != 0 {
-        return Err(Errno::EACCES);
-    }
-    Ok((ip, sa.port()))
-}
-
 pub fn source_for(dst: IpAddr) -> Option<IpAddr> {
     match dst {
         IpAddr::V4(v4) if v4.is_loopback() => Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),

@@ -246,3 +246,22 @@ impl<T: Bindable> Table<T> {
         self.by_port.values().flatten().filter_map(|e| e.sock.upgrade()).collect()
     }
 }
+
+/// The address checks of `inet_bind`/`inet6_bind` shared by TCP and UDP: parse `a`, refuse a
+/// v4-mapped address on a `IPV6_V6ONLY` socket (`EINVAL`), an address that is not the guest's
+/// (`EADDRNOTAVAIL`) and a port below 1024 for a non-root caller (`EACCES`). Returns the
+/// canonical address and the port.
+pub fn check_bind(fam: super::Fam, a: &[u8], v6only: bool, uid: u32) -> KResult<(std::net::IpAddr, u16)> {
+    let (sa, _scope) = super::addr::parse(fam, a, true)?;
+    let ip = super::addr::canonical(sa.ip());
+    if fam == super::Fam::V6 && sa.ip() != ip && v6only {
+        return Err(Errno::EINVAL);
+    }
+    if !super::addr::bindable(ip) {
+        return Err(Errno::EADDRNOTAVAIL);
+    }
+    if sa.port() != 0 && sa.port() < UNPRIVILEGED_PORT_START && uid != 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok((ip, sa.port()))
+}

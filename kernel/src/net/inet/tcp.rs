@@ -336,7 +336,7 @@ fn binding(t: &Tcp, st: &St, ip: std::net::IpAddr, port: u16, uid: u32) -> Bindi
 pub fn bind(t: &Arc<Tcp>, task: &mut dyn SockTask, a: &[u8]) -> KResult<()> {
     let uid = task.peer_ucred().uid;
     let v6only = t.st.lock().opts.on(opts::SOL_IPV6, opts::IPV6_V6ONLY);
-    let (ip, port) = addr::check_bind(t.fam, a, v6only, uid)?;
+    let (ip, port) = super::ports::check_bind(t.fam, a, v6only, uid)?;
     let b = {
         let st = t.st.lock();
         if st.bound.is_some() || st.connected || st.listening {

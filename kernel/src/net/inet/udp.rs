@@ -159,7 +159,7 @@ fn binding(u: &Udp, st: &St, ip: IpAddr, port: u16, uid: u32) -> Binding {
 pub fn bind(u: &Arc<Udp>, task: &mut dyn SockTask, a: &[u8]) -> KResult<()> {
     let uid = task.peer_ucred().uid;
     let v6only = u.st.lock().opts.on(opts::SOL_IPV6, opts::IPV6_V6ONLY);
-    let (ip, port) = addr::check_bind(u.fam, a, v6only, uid)?;
+    let (ip, port) = super::ports::check_bind(u.fam, a, v6only, uid)?;
     let b = {
         let st = u.st.lock();
         if st.bound.is_some() {
