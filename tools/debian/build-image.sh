@@ -10,10 +10,12 @@ set -euo pipefail
 CACHE=${UMBRA_CACHE:-$HOME/.cache/umbra}/debian-bookworm
 # strace and gdb for tests/debian_ptrace.rs; libboost-regex1.74.0 named because gdb needs
 # libsource-highlight, whose dependency is a virtual package debootstrap does not resolve.
-PACKAGES=python3,tmux,iproute2,passwd,login,procps,strace,gdb,libboost-regex1.74.0
+# sysvinit-core (init + getty) for booting to login:, gcc/git/sqlite3 for the Debian e2e test,
+# curl/netcat/ssh for networking, trinity for the fuzzing campaign, attr/acl for xattrs.
+PACKAGES=python3,tmux,iproute2,passwd,login,procps,strace,gdb,libboost-regex1.74.0,sysvinit-core,gcc,libc6-dev,git,sqlite3,curl,netcat-openbsd,openssh-client,trinity,attr,acl,psmisc,util-linux
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # The recipe's version: bump it when PACKAGES change, so caches are rebuilt.
-RECIPE="bookworm minbase $PACKAGES v2"
+RECIPE="bookworm minbase $PACKAGES v3"
 if [ -f "$CACHE/ok" ] && [ "$(cat "$CACHE/ok")" = "$RECIPE" ]; then
   echo "$CACHE/root"
   exit 0
