@@ -37,6 +37,11 @@ pub enum HostMmuError {
     },
     /// The stub is gone (killed, or died): the guest process must be killed.
     StubDied,
+    /// The host refused a mapping for lack of room (`ENOMEM`: the stub reached the host's
+    /// `vm.max_map_count`). Nothing is wrong with the guest: its host mappings are a cache of
+    /// the page table, so the kernel empties that cache (`reset_mappings`) and lets the guest
+    /// fault its pages back in, as a full TLB is flushed.
+    Full,
 }
 
 impl std::fmt::Display for HostMmuError {
@@ -47,6 +52,7 @@ impl std::fmt::Display for HostMmuError {
                 write!(f, "host op {} {:x?} failed: errno {}{}", op.0, op.1, errno, hint)
             }
             HostMmuError::StubDied => write!(f, "stub process died"),
+            HostMmuError::Full => write!(f, "the stub has no room for more host mappings"),
         }
     }
 }
@@ -60,6 +66,9 @@ pub struct AddressSpace {
     slot: u32,
     queued: usize,
     dead: bool,
+    /// The host refused a mapping for lack of room: queued work is dropped until
+    /// `reset_mappings` empties the stub's host mappings (see `HostMmuError::Full`).
+    full: bool,
     /// The FPU cell of the thread whose state is live in the stub's registers (threads share
     /// one stub; their states take turns in it, each saved back into its own `UserContext`).
     fpu_owner: std::sync::Weak<std::sync::Mutex<crate::regs::FpuSlot>>,
@@ -81,7 +90,7 @@ impl AddressSpace {
     }
 
     fn start(platform: &Arc<Platform>, pool: Option<Arc<StubPool>>) -> io::Result<AddressSpace> {
-        let make = |pid, slot, pool| AddressSpace { platform: platform.clone(), pool, pid, slot, queued: 0, dead: false, fpu_owner: std::sync::Weak::new(), flushes: 0 };
+        let make = |pid, slot, pool| AddressSpace { platform: platform.clone(), pool, pid, slot, queued: 0, dead: false, full: false, fpu_owner: std::sync::Weak::new(), flushes: 0 };
         if let Some((pid, slot)) = pool.as_ref().and_then(|p| p.take()) {
             let a = make(pid, slot, pool);
             a.write_header(0, 0, 0);
@@ -166,6 +175,10 @@ impl AddressSpace {
     }
 
     fn push(&mut self, nr: u64, args: [u64; 6]) -> Result<(), HostMmuError> {
+        if self.full {
+            // Everything will be unmapped by `reset_mappings`; queuing more is pointless.
+            return Ok(());
+        }
         if self.queued == MAX_BATCH_OPS {
             self.flush()?;
         }
@@ -214,6 +227,21 @@ impl AddressSpace {
         self.push(SYS_MPROTECT, [va, len, prot, 0, 0, 0])
     }
 
+    /// True after the host refused a mapping for lack of room, until `reset_mappings`.
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
+
+    /// Removes every host mapping of the guest's range (`0..TASK_SIZE`, leaving the stub's own
+    /// pages) in one operation and accepts new operations again. The caller has told the page
+    /// table that nothing is host-mapped any more (`MemorySpace::forget_host_mappings`).
+    pub fn reset_mappings(&mut self) -> Result<(), HostMmuError> {
+        self.full = false;
+        self.queued = 0;
+        self.push(SYS_MUNMAP, [0, crate::layout::TASK_SIZE, 0, 0, 0, 0])?;
+        self.flush()
+    }
+
     /// Number of operations waiting for the next flush.
     pub fn pending(&self) -> usize {
         self.queued
@@ -223,11 +251,14 @@ impl AddressSpace {
     /// registers: the caller sets the guest's registers again before resuming it (Context::run
     /// always does).
     pub fn flush(&mut self) -> Result<(), HostMmuError> {
-        if self.queued == 0 {
-            return Ok(());
-        }
         if self.dead {
             return Err(HostMmuError::StubDied);
+        }
+        if self.full {
+            return Err(HostMmuError::Full);
+        }
+        if self.queued == 0 {
+            return Ok(());
         }
         let n = self.queued;
         self.queued = 0;
@@ -242,6 +273,11 @@ impl AddressSpace {
         }
         let done = self.word(1) as usize;
         let error = self.word(2) as i64;
+        if error == -(libc::ENOMEM as i64) {
+            log::debug!("stub {}: host mappings full after {} of {} operations; flushing them", self.pid, done, n);
+            self.full = true;
+            return Err(HostMmuError::Full);
+        }
         if error != 0 {
             let op = self.op(done.min(MAX_BATCH_OPS - 1));
             log::error!(

@@ -38,6 +38,9 @@ pub enum Event {
     },
     /// The run was interrupted by umbra itself (a timer tick kicked the stub).
     Interrupt,
+    /// The stub has no room for more host mappings (`vm.max_map_count`): the kernel must empty
+    /// them (`AddressSpace::reset_mappings`) and let the guest fault its pages back in.
+    HostMappingsFull,
     /// The stub is gone: the guest process must die (with SIGKILL).
     AddressSpaceDied,
 }
@@ -90,9 +93,13 @@ impl Context {
     /// Runs `ctx` on `space` until the next event. Flushes the address space's queued host
     /// mappings first, then loads the registers (and the FPU state if dirty).
     pub fn run(&mut self, ctx: &mut UserContext, space: &mut AddressSpace) -> Event {
-        if space.is_dead() || space.flush().is_err() {
-            space.mark_dead();
-            return Event::AddressSpaceDied;
+        match space.flush() {
+            Ok(()) => {}
+            Err(crate::HostMmuError::Full) => return Event::HostMappingsFull,
+            Err(_) => {
+                space.mark_dead();
+                return Event::AddressSpaceDied;
+            }
         }
         if space.load_fpu_for(ctx).is_err() {
             space.mark_dead();

@@ -82,6 +82,7 @@ fn handle_event(cur: &mut Current, ev: Event) {
         Event::Fault { addr, ip, code } => handle_fault(cur, addr, ip, code),
         Event::Exception { signo, siginfo } => handle_exception(cur, signo, &siginfo),
         Event::Interrupt => cur.cpu().clone().tick(),
+        Event::HostMappingsFull => flush_host_mappings(cur),
         Event::AddressSpaceDied => {
             let pid = cur.mm().host.lock().pid();
             log::error!(
@@ -92,6 +93,20 @@ fn handle_event(cur: &mut Current, ev: Event) {
             );
             exit::exit_group(cur, ksig::killed_by(sig::SIGKILL));
         }
+    }
+}
+
+/// The stub has no room for more host mappings (the host's `vm.max_map_count`): they are a
+/// cache of the page table, so empty it, as a full TLB is flushed. The guest's next accesses
+/// fault their pages back in; a stub that cannot even do that is dead.
+fn flush_host_mappings(cur: &mut Current) {
+    let mm = cur.mm();
+    let mut host = mm.host.lock();
+    let pages = mm.space.lock().forget_host_mappings();
+    log::info!("pid {}: host mappings full; flushed them ({pages} pages will fault back in)", cur.pid());
+    if let Err(e) = host.reset_mappings() {
+        log::error!("pid {}: cannot empty the host mappings of its stub: {e}", cur.pid());
+        host.mark_dead();
     }
 }
 

@@ -75,6 +75,10 @@ impl MemorySpace {
         let vma = self.vma_for_fault(addr)?;
         let vpn = addr >> PAGE_SHIFT;
         let pte = self.pt.lookup(vpn);
+        if pte.is_hostless() {
+            self.remap_hostless(&vma, vpn);
+            return Ok(());
+        }
         if !pte.present() {
             if vma.prot.is_empty() {
                 return Err(FaultError::AccErr);
@@ -91,6 +95,19 @@ impl MemorySpace {
             return self.break_cow(vpn);
         }
         Err(FaultError::AccErr)
+    }
+
+    /// Maps the host-less pages of the fault-around window of `vpn` (within `vma`) on the host
+    /// again: the guest touched one after its host mappings were emptied.
+    fn remap_hostless(&mut self, vma: &Vma, vpn: u64) {
+        let lo = (vpn & !(FAULT_AROUND_PAGES - 1)).max(vma.start >> PAGE_SHIFT);
+        let hi = (lo + FAULT_AROUND_PAGES).min(vma.end.div_ceil(PAGE_SIZE)).max(vpn + 1);
+        self.pt.update(lo, hi, |_, pte| {
+            if pte.is_hostless() {
+                *pte = pte.with_hostless(false).with_sync(true);
+            }
+        });
+        self.mark_dirty(lo, hi);
     }
 
     /// Makes the page at `addr` usable for a kernel access (uaccess), faulting it in as the

@@ -12,6 +12,9 @@
 //! - `COW`: the frame must not be written through this mapping (shared after fork, or a page-cache
 //!   page in a private file mapping): the host gets the page without write permission.
 //! - `NEEDSYNC` without `P` is a *tombstone*: the page was removed but the host may still map it.
+//! - `HOSTLESS` with `P`: the host does not map the page at all (the stub's host mappings were
+//!   emptied because the host had no room for more, as a full TLB is flushed); the next guest
+//!   access faults and maps it again. `sync` never maps a host-less page.
 
 use uapi::mman::Prot;
 use x86::bits64::paging::PTFlags;
@@ -24,6 +27,7 @@ const US: u64 = PTFlags::US.bits();
 const NX: u64 = PTFlags::XD.bits();
 const COW: u64 = PTFlags::USER_9.bits();
 const NEEDSYNC: u64 = PTFlags::USER_10.bits();
+const HOSTLESS: u64 = PTFlags::USER_11.bits();
 const FRAME_MASK: u64 = 0x000f_ffff_ffff_f000;
 
 /// Number of virtual page numbers a 4-level table covers (48-bit addresses).
@@ -35,10 +39,11 @@ pub struct Pte(u64);
 
 impl std::fmt::Debug for Pte {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Pte({:#x} {:?}{}{}{})", self.0 & FRAME_MASK, self.prot(),
+        write!(f, "Pte({:#x} {:?}{}{}{}{})", self.0 & FRAME_MASK, self.prot(),
             if self.present() { "" } else { " !P" },
             if self.is_cow() { " COW" } else { "" },
-            if self.needs_sync() { " SYNC" } else { "" })
+            if self.needs_sync() { " SYNC" } else { "" },
+            if self.is_hostless() { " HOSTLESS" } else { "" })
     }
 }
 
@@ -118,6 +123,14 @@ impl Pte {
     /// The same entry with the needs-sync bit set or cleared.
     pub fn with_sync(self, needs: bool) -> Pte {
         Pte(if needs { self.0 | NEEDSYNC } else { self.0 & !NEEDSYNC })
+    }
+    /// True if the page is present but deliberately not mapped on the host (see the module doc).
+    pub fn is_hostless(self) -> bool {
+        self.0 & (P | HOSTLESS) == P | HOSTLESS
+    }
+    /// The same entry with the host-less bit set or cleared.
+    pub fn with_hostless(self, hostless: bool) -> Pte {
+        Pte(if hostless { self.0 | HOSTLESS } else { self.0 & !HOSTLESS })
     }
     /// What the host mapping may allow: the guest's rights minus write while COW.
     pub fn host_prot(self) -> Prot {

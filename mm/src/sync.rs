@@ -60,6 +60,23 @@ impl Batcher<'_> {
 }
 
 impl MemorySpace {
+    /// Records that the stub's host mappings were all removed (the host had no room for more):
+    /// every present page becomes host-less, to be mapped again when the guest touches it, and
+    /// nothing is left to sync. Returns the number of present pages.
+    pub fn forget_host_mappings(&mut self) -> u64 {
+        let mut present = 0;
+        self.pt.update(0, crate::pagetable::VPN_LIMIT, |_, pte| {
+            if pte.is_tombstone() {
+                *pte = Pte::EMPTY;
+            } else if pte.present() {
+                *pte = pte.with_hostless(true).with_sync(false);
+                present += 1;
+            }
+        });
+        self.dirty.take();
+        present
+    }
+
     /// Sends every out-of-date page-table entry to `host` as merged `map`/`unmap` operations
     /// (host protection = the page's protection minus write while COW) and clears the marks.
     /// Call before the guest runs; returns the number of operations sent.
@@ -70,6 +87,9 @@ impl MemorySpace {
                 if pte.is_tombstone() {
                     b.unmap(vpn);
                     *pte = Pte::EMPTY;
+                } else if pte.needs_sync() && pte.is_hostless() {
+                    b.flush(); // nothing on the host: the guest's next access maps it
+                    *pte = pte.with_sync(false);
                 } else if pte.needs_sync() {
                     b.map(vpn, pte.frame(), pte.host_prot());
                     *pte = pte.with_sync(false);
