@@ -56,3 +56,16 @@ fn the_oom_killer_picks_the_largest_process_not_the_one_that_faulted() {
     assert!(so.contains("allocated 60 MiB") && so.contains("small 0"), "stdout:\n{so}\nstderr:\n{se}");
     assert!(so.contains("holder 137"), "the holder was not the victim:\nstdout:\n{so}\nstderr:\n{se}");
 }
+
+#[test]
+fn oom_score_adj_files_behave_as_on_linux() {
+    let r = scratch(&format!("oomadj-{}", std::process::id()));
+    for d in ["bin", "tmp", "dev", "proc"] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    build_c("oomadj", &r.join("bin/oomadj"), &[]);
+    let native = run_native(&r.join("bin/oomadj"), &[]);
+    let guest = run_umbra(&["run", "--root", r.to_str().unwrap(), "--", "/bin/oomadj"], Duration::from_secs(60));
+    assert_eq!(stdout(&guest), stdout(&native), "guest vs native; guest stderr:\n{}", stderr(&guest));
+    assert!(stdout(&guest).contains("nobody 200: oom_score_adj 200"));
+}

@@ -145,6 +145,7 @@ fn new_process(cur: &Current, pid: u32, a: &CloneArgs, f: CloneFlags) -> Arc<Pro
     );
     *child.prctl.lock() = me.prctl.lock().forked();
     child.oom_score_adj.store(me.oom_score_adj.load(Ordering::Relaxed), Ordering::Relaxed);
+    child.oom_score_adj_min.store(me.oom_score_adj_min.load(Ordering::Relaxed), Ordering::Relaxed);
     child.personality.store(me.personality.load(Ordering::Relaxed), Ordering::Relaxed);
     child
 }

@@ -902,7 +902,10 @@ impl ProcProvider for KernelProcProvider {
 
     fn process(&self, pid: u32) -> Option<ProcessInfo> {
         let (p, thread) = lookup(pid)?;
-        Some(process_info(&gather(&p, thread.as_ref())))
+        let mut info = process_info(&gather(&p, thread.as_ref()));
+        info.oom_score_adj = p.oom_score_adj.load(std::sync::atomic::Ordering::Relaxed);
+        info.oom_score = crate::oom::oom_score(&p);
+        Some(info)
     }
 
     fn pid_bytes(&self, pid: u32, what: PidBytes) -> KResult<Vec<u8>> {
@@ -1041,6 +1044,24 @@ impl ProcProvider for KernelProcProvider {
         }
         c.loginuid = uid;
         c.sessionid = if uid == u32::MAX { u32::MAX } else { SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed).wrapping_add(1) };
+        Ok(())
+    }
+
+    /// Linux's `__set_oom_adj`: going below `oom_score_adj_min` needs `CAP_SYS_RESOURCE`
+    /// (`EACCES`), and a writer with it moves that minimum; the file's mode already limits
+    /// writers to the process's owner.
+    fn set_oom_score_adj(&self, pid: u32, adj: i32) -> KResult<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (p, _) = lookup(pid).ok_or(Errno::ESRCH)?;
+        let me = kernel().process(current_pid()).ok_or(Errno::ESRCH)?;
+        let privileged = me.creds.lock().capable(fs::capability::cap::SYS_RESOURCE);
+        if adj < p.oom_score_adj_min.load(Relaxed) && !privileged {
+            return Err(Errno::EACCES);
+        }
+        p.oom_score_adj.store(adj, Relaxed);
+        if privileged {
+            p.oom_score_adj_min.store(adj, Relaxed);
+        }
         Ok(())
     }
 

@@ -55,6 +55,10 @@ enum PidFile {
     Loginuid,
     /// `sessionid`.
     Sessionid,
+    /// `oom_score_adj` (writable: the OOM killer's bias for this process).
+    OomScoreAdj,
+    /// `oom_score` (read-only badness).
+    OomScore,
     Mounts,
     Mountinfo,
     Bytes(PidBytes),
@@ -95,7 +99,7 @@ const NET_FILES: [(&str, NetFile); 10] = [
     ("sockstat", NetFile::Inet("sockstat")),
 ];
 
-const PID_ENTRIES: [(&str, PidEntry); 18] = [
+const PID_ENTRIES: [(&str, PidEntry); 20] = [
     ("cmdline", PidEntry::File(PidFile::Bytes(PidBytes::Cmdline))),
     ("comm", PidEntry::File(PidFile::Comm)),
     ("cwd", PidEntry::Link(PidLink::Cwd)),
@@ -108,6 +112,8 @@ const PID_ENTRIES: [(&str, PidEntry); 18] = [
     ("mountinfo", PidEntry::File(PidFile::Mountinfo)),
     ("mounts", PidEntry::File(PidFile::Mounts)),
     ("net", PidEntry::Net),
+    ("oom_score", PidEntry::File(PidFile::OomScore)),
+    ("oom_score_adj", PidEntry::File(PidFile::OomScoreAdj)),
     ("root", PidEntry::Link(PidLink::Root)),
     ("sessionid", PidEntry::File(PidFile::Sessionid)),
     ("stat", PidEntry::File(PidFile::Stat)),
@@ -206,7 +212,7 @@ impl ProcInode {
             (FileType::Directory, Node::Pid(_, PidEntry::Fd)) => S_IFDIR | 0o500,
             (FileType::Directory, _) => S_IFDIR | 0o555,
             (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Bytes(PidBytes::Environ)))) => S_IFREG | 0o400,
-            (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Loginuid))) => S_IFREG | 0o644,
+            (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Loginuid | PidFile::OomScoreAdj))) => S_IFREG | 0o644,
             (FileType::Regular, Node::Pid(_, PidEntry::File(PidFile::Mem))) => S_IFREG | 0o600,
             (FileType::Regular, Node::Sysctl(i)) => S_IFREG | sysctl::ENTRIES.get(i).map_or(0o444, |e| e.mode),
             (FileType::Regular, _) => S_IFREG | 0o444,
@@ -254,6 +260,8 @@ impl ProcInode {
                     PidFile::Statm => format::pid_statm(&info),
                     PidFile::Loginuid => info.loginuid.to_string(),
                     PidFile::Sessionid => info.sessionid.to_string(),
+                    PidFile::OomScoreAdj => format!("{}\n", info.oom_score_adj),
+                    PidFile::OomScore => format!("{}\n", info.oom_score),
                     _ => format!("{}\n", info.comm),
                 }
             }
@@ -533,8 +541,9 @@ impl Inode for ProcInode {
             let e = sysctl::ENTRIES.get(i).ok_or(Errno::ENOENT)?;
             return Ok(Some(Arc::new(sysctl::SysctlFile::new(e, self.procfs()?.provider.clone())?)));
         }
-        if let Node::Pid(pid, PidEntry::File(PidFile::Loginuid)) = self.node {
-            return Ok(Some(Arc::new(LoginuidFile { pid, data: self.content()?, provider: self.procfs()?.provider.clone() })));
+        if let Node::Pid(pid, PidEntry::File(what @ (PidFile::Loginuid | PidFile::OomScoreAdj))) = self.node {
+            let setting = if what == PidFile::Loginuid { PidSetting::Loginuid } else { PidSetting::OomScoreAdj };
+            return Ok(Some(Arc::new(PidNumberFile { pid, setting, data: self.content()?, provider: self.procfs()?.provider.clone() })));
         }
         if let Node::Pid(pid, PidEntry::File(PidFile::Mem)) = self.node {
             return Ok(Some(self.procfs()?.provider.pid_mem(pid)?));
@@ -543,15 +552,25 @@ impl Inode for ProcInode {
     }
 }
 
-/// `/proc/<pid>/loginuid` opened: reads its value at open, writes go to the kernel
-/// (`proc_loginuid_write`: whole writes of a decimal number only).
-struct LoginuidFile {
+/// Which per-process number a `PidNumberFile` sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PidSetting {
+    /// `loginuid`: an unsigned decimal (`proc_loginuid_write`).
+    Loginuid,
+    /// `oom_score_adj`: a signed decimal in -1000..=1000 (`oom_score_adj_write`).
+    OomScoreAdj,
+}
+
+/// `/proc/<pid>/loginuid` or `oom_score_adj` opened: reads the value taken at open, writes of
+/// one decimal number (a trailing newline allowed) go to the kernel.
+struct PidNumberFile {
     pid: u32,
+    setting: PidSetting,
     data: Vec<u8>,
     provider: Arc<dyn super::provider::ProcProvider>,
 }
 
-impl FileLike for LoginuidFile {
+impl FileLike for PidNumberFile {
     fn read(&self, buf: &mut [u8], offset: u64) -> KResult<usize> {
         Ok(copy_at(&self.data, offset, buf))
     }
@@ -560,11 +579,23 @@ impl FileLike for LoginuidFile {
             return Err(Errno::EINVAL);
         }
         let text = std::str::from_utf8(data.strip_suffix(b"\n").unwrap_or(data)).map_err(|_| Errno::EINVAL)?;
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Errno::EINVAL);
+        match self.setting {
+            PidSetting::Loginuid => {
+                if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(Errno::EINVAL);
+                }
+                let uid: u32 = text.parse().map_err(|_| Errno::ERANGE)?;
+                self.provider.set_loginuid(self.pid, uid)?;
+            }
+            PidSetting::OomScoreAdj => {
+                // kstrtoint: surrounding whitespace is trimmed, then an optional sign and digits.
+                let adj: i32 = text.trim().parse().map_err(|_| Errno::EINVAL)?;
+                if !(-1000..=1000).contains(&adj) {
+                    return Err(Errno::EINVAL);
+                }
+                self.provider.set_oom_score_adj(self.pid, adj)?;
+            }
         }
-        let uid: u32 = text.parse().map_err(|_| Errno::ERANGE)?;
-        self.provider.set_loginuid(self.pid, uid)?;
         Ok(data.len())
     }
     fn seekable(&self) -> bool {

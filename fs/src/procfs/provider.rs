@@ -175,6 +175,10 @@ pub struct ProcessInfo {
     pub loginuid: u32,
     /// Audit session id (`u32::MAX` unset).
     pub sessionid: u32,
+    /// `/proc/<pid>/oom_score_adj` (-1000..=1000).
+    pub oom_score_adj: i32,
+    /// `/proc/<pid>/oom_score`: the OOM killer's badness scaled to 0..=2000.
+    pub oom_score: u64,
     /// File mode creation mask.
     pub umask: u32,
     /// Threads in the group.
@@ -331,6 +335,10 @@ pub trait ProcProvider: Send + Sync {
     }
     /// Writes `/proc/<pid>/loginuid` (audit's `audit_set_loginuid`); `EPERM` by default.
     fn set_loginuid(&self, _pid: u32, _uid: u32) -> KResult<()> {
+        Err(Errno::EPERM)
+    }
+    /// Writes `/proc/<pid>/oom_score_adj` (Linux's `__set_oom_adj`); `EPERM` by default.
+    fn set_oom_score_adj(&self, _pid: u32, _adj: i32) -> KResult<()> {
         Err(Errno::EPERM)
     }
     /// Sets `/proc/sys/<path>` (root only, by the file's mode); `EINVAL` for a value the entry

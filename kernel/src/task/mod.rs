@@ -152,6 +152,9 @@ pub struct Process {
     /// `/proc/PID/oom_score_adj` (-1000..=1000): how the OOM killer weighs this process;
     /// -1000 exempts it. Inherited across fork (Linux keeps it in `signal_struct`).
     pub oom_score_adj: std::sync::atomic::AtomicI32,
+    /// The lowest `oom_score_adj` a process without `CAP_SYS_RESOURCE` may set (Linux's
+    /// `oom_score_adj_min`: what a privileged writer last set, else 0). Inherited across fork.
+    pub oom_score_adj_min: std::sync::atomic::AtomicI32,
     /// The threads this process traces (Linux's `ptraced` list, per thread group here).
     pub tracees: KMutex<Vec<Arc<Task>>>,
     /// The execution domain and its flags (`personality(2)`; inherited by fork and exec).
@@ -412,6 +415,7 @@ impl Process {
             membarrier: AtomicU32::new(0),
             pidfd_event: Arc::new(fs::Pollee::default()),
             oom_score_adj: std::sync::atomic::AtomicI32::new(0),
+            oom_score_adj_min: std::sync::atomic::AtomicI32::new(0),
             tracees: KMutex::new(Vec::new()),
             personality: AtomicU32::new(0),
         })
