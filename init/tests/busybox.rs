@@ -105,3 +105,15 @@ fn ps_lists_processes() {
     let got = run_script_umbra(root, "ps.sh");
     assert_eq!(stdout(&got), "ps\nsh\nsleep\n", "stderr: {}", stderr(&got));
 }
+
+/// `/proc/PID/task/TID` has no `task` directory (Linux's `tid_base_stuff`): a walk of `/proc`
+/// ends (trinity's file list walked `task/1/task/1/…` until it ran out of memory).
+#[test]
+fn proc_task_directories_do_not_nest() {
+    let Some(root) = busybox_root() else { return };
+    let script = "ls /proc/self/task/*/ | grep -c '^task$'; \
+                  ls /proc/self/task/*/task 2>/dev/null || echo no-nested-task; \
+                  n=$(find /proc 2>/dev/null | wc -l); [ $n -lt 100000 ] && echo walk-ends";
+    let out = run_umbra(&["run", "--root", root.to_str().unwrap(), "--", "/bin/sh", "-c", script], Duration::from_secs(120));
+    assert_eq!(stdout(&out), "0\nno-nested-task\nwalk-ends\n", "stderr:\n{}", stderr(&out));
+}

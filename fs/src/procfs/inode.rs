@@ -135,6 +135,9 @@ enum Node {
     /// `/proc/net`, a link to `self/net` as in Linux.
     NetLink,
     PidDir(u32),
+    /// `/proc/<pid>/task/<tid>`: the thread's own directory — `/proc/<tid>` without `task`
+    /// (Linux's `tid_base_stuff`), so walking `/proc` never loops through `task/<tid>/task`.
+    ThreadDir(u32),
     Pid(u32, PidEntry),
     FdLink(u32, u32),
     /// A directory of `/proc/sys` (its path below it; `""` is `/proc/sys`).
@@ -173,7 +176,7 @@ impl ProcInode {
 
     fn file_type(&self) -> FileType {
         match self.node {
-            Node::Root | Node::PidDir(_) | Node::Pid(_, PidEntry::Fd | PidEntry::Net | PidEntry::Task) | Node::SysctlDir(_) | Node::SysvipcDir => FileType::Directory,
+            Node::Root | Node::PidDir(_) | Node::ThreadDir(_) | Node::Pid(_, PidEntry::Fd | PidEntry::Net | PidEntry::Task) | Node::SysctlDir(_) | Node::SysvipcDir => FileType::Directory,
             Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) | Node::PidNet(..) | Node::Sysctl(_) | Node::Sysvipc(_) => FileType::Regular,
             _ => FileType::Symlink,
         }
@@ -191,6 +194,7 @@ impl ProcInode {
             Node::SysvipcDir => 23,
             Node::Sysvipc(i) => 24 + i as u64,
             Node::PidDir(p) => pid_base(p),
+            Node::ThreadDir(p) => pid_base(p) + 0xF00,
             Node::Pid(p, e) => pid_base(p) + 1 + pid_index(e),
             Node::FdLink(p, fd) => pid_base(p) + 0x1000 + u64::from(fd),
             Node::SysctlDir("") => 0x3ff,
@@ -202,7 +206,7 @@ impl ProcInode {
 
     fn pid(&self) -> Option<u32> {
         match self.node {
-            Node::PidDir(p) | Node::Pid(p, _) | Node::FdLink(p, _) | Node::PidNet(p, _) => Some(p),
+            Node::PidDir(p) | Node::ThreadDir(p) | Node::Pid(p, _) | Node::FdLink(p, _) | Node::PidNet(p, _) => Some(p),
             _ => None,
         }
     }
@@ -303,8 +307,12 @@ impl ProcInode {
         Ok(())
     }
 
-    fn readdir_pid(&self, pid: u32, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+    /// The entries of `/proc/<pid>`, or of `/proc/<pid>/task/<tid>` (`thread`: no `task`).
+    fn readdir_pid(&self, pid: u32, thread: bool, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
         for (i, (name, entry)) in PID_ENTRIES.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
+            if thread && *entry == PidEntry::Task {
+                continue;
+            }
             let inode = ProcInode { fs: self.fs.clone(), node: Node::Pid(pid, *entry) };
             let e = DirEntry { name: name.as_bytes(), ino: inode.ino(), file_type: inode.file_type(), next_pos: i as u64 + 3 };
             if !visitor(&e) {
@@ -341,7 +349,7 @@ impl ProcInode {
         let tids = self.procfs()?.provider.pid_threads(pid)?;
         for tid in tids.into_iter().filter(|t| u64::from(*t) + 2 >= pos) {
             let name = tid.to_string();
-            let ino = ProcInode { fs: self.fs.clone(), node: Node::PidDir(tid) }.ino();
+            let ino = ProcInode { fs: self.fs.clone(), node: Node::ThreadDir(tid) }.ino();
             let e = DirEntry { name: name.as_bytes(), ino, file_type: FileType::Directory, next_pos: u64::from(tid) + 3 };
             if !visitor(&e) {
                 break;
@@ -433,8 +441,12 @@ impl Inode for ProcInode {
                 }
                 Ok(self.child(Node::PidDir(pid)))
             }
-            Node::PidDir(pid) => {
-                let (_, e) = PID_ENTRIES.iter().find(|(n, _)| n.as_bytes() == name).ok_or(Errno::ENOENT)?;
+            Node::PidDir(pid) | Node::ThreadDir(pid) => {
+                let thread = matches!(self.node, Node::ThreadDir(_));
+                let (_, e) = PID_ENTRIES
+                    .iter()
+                    .find(|(n, e)| n.as_bytes() == name && !(thread && *e == PidEntry::Task))
+                    .ok_or(Errno::ENOENT)?;
                 if !self.pid_exists(pid)? {
                     return Err(Errno::ENOENT);
                 }
@@ -464,7 +476,7 @@ impl Inode for ProcInode {
                 if !self.procfs()?.provider.pid_threads(pid)?.contains(&tid) {
                     return Err(Errno::ENOENT);
                 }
-                Ok(self.child(Node::PidDir(tid)))
+                Ok(self.child(Node::ThreadDir(tid)))
             }
             _ => Err(Errno::ENOTDIR),
         }
@@ -483,7 +495,8 @@ impl Inode for ProcInode {
         }
         match self.node {
             Node::Root => self.readdir_root(pos, visitor),
-            Node::PidDir(p) => self.readdir_pid(p, pos, visitor),
+            Node::PidDir(p) => self.readdir_pid(p, false, pos, visitor),
+            Node::ThreadDir(p) => self.readdir_pid(p, true, pos, visitor),
             Node::Pid(p, PidEntry::Fd) => self.readdir_fds(p, pos, visitor),
             Node::SysctlDir(d) => self.readdir_sysctl(d, pos, visitor),
             Node::Pid(p, PidEntry::Net) => self.readdir_net(p, pos, visitor),
