@@ -486,6 +486,38 @@ impl PageStore {
         }
     }
 
+    /// A hole was punched in `off..end` (`fallocate(FALLOC_FL_PUNCH_HOLE)`): pages wholly
+    /// inside go without being written back, the punched bytes of the pages at its ends are
+    /// zeroed.
+    pub fn punch(&self, off: u64, end: u64) {
+        let mut pages = self.pages.lock();
+        let (first_full, end_full) = (off.div_ceil(PAGE_SIZE), end / PAGE_SIZE);
+        if first_full < end_full {
+            let gone: Vec<u64> = pages.frames.range(first_full..end_full).map(|(&k, _)| k).collect();
+            for k in gone {
+                pages.dirty.remove(&k);
+                if let Some(f) = pages.frames.remove(&k) {
+                    self.frames.decref(f);
+                }
+            }
+        }
+        let zero = |page: u64, from: u64, to: u64| {
+            if let Some(f) = pages.frames.get(&page) {
+                let _ = self.frames.phys().zero(f.offset() + from, to - from);
+            }
+        };
+        if off / PAGE_SIZE == end / PAGE_SIZE {
+            zero(off / PAGE_SIZE, off % PAGE_SIZE, end % PAGE_SIZE);
+            return;
+        }
+        if off % PAGE_SIZE != 0 {
+            zero(off / PAGE_SIZE, off % PAGE_SIZE, PAGE_SIZE);
+        }
+        if end % PAGE_SIZE != 0 {
+            zero(end / PAGE_SIZE, 0, end % PAGE_SIZE);
+        }
+    }
+
     /// Drops every page without writing it (the file was deleted).
     pub fn discard(&self) {
         let mut pages = self.pages.lock();

@@ -410,40 +410,14 @@ fn ext3_orphan_left_by_a_crash_is_freed_at_mount() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("not in use"), "orphan inode {ino} still allocated");
 }
 
-/// Whether umbra mounts an image made by `mkfs.ext4` with its defaults read-write (ext4
-/// writes land on another branch); prints why the ext4 tests are skipped otherwise.
-fn ext4_writable() -> bool {
-    static WRITABLE: OnceLock<bool> = OnceLock::new();
-    *WRITABLE.get_or_init(probe_ext4_writable)
-}
-
-fn probe_ext4_writable() -> bool {
-    if !have_e2fsprogs() {
-        return false;
-    }
-    let Some(tree) = crash_tree() else { return false };
-    let img = scratch(&format!("jbd2-ext4-probe-{}", std::process::id())).join("disk.img");
-    mke2fs_from_dir(tree, &img, "ext4", "64M", &[]);
-    let o = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/busybox", "true"], Duration::from_secs(60));
-    let ok = !stderr(&o).contains("read-only");
-    if !ok {
-        eprintln!("SKIPPED: umbra mounts mkfs.ext4 images read-only; the ext4 journal tests wait for ext4 writes");
-    }
-    ok
-}
-
 #[test]
 fn ext4_survives_sigkill_at_random_points() {
-    if ext4_writable() {
-        crash_rounds("ext4", &[]);
-    }
+    crash_rounds("ext4", &[]);
 }
 
 #[test]
 fn ext4_committed_transactions_replay_in_e2fsck_and_umbra() {
-    if ext4_writable() {
-        crash_point_rounds("ext4", &[]);
-    }
+    crash_point_rounds("ext4", &[]);
 }
 
 /// Without any fsync, the write-back timer commits (every 5 s, as jbd2's commit interval):

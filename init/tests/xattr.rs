@@ -112,11 +112,16 @@ fn tmpfs_matches_linux_tmpfs() {
 
 /// An ext2 image of the tree with 1 KiB blocks and `inode_size`-byte inodes.
 fn ext2_image(test: &str, inode_size: &str) -> Option<PathBuf> {
+    fs_image(test, "ext2", inode_size)
+}
+
+/// An image of the tree of type `fstype` (mkfs defaults otherwise) with 1 KiB blocks.
+fn fs_image(test: &str, fstype: &str, inode_size: &str) -> Option<PathBuf> {
     if !have_e2fsprogs() {
         return None;
     }
     let img = scratch(&format!("xattr-{test}-{}", std::process::id())).join("disk.img");
-    mke2fs_from_dir(tree(), &img, "ext2", "16M", &["-b", "1024", "-I", inode_size]);
+    mke2fs_from_dir(tree(), &img, fstype, "16M", &["-b", "1024", "-I", inode_size]);
     Some(img)
 }
 
@@ -134,7 +139,12 @@ fn file_acl(img: &Path, path: &str) -> u64 {
 
 /// Runs the whole program on `/work` of an ext2 image and natively, then checks the image.
 fn ext2_matches_linux(test: &str, inode_size: &str) {
-    let Some(img) = ext2_image(test, inode_size) else { return };
+    fs_matches_linux(test, "ext2", inode_size)
+}
+
+/// `ext2_matches_linux` on an image of type `fstype`.
+fn fs_matches_linux(test: &str, fstype: &str, inode_size: &str) {
+    let Some(img) = fs_image(test, fstype, inode_size) else { return };
     let got = umbra(&img, &["/work"]);
     compare_native(&got, test, false, &[]);
     assert_e2fsck_clean(&img);
@@ -153,6 +163,12 @@ fn ext2_matches_linux(test: &str, inode_size: &str) {
 #[test]
 fn ext2_in_inode_attributes_match_linux_and_stay_clean() {
     ext2_matches_linux("ibody", "256");
+}
+
+/// ext4 with mkfs defaults (metadata_csum: inode, xattr block and directory checksums).
+#[test]
+fn ext4_attributes_match_linux_and_stay_clean() {
+    fs_matches_linux("ext4", "ext4", "256");
 }
 
 #[test]

@@ -60,6 +60,7 @@ impl Fs {
             if self.groups[g as usize].free_blocks == 0 {
                 continue;
             }
+            self.init_block_bitmap(g)?;
             let n = self.sb.blocks_in_group(g) as usize;
             let from = if k == 0 { ((goal - first) % bpg) as usize } else { 0 };
             let bmp = self.groups[g as usize].block_bitmap;
@@ -155,6 +156,7 @@ impl Fs {
             if self.groups[g as usize].free_inodes == 0 {
                 continue;
             }
+            self.init_inode_bitmap(g)?;
             let bmp = self.groups[g as usize].inode_bitmap;
             let first_idx = if g == 0 { self.sb.first_ino as usize - 1 } else { 0 };
             let bit = {
@@ -172,6 +174,7 @@ impl Fs {
             if is_dir {
                 gd.used_dirs = gd.used_dirs.saturating_add(1);
             }
+            self.note_inode_used(g, bit as u32);
             let f = self.sb.free_inodes().saturating_sub(1);
             self.sb.set_free_inodes(f);
             self.mark_group(g);

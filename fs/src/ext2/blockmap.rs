@@ -84,7 +84,7 @@ impl Fs {
     /// block and whether it is new (its contents are then undefined).
     pub fn map_alloc(&mut self, ino: u32, inode: &mut Inode, lblk: u64, goal: u64) -> KResult<(u64, bool)> {
         if inode.flags & FL_EXTENTS != 0 {
-            return Err(Errno::EROFS);
+            return self.extent_map_alloc(ino, inode, lblk, goal);
         }
         let (slot, depth, offs) = self.path(lblk)?;
         let spb = self.sectors_per_block();
@@ -128,7 +128,7 @@ impl Fs {
     /// left empty (`ext2_truncate_blocks`). Updates `inode.block`/`inode.blocks`.
     pub fn free_blocks_from(&mut self, ino: u32, inode: &mut Inode, first: u64) -> KResult<()> {
         if inode.flags & FL_EXTENTS != 0 {
-            return Err(Errno::EROFS);
+            return self.extent_free_range(ino, inode, first, u64::MAX);
         }
         let spb = self.sectors_per_block();
         for i in first.min(NDIR)..NDIR {

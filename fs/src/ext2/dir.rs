@@ -10,6 +10,9 @@ use super::superblock::incompat;
 use super::{checksum, corrupt, dt, DirVisitor, Fs, NAME_MAX};
 use uapi::{Errno, KResult};
 
+/// The on-disk file type of a directory (`EXT2_FT_DIR`).
+const FT_DIR: u8 = 2;
+
 /// `EXT2_DIR_REC_LEN`: the space an entry with an `n`-byte name needs.
 pub fn rec_len_for(n: usize) -> usize {
     (n + 8 + 3) & !3
@@ -218,6 +221,55 @@ impl Fs {
         b[off + 8..off + 8 + name.len()].copy_from_slice(name);
     }
 
+    /// Bytes at the end of each directory block reserved for the checksum tail.
+    pub(super) fn dir_tail_len(&self) -> usize {
+        if self.csum_seed.is_some() { 12 } else { 0 }
+    }
+
+    /// Sets the checksum tail of directory block `b` of `dir` (with `metadata_csum`).
+    pub(super) fn seal_dir_block(&self, dir: u32, di: &Inode, b: &mut [u8]) {
+        if let Some(seed) = self.csum_seed {
+            checksum::set_dirent_tail(checksum::inode_seed(seed, dir, di.generation), b);
+        }
+    }
+
+    /// Turns an indexed (htree) directory into a linear one, as Linux's ext2 does by clearing
+    /// the flag: the index blocks are already valid linear blocks (the root's `..` entry and
+    /// each interior node's one empty entry cover the index data), but with `metadata_csum`
+    /// they carry no checksum tail, so they are rewritten with one.
+    fn deindex(&mut self, dir: u32, di: &mut Inode) -> KResult<()> {
+        if di.flags & FL_INDEX == 0 {
+            return Ok(());
+        }
+        di.flags &= !FL_INDEX;
+        if self.csum_seed.is_none() {
+            return Ok(());
+        }
+        let bs = self.bs() as usize;
+        for idx in 0..self.dir_nblocks(dir, di)? {
+            let Some(phys) = self.map_block(dir, di, idx)? else { continue };
+            let mut b = self.cache.read(phys)?.to_vec();
+            if checksum::has_dirent_tail(&b) {
+                continue;
+            }
+            if idx == 0 {
+                // "." (12 bytes) then ".." covering the rest: keep both, end ".." before the tail.
+                let dotdot = get32(&b, 12);
+                let dot = get32(&b, 0);
+                b.fill(0);
+                self.write_entry(&mut b, 0, dot, 12, b".", FT_DIR);
+                self.write_entry(&mut b, 12, dotdot, bs - 24, b"..", FT_DIR);
+            } else {
+                b.fill(0);
+                put16(&mut b, 4, (bs - 12) as u16);
+            }
+            checksum::init_dirent_tail(&mut b);
+            self.seal_dir_block(dir, di, &mut b);
+            self.cache.overwrite(phys, &b)?;
+        }
+        self.write_inode(dir, di)
+    }
+
     /// Adds entry `name` → `child` to `dir` (`ext2_add_link`): reuses a free entry or the slack
     /// of an existing one, else appends a block. Updates the directory's times and size and
     /// clears its HTREE flag.
@@ -225,13 +277,19 @@ impl Fs {
         self.ensure_rw()?;
         check_name(name)?;
         let mut di = self.dir_inode(dir)?;
+        self.deindex(dir, &mut di)?;
+        let tail = self.dir_tail_len();
         let need = rec_len_for(name.len());
         let n = self.dir_nblocks(dir, &di)?;
         let ftype = if self.filetype() { ft } else { 0 };
         let mut placed = false;
         for idx in 0..n {
             let (phys, mut b) = self.dir_block(dir, &di, idx)?;
+            let bs = b.len();
             for e in self.parse_block(dir, &b)? {
+                if tail > 0 && e.off + e.rec_len > bs - tail {
+                    break; // the checksum tail
+                }
                 if e.ino == 0 && e.rec_len >= need {
                     self.write_entry(&mut b, e.off, child, e.rec_len, name, ftype);
                     placed = true;
@@ -246,6 +304,7 @@ impl Fs {
                 }
             }
             if placed {
+                self.seal_dir_block(dir, &di, &mut b);
                 self.cache.overwrite(phys, &b)?;
                 break;
             }
@@ -258,7 +317,11 @@ impl Fs {
             let (phys, _) = self.map_alloc(dir, &mut di, n, goal)?;
             let mut b = vec![0u8; self.bs() as usize];
             let bs = b.len();
-            self.write_entry(&mut b, 0, child, bs, name, ftype);
+            self.write_entry(&mut b, 0, child, bs - tail, name, ftype);
+            if tail > 0 {
+                checksum::init_dirent_tail(&mut b);
+                self.seal_dir_block(dir, &di, &mut b);
+            }
             self.cache.overwrite(phys, &b)?;
             di.size = (n + 1) * self.bs();
         }
@@ -274,12 +337,15 @@ impl Fs {
     pub fn remove_entry(&mut self, dir: u32, name: &[u8]) -> KResult<u32> {
         self.ensure_rw()?;
         let mut di = self.dir_inode(dir)?;
+        self.deindex(dir, &mut di)?;
         let Some(f) = self.find(dir, &di, name)? else { return Err(Errno::ENOENT) };
-        let b = self.cache.modify(f.phys)?;
+        let mut b = self.cache.read(f.phys)?.to_vec();
         match f.prev {
-            Some(p) => put16(b, p.off + 4, (p.rec_len + f.ent.rec_len) as u16),
-            None => put32(b, f.ent.off, 0),
+            Some(p) => put16(&mut b, p.off + 4, (p.rec_len + f.ent.rec_len) as u16),
+            None => put32(&mut b, f.ent.off, 0),
         }
+        self.seal_dir_block(dir, &di, &mut b);
+        self.cache.overwrite(f.phys, &b)?;
         let now = Fs::now();
         di.mtime = now;
         di.ctime = now;
@@ -292,13 +358,16 @@ impl Fs {
     pub fn set_entry(&mut self, dir: u32, name: &[u8], child: u32, ft: u8, touch: bool) -> KResult<()> {
         self.ensure_rw()?;
         let mut di = self.dir_inode(dir)?;
+        self.deindex(dir, &mut di)?;
         let Some(f) = self.find(dir, &di, name)? else { return Err(Errno::ENOENT) };
         let filetype = self.filetype();
-        let b = self.cache.modify(f.phys)?;
-        put32(b, f.ent.off, child);
+        let mut b = self.cache.read(f.phys)?.to_vec();
+        put32(&mut b, f.ent.off, child);
         if filetype {
             b[f.ent.off + 7] = ft;
         }
+        self.seal_dir_block(dir, &di, &mut b);
+        self.cache.overwrite(f.phys, &b)?;
         if touch {
             let now = Fs::now();
             di.mtime = now;

@@ -152,20 +152,25 @@ impl Fs {
         }
     }
 
-    /// `fallocate` mode 0: allocates zeroed blocks for `off..off+len` and grows the size to
-    /// cover them. (Linux's ext2 has no fallocate at all; ext2 cannot hold blocks past EOF, so
-    /// `FALLOC_FL_KEEP_SIZE` and the other modes give `EOPNOTSUPP`.)
+    /// `fallocate(2)`. Extent-mapped (ext4) files take mode 0 and `FALLOC_FL_KEEP_SIZE`
+    /// (unwritten extents, read as zeros until written) and `FALLOC_FL_PUNCH_HOLE |
+    /// FALLOC_FL_KEEP_SIZE`, as `ext4_fallocate`. Block-mapped files take mode 0 only: zeroed
+    /// blocks for `off..off+len`, the size grown to cover them (Linux's ext2 has no fallocate at
+    /// all; an indirect map cannot hold blocks past EOF, so the other modes give `EOPNOTSUPP`).
     pub fn fallocate(&mut self, ino: u32, mode: u32, off: u64, len: u64) -> KResult<()> {
         self.ensure_rw()?;
-        if mode != 0 {
-            return Err(Errno::EOPNOTSUPP);
-        }
         if len == 0 {
             return Err(Errno::EINVAL);
         }
         let mut i = self.reg_inode(ino)?;
         if i.flags & FL_IMMUTABLE != 0 {
             return Err(Errno::EPERM);
+        }
+        if i.flags & FL_EXTENTS != 0 {
+            return self.fallocate_extents(ino, &mut i, mode, off, len);
+        }
+        if mode != 0 {
+            return Err(Errno::EOPNOTSUPP);
         }
         let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
         if end > self.max_file_size(false) {
@@ -199,6 +204,61 @@ impl Fs {
         i.ctime = Fs::now();
         self.write_inode(ino, &i)?;
         res
+    }
+
+    fn fallocate_extents(&mut self, ino: u32, i: &mut Inode, mode: u32, off: u64, len: u64) -> KResult<()> {
+        const KEEP_SIZE: u32 = 1;
+        const PUNCH_HOLE: u32 = 2;
+        let end = off.checked_add(len).ok_or(Errno::EFBIG)?;
+        if end > self.max_file_size(true) {
+            return Err(Errno::EFBIG);
+        }
+        let bs = self.bs();
+        let now = Fs::now();
+        match mode {
+            0 | KEEP_SIZE => {
+                self.extent_prealloc(ino, i, off / bs, end.div_ceil(bs))?;
+                if mode == 0 && end > i.size {
+                    i.size = end;
+                    self.note_large_file(end);
+                }
+            }
+            m if m == PUNCH_HOLE | KEEP_SIZE => {
+                if i.flags & FL_APPEND != 0 {
+                    return Err(Errno::EPERM);
+                }
+                self.punch_hole(ino, i, off, end)?;
+                i.mtime = now;
+            }
+            _ => return Err(Errno::EOPNOTSUPP),
+        }
+        i.ctime = now;
+        self.write_inode(ino, i)
+    }
+
+    /// Zeroes the partial blocks at the ends of `off..end` and frees the whole blocks between.
+    fn punch_hole(&mut self, ino: u32, i: &mut Inode, off: u64, end: u64) -> KResult<()> {
+        let bs = self.bs();
+        let (first_full, end_full) = (off.div_ceil(bs), end / bs);
+        let zero = |fs: &mut Fs, lblk: u64, from: u64, to: u64| -> KResult<()> {
+            if let Some(p) = fs.map_block(ino, i, lblk)? {
+                fs.cache.modify_data(p)?[from as usize..to as usize].fill(0);
+            }
+            Ok(())
+        };
+        if off / bs == end / bs {
+            return zero(self, off / bs, off % bs, end % bs);
+        }
+        if off % bs != 0 {
+            zero(self, off / bs, off % bs, bs)?;
+        }
+        if end % bs != 0 {
+            zero(self, end / bs, 0, end % bs)?;
+        }
+        if first_full < end_full {
+            self.extent_free_range(ino, i, first_full, end_full)?;
+        }
+        Ok(())
     }
 
     /// Sets the size of regular file `ino` (`ext2_setsize`).

@@ -20,6 +20,8 @@ pub struct GroupDesc {
     pub used_dirs: u32,
     pub flags: u16,
     pub checksum: u16,
+    /// `bg_itable_unused`: inodes at the end of the table never used (with group checksums).
+    pub itable_unused: u32,
 }
 
 impl GroupDesc {
@@ -38,6 +40,7 @@ impl GroupDesc {
             used_dirs: get16(raw, 16) as u32 | hi16(48),
             flags: get16(raw, 18),
             checksum: get16(raw, 30),
+            itable_unused: get16(raw, 0x1C) as u32 | hi16(0x32),
         }
     }
 
@@ -61,7 +64,9 @@ impl GroupDesc {
         put16(&mut r, 14, self.free_inodes as u16);
         put16(&mut r, 16, self.used_dirs as u16);
         put16(&mut r, 18, self.flags);
+        put16(&mut r, 0x1C, self.itable_unused as u16);
         if wide {
+            put16(&mut r, 0x32, (self.itable_unused >> 16) as u16);
             put32(&mut r, 32, (self.block_bitmap >> 32) as u32);
             put32(&mut r, 36, (self.inode_bitmap >> 32) as u32);
             put32(&mut r, 40, (self.inode_table >> 32) as u32);

@@ -154,10 +154,12 @@ impl Inode {
         put32(&mut r, 20, self.dtime);
         put16(&mut r, 26, self.links);
         put32(&mut r, 28, self.blocks as u32);
+        put16(&mut r, 116, (self.blocks >> 32) as u16);
         put32(&mut r, 32, self.flags);
         r[40..100].copy_from_slice(&self.block);
         put32(&mut r, 100, self.generation);
         put32(&mut r, 104, self.file_acl as u32);
+        put16(&mut r, 118, (self.file_acl >> 32) as u16);
         r
     }
 
@@ -224,6 +226,13 @@ impl Inode {
     }
 
     /// Whether `i_checksum_hi` exists in this (large) inode.
+    /// Sets the creation time (`i_crtime`, ext4's large inodes with room for it).
+    pub fn set_crtime(&mut self, t: Timespec) {
+        if extra_fits(&self.raw, 0x98) {
+            encode_time(&mut self.raw, 0x90, 0x94, t);
+        }
+    }
+
     pub fn has_csum_hi(&self) -> bool {
         extra_fits(&self.raw, 0x84)
     }

@@ -13,6 +13,7 @@ mod blockmap;
 pub mod checksum;
 mod dir;
 mod extent;
+pub mod extent_tree;
 mod file;
 mod pageio;
 pub mod group;
@@ -23,6 +24,7 @@ mod namei;
 mod raw;
 pub mod superblock;
 mod symlink;
+mod uninit;
 pub mod xattr;
 
 use std::collections::BTreeSet;
@@ -403,12 +405,51 @@ impl Fs {
         Ok(inode)
     }
 
-    /// Writes inode `ino` back.
+    /// Writes inode `ino` back (with its checksum under `metadata_csum`).
     pub fn write_inode(&mut self, ino: u32, inode: &Inode) -> KResult<()> {
         self.ensure_rw()?;
         let off = self.inode_offset(ino)?;
-        let raw = inode.to_raw();
+        let mut raw = inode.to_raw();
+        if let Some(seed) = self.csum_seed {
+            let c = checksum::inode(checksum::inode_seed(seed, ino, inode.generation), &raw, inode.has_csum_hi());
+            raw::put16(&mut raw, 0x7C, c as u16);
+            if inode.has_csum_hi() {
+                raw::put16(&mut raw, 0x82, (c >> 16) as u16);
+            }
+        }
         self.cache.write_bytes(off, &raw)
+    }
+
+    /// Group `g`'s descriptor as stored: with `metadata_csum` the bitmap checksums and the
+    /// descriptor checksum set (`ext4_group_desc_csum_set`), with `uninit_bg` its crc16.
+    fn sealed_group_desc(&mut self, g: u32) -> KResult<Vec<u8>> {
+        let d = self.groups.get(g as usize).ok_or(Errno::EIO)?.clone();
+        let mut raw = d.to_raw();
+        let wide = raw.len() >= 0x3C;
+        if let Some(seed) = self.csum_seed {
+            if d.flags & group::BG_BLOCK_UNINIT == 0 {
+                let n = (self.sb.blocks_per_group / 8) as usize;
+                let c = checksum::bitmap(seed, self.cache.read(d.block_bitmap)?.get(..n).ok_or(Errno::EIO)?);
+                raw::put16(&mut raw, 0x18, c as u16);
+                if wide {
+                    raw::put16(&mut raw, 0x38, (c >> 16) as u16);
+                }
+            }
+            if d.flags & group::BG_INODE_UNINIT == 0 {
+                let n = (self.sb.inodes_per_group / 8) as usize;
+                let c = checksum::bitmap(seed, self.cache.read(d.inode_bitmap)?.get(..n).ok_or(Errno::EIO)?);
+                raw::put16(&mut raw, 0x1A, c as u16);
+                if wide {
+                    raw::put16(&mut raw, 0x3A, (c >> 16) as u16);
+                }
+            }
+            let c = checksum::group_desc(seed, g, &raw);
+            raw::put16(&mut raw, 0x1E, c);
+        } else if self.sb.has_ro_compat(ro_compat::GDT_CSUM) {
+            let c = checksum::group_desc_crc16(&self.sb.uuid, g, &raw);
+            raw::put16(&mut raw, 0x1E, c);
+        }
+        Ok(raw)
     }
 
     pub fn mark_group(&mut self, g: u32) {
@@ -424,14 +465,18 @@ impl Fs {
         let ds = self.sb.desc_size as u64;
         let dirty: Vec<u32> = std::mem::take(&mut self.dirty_groups).into_iter().collect();
         for g in dirty {
-            if let Some(d) = self.groups.get(g as usize) {
-                let raw = d.to_raw();
+            if (g as usize) < self.groups.len() {
+                let raw = self.sealed_group_desc(g)?;
                 let off = self.gdt_start * self.bs() + g as u64 * ds;
                 self.cache.write_bytes(off, &raw)?;
             }
         }
         if self.sb_dirty {
             self.sb.set_wtime(Timespec::now().sec as u32);
+            if self.csum_seed.is_some() {
+                let c = checksum::superblock(&self.sb.raw);
+                raw::put32(&mut self.sb.raw, 0x3FC, c);
+            }
             let raw = self.sb.raw;
             self.cache.write_bytes(1024, &raw)?;
             self.sb_dirty = false;

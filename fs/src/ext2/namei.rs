@@ -17,8 +17,13 @@ impl Fs {
         i.atime = now;
         i.mtime = now;
         i.ctime = now;
+        i.set_crtime(now);
         self.next_generation = self.next_generation.wrapping_mul(1_103_515_245).wrapping_add(12345);
         i.generation = self.next_generation;
+        let ft = mode & S_IFMT;
+        if (ft == S_IFREG || ft == S_IFDIR) && self.sb.has_incompat(super::superblock::incompat::EXTENTS) {
+            super::extent_tree::init_root(&mut i);
+        }
         i
     }
 
@@ -87,8 +92,8 @@ impl Fs {
         let mut i = self.new_inode(S_IFDIR | (mode as u16 & 0o7777), uid, gid);
         i.links = 2;
         let goal = self.sb.group_first_block((ino - 1) / self.sb.inodes_per_group);
-        let blk = match self.alloc_block(goal) {
-            Ok(b) => b,
+        let blk = match self.map_alloc(ino, &mut i, 0, goal) {
+            Ok((b, _)) => b,
             Err(e) => {
                 self.undo_new(ino, i);
                 return Err(e);
@@ -101,7 +106,8 @@ impl Fs {
         b[6] = 1;
         b[8] = b'.';
         b[12..16].copy_from_slice(&dir.to_le_bytes());
-        let rest = if bs - 12 >= 65536 { 65535 } else { (bs - 12) as u16 };
+        let tail = self.dir_tail_len();
+        let rest = if bs - 12 - tail >= 65536 { 65535 } else { (bs - 12 - tail) as u16 };
         b[16..18].copy_from_slice(&rest.to_le_bytes());
         b[18] = 2;
         b[20] = b'.';
@@ -110,9 +116,11 @@ impl Fs {
             b[7] = 2;
             b[19] = 2;
         }
-        i.set_block_ptr(0, blk as u32);
-        i.blocks = self.sectors_per_block();
         i.size = bs as u64;
+        if tail > 0 {
+            super::checksum::init_dirent_tail(&mut b);
+            self.seal_dir_block(ino, &i, &mut b);
+        }
         let r = self
             .cache
             .overwrite(blk, &b)

@@ -46,8 +46,9 @@ pub mod incompat {
     /// Features umbra can read.
     pub const READ_SUPPORTED: u32 =
         FILETYPE | RECOVER | EXTENTS | BIT64 | FLEX_BG | CSUM_SEED | LARGEDIR | INLINE_DATA | MMP | EA_INODE;
-    /// Features umbra can write.
-    pub const WRITE_SUPPORTED: u32 = FILETYPE;
+    /// Features umbra can write: ext4's default set (`extent 64bit flex_bg`, and the checksum
+    /// seed), not inline data, large directories or the rest.
+    pub const WRITE_SUPPORTED: u32 = FILETYPE | EXTENTS | BIT64 | FLEX_BG | CSUM_SEED;
 }
 
 /// RO_COMPAT feature bits.
@@ -69,8 +70,10 @@ pub mod ro_compat {
     pub const VERITY: u32 = 0x8000;
     pub const ORPHAN_PRESENT: u32 = 0x10000;
 
-    /// Features umbra can write.
-    pub const WRITE_SUPPORTED: u32 = SPARSE_SUPER | LARGE_FILE;
+    /// Features umbra can write: ext2's plus ext4's defaults (`huge_file dir_nlink extra_isize
+    /// metadata_csum`, and `uninit_bg` for images made without `metadata_csum`).
+    pub const WRITE_SUPPORTED: u32 =
+        SPARSE_SUPER | LARGE_FILE | HUGE_FILE | GDT_CSUM | DIR_NLINK | EXTRA_ISIZE | METADATA_CSUM;
 }
 
 /// The e2fsprogs name of an INCOMPAT feature bit.

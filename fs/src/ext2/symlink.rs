@@ -42,6 +42,9 @@ impl Fs {
             i.block = [0; I_BLOCK_BYTES];
             i.block[..target.len()].copy_from_slice(target);
         } else {
+            if self.sb.has_incompat(super::superblock::incompat::EXTENTS) {
+                super::extent_tree::init_root(i);
+            }
             let n = self.write_data(ino, i, 0, &mut VmReader::from(target))?;
             if n != target.len() {
                 return Err(Errno::ENOSPC);

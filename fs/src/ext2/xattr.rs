@@ -354,18 +354,21 @@ impl Fs {
             let b = self.cache.modify(shared)?;
             let refs = get32(b, 4);
             put32(b, 4, refs + 1);
+            self.seal_xattr_block(shared)?;
             self.replace_block(ino, i, shared)?;
             return Ok(());
         }
         let content = self.encode_block(entries, hash, 1).ok_or(Errno::ENOSPC)?;
         if old != 0 && old_refs == 1 {
             self.cache.overwrite(old, &content)?;
+            self.seal_xattr_block(old)?;
             self.xattr_cache.insert(old, hash);
             return Ok(());
         }
         let group = (ino - 1) / self.sb.inodes_per_group;
         let blk = self.alloc_block(self.sb.group_first_block(group))?;
         self.cache.overwrite(blk, &content)?;
+        self.seal_xattr_block(blk)?;
         self.xattr_cache.insert(blk, hash);
         self.replace_block(ino, i, blk)
     }
@@ -441,12 +444,21 @@ impl Fs {
         if refs > 1 {
             let b = self.cache.modify(blk)?;
             put32(b, 4, refs - 1);
-            Ok(())
+            self.seal_xattr_block(blk)
         } else {
             self.xattr_cache.remove(blk);
             self.free_block(blk)
         }
     }
+
+    /// Sets the checksum of xattr block `blk` (`h_checksum`, with `metadata_csum`).
+    fn seal_xattr_block(&mut self, blk: u64) -> KResult<()> {
+        let Some(seed) = self.csum_seed else { return Ok(()) };
+        let c = super::checksum::xattr_block(seed, blk, self.cache.read(blk)?);
+        put32(self.cache.modify(blk)?, 0x10, c);
+        Ok(())
+    }
+
 }
 
 impl Ext2Fs {

@@ -198,7 +198,18 @@ impl Inode for Ext2Inode {
 
     fn fallocate(&self, mode: u32, off: u64, len: u64) -> KResult<()> {
         self.check_data()?;
-        self.ext2().fallocate(self.ino, mode, off, len)
+        let Some(store) = self.store.get() else { return self.ext2().fallocate(self.ino, mode, off, len) };
+        let old = self.ext2().stat(self.ino)?.size;
+        self.ext2().fallocate(self.ino, mode, off, len)?;
+        const PUNCH_HOLE: u32 = 2;
+        if mode & PUNCH_HOLE != 0 {
+            store.punch(off, off.saturating_add(len));
+        }
+        let new = self.ext2().stat(self.ino)?.size;
+        if new != old {
+            store.truncate(old, new);
+        }
+        Ok(())
     }
 
     fn tmpfile(&self, mode: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
