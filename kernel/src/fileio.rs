@@ -43,14 +43,6 @@ fn write_once(cur: &mut Current, file: &OpenFile, iovs: &[IoVec], done: usize, p
     file.write_source(&mut source, pos)
 }
 
-/// Sleeps until `file` shows one of `events` (or an error/hang-up); `ERESTARTSYS` if a signal
-/// comes first.
-fn wait_ready(cur: &mut Current, file: &Arc<OpenFile>, events: PollEvents) -> KResult<()> {
-    let Some(pollee) = file.pollee() else { return Ok(()) };
-    let wanted = events | PollEvents::POLLERR | PollEvents::POLLHUP;
-    wait_until(cur, &[pollee], wanted, None, |_| file.poll().intersects(wanted).then_some(Ok(())))
-}
-
 /// `read(2)`/`readv(2)` (`preadv` with `pos`) of a non-socket file into guest buffers,
 /// sleeping while it would block (unless `O_NONBLOCK`). Returns what the one successful
 /// attempt moved, as Linux's `pipe_read` returns what was there when it woke.
@@ -62,13 +54,31 @@ pub fn read_user(cur: &mut Current, file: &Arc<OpenFile>, iovs: &[IoVec], pos: O
         return read_terminal(cur, file, iovs);
     }
     let nonblock = file.flags().contains(OpenFlags::NONBLOCK) || pos.is_some();
-    loop {
-        match read_once(cur, file, iovs, pos) {
-            Err(Errno::EAGAIN) if !nonblock && file.pollee().is_some() => {}
-            r => return r,
-        }
-        wait_ready(cur, file, PollEvents::POLLIN)?;
+    let attempt = |cur: &mut Current| read_once(cur, file, iovs, pos);
+    if nonblock {
+        return attempt(cur);
     }
+    retry_until_done(cur, file, PollEvents::POLLIN, attempt)
+}
+
+/// Runs `attempt` until it no longer says `EAGAIN`, sleeping in between until the file's
+/// pollee reports one of `events` (or an error/hang-up) or a signal arrives (`ERESTARTSYS`),
+/// as Linux's `wait_event_interruptible` re-checks the real condition. The attempt itself is
+/// the condition: a file can be "ready" by `poll` and still refuse this particular operation
+/// (an eventfd with room for a small value but not for the 2^64-2 being written), and must
+/// then sleep, not spin.
+fn retry_until_done<T>(
+    cur: &mut Current,
+    file: &Arc<OpenFile>,
+    events: PollEvents,
+    mut attempt: impl FnMut(&mut Current) -> KResult<T>,
+) -> KResult<T> {
+    let Some(pollee) = file.pollee() else { return attempt(cur) };
+    let wanted = events | PollEvents::POLLERR | PollEvents::POLLHUP;
+    wait_until(cur, &[pollee], wanted, None, |cur| match attempt(cur) {
+        Err(Errno::EAGAIN) => None,
+        r => Some(r),
+    })
 }
 
 /// A terminal read through the kernel buffer path, copied out to the guest buffers in order.
@@ -108,25 +118,20 @@ pub fn write_user(cur: &mut Current, file: &Arc<OpenFile>, iovs: &[IoVec], pos: 
     let whole = crate::pipe::is_pipe(file) || crate::tty_glue::pty_master_of(file).is_some();
     let mut done = 0usize;
     loop {
-        match write_once(cur, file, iovs, done, pos) {
+        let attempt = |cur: &mut Current| write_once(cur, file, iovs, done, pos);
+        let r = if can_block { retry_until_done(cur, file, PollEvents::POLLOUT, attempt) } else { attempt(cur) };
+        match r {
             Ok(0) => return Ok(done),
             Ok(n) => {
                 done = done.saturating_add(n);
                 if done >= total || pos.is_some() || !whole {
                     return Ok(done);
                 }
-                continue;
             }
-            Err(Errno::EAGAIN) if can_block => {}
             Err(Errno::EPIPE) => {
                 send_sigpipe(cur);
                 return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
             }
-            Err(_) if done > 0 => return Ok(done),
-            Err(e) => return Err(e),
-        }
-        match wait_ready(cur, file, PollEvents::POLLOUT) {
-            Ok(()) => {}
             Err(_) if done > 0 => return Ok(done),
             Err(e) => return Err(e),
         }

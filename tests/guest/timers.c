@@ -468,6 +468,8 @@ static void test_timerfd(void) {
     close(nb);
 }
 
+static void on_alarm_noop(int sig) { (void)sig; }
+
 static void test_eventfd(void) {
     int fd = eventfd(3, 0);
     uint64_t v = 4;
@@ -517,6 +519,26 @@ static void test_eventfd(void) {
     printf("efd_full_in=%d out=%d\n", (p.revents & POLLIN) != 0, (p.revents & POLLOUT) != 0);
     printf("efd_bad_flags=%s\n", ERR(eventfd(0, 2)));
     close(s);
+    /* A blocking write that would overflow sleeps (poll says writable: there is room for a
+     * small value) until a read makes room, or a signal interrupts it. */
+    int bf = eventfd(1, 0);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm_noop;
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(1);
+    v = UINT64_MAX - 1;
+    printf("efd_blocking_overflow=%s\n", ERR(write(bf, &v, 8)));
+    fflush(stdout);
+    c = fork();
+    if (c == 0) {
+        sleep_ms(50);
+        read(bf, &v, 8);
+        _exit(0);
+    }
+    v = UINT64_MAX - 1;
+    printf("efd_overflow_after_read=%s\n", ERR(write(bf, &v, 8)));
+    waitpid(c, NULL, 0);
+    close(bf);
 }
 
 int main(int argc, char **argv) {
