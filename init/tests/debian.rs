@@ -1,5 +1,5 @@
 //! End-to-end tests on a Debian bookworm userland (a `debootstrap --variant=minbase` tree made
-//! by `tools/debian/build-image.sh`, cached between runs, turned into an ext2 image per test):
+//! by `tools/debian/build-image.sh`, cached between runs, turned into an ext4 image per test):
 //! software nobody here wrote, compared with the same commands run natively under `chroot`.
 //! The tests say SKIPPED when no tree can be had (not root, no debootstrap, no network).
 
@@ -225,4 +225,39 @@ fn kernel_filesystems_mount_as_debian_does() {
     let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(120));
     let want = "tmpfs rw,nosuid,noexec,relatime,size=N,mode=755\nexec on noexec: 126\n1\nunknown\n65536\nTrue\n1\nbind ok\nunmounted\n";
     assert_eq!(stdout(&out), want, "stderr:\n{}", stderr(&out));
+}
+
+/// The disks issue's first check: on Debian's default ext4, `dpkg -i` installs a package
+/// (and `apt-get` installs one from a local .deb and checks its cache), `dpkg -r` removes one,
+/// and after a clean exit `e2fsck -fn` finds the image clean.
+#[test]
+fn dpkg_and_apt_install_on_ext4_and_the_image_stays_clean() {
+    let dir = scratch("debian-dpkg");
+    let Some(img) = debian_image(&dir, &["usr/bin/dpkg"]) else { return };
+    for (name, version) in [("umbra-hello", "1.0"), ("umbra-apt", "2.0")] {
+        let pkg = dir.join(name);
+        std::fs::create_dir_all(pkg.join("DEBIAN")).unwrap();
+        std::fs::create_dir_all(pkg.join(format!("usr/share/{name}"))).unwrap();
+        let control = format!("Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: umbra <u@example.com>\nDescription: a test package\n");
+        std::fs::write(pkg.join("DEBIAN/control"), control).unwrap();
+        std::fs::write(pkg.join(format!("usr/share/{name}/hello.txt")), format!("{name} {version}\n")).unwrap();
+        let deb = dir.join(format!("{name}.deb"));
+        let st = std::process::Command::new("dpkg-deb").arg("--build").arg(&pkg).arg(&deb).output().unwrap();
+        assert!(st.status.success(), "dpkg-deb: {}", String::from_utf8_lossy(&st.stderr));
+        let w = std::process::Command::new("debugfs").arg("-w").arg("-R").arg(format!("write {} /root/{name}.deb", deb.display())).arg(&img).output().unwrap();
+        assert!(w.status.success());
+    }
+    let script = "set -e; dpkg -i /root/umbra-hello.deb >/dev/null; cat /usr/share/umbra-hello/hello.txt; \
+                  apt-get install -y /root/umbra-apt.deb >/dev/null 2>&1; cat /usr/share/umbra-apt/hello.txt; \
+                  apt-get check >/dev/null; dpkg -r umbra-hello >/dev/null; \
+                  dpkg -s umbra-hello >/dev/null 2>&1 || echo removed; \
+                  dpkg-query -W -f='${Status}\\n' umbra-apt; sync";
+    let out = run_umbra(&["run", "--root", img.to_str().unwrap(), "--", "/bin/bash", "-c", script], Duration::from_secs(300));
+    assert_eq!(
+        stdout(&out),
+        "umbra-hello 1.0\numbra-apt 2.0\nremoved\ninstall ok installed\n",
+        "stderr:\n{}",
+        stderr(&out)
+    );
+    assert_e2fsck_clean(&img);
 }

@@ -29,7 +29,7 @@ fn both(name: &str, script: &str, files: &[PathBuf]) -> Option<(Output, Output)>
     }
     let dir = scratch(name);
     let img = dir.join("debian.img");
-    mke2fs_from_dir(&tree, &img, "ext2", "1G", &[]);
+    mke2fs_from_dir(&tree, &img, "ext4", "2G", &[]);
     for f in files {
         let name = f.file_name()?.to_str()?;
         let out = Command::new("debugfs").arg("-w").arg("-R").arg(format!("write {} /root/{name}", f.display())).arg(&img).output().ok()?;

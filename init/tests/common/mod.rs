@@ -290,14 +290,15 @@ pub fn debian_tree(needs: &[&str]) -> Option<PathBuf> {
     }
 }
 
-/// A fresh 1 GiB ext2 image of the Debian tree at `dir/debian.img` (`None`, SKIPPED, without
-/// the tree, one of `needs`, or e2fsprogs).
+/// A fresh 2 GiB (sparse) image of the Debian tree at `dir/debian.img`, made as Debian and
+/// every cloud image make theirs: `mkfs.ext4` with its defaults (`None`, SKIPPED, without the
+/// tree, one of `needs`, or e2fsprogs).
 pub fn debian_image(dir: &Path, needs: &[&str]) -> Option<PathBuf> {
     let tree = debian_tree(needs)?;
     if !have_e2fsprogs() {
         return None;
     }
     let img = dir.join("debian.img");
-    mke2fs_from_dir(&tree, &img, "ext2", "1G", &[]);
+    mke2fs_from_dir(&tree, &img, "ext4", "2G", &[]);
     Some(img)
 }
