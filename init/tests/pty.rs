@@ -21,6 +21,7 @@ fn root() -> &'static Path {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
         build_c("pty", &r.join("bin/pty"), &["-static", "-Wall"]);
+        build_c("ptyreuse", &r.join("bin/ptyreuse"), &["-static", "-Wall"]);
         if let Some(bb) = ["/bin/busybox", "/usr/bin/busybox"].into_iter().map(Path::new).find(|p| p.exists()) {
             std::fs::copy(bb, r.join("bin/busybox")).unwrap();
         }
@@ -172,4 +173,13 @@ fn umbra_run_mounts_devpts_with_group_tty() {
     // A new terminal belongs to its opener and group tty, mode 0620, as on Debian.
     let got = guest(&["/bin/pty", "run", "/bin/busybox", "stat", "-c", "%a %u %g %t:%T", "/dev/pts/0"]);
     assert_eq!(stdout(&got), "620 0 5 88:0\r\n", "stderr:\n{}", stderr(&got));
+}
+
+/// A pty index reused after its master closed reaches the new pty (Debian's startpar).
+#[test]
+fn a_reused_pty_index_opens_the_new_pty() {
+    let got = guest(&["/bin/ptyreuse"]);
+    let want = run_native(&root().join("bin/ptyreuse"), &[]);
+    assert_eq!(stdout(&got), stdout(&want), "umbra's stderr:\n{}", stderr(&got));
+    assert!(stdout(&got).contains("round 1: open ok"));
 }

@@ -304,6 +304,11 @@ pub struct DevPts {
     indexes: KMutex<BTreeSet<u32>>,
     /// The slave nodes shown, by index: from creation until the master closes.
     nodes: KMutex<BTreeMap<u32, Arc<DevPtsNode>>>,
+    /// How many nodes each index has had: a reused index gets a new inode number (index + 3
+    /// as on Linux, plus the reuse count in the high bits), so the VFS's cached dentry of
+    /// `/dev/pts/N` sees the node changed instead of opening the gone pty (Linux deletes the
+    /// dentry when the pty dies).
+    reuses: KMutex<BTreeMap<u32, u64>>,
 }
 
 impl DevPts {
@@ -325,6 +330,7 @@ impl DevPts {
                 }),
                 indexes: KMutex::new(BTreeSet::new()),
                 nodes: KMutex::new(BTreeMap::new()),
+                reuses: KMutex::new(BTreeMap::new()),
             }
         })
     }
@@ -354,7 +360,7 @@ impl DevPts {
         let gid = self.opts.gid.unwrap_or(gid);
         let node = Arc::new(DevPtsNode {
             fs: Arc::downgrade(self),
-            ino: FIRST_PTS_INO + u64::from(index),
+            ino: FIRST_PTS_INO + u64::from(index) + (self.next_reuse(index) << 32),
             rdev: make_dev(PTS_MAJOR, index),
             index: Some(index),
             meta: KMutex::new(Meta::new(S_IFCHR | self.opts.mode, uid, gid)),
@@ -362,6 +368,15 @@ impl DevPts {
         });
         self.nodes.lock().insert(index, node.clone());
         node
+    }
+
+    /// How many nodes `index` had before this one.
+    fn next_reuse(&self, index: u32) -> u64 {
+        let mut r = self.reuses.lock();
+        let n = r.entry(index).or_insert(0);
+        let before = *n;
+        *n = n.wrapping_add(1);
+        before
     }
 
     /// Removes slave `index`'s node (`devpts_pty_kill`, when the master closes).
