@@ -58,6 +58,7 @@ fn open_root(path: Option<&std::path::Path>, ro: bool) -> Result<std::sync::Arc<
 /// `umbra run`.
 fn run(r: cli::RunArgs) -> ExitCode {
     logger::init(r.common.log);
+    fs::tmpfs::set_ram_size(r.common.mem);
     let root = match open_root(r.root.as_deref(), r.common.ro) {
         Ok(v) => v,
         Err(code) => return code,
@@ -97,6 +98,7 @@ fn run(r: cli::RunArgs) -> ExitCode {
 /// `poweroff`/`halt` end with status 0; `reboot` starts umbra again from the beginning.
 fn boot(b: cli::BootArgs) -> ExitCode {
     logger::init(b.common.log);
+    fs::tmpfs::set_ram_size(b.common.mem);
     let image = match b.image.clone() {
         Some(p) => p,
         None => {

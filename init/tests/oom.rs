@@ -20,7 +20,7 @@ fn oom_root(name: &str) -> Option<PathBuf> {
         std::fs::create_dir_all(r.join(d)).unwrap();
     }
     std::fs::copy(bb, r.join("bin/busybox")).unwrap();
-    for applet in ["sh", "sleep", "cat", "test", "["] {
+    for applet in ["sh", "sleep", "cat", "test", "[", "dd", "df", "mkdir", "mount"] {
         let _ = std::os::unix::fs::symlink("busybox", r.join("bin").join(applet));
     }
     build_c("alloc", &r.join("bin/alloc"), &[]);
@@ -68,4 +68,20 @@ fn oom_score_adj_files_behave_as_on_linux() {
     let guest = run_umbra(&["run", "--root", r.to_str().unwrap(), "--", "/bin/oomadj"], Duration::from_secs(60));
     assert_eq!(stdout(&guest), stdout(&native), "guest vs native; guest stderr:\n{}", stderr(&guest));
     assert!(stdout(&guest).contains("nobody 200: oom_score_adj 200"));
+}
+
+/// tmpfs data lives in umbra's own memory: a mount without `size=` holds half of `--mem`, as
+/// Linux's default, and every tmpfs together at most all of it — filling them gives `ENOSPC`,
+/// never an umbra that grows without bound (trinity filled /tmp until the host killed umbra).
+#[test]
+fn tmpfs_is_bounded_by_guest_ram() {
+    let Some(root) = oom_root("tmpfs") else { return };
+    let script = "dd if=/dev/zero of=/tmp/big bs=1M count=100 2>/dev/null; echo \"status $?\"; df -k /tmp | tail -1; \
+                  for i in 1 2 3; do mkdir -p /mnt$i && mount -t tmpfs t$i /mnt$i && dd if=/dev/zero of=/mnt$i/f bs=1M count=60 2>/dev/null; echo \"mnt$i $?\"; done";
+    let out = sh(&root, script);
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert!(so.contains("status 1"), "filling /tmp past half of RAM must fail:\n{so}\n{se}");
+    assert!(so.contains(" 65536 "), "/tmp is 64 MiB with --mem 128M:\n{so}");
+    // 64 MiB in /tmp, then 60 MiB fit once more; the rest of RAM is used up after that.
+    assert!(so.contains("mnt1 0") && so.contains("mnt2 1") && so.contains("mnt3 1"), "{so}\n{se}");
 }

@@ -117,6 +117,23 @@ fn parse_amount(v: &str, percent_of: Option<u64>) -> KResult<u64> {
     n.checked_mul(mult).ok_or(Errno::EINVAL)
 }
 
+/// The guest's RAM in bytes (0: not known, no default limits), set once at start.
+static RAM_BYTES: AtomicU64 = AtomicU64::new(0);
+/// File data held by every tmpfs instance together (it lives in umbra's heap).
+static ALL_USED: AtomicU64 = AtomicU64::new(0);
+
+/// Tells tmpfs how much RAM the guest has (`--mem`): a mount without `size=` may then hold
+/// half of it (Linux's `shmem_default_max_blocks`), and all instances together at most all
+/// of it, so a guest filling tmpfs gets `ENOSPC` instead of growing umbra without bound.
+pub fn set_ram_size(bytes: u64) {
+    RAM_BYTES.store(bytes, Ordering::Relaxed);
+}
+
+/// The guest RAM size given to `set_ram_size` (0 if none).
+pub fn ram_size() -> u64 {
+    RAM_BYTES.load(Ordering::Relaxed)
+}
+
 impl TmpFs {
     /// A tmpfs (`name` `"tmpfs"`) whose root has mode 1777, with an optional size limit in bytes.
     pub fn new(max_bytes: Option<u64>) -> Arc<TmpFs> {
@@ -137,8 +154,13 @@ impl TmpFs {
             root: TmpInode::new_dir(me.clone(), 1, root_mode, uid, gid, Weak::new()),
             next_ino: AtomicU64::new(2),
             dev: alloc_anon_dev(),
-            // `size=0` and `nr_inodes=0` mean no limit, as in Linux.
-            max_bytes: options.size.filter(|s| *s > 0),
+            // `size=0` and `nr_inodes=0` mean no limit, as in Linux; no `size=` means half
+            // of RAM.
+            max_bytes: match options.size {
+                Some(0) => None,
+                Some(s) => Some(s),
+                None => Some(ram_size() / 2 / PAGE * PAGE).filter(|s| *s > 0),
+            },
             used_bytes: AtomicU64::new(0),
             max_inodes: options.nr_inodes.filter(|n| *n > 0),
             live_inodes: AtomicU64::new(1),
@@ -172,6 +194,7 @@ impl TmpFs {
     fn charge(&self, old_len: u64, new_len: u64) -> KResult<()> {
         if new_len <= old_len {
             self.used_bytes.fetch_sub(old_len - new_len, Ordering::Relaxed);
+            ALL_USED.fetch_sub(old_len - new_len, Ordering::Relaxed);
             return Ok(());
         }
         let grow = new_len - old_len;
@@ -180,8 +203,21 @@ impl TmpFs {
         if self.max_bytes.is_some_and(|m| after > m) {
             return Err(Errno::ENOSPC);
         }
+        let all = ALL_USED.load(Ordering::Relaxed).saturating_add(grow);
+        let ram = ram_size();
+        if ram > 0 && all > ram {
+            return Err(Errno::ENOSPC);
+        }
         self.used_bytes.store(after, Ordering::Relaxed);
+        ALL_USED.store(all, Ordering::Relaxed);
         Ok(())
+    }
+}
+
+impl Drop for TmpFs {
+    /// Data still held when the instance goes (its inodes outlive it) leaves the global count.
+    fn drop(&mut self) {
+        ALL_USED.fetch_sub(self.used_bytes.load(Ordering::Relaxed).min(ALL_USED.load(Ordering::Relaxed)), Ordering::Relaxed);
     }
 }
 

@@ -190,7 +190,12 @@ impl Vfs {
         self.register_fs_type("tmpfs", true, Arc::new(|req: &MountRequest<'_>| {
             // Only `size=N%` needs the RAM size (the provider may not be usable before boot).
             let percent = req.data.contains(&b'%');
-            let ram = if percent { req.vfs.proc_provider().map_or(2 << 30, |p| p.meminfo().total_kb.saturating_mul(1024)) } else { 0 };
+            let known = crate::tmpfs::ram_size();
+            let ram = match (percent, known) {
+                (false, _) => 0,
+                (true, 0) => req.vfs.proc_provider().map_or(2 << 30, |p| p.meminfo().total_kb.saturating_mul(1024)),
+                (true, k) => k,
+            };
             let options = crate::tmpfs::TmpfsOptions::parse(req.data, ram)?;
             Ok(crate::tmpfs::TmpFs::with_options("tmpfs", 0o1777, options) as Arc<dyn FileSystem>)
         }));
