@@ -44,8 +44,8 @@ fn main() -> ExitCode {
 /// Mounts the root (an image or a directory) and installs what the kernel provides to the
 /// VFS before anything is mounted on it: the procfs provider, the FIFO opener, the ext2/3/4
 /// filesystem types. A failure is one line on stderr and exit status 125.
-fn open_root(path: Option<&std::path::Path>, ro: bool) -> Result<std::sync::Arc<fs::Vfs>, ExitCode> {
-    let root = root::mount_root(path, ro).map_err(|e| {
+fn open_root(path: Option<&std::path::Path>, c: &cli::Common) -> Result<std::sync::Arc<fs::Vfs>, ExitCode> {
+    let root = root::mount_root(path, c.ro, c.cow.as_deref()).map_err(|e| {
         eprintln!("umbra: {e}");
         ExitCode::from(EXIT_UMBRA)
     })?;
@@ -58,7 +58,7 @@ fn open_root(path: Option<&std::path::Path>, ro: bool) -> Result<std::sync::Arc<
 /// `umbra run`.
 fn run(r: cli::RunArgs) -> ExitCode {
     logger::init(r.common.log);
-    let root = match open_root(r.root.as_deref(), r.common.ro) {
+    let root = match open_root(r.root.as_deref(), &r.common) {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -108,7 +108,7 @@ fn boot(b: cli::BootArgs) -> ExitCode {
             p
         }
     };
-    let root = match open_root(Some(&image), b.common.ro) {
+    let root = match open_root(Some(&image), &b.common) {
         Ok(v) => v,
         Err(code) => return code,
     };

@@ -11,10 +11,14 @@ pub fn default_image() -> PathBuf {
     here.parent().unwrap_or(here).join("rootfs/build/rootfs.img")
 }
 
-/// Mounts `root` (a directory served by hostfs, or an ext2/ext4 image) as `/`.
-pub fn mount_root(root: Option<&Path>, ro: bool) -> Result<Arc<Vfs>, String> {
+/// Mounts `root` (a directory served by hostfs, or an ext2/ext4 image) as `/`; with `cow`, the
+/// image is a read-only base under that copy-on-write file (UML's `ubd0=COW,BASE`).
+pub fn mount_root(root: Option<&Path>, ro: bool, cow: Option<&Path>) -> Result<Arc<Vfs>, String> {
     let root = root.map(Path::to_path_buf).unwrap_or_else(default_image);
     let meta = std::fs::metadata(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    if let Some(cow) = cow {
+        return mount_cow_image(&root, cow, ro);
+    }
     if meta.is_dir() {
         let dir = root.to_str().ok_or_else(|| format!("{}: path is not UTF-8", root.display()))?;
         let hfs = fs::hostfs::HostFs::new(dir, ro).map_err(|e| format!("{}: cannot serve directory: {e}", root.display()))?;
@@ -34,6 +38,19 @@ fn mount_image(image: &Path, ro: bool) -> Result<Arc<Vfs>, String> {
     use fs::ext2vfs::{Access, Ext2Vfs};
     let access = if ro { Access::ReadOnly } else { Access::PreferReadWrite };
     let fs = Ext2Vfs::open_image(image, access, None).map_err(|e| format!("{}: {}", image.display(), e.message))?;
+    let flags = if ro { fs::MountFlags::RDONLY } else { fs::MountFlags::empty() };
+    Ok(Vfs::with_root(fs, ROOT_SOURCE, flags))
+}
+
+/// Mounts the ext2/ext4 image `base` as `/` through the copy-on-write file `cow` (created if
+/// missing): the base is opened read-only and never written. A COW file made over another base
+/// is refused with one line.
+fn mount_cow_image(base: &Path, cow: &Path, ro: bool) -> Result<Arc<Vfs>, String> {
+    use fs::ext2vfs::{Access, Ext2Vfs};
+    let dev = fs::blockdev::cow::CowBlockDevice::open(base, cow, ro)?;
+    let access = if ro { Access::ReadOnly } else { Access::PreferReadWrite };
+    let label = format!("{} (COW {})", base.display(), cow.display());
+    let fs = Ext2Vfs::mount_with(Arc::new(dev), access, None, &label).map_err(|e| format!("{label}: {}", e.message))?;
     let flags = if ro { fs::MountFlags::RDONLY } else { fs::MountFlags::empty() };
     Ok(Vfs::with_root(fs, ROOT_SOURCE, flags))
 }
