@@ -45,10 +45,16 @@ fn main() -> ExitCode {
 /// VFS before anything is mounted on it: the procfs provider, the FIFO opener, the ext2/3/4
 /// filesystem types. A failure is one line on stderr and exit status 125.
 fn open_root(path: Option<&std::path::Path>, c: &cli::Common) -> Result<std::sync::Arc<fs::Vfs>, ExitCode> {
-    let root = root::mount_root(path, c.ro, c.cow.as_deref()).map_err(|e| {
+    let fail = |e: String| {
         eprintln!("umbra: {e}");
         ExitCode::from(EXIT_UMBRA)
-    })?;
+    };
+    let root = root::mount_root(path, c.ro, c.cow.as_deref()).map_err(fail)?;
+    let disks: Vec<_> = c.disks.iter().map(|d| (d.image.clone(), d.ro)).collect();
+    if let Err(e) = root::attach_disks(&root, &disks) {
+        root::shutdown(&root);
+        return Err(fail(e));
+    }
     kernel::procfs::install(&root);
     kernel::pipe::install_fifo_opener(&root);
     root::register_fs_types(&root);
