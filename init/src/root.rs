@@ -45,10 +45,12 @@ fn mount_image(image: &Path, ro: bool) -> Result<Arc<Vfs>, String> {
 fn mount_root_device(dev: Arc<dyn BlockDevice>, ro: bool, label: &str) -> Result<Arc<Vfs>, String> {
     use fs::ext2vfs::{Access, Ext2Vfs};
     let access = if ro { Access::ReadOnly } else { Access::PreferReadWrite };
-    let fs = Ext2Vfs::mount_with(dev.clone(), access, None, label).map_err(|e| format!("{label}: {}", e.message))?;
+    let disk = ubd_disk(0, dev);
+    let claimed = disk.claim().map_err(|e| format!("{label}: {e}"))?;
+    let fs = Ext2Vfs::mount_with(claimed, access, None, label).map_err(|e| format!("{label}: {}", e.message))?;
     let flags = if ro { fs::MountFlags::RDONLY } else { fs::MountFlags::empty() };
     let vfs = Vfs::with_root(fs, ROOT_SOURCE, flags);
-    register_disk(&vfs, 0, dev);
+    vfs.devices().register_block_device(disk);
     Ok(vfs)
 }
 
@@ -57,12 +59,11 @@ pub const UBD_MAJOR: u32 = 98;
 /// How many `ubd` disks there can be (UML's `MAX_DEV`): `ubda` … `ubdp`.
 pub const MAX_DISKS: usize = 16;
 
-/// Registers `dev` as disk `index`: `/dev/ubda` for 0, `ubdb` for 1, …, with major 98 and
-/// minor 16 × index (room for 15 partitions each, as `ubd_kern.c` numbers them).
-fn register_disk(vfs: &Vfs, index: usize, dev: Arc<dyn BlockDevice>) {
+/// Disk `index` over `dev`: `ubda` for 0, `ubdb` for 1, …, with major 98 and minor 16 × index
+/// (room for 15 partitions each, as `ubd_kern.c` numbers them).
+fn ubd_disk(index: usize, dev: Arc<dyn BlockDevice>) -> fs::devfs::BlockDisk {
     let name = format!("ubd{}", (b'a' + index as u8) as char);
-    let minor = 16 * index as u32;
-    vfs.devices().register_block_device(fs::devfs::BlockDisk { name, major: UBD_MAJOR, minor, dev });
+    fs::devfs::BlockDisk::new(&name, UBD_MAJOR, 16 * index as u32, dev)
 }
 
 /// Attaches `--disk IMAGE[,ro]` images as `/dev/ubdb`, `/dev/ubdc`, … (not mounted: the guest
@@ -76,7 +77,7 @@ pub fn attach_disks(vfs: &Vfs, disks: &[(PathBuf, bool)]) -> Result<(), String> 
         if std::fs::metadata(image).map(|m| m.is_dir()).unwrap_or(false) {
             return Err(format!("{}: a disk must be an image file, not a directory", image.display()));
         }
-        register_disk(vfs, i + 1, Arc::new(dev));
+        vfs.devices().register_block_device(ubd_disk(i + 1, Arc::new(dev)));
     }
     Ok(())
 }

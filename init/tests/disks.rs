@@ -62,12 +62,13 @@ fn disk_mounts_reads_writes_and_stays_clean() {
     let script = "ls -l /dev/ubda /dev/ubdb /dev/ubdc | while read m l u g maj min rest; do echo $m $maj $min; done; \
         cat /proc/partitions; \
         mount /dev/ubdb /mnt && cat /mnt/f && echo new > /mnt/g && grep ubd /proc/mounts && df /mnt | grep -c '^/dev/ubdb ' && umount /mnt && \
-        mount -t ext2 /dev/ubdb /mnt && cat /mnt/g && umount /mnt && echo done";
+        mount -t ext2 /dev/ubdb /mnt && cat /mnt/g && \
+        { mount /dev/ubdb /tmp 2>&1 | grep -o 'busy' | head -n1; mount /dev/ubda /tmp 2>&1 | grep -o 'busy' | head -n1; } && umount /mnt && echo done";
     let o = sh(&["--root", r, "--disk", b_s, "--disk", &format!("{c_s},ro")], script);
     assert_eq!(o.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&o), stderr(&o));
     let want = "brw-rw---- 98, 0\nbrw-rw---- 98, 16\nbrw-rw---- 98, 32\n\
         major minor  #blocks  name\n\n  98        0      16384 ubda\n  98       16       8192 ubdb\n  98       32       8192 ubdc\n\
-        hi\n/dev/ubda / ext2 rw,relatime 0 0\n/dev/ubdb /mnt ext2 rw,relatime 0 0\n1\nnew\ndone\n";
+        hi\n/dev/ubda / ext2 rw,relatime 0 0\n/dev/ubdb /mnt ext2 rw,relatime 0 0\n1\nnew\nbusy\nbusy\ndone\n";
     assert_eq!(stdout(&o), want, "stderr:\n{}", stderr(&o));
     assert_e2fsck_clean(&b);
     assert_e2fsck_clean(&root);

@@ -64,6 +64,56 @@ pub struct BlockDisk {
     pub minor: u32,
     /// The disk.
     pub dev: Arc<dyn BlockDevice>,
+    /// Set while a filesystem is mounted from the disk ([`BlockDisk::claim`]).
+    pub claimed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl BlockDisk {
+    /// A disk not yet claimed by a filesystem.
+    pub fn new(name: &str, major: u32, minor: u32, dev: Arc<dyn BlockDevice>) -> BlockDisk {
+        BlockDisk { name: name.to_string(), major, minor, dev, claimed: Arc::default() }
+    }
+
+    /// Claims the disk for one filesystem: the device to mount, which releases the claim when
+    /// the filesystem lets go of it. `EBUSY` while another mount holds it (Linux would share
+    /// the superblock; umbra refuses rather than run two caches over one disk).
+    pub fn claim(&self) -> KResult<Arc<dyn BlockDevice>> {
+        use std::sync::atomic::Ordering;
+        if self.claimed.swap(true, Ordering::AcqRel) {
+            return Err(Errno::EBUSY);
+        }
+        Ok(Arc::new(Claimed { dev: self.dev.clone(), claimed: self.claimed.clone() }))
+    }
+}
+
+/// A claimed disk: the device, releasing the claim when dropped.
+struct Claimed {
+    dev: Arc<dyn BlockDevice>,
+    claimed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl BlockDevice for Claimed {
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<()> {
+        self.dev.read_at(off, buf)
+    }
+    fn write_at(&self, off: u64, data: &[u8]) -> KResult<()> {
+        self.dev.write_at(off, data)
+    }
+    fn size(&self) -> u64 {
+        self.dev.size()
+    }
+    fn sync(&self) -> KResult<()> {
+        self.dev.sync()
+    }
+    fn read_only(&self) -> bool {
+        self.dev.read_only()
+    }
+}
+
+impl Drop for Claimed {
+    fn drop(&mut self) {
+        self.claimed.store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// The registry of devices the kernel and fs provide.

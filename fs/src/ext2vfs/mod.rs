@@ -222,8 +222,8 @@ fn factory(name: &'static str, req: &MountRequest<'_>) -> KResult<Arc<dyn FileSy
     let access = if req.flags.contains(MsFlags::MS_RDONLY) { Access::ReadOnly } else { Access::ReadWrite };
     let opened = match &req.block {
         Some(disk) => {
-            let disk = disk.clone()?;
-            Ext2Vfs::mount_with(disk.dev, access, Some(name), source)
+            let dev = disk.clone()?.claim()?;
+            Ext2Vfs::mount_with(dev, access, Some(name), source)
         }
         None => Ext2Vfs::open_image(Path::new(source), access, Some(name)),
     };

@@ -233,7 +233,7 @@ mod tests {
     #[test]
     fn partitions_as_linux_prints_them() {
         let dev = std::sync::Arc::new(crate::block::MemBlockDevice::new(16 << 20));
-        let d = crate::devfs::BlockDisk { name: "ubdb".into(), major: 98, minor: 16, dev };
+        let d = crate::devfs::BlockDisk::new("ubdb", 98, 16, dev);
         assert_eq!(partitions(&[d]), "major minor  #blocks  name\n\n  98       16      16384 ubdb\n");
     }
 
