@@ -236,6 +236,7 @@ impl CowBlockDevice {
             return Err(format!("{}: a COW file needs a base image file, not a directory", base_path.display()));
         }
         let (cow, ro) = open_cow_file(cow_path, read_only)?;
+        lock_cow(&cow, cow_path, ro)?;
         let empty = cow.metadata().map_err(|e| io_msg(cow_path, e))?.len() == 0;
         let (hdr, present) = if empty {
             if ro {
@@ -321,6 +322,16 @@ fn open_cow_file(cow_path: &Path, read_only: bool) -> Result<(File, bool), Strin
         }
         Err(e) => Err(io_msg(cow_path, e)),
     }
+}
+
+/// Locks the COW file against a second umbra using it at once (UML's `ubd` takes the same
+/// `flock`): exclusive for writing, shared read-only. The lock goes with the file.
+fn lock_cow(cow: &File, cow_path: &Path, ro: bool) -> Result<(), String> {
+    let r = if ro { cow.try_lock_shared() } else { cow.try_lock() };
+    r.map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => format!("{}: the COW file is in use by another umbra", cow_path.display()),
+        std::fs::TryLockError::Error(e) => io_msg(cow_path, e),
+    })
 }
 
 /// Writes a fresh header and an empty bitmap into the empty file `cow` and sizes it (sparse).
@@ -419,9 +430,11 @@ impl Drop for CowBlockDevice {
 /// Folds the changes in `cow_path` into an image (UML's `uml_moo`): into `out` (a new file: a
 /// copy of the base with the changed blocks written over it) or, when `out` is `None`, into the
 /// base itself (which invalidates the COW file). `base` overrides the base path in the header.
-/// The base must match the header's size and fingerprint. Returns the number of blocks merged.
+/// The base must match the header's size and fingerprint, and no umbra may be using the COW
+/// file. Returns the number of blocks merged.
 pub fn merge(cow_path: &Path, base: Option<&Path>, out: Option<&Path>) -> Result<u64, String> {
     let cow = File::open(cow_path).map_err(|e| io_msg(cow_path, e))?;
+    lock_cow(&cow, cow_path, true)?;
     let (hdr, bitmap) = read_cow(&cow, cow_path)?;
     let base_path = base.map(Path::to_path_buf).unwrap_or_else(|| hdr.base_path.clone());
     let base_file = File::open(&base_path).map_err(|e| io_msg(&base_path, e))?;

@@ -110,3 +110,15 @@ fn cow_sample_blocks_cover_small_and_large_bases() {
     assert!(s.contains(&0) && s.contains(&2) && s.contains(&((1 << 20) - 1)));
     assert!(s.len() <= SAMPLES as usize);
 }
+
+#[test]
+fn cow_file_is_used_by_one_writer_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = base(tmp.path(), 4 * 4096);
+    let cow = tmp.path().join("c.cow");
+    let first = CowBlockDevice::open(&b, &cow, false).unwrap();
+    let e = CowBlockDevice::open(&b, &cow, false).err().unwrap();
+    assert!(e.contains("in use"), "{e}");
+    drop(first);
+    assert!(CowBlockDevice::open(&b, &cow, false).is_ok());
+}
