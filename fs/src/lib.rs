@@ -51,5 +51,6 @@ pub use poll::{PollEvents, Pollee, Waker};
 pub use time::Timespec;
 pub use vfs::Vfs;
 pub mod block;
+pub mod blockdev;
 pub mod ext2;
 pub mod ext2vfs;

@@ -31,11 +31,46 @@ pub struct Common {
     pub net_none: bool,
     /// `--publish [HOSTADDR:]HOSTPORT:GUESTPORT[/udp]` rules.
     pub publish: Vec<kernel::net::inet::relay::Publish>,
+    /// `--cow CHANGES.cow` (or UML's `ubd0=CHANGES.cow,BASE.img`): the root image is a read-only
+    /// base and every change goes to this copy-on-write file.
+    pub cow: Option<PathBuf>,
+    /// `--disk IMAGE[,ro]` (or UML's `ubd1=IMAGE`, …): more disks, `/dev/ubdb` onwards.
+    pub disks: Vec<Disk>,
+}
+
+/// An extra disk: `--disk IMAGE[,ro]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disk {
+    /// The image file.
+    pub image: PathBuf,
+    /// Attached read-only (`,ro`): writes fail with `EROFS`.
+    pub ro: bool,
+}
+
+/// Parses `IMAGE[,ro]` (also `,rw`), as `--disk` and UML's `ubdN=` take it.
+pub fn parse_disk(s: &str) -> Result<Disk, String> {
+    let (image, ro) = match s.rsplit_once(',') {
+        Some((i, "ro")) => (i, true),
+        Some((i, "rw")) => (i, false),
+        _ => (s, false),
+    };
+    if image.is_empty() {
+        return Err(format!("--disk '{s}': expected IMAGE[,ro]"));
+    }
+    Ok(Disk { image: PathBuf::from(image), ro })
+}
+
+/// Parses UML's `ubd0=` value: `IMAGE` or `CHANGES.cow,BASE.img`; returns (image, cow).
+fn parse_ubd0(v: &str) -> (PathBuf, Option<PathBuf>) {
+    match v.split_once(',') {
+        Some((cow, base)) if !cow.is_empty() && !base.is_empty() => (PathBuf::from(base), Some(PathBuf::from(cow))),
+        _ => (PathBuf::from(v), None),
+    }
 }
 
 impl Default for Common {
     fn default() -> Self {
-        Common { mem: 256 << 20, strace: false, log: log::LevelFilter::Warn, ro: false, net_none: false, publish: Vec::new() }
+        Common { mem: 256 << 20, strace: false, log: log::LevelFilter::Warn, ro: false, net_none: false, publish: Vec::new(), cow: None, disks: Vec::new() }
     }
 }
 
@@ -113,6 +148,8 @@ fn common_flag(c: &mut Common, flag: &str, inline: Option<&str>, it: &mut std::s
         "--strace" => c.strace = true,
         "--log" => c.log = parse_level(&value(flag, inline, it)?)?,
         "--ro" => c.ro = true,
+        "--cow" => c.cow = Some(PathBuf::from(value(flag, inline, it)?)),
+        "--disk" => c.disks.push(parse_disk(&value(flag, inline, it)?)?),
         "--net" => match value(flag, inline, it)?.as_str() {
             "user" => c.net_none = false,
             "none" => c.net_none = true,
@@ -165,6 +202,15 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
     Ok(r)
 }
 
+/// The index of UML's `ubdN` word (`ubd1`, or `ubdb` as the device name): `Some(1)`.
+fn ubd_index(k: &str) -> Option<usize> {
+    let rest = k.strip_prefix("ubd")?;
+    match rest.as_bytes() {
+        [c @ b'a'..=b'z'] => Some((c - b'a') as usize),
+        _ => rest.parse::<usize>().ok().filter(|&n| n < 16),
+    }
+}
+
 fn parse_boot(args: &[String]) -> Result<BootArgs, String> {
     let mut b = BootArgs { cmdline: args.to_vec(), ..Default::default() };
     let mut it = args.iter();
@@ -181,7 +227,21 @@ fn parse_boot(args: &[String]) -> Result<BootArgs, String> {
             continue;
         }
         match a.split_once('=') {
-            Some(("ubd0" | "ubda", v)) => b.image = Some(PathBuf::from(v)),
+            Some(("ubd0" | "ubda", v)) => {
+                let (image, cow) = parse_ubd0(v);
+                b.image = Some(image);
+                if cow.is_some() {
+                    b.common.cow = cow;
+                }
+            }
+            Some((k, v)) if ubd_index(k).is_some_and(|i| i > 0) => {
+                let i = ubd_index(k).unwrap_or(1);
+                let disk = parse_disk(v)?;
+                if b.common.disks.len() + 1 != i {
+                    return Err(format!("{k}=: give ubd1= … in order without gaps"));
+                }
+                b.common.disks.push(disk);
+            }
             Some(("mem", v)) => b.common.mem = parse_size(v)?,
             Some(("init", v)) => b.init = Some(v.to_string()),
             Some(("root", _)) | Some(("console", _)) | Some(("con", _)) | Some(("con0", _)) => {}
@@ -211,12 +271,15 @@ umbra run: PROGRAM runs as pid 1 on this terminal (host stdin/stdout are its con
 
 umbra boot: mounts IMAGE as / and starts /sbin/init (or --init) as pid 1.
     --init PATH        the init program
-    User-Mode Linux's words work too: ubd0=IMAGE mem=SIZE init=PATH root=/dev/ubda rw ro;
-    other key=value words go to init's environment.
+    User-Mode Linux's words work too: ubd0=IMAGE ubd0=CHANGES.cow,IMAGE ubd1=IMAGE[,ro]
+    mem=SIZE init=PATH root=/dev/ubda rw ro; other key=value words go to init's environment.
 
 Common options:
     --mem SIZE         guest RAM (default 256M; K/M/G suffixes)
     --ro               mount the root read-only
+    --cow CHANGES.cow  keep the root image untouched: read it as a base and write every change
+                       to CHANGES.cow (created if missing; merge with umbra-mkfs --merge)
+    --disk IMAGE[,ro]  attach another disk as /dev/ubdb, /dev/ubdc, … (repeatable)
     --net user|none    user-mode networking (default: eth0 10.0.2.15, the host is 10.0.2.2,
                        DNS 10.0.2.3) or only loopback
     --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/udp]
@@ -265,6 +328,28 @@ mod tests {
             }
             _ => panic!(),
         }
+    }
+
+    #[test]
+    fn cow_and_disks() {
+        let c = parse(&v(&["ubd0=c.cow,base.img", "ubd1=d.img,ro", "ubd2=e.img"])).unwrap();
+        match c {
+            Command::Boot(b) => {
+                assert_eq!(b.image, Some(PathBuf::from("base.img")));
+                assert_eq!(b.common.cow, Some(PathBuf::from("c.cow")));
+                assert_eq!(b.common.disks, vec![Disk { image: "d.img".into(), ro: true }, Disk { image: "e.img".into(), ro: false }]);
+            }
+            _ => panic!(),
+        }
+        let c = parse(&v(&["run", "--root", "b.img", "--cow", "c.cow", "--disk=x.img", "--", "/bin/sh"])).unwrap();
+        match c {
+            Command::Run(r) => {
+                assert_eq!(r.common.cow, Some(PathBuf::from("c.cow")));
+                assert_eq!(r.common.disks, vec![Disk { image: "x.img".into(), ro: false }]);
+            }
+            _ => panic!(),
+        }
+        assert!(parse(&v(&["ubd2=e.img"])).is_err());
     }
 
     #[test]

@@ -44,11 +44,17 @@ fn main() -> ExitCode {
 /// Mounts the root (an image or a directory) and installs what the kernel provides to the
 /// VFS before anything is mounted on it: the procfs provider, the FIFO opener, the ext2/3/4
 /// filesystem types. A failure is one line on stderr and exit status 125.
-fn open_root(path: Option<&std::path::Path>, ro: bool) -> Result<std::sync::Arc<fs::Vfs>, ExitCode> {
-    let root = root::mount_root(path, ro).map_err(|e| {
+fn open_root(path: Option<&std::path::Path>, c: &cli::Common) -> Result<std::sync::Arc<fs::Vfs>, ExitCode> {
+    let fail = |e: String| {
         eprintln!("umbra: {e}");
         ExitCode::from(EXIT_UMBRA)
-    })?;
+    };
+    let root = root::mount_root(path, c.ro, c.cow.as_deref()).map_err(fail)?;
+    let disks: Vec<_> = c.disks.iter().map(|d| (d.image.clone(), d.ro)).collect();
+    if let Err(e) = root::attach_disks(&root, &disks) {
+        root::shutdown(&root);
+        return Err(fail(e));
+    }
     kernel::procfs::install(&root);
     kernel::pipe::install_fifo_opener(&root);
     root::register_fs_types(&root);
@@ -59,7 +65,7 @@ fn open_root(path: Option<&std::path::Path>, ro: bool) -> Result<std::sync::Arc<
 fn run(r: cli::RunArgs) -> ExitCode {
     logger::init(r.common.log);
     fs::tmpfs::set_ram_size(r.common.mem);
-    let root = match open_root(r.root.as_deref(), r.common.ro) {
+    let root = match open_root(r.root.as_deref(), &r.common) {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -110,7 +116,7 @@ fn boot(b: cli::BootArgs) -> ExitCode {
             p
         }
     };
-    let root = match open_root(Some(&image), b.common.ro) {
+    let root = match open_root(Some(&image), &b.common) {
         Ok(v) => v,
         Err(code) => return code,
     };

@@ -1,6 +1,7 @@
 //! The root filesystem of a run: an image file or a host directory, plus the mounts a
 //! container runtime would add (devtmpfs on /dev, proc on /proc, tmpfs on /tmp).
 
+use fs::block::{BlockDevice, FileBlockDevice};
 use fs::{Credentials, Ctx, Vfs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,10 +12,14 @@ pub fn default_image() -> PathBuf {
     here.parent().unwrap_or(here).join("rootfs/build/rootfs.img")
 }
 
-/// Mounts `root` (a directory served by hostfs, or an ext2/ext4 image) as `/`.
-pub fn mount_root(root: Option<&Path>, ro: bool) -> Result<Arc<Vfs>, String> {
+/// Mounts `root` (a directory served by hostfs, or an ext2/ext4 image) as `/`; with `cow`, the
+/// image is a read-only base under that copy-on-write file (UML's `ubd0=COW,BASE`).
+pub fn mount_root(root: Option<&Path>, ro: bool, cow: Option<&Path>) -> Result<Arc<Vfs>, String> {
     let root = root.map(Path::to_path_buf).unwrap_or_else(default_image);
     let meta = std::fs::metadata(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    if let Some(cow) = cow {
+        return mount_cow_image(&root, cow, ro);
+    }
     if meta.is_dir() {
         let dir = root.to_str().ok_or_else(|| format!("{}: path is not UTF-8", root.display()))?;
         let hfs = fs::hostfs::HostFs::new(dir, ro).map_err(|e| format!("{}: cannot serve directory: {e}", root.display()))?;
@@ -31,11 +36,58 @@ const ROOT_SOURCE: &[u8] = b"/dev/ubda";
 /// write. A missing, unreadable or non-ext2/ext4 image, or unsupported features, give one
 /// error line naming the problem.
 fn mount_image(image: &Path, ro: bool) -> Result<Arc<Vfs>, String> {
+    let dev = FileBlockDevice::open(image, ro).map_err(|e| format!("{}: cannot open the image: {e}", image.display()))?;
+    mount_root_device(Arc::new(dev), ro, &image.display().to_string())
+}
+
+/// Mounts the ext2/ext4 disk `dev` as `/` (read-only with `ro`, else preferring read-write) and
+/// registers it as `/dev/ubda`; `label` names it in messages.
+fn mount_root_device(dev: Arc<dyn BlockDevice>, ro: bool, label: &str) -> Result<Arc<Vfs>, String> {
     use fs::ext2vfs::{Access, Ext2Vfs};
     let access = if ro { Access::ReadOnly } else { Access::PreferReadWrite };
-    let fs = Ext2Vfs::open_image(image, access, None).map_err(|e| format!("{}: {}", image.display(), e.message))?;
+    let disk = ubd_disk(0, dev);
+    let claimed = disk.claim().map_err(|e| format!("{label}: {e}"))?;
+    let fs = Ext2Vfs::mount_with(claimed, access, None, label).map_err(|e| format!("{label}: {}", e.message))?;
     let flags = if ro { fs::MountFlags::RDONLY } else { fs::MountFlags::empty() };
-    Ok(Vfs::with_root(fs, ROOT_SOURCE, flags))
+    let vfs = Vfs::with_root(fs, ROOT_SOURCE, flags);
+    vfs.devices().register_block_device(disk);
+    Ok(vfs)
+}
+
+/// Linux's major number for User-Mode Linux's `ubd` disks.
+pub const UBD_MAJOR: u32 = 98;
+/// How many `ubd` disks there can be (UML's `MAX_DEV`): `ubda` … `ubdp`.
+pub const MAX_DISKS: usize = 16;
+
+/// Disk `index` over `dev`: `ubda` for 0, `ubdb` for 1, …, with major 98 and minor 16 × index
+/// (room for 15 partitions each, as `ubd_kern.c` numbers them).
+fn ubd_disk(index: usize, dev: Arc<dyn BlockDevice>) -> fs::devfs::BlockDisk {
+    let name = format!("ubd{}", (b'a' + index as u8) as char);
+    fs::devfs::BlockDisk::new(&name, UBD_MAJOR, 16 * index as u32, dev)
+}
+
+/// Attaches `--disk IMAGE[,ro]` images as `/dev/ubdb`, `/dev/ubdc`, … (not mounted: the guest
+/// mounts them). A missing or unreadable image is one error line.
+pub fn attach_disks(vfs: &Vfs, disks: &[(PathBuf, bool)]) -> Result<(), String> {
+    if disks.len() + 1 > MAX_DISKS {
+        return Err(format!("at most {} disks besides the root (ubdb … ubdp)", MAX_DISKS - 1));
+    }
+    for (i, (image, ro)) in disks.iter().enumerate() {
+        let dev = FileBlockDevice::open(image, *ro).map_err(|e| format!("{}: cannot open the disk image: {e}", image.display()))?;
+        if std::fs::metadata(image).map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(format!("{}: a disk must be an image file, not a directory", image.display()));
+        }
+        vfs.devices().register_block_device(ubd_disk(i + 1, Arc::new(dev)));
+    }
+    Ok(())
+}
+
+/// Mounts the ext2/ext4 image `base` as `/` through the copy-on-write file `cow` (created if
+/// missing): the base is opened read-only and never written. A COW file made over another base
+/// is refused with one line.
+fn mount_cow_image(base: &Path, cow: &Path, ro: bool) -> Result<Arc<Vfs>, String> {
+    let dev = fs::blockdev::cow::CowBlockDevice::open(base, cow, ro)?;
+    mount_root_device(Arc::new(dev), ro, &format!("{} (COW {})", base.display(), cow.display()))
 }
 
 /// Registers the filesystem types init provides beyond the VFS's built-in ones (`ext2`,

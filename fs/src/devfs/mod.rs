@@ -8,7 +8,7 @@ mod memdev;
 mod registry;
 
 pub use memdev::{MemDevice, MemKind};
-pub use registry::{DeviceOpen, DeviceRegistry, FifoOpen, SharedDevice};
+pub use registry::{BlockDisk, DeviceOpen, DeviceRegistry, FifoOpen, SharedDevice};
 
 use std::sync::Arc;
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use uapi::{Errno, KResult};
 
-use crate::abi::{dev_major, dev_minor, make_dev, OpenFlags, S_IFCHR};
+use crate::abi::{dev_major, dev_minor, make_dev, OpenFlags, S_IFBLK, S_IFCHR};
+use crate::block::BlockDevice;
 use crate::cred::Credentials;
 use crate::file_like::FileLike;
 use crate::inode::{Inode, InodeAttr};
@@ -52,9 +53,73 @@ struct CharDev {
     opener: Arc<dyn DeviceOpen>,
 }
 
+/// A registered block device (a disk: `ubda`, `ubdb`, …).
+#[derive(Clone)]
+pub struct BlockDisk {
+    /// The name under `/dev`, `/proc/partitions` and `/sys/block`.
+    pub name: String,
+    /// Linux's major number (98 for `ubd`).
+    pub major: u32,
+    /// The minor number (16 × the disk's index for `ubd`).
+    pub minor: u32,
+    /// The disk.
+    pub dev: Arc<dyn BlockDevice>,
+    /// Set while a filesystem is mounted from the disk ([`BlockDisk::claim`]).
+    pub claimed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl BlockDisk {
+    /// A disk not yet claimed by a filesystem.
+    pub fn new(name: &str, major: u32, minor: u32, dev: Arc<dyn BlockDevice>) -> BlockDisk {
+        BlockDisk { name: name.to_string(), major, minor, dev, claimed: Arc::default() }
+    }
+
+    /// Claims the disk for one filesystem: the device to mount, which releases the claim when
+    /// the filesystem lets go of it. `EBUSY` while another mount holds it (Linux would share
+    /// the superblock; umbra refuses rather than run two caches over one disk).
+    pub fn claim(&self) -> KResult<Arc<dyn BlockDevice>> {
+        use std::sync::atomic::Ordering;
+        if self.claimed.swap(true, Ordering::AcqRel) {
+            return Err(Errno::EBUSY);
+        }
+        Ok(Arc::new(Claimed { dev: self.dev.clone(), claimed: self.claimed.clone() }))
+    }
+}
+
+/// A claimed disk: the device, releasing the claim when dropped.
+struct Claimed {
+    dev: Arc<dyn BlockDevice>,
+    claimed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl BlockDevice for Claimed {
+    fn read_at(&self, off: u64, buf: &mut [u8]) -> KResult<()> {
+        self.dev.read_at(off, buf)
+    }
+    fn write_at(&self, off: u64, data: &[u8]) -> KResult<()> {
+        self.dev.write_at(off, data)
+    }
+    fn size(&self) -> u64 {
+        self.dev.size()
+    }
+    fn sync(&self) -> KResult<()> {
+        self.dev.sync()
+    }
+    fn read_only(&self) -> bool {
+        self.dev.read_only()
+    }
+}
+
+impl Drop for Claimed {
+    fn drop(&mut self) {
+        self.claimed.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
 /// The registry of devices the kernel and fs provide.
 pub struct DeviceRegistry {
     chars: KMutex<BTreeMap<(u32, u32), CharDev>>,
+    blocks: KMutex<BTreeMap<(u32, u32), BlockDisk>>,
     /// Openers of whole majors (pty slaves, 136), for minors not registered one by one.
     majors: KMutex<BTreeMap<u32, Arc<dyn DeviceOpen>>>,
     fifo: KMutex<Option<Arc<dyn FifoOpen>>>,
@@ -70,7 +135,7 @@ impl Default for DeviceRegistry {
 impl DeviceRegistry {
     /// An empty registry.
     pub fn new() -> Self {
-        DeviceRegistry { chars: KMutex::new(BTreeMap::new()), majors: KMutex::new(BTreeMap::new()), fifo: KMutex::new(None), devtmpfs: KMutex::new(None) }
+        DeviceRegistry { chars: KMutex::new(BTreeMap::new()), blocks: KMutex::new(BTreeMap::new()), majors: KMutex::new(BTreeMap::new()), fifo: KMutex::new(None), devtmpfs: KMutex::new(None) }
     }
 
     /// Registers character device `major:minor` as `/dev/<name>` (a name may contain `/`
@@ -119,6 +184,35 @@ impl DeviceRegistry {
         self.chars.lock().iter().map(|((ma, mi), d)| (d.name.clone(), *ma, *mi)).collect()
     }
 
+    /// Registers the block device `disk` as `/dev/<name>` (mode 0660, as udev makes disks),
+    /// replacing an earlier registration of its number; the node appears in devtmpfs at once.
+    pub fn register_block_device(&self, disk: BlockDisk) {
+        let (name, rdev) = (disk.name.clone(), make_dev(disk.major, disk.minor));
+        self.blocks.lock().insert((disk.major, disk.minor), disk);
+        let fs = self.devtmpfs.lock().clone();
+        if let Some(fs) = fs {
+            add_node(&fs, &name, S_IFBLK | 0o660, rdev);
+        }
+    }
+
+    /// The block device `rdev` (`ENXIO` if nothing is registered, as opening a block node
+    /// without a driver is on Linux).
+    pub fn block_device(&self, rdev: u64) -> KResult<BlockDisk> {
+        self.blocks.lock().get(&(dev_major(rdev), dev_minor(rdev))).cloned().ok_or(Errno::ENXIO)
+    }
+
+    /// Opens the block device `rdev` as a file (reads and writes of the whole disk, Linux's
+    /// `blkdev_open`/`def_blk_fops`); `ENXIO` if nothing is registered.
+    pub fn open_block(&self, rdev: u64, flags: OpenFlags) -> KResult<Arc<dyn FileLike>> {
+        let disk = self.block_device(rdev)?;
+        Ok(Arc::new(crate::blockdev::node::BlockNode::new(disk.dev, flags)))
+    }
+
+    /// The registered block devices, by number.
+    pub fn block_devices(&self) -> Vec<BlockDisk> {
+        self.blocks.lock().values().cloned().collect()
+    }
+
     /// Installs the kernel's FIFO implementation.
     pub fn set_fifo_opener(&self, f: Arc<dyn FifoOpen>) {
         *self.fifo.lock() = Some(f);
@@ -148,6 +242,10 @@ impl DeviceRegistry {
             .collect();
         for (name, mode, rdev) in devs {
             add_node(&fs, &name, S_IFCHR | mode, rdev);
+        }
+        let disks: Vec<(String, u64)> = self.blocks.lock().values().map(|d| (d.name.clone(), make_dev(d.major, d.minor))).collect();
+        for (name, rdev) in disks {
+            add_node(&fs, &name, S_IFBLK | 0o660, rdev);
         }
         fs
     }

@@ -208,8 +208,8 @@ impl FileSystem for Ext2Vfs {
 }
 
 /// Registers the filesystem types `ext2`, `ext3` and `ext4` (all served by [`Ext2Vfs`], as
-/// Linux's ext4 driver serves all three). The `mount(2)` source is a host image path until
-/// block devices exist; without `MS_RDONLY` an image umbra cannot write gives `EROFS` (with
+/// Linux's ext4 driver serves all three). The `mount(2)` source is a block device node
+/// (`/dev/ubdb`) or else a host image path; without `MS_RDONLY` an image umbra cannot write gives `EROFS` (with
 /// the reason in the log), so `mount(8)` retries read-only as it does on Linux.
 pub fn register(vfs: &Vfs) {
     for name in ["ext2", "ext3", "ext4"] {
@@ -220,7 +220,14 @@ pub fn register(vfs: &Vfs) {
 fn factory(name: &'static str, req: &MountRequest<'_>) -> KResult<Arc<dyn FileSystem>> {
     let source = std::str::from_utf8(req.source).map_err(|_| Errno::ENOENT)?;
     let access = if req.flags.contains(MsFlags::MS_RDONLY) { Access::ReadOnly } else { Access::ReadWrite };
-    match Ext2Vfs::open_image(Path::new(source), access, Some(name)) {
+    let opened = match &req.block {
+        Some(disk) => {
+            let dev = disk.clone()?.claim()?;
+            Ext2Vfs::mount_with(dev, access, Some(name), source)
+        }
+        None => Ext2Vfs::open_image(Path::new(source), access, Some(name)),
+    };
+    match opened {
         Ok(fs) => Ok(fs as Arc<dyn FileSystem>),
         Err(e) => {
             log::warn!("{name} ({source}): {}", e.message);

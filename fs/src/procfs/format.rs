@@ -216,9 +216,26 @@ pub fn filesystems(types: &[(String, bool)]) -> String {
     s
 }
 
+/// `/proc/partitions` (Linux's `show_partition`): a header, a blank line, then one line per
+/// disk with its numbers and size in 1 KiB blocks.
+pub fn partitions(disks: &[crate::devfs::BlockDisk]) -> String {
+    let mut s = String::from("major minor  #blocks  name\n\n");
+    for d in disks {
+        let _ = writeln!(s, "{:4}  {:7} {:10} {}", d.major, d.minor, d.dev.size() >> 10, d.name);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partitions_as_linux_prints_them() {
+        let dev = std::sync::Arc::new(crate::block::MemBlockDevice::new(16 << 20));
+        let d = crate::devfs::BlockDisk::new("ubdb", 98, 16, dev);
+        assert_eq!(partitions(&[d]), "major minor  #blocks  name\n\n  98       16      16384 ubdb\n");
+    }
 
     #[test]
     fn meminfo_lines() {

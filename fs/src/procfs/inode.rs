@@ -24,18 +24,20 @@ enum SysFile {
     Loadavg,
     Mounts,
     Filesystems,
+    Partitions,
     Version,
     Cmdline,
     Stat,
 }
 
-const SYS_FILES: [(&str, SysFile); 9] = [
+const SYS_FILES: [(&str, SysFile); 10] = [
     ("cmdline", SysFile::Cmdline),
     ("cpuinfo", SysFile::Cpuinfo),
     ("filesystems", SysFile::Filesystems),
     ("loadavg", SysFile::Loadavg),
     ("meminfo", SysFile::Meminfo),
     ("mounts", SysFile::Mounts),
+    ("partitions", SysFile::Partitions),
     ("stat", SysFile::Stat),
     ("uptime", SysFile::Uptime),
     ("version", SysFile::Version),
@@ -236,6 +238,7 @@ impl ProcInode {
                 SysFile::Loadavg => format::loadavg(&p.loadavg()),
                 SysFile::Mounts => self.mounts_text()?,
                 SysFile::Filesystems => format::filesystems(&fs.vfs.upgrade().ok_or(Errno::ENOENT)?.fs_types()),
+                SysFile::Partitions => format::partitions(&fs.vfs.upgrade().ok_or(Errno::ENOENT)?.devices().block_devices()),
                 SysFile::Version => format::version(&p.uname()),
                 SysFile::Cmdline => format::cmdline(&p.cmdline()),
                 SysFile::Stat => format::stat(&p.stat()),

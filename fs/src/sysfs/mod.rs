@@ -6,8 +6,8 @@
 //! Tree: `/sys/devices/system/cpu/{online,possible,present,offline,kernel_max,cpuN/…}`,
 //! `/sys/devices/system/node/…`, `/sys/kernel/mm/transparent_hugepage/…` (glibc's malloc reads
 //! `hpage_pmd_size`), `/sys/class/net/<if>` → `/sys/devices/virtual/net/<if>` for every
-//! interface of the network table, `/sys/block` and `/sys/class/block` (empty: no block
-//! devices yet), `/sys/fs/cgroup` (an empty mount point), and Linux's other top-level
+//! interface of the network table, `/sys/block`, `/sys/class/block` and `/sys/dev/block`
+//! → `/sys/devices/virtual/block/<disk>` for every registered disk, `/sys/fs/cgroup` (an empty mount point), and Linux's other top-level
 //! directories, empty.
 
 mod tree;
@@ -24,7 +24,7 @@ use crate::inode::{alloc_anon_dev, DirEntry, DirVisitor, FileSystem, FileType, I
 use crate::procfs::ProcProvider;
 use crate::time::now;
 
-pub use tree::{build, NetIf, Tree, TreeNode};
+pub use tree::{build, BlockIf, NetIf, Tree, TreeNode};
 
 /// `SYSFS_MAGIC` (`include/uapi/linux/magic.h`).
 pub const SYSFS_MAGIC: i64 = 0x6265_6572;
@@ -39,7 +39,15 @@ pub struct SysFs {
 impl SysFs {
     /// A sysfs describing what `provider` reports (CPU count, network interfaces).
     pub fn new(provider: &dyn ProcProvider) -> Arc<SysFs> {
-        let tree = build(provider.cpuinfo().count, &provider.net_interfaces());
+        SysFs::with_disks(provider, &[])
+    }
+
+    /// A sysfs describing what `provider` reports plus the disks `disks`.
+    pub fn with_disks(provider: &dyn ProcProvider, disks: &[BlockIf]) -> Arc<SysFs> {
+        let mut tree = build(provider.cpuinfo().count, &provider.net_interfaces());
+        for d in disks {
+            tree.add_disk(d);
+        }
         Arc::new_cyclic(|me| SysFs { me: me.clone(), tree, dev: alloc_anon_dev() })
     }
 

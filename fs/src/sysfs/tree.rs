@@ -51,6 +51,21 @@ impl TreeNode {
     }
 }
 
+/// A disk as sysfs shows it (`/sys/block/<name>`): from the device registry's block devices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockIf {
+    /// `ubda`, `ubdb`, …
+    pub name: String,
+    /// Major number.
+    pub major: u32,
+    /// Minor number.
+    pub minor: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// Read-only disk.
+    pub ro: bool,
+}
+
 /// A whole sysfs tree.
 #[derive(Clone, Debug)]
 pub struct Tree {
@@ -113,6 +128,54 @@ impl Tree {
 
     fn link(&mut self, path: &str, target: &str) {
         self.add(path, TreeNode::Link(target.to_string()));
+    }
+
+    /// Adds `disk` under `devices/virtual/block/<name>` with the links of `/sys/block`,
+    /// `/sys/class/block` and `/sys/dev/block/MAJ:MIN`, and the attributes `lsblk` reads
+    /// (Linux's `disk_attrs` and `queue` directory; 512-byte sectors as `ubd`).
+    pub fn add_disk(&mut self, d: &BlockIf) {
+        let dir = format!("devices/virtual/block/{}", d.name);
+        let sectors = d.size / 512;
+        let attrs: [(&str, String); 14] = [
+            ("dev", format!("{}:{}\n", d.major, d.minor)),
+            ("size", format!("{sectors}\n")),
+            ("ro", format!("{}\n", u8::from(d.ro))),
+            ("removable", "0\n".into()),
+            ("hidden", "0\n".into()),
+            ("range", "16\n".into()),
+            ("ext_range", "16\n".into()),
+            ("alignment_offset", "0\n".into()),
+            ("discard_alignment", "0\n".into()),
+            ("capability", "0\n".into()),
+            ("events", "\n".into()),
+            ("inflight", "       0        0\n".into()),
+            ("stat", "       0        0        0        0        0        0        0        0        0        0        0\n".into()),
+            ("uevent", format!("MAJOR={}\nMINOR={}\nDEVNAME={}\nDEVTYPE=disk\n", d.major, d.minor, d.name)),
+        ];
+        for (name, value) in attrs {
+            self.file(&format!("{dir}/{name}"), &value);
+        }
+        let queue: [(&str, &str); 10] = [
+            ("logical_block_size", "512\n"),
+            ("physical_block_size", "512\n"),
+            ("hw_sector_size", "512\n"),
+            ("minimum_io_size", "512\n"),
+            ("optimal_io_size", "0\n"),
+            ("rotational", "0\n"),
+            ("discard_granularity", "0\n"),
+            ("discard_max_bytes", "0\n"),
+            ("write_zeroes_max_bytes", "0\n"),
+            ("scheduler", "[none]\n"),
+        ];
+        for (name, value) in queue {
+            self.file(&format!("{dir}/queue/{name}"), value);
+        }
+        self.dir(&format!("{dir}/holders"));
+        self.dir(&format!("{dir}/slaves"));
+        self.link(&format!("{dir}/subsystem"), "../../../../class/block");
+        self.link(&format!("block/{}", d.name), &format!("../{dir}"));
+        self.link(&format!("class/block/{}", d.name), &format!("../../{dir}"));
+        self.link(&format!("dev/block/{}:{}", d.major, d.minor), &format!("../../{dir}"));
     }
 }
 

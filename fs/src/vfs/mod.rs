@@ -46,6 +46,9 @@ pub struct MountRequest<'a> {
     pub data: &'a [u8],
     /// The namespace being mounted into (procfs and devtmpfs use it).
     pub vfs: &'a Arc<Vfs>,
+    /// When `source` names a block device node: the registered disk behind it (`Err(ENXIO)`
+    /// if none is), as Linux's `lookup_bdev` + `blkdev_get_by_dev`; `None` for other sources.
+    pub block: Option<KResult<crate::devfs::BlockDisk>>,
 }
 
 struct FsType {
@@ -211,7 +214,14 @@ impl Vfs {
         }));
         self.register_fs_type("sysfs", true, Arc::new(|req: &MountRequest<'_>| {
             let provider = req.vfs.proc_provider().unwrap_or_else(|| Arc::new(()));
-            Ok(crate::sysfs::SysFs::new(provider.as_ref()) as Arc<dyn FileSystem>)
+            let disks: Vec<crate::sysfs::BlockIf> = req
+                .vfs
+                .devices
+                .block_devices()
+                .into_iter()
+                .map(|d| crate::sysfs::BlockIf { size: d.dev.size(), ro: d.dev.read_only(), name: d.name, major: d.major, minor: d.minor })
+                .collect();
+            Ok(crate::sysfs::SysFs::with_disks(provider.as_ref(), &disks) as Arc<dyn FileSystem>)
         }));
         self.register_fs_type("hostfs", true, Arc::new(|req: &MountRequest<'_>| {
             let ro = req.flags.contains(MsFlags::MS_RDONLY);

@@ -67,8 +67,26 @@ impl Vfs {
         }
         let factory = self.fs_factory(fstype)?;
         let vfs = self.arc().ok_or(Errno::EINVAL)?;
-        let fs = factory(&MountRequest { source, flags, data, vfs: &vfs })?;
+        let block = self.source_block_device(ctx, start, source);
+        let fs = factory(&MountRequest { source, flags, data, vfs: &vfs, block })?;
         self.mount_fs(&target, fs, source, mount_flags(flags)).map(|_| ())
+    }
+
+    /// The disk behind `source` when it names a block device node (see
+    /// [`MountRequest::block`]); `None` when it does not resolve or is another kind of file.
+    fn source_block_device(&self, ctx: &Ctx<'_>, start: &Path, source: &[u8]) -> Option<KResult<crate::devfs::BlockDisk>> {
+        if source.is_empty() {
+            return None;
+        }
+        let p = resolve(ctx, start, source, true).ok()?;
+        let attr = p.inode().attr().ok()?;
+        if attr.file_type() != crate::inode::FileType::BlockDevice {
+            return None;
+        }
+        if p.mount.flags().contains(MountFlags::NODEV) {
+            return Some(Err(Errno::EACCES));
+        }
+        Some(self.devices().block_device(attr.rdev))
     }
 
     /// Mounts `fs` on the resolved directory `target` (for init's root setup and tests).

@@ -150,12 +150,12 @@ impl Vfs {
         permission(ctx.cred, &**p.inode(), attr, acc)
     }
 
-    /// The operations of special files: devices through the registry by number, FIFOs through
+    /// The operations of special files: devices (character and block) through the registry by number, FIFOs through
     /// the kernel's FIFO hook, sockets `ENXIO`; `None` for files the inode opens itself.
     fn open_special(&self, ctx: &Ctx<'_>, p: &Path, attr: &InodeAttr, flags: OpenFlags) -> KResult<Option<Arc<dyn FileLike>>> {
         match attr.file_type() {
             FileType::CharDevice => self.devices.open_char_node(p, ctx.cred, attr.rdev, flags).map(Some),
-            FileType::BlockDevice => Err(Errno::ENXIO),
+            FileType::BlockDevice => self.devices.open_block(attr.rdev, flags).map(Some),
             FileType::Fifo => self.devices.open_fifo(p, attr, flags).map(Some),
             FileType::Socket => Err(Errno::ENXIO),
             _ => Ok(None),
