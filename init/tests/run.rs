@@ -338,3 +338,17 @@ fn dynamic_glibc_program_with_ld_so() {
     assert!(stdout(&o).contains("argv[1]=x\n"), "{}", stdout(&o));
     assert!(stdout(&o).contains("entry_ok=1\n"));
 }
+
+/// A temporary-mask syscall restarted after an ignored signal (the kernel once deadlocked on
+/// its own lock there); same output as Linux.
+#[test]
+fn masked_waits_restart_after_ignored_signals() {
+    let dir = scratch(&format!("restartmask-{}", std::process::id()));
+    for d in ["bin", "tmp", "dev", "proc"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    build_c("restartmask", &dir.join("bin/restartmask"), &[]);
+    let got = run_umbra(&["run", "--root", dir.to_str().unwrap(), "--", "/bin/restartmask"], std::time::Duration::from_secs(60));
+    let want = run_native(&dir.join("bin/restartmask"), &[]);
+    assert_eq!(stdout(&got), stdout(&want), "stderr: {}", stderr(&got));
+}

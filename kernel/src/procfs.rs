@@ -817,7 +817,40 @@ fn pid_area(id: u32, what: PidBytes) -> KResult<Vec<u8>> {
             let maps = mm.space.lock().maps();
             maps_text(&maps)
         }
+        PidBytes::Limits => limits_text(&p.rlimits.lock()),
     })
+}
+
+/// `/proc/<pid>/limits` (Linux's `proc_pid_limits`: name, soft, hard, unit per limit).
+fn limits_text(limits: &[(u64, u64); 16]) -> Vec<u8> {
+    const NAMES: [(&str, &str); 16] = [
+        ("Max cpu time", "seconds"),
+        ("Max file size", "bytes"),
+        ("Max data size", "bytes"),
+        ("Max stack size", "bytes"),
+        ("Max core file size", "bytes"),
+        ("Max resident set", "bytes"),
+        ("Max processes", "processes"),
+        ("Max open files", "files"),
+        ("Max locked memory", "bytes"),
+        ("Max address space", "bytes"),
+        ("Max file locks", "locks"),
+        ("Max pending signals", "signals"),
+        ("Max msgqueue size", "bytes"),
+        ("Max nice priority", ""),
+        ("Max realtime priority", ""),
+        ("Max realtime timeout", "us"),
+    ];
+    let show = |v: u64| if v == u64::MAX { "unlimited".to_string() } else { v.to_string() };
+    let mut s = format!("{:<25} {:<20} {:<20} {:<10}\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+    for ((name, unit), (cur, max)) in NAMES.iter().zip(limits.iter()) {
+        s.push_str(&format!("{:<25} {:<20} {:<20} ", name, show(*cur), show(*max)));
+        if !unit.is_empty() {
+            s.push_str(&format!("{unit:<10}"));
+        }
+        s.push('\n');
+    }
+    s.into_bytes()
 }
 
 /// What an fd link shows for an open file with no path (`pipe:[ino]`, the console, Linux's

@@ -101,13 +101,14 @@ const NET_FILES: [(&str, NetFile); 10] = [
     ("sockstat", NetFile::Inet("sockstat")),
 ];
 
-const PID_ENTRIES: [(&str, PidEntry); 20] = [
+const PID_ENTRIES: [(&str, PidEntry); 21] = [
     ("cmdline", PidEntry::File(PidFile::Bytes(PidBytes::Cmdline))),
     ("comm", PidEntry::File(PidFile::Comm)),
     ("cwd", PidEntry::Link(PidLink::Cwd)),
     ("environ", PidEntry::File(PidFile::Bytes(PidBytes::Environ))),
     ("exe", PidEntry::Link(PidLink::Exe)),
     ("fd", PidEntry::Fd),
+    ("limits", PidEntry::File(PidFile::Bytes(PidBytes::Limits))),
     ("loginuid", PidEntry::File(PidFile::Loginuid)),
     ("maps", PidEntry::File(PidFile::Bytes(PidBytes::Maps))),
     ("mem", PidEntry::File(PidFile::Mem)),
@@ -519,13 +520,11 @@ impl Inode for ProcInode {
         Err(Errno::EINVAL)
     }
 
-    /// `O_TRUNC` on a `/proc/sys` file is accepted and changes nothing (Linux's
-    /// `proc_sys_setattr` ignores the size); other proc files refuse it.
+    /// `O_TRUNC`/`ftruncate` on a proc file is accepted and changes nothing (Linux's
+    /// `proc_setattr` and `proc_sys_setattr` ignore the size; pam_loginuid truncates
+    /// `/proc/self/loginuid` before writing it).
     fn truncate(&self, _size: u64) -> KResult<()> {
-        match self.node {
-            Node::Sysctl(_) => Ok(()),
-            _ => Err(Errno::EPERM),
-        }
+        Ok(())
     }
 
     fn readlink(&self) -> KResult<Vec<u8>> {

@@ -235,6 +235,8 @@ pub enum PidBytes {
     Environ,
     /// `/proc/<pid>/maps`: the mapping list in Linux's format.
     Maps,
+    /// `/proc/<pid>/limits`: the resource limits as Linux's `proc_pid_limits` prints them.
+    Limits,
 }
 
 /// A per-process symlink.

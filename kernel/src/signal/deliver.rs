@@ -99,8 +99,12 @@ fn restart_syscall(cur: &mut Current, nr: u64, code: Errno) {
     let r = &mut cur.ctx.regs;
     r.rax = if code == Errno::ERESTART_RESTARTBLOCK { uapi::syscalls::RESTART_SYSCALL } else { nr };
     r.rip = r.rip.wrapping_sub(2);
-    if let Some(m) = cur.task.signals.lock().saved_mask.take() {
-        cur.task.signals.lock().mask = m;
+    // One lock: an `if let` keeps its scrutinee's guard alive through the body, so taking
+    // the lock again there would spin forever (it did: pselect6 interrupted by an ignored
+    // SIGCONT hung all of umbra at Debian's shutdown).
+    let mut st = cur.task.signals.lock();
+    if let Some(m) = st.saved_mask.take() {
+        st.mask = m;
     }
 }
 

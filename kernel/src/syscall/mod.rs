@@ -372,10 +372,20 @@ syscall_table! {
 /// Syscall numbers already reported as unimplemented (each is logged once).
 static REPORTED: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
 
+/// Syscalls of kernel options umbra is built without, answered `ENOSYS` as such a Linux
+/// answers them: the kernel keyrings (`CONFIG_KEYS`: `add_key` 248, `request_key` 249,
+/// `keyctl` 250), which PAM's `pam_keyinit` probes at every login. Logged at `info`, not as
+/// missing work.
+const NOT_CONFIGURED: [u64; 3] = [248, 249, 250];
+
 fn report_unimplemented(n: u64) {
     if let Ok(mut seen) = REPORTED.lock() {
         if seen.insert(n) {
-            log::warn!("unimplemented syscall {} ({n}): returning ENOSYS", crate::strace::name(n));
+            if NOT_CONFIGURED.contains(&n) {
+                log::info!("syscall {} ({n}): not configured in this kernel, ENOSYS", crate::strace::name(n));
+            } else {
+                log::warn!("unimplemented syscall {} ({n}): returning ENOSYS", crate::strace::name(n));
+            }
         }
     }
 }

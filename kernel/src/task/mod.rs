@@ -267,6 +267,9 @@ pub fn default_rlimits() -> [(u64, u64); 16] {
     r[uapi::flags::RLIMIT_NPROC as usize] = (63_000, 63_000);
     r[uapi::flags::RLIMIT_SIGPENDING as usize] = (63_000, 63_000);
     r[uapi::flags::RLIMIT_MSGQUEUE as usize] = (819_200, 819_200);
+    // RLIMIT_NICE and RLIMIT_RTPRIO start at 0 (`INIT_RLIMITS`).
+    r[uapi::flags::RLIMIT_NICE as usize] = (0, 0);
+    r[uapi::flags::RLIMIT_RTPRIO as usize] = (0, 0);
     r
 }
 

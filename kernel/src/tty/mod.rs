@@ -762,10 +762,23 @@ pub fn install(vfs: &fs::Vfs) -> Arc<Tty> {
     tty
 }
 
-/// Registers `tty` as 5:0 and 5:1 in `reg`.
+/// The virtual consoles `/dev/tty2` … `/dev/tty6` besides the one on the host terminal.
+const UNATTACHED_VTS: std::ops::RangeInclusive<u32> = 2..=6;
+
+/// Registers `tty` as 5:0 and 5:1 in `reg`, and the virtual consoles a distribution's init
+/// starts gettys on: `/dev/tty0` (the current one) and `/dev/tty1` are the console itself —
+/// as User-Mode Linux's `con1=fd:0,fd:1`, so a stock Debian inittab shows `login:` on the
+/// host terminal — and `/dev/tty2`…`tty6` are terminals attached to nothing (output is
+/// dropped, input never comes), so their gettys wait quietly instead of respawning.
 pub fn register(reg: &fs::devfs::DeviceRegistry, tty: &Arc<Tty>) {
     let file: Arc<dyn FileLike> = tty.clone();
     let dev = Arc::new(fs::devfs::SharedDevice(file));
     reg.register_char_device("tty", 5, 0, 0o666, dev.clone());
-    reg.register_char_device("console", 5, 1, 0o600, dev);
+    reg.register_char_device("console", 5, 1, 0o600, dev.clone());
+    reg.register_char_device("tty0", 4, 0, 0o620, dev.clone());
+    reg.register_char_device("tty1", 4, 1, 0o620, dev);
+    for n in UNATTACHED_VTS {
+        let vt: Arc<dyn FileLike> = Tty::new(termios::console_termios(true, true), WinSize::default(), Box::new(|_| Ok(())));
+        reg.register_char_device(&format!("tty{n}"), 4, n, 0o620, Arc::new(fs::devfs::SharedDevice(vt)));
+    }
 }
