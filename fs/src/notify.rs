@@ -271,8 +271,9 @@ fn isdir(inode: &Arc<dyn Inode>) -> u32 {
 mod tests {
     use super::*;
 
+    type Event = (i32, u32, u32, Vec<u8>);
     #[derive(Default)]
-    struct Log(KMutex<Vec<(i32, u32, u32, Vec<u8>)>>);
+    struct Log(KMutex<Vec<Event>>);
     impl NotifySink for Log {
         fn event(&self, wd: i32, mask: u32, cookie: u32, name: &[u8]) {
             self.0.lock().push((wd, mask, cookie, name.to_vec()));

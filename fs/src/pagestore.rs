@@ -510,10 +510,10 @@ impl PageStore {
             zero(off / PAGE_SIZE, off % PAGE_SIZE, end % PAGE_SIZE);
             return;
         }
-        if off % PAGE_SIZE != 0 {
+        if !off.is_multiple_of(PAGE_SIZE) {
             zero(off / PAGE_SIZE, off % PAGE_SIZE, PAGE_SIZE);
         }
-        if end % PAGE_SIZE != 0 {
+        if !end.is_multiple_of(PAGE_SIZE) {
             zero(end / PAGE_SIZE, 0, end % PAGE_SIZE);
         }
     }

@@ -252,7 +252,7 @@ fn crash_rounds(fstype: &str, extra: &[&str]) {
     let start = Instant::now();
     while rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || start.elapsed() < BUDGET) {
         // Mostly kills in the middle of the writes; now and then one during mount and replay.
-        let ms = if rng.next() % 6 == 0 { 5 + rng.next() % 100 } else { 300 + rng.next() % 2200 };
+        let ms = if rng.next().is_multiple_of(6) { 5 + rng.next() % 100 } else { 300 + rng.next() % 2200 };
         for line in run_and_kill(&img, Duration::from_millis(ms)) {
             claims.note(&line);
         }
@@ -261,7 +261,7 @@ fn crash_rounds(fstype: &str, extra: &[&str]) {
         }
         rounds += 1;
         // Now and then the next run replays instead (and may be killed while it does).
-        if rng.next() % 3 != 0 {
+        if !rng.next().is_multiple_of(3) {
             replay_and_check(&img, &claims, rounds);
             checked = rounds;
         }

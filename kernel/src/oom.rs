@@ -30,8 +30,7 @@ pub enum OomOutcome {
 fn rss_pages(p: &Process) -> u64 {
     let Some(t) = p.live_threads().into_iter().next() else { return 0 };
     let mm = t.mm();
-    let pages = mm.space.try_lock().map_or(0, |s| s.resident_pages());
-    u64::try_from(pages).unwrap_or(u64::MAX)
+    mm.space.try_lock().map_or(0, |s| s.resident_pages())
 }
 
 /// Linux's `oom_badness`: resident pages, shifted by `oom_score_adj` thousandths of `total`

@@ -249,10 +249,10 @@ impl Fs {
         if off / bs == end / bs {
             return zero(self, off / bs, off % bs, end % bs);
         }
-        if off % bs != 0 {
+        if !off.is_multiple_of(bs) {
             zero(self, off / bs, off % bs, bs)?;
         }
-        if end % bs != 0 {
+        if !end.is_multiple_of(bs) {
             zero(self, end / bs, 0, end % bs)?;
         }
         if first_full < end_full {

@@ -49,7 +49,9 @@ fn pieces(local: &[(u64, u64)], remote: &[(u64, u64)]) -> Vec<(u64, u64, u64)> {
     out
 }
 
-/// The common part: `write` false reads the remote process into the caller.
+/// The common part: `write` false reads the remote process into the caller (the syscall's
+/// six arguments plus the direction).
+#[allow(clippy::too_many_arguments)]
 fn process_vm(cur: &mut Current, pid: i32, liov: UserAddr, liovcnt: u64, riov: UserAddr, riovcnt: u64, flags: u64, write: bool) -> KResult<usize> {
     if flags != 0 {
         return Err(Errno::EINVAL);

@@ -88,7 +88,7 @@ pub fn sys_sched_setattr(cur: &mut Current, pid: i32, uattr: UserAddr, flags: u3
     let size: u32 = cur.read_val(uattr)?;
     let ours = std::mem::size_of::<SchedAttr>();
     let size = if size == 0 { SCHED_ATTR_SIZE_VER0 } else { size as usize };
-    if size < SCHED_ATTR_SIZE_VER0 || size > 4096 {
+    if !(SCHED_ATTR_SIZE_VER0..=4096).contains(&size) {
         cur.write_val(uattr, &(ours as u32))?;
         return Err(Errno::E2BIG);
     }
