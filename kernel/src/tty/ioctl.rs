@@ -11,6 +11,11 @@ use super::job::TtyCaller;
 use super::termios::{self as tt, Modes};
 use super::{take_effects, PgrpSignal, Tty};
 
+/// `KDGKBMODE`: get the console keyboard's mode.
+const KDGKBMODE: u32 = 0x4B44;
+/// `K_UNICODE`: the keyboard mode a Linux VT is in by default.
+const K_UNICODE: i32 = 3;
+
 /// `TIOCGEXCL`: whether the tty is in exclusive mode (`_IOR('T', 0x40, int)`).
 const TIOCGEXCL: u32 = 0x8004_5440;
 
@@ -260,6 +265,9 @@ impl Tty {
             f::TIOCSLCKTRMIOS => Ok(0),
             f::TIOCGDEV => put(mem, arg, &encode_dev(self.driver.device())),
             f::TIOCSTI => Err(Errno::EIO),
+            // A virtual console's keyboard is in Unicode mode (Linux's `vt_do_kdgkbmode`):
+            // agetty asks to tell a VT from a serial line, whose set-up waits a second.
+            KDGKBMODE if self.driver.is_virtual_console() => put(mem, arg, &K_UNICODE),
             _ => Err(Errno::ENOTTY),
         }
     }

@@ -93,6 +93,11 @@ pub trait TtyDriver: Send + Sync {
     fn is_pty(&self) -> bool {
         false
     }
+    /// True for a virtual console (the console and `/dev/tty1`…): the keyboard-mode query
+    /// `KDGKBMODE` works on it, which is how getty tells a VT from a serial line.
+    fn is_virtual_console(&self) -> bool {
+        false
+    }
 }
 
 /// A [`TtyDriver`] writing to a [`Sink`] without flow control: the host console (5:1).
@@ -104,6 +109,9 @@ impl TtyDriver for SinkDriver {
     }
     fn device(&self) -> (u32, u32) {
         (5, 1)
+    }
+    fn is_virtual_console(&self) -> bool {
+        true
     }
 }
 

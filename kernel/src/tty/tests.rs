@@ -758,3 +758,12 @@ fn registers_tty_and_console() {
     let opened = reg.open_char(fs::abi::make_dev(5, 1), fs::abi::OpenFlags::empty()).unwrap();
     assert!(opened.as_any().downcast_ref::<Tty>().is_some());
 }
+
+/// The console (and the VTs) answer `KDGKBMODE` as a Linux virtual console does (Unicode
+/// keyboard), so getty skips a serial line's one-second settle delay. (A pty slave's driver is
+/// no virtual console: `ENOTTY`, checked end to end by the pty tests' getty-free paths.)
+#[test]
+fn the_console_is_a_virtual_console() {
+    let (t, _) = tty();
+    assert_eq!(ioctl_get::<i32>(&t, 0x4B44), Ok(3));
+}
