@@ -487,18 +487,23 @@ fn init_that_exits_reports_its_status() {
     assert_e2fsck_clean(&img);
 }
 
-/// The Debian issue's end-to-end check: a stock debootstrap image (sysvinit, `mkfs.ext4`
-/// defaults) boots to `login:` on the console through a pty, root logs in with an empty
-/// password, the userland works — processes, mounts, ptys, SysV IPC, xattrs, gcc, git,
-/// sqlite3, Python, users, tmux — and `poweroff` exits 0 with the image clean.
-#[test]
-fn debian_boots_to_login_works_and_powers_off_clean() {
-    let dir = scratch(&format!("debian-boot-{}", std::process::id()));
-    let Some(img) = debian_image(&dir, &["sbin/init", "sbin/agetty", "usr/bin/gcc", "usr/bin/git", "usr/bin/sqlite3"]) else { return };
-    let start = Instant::now();
-    let mut s = Session::start(Pty::open(), &["boot", img.to_str().unwrap()]);
-    s.expect("login: ", Duration::from_secs(120));
-    eprintln!("Debian: boot to login: {:?}", start.elapsed());
+/// Builds a tiny package on the host (`dpkg-deb --build`) and places it in the image as
+/// `/root/umbra-hello.deb`.
+fn put_hello_deb(dir: &Path, img: &Path) {
+    let pkg = dir.join("umbra-hello");
+    std::fs::create_dir_all(pkg.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(pkg.join("usr/share/umbra-hello")).unwrap();
+    std::fs::write(pkg.join("DEBIAN/control"), "Package: umbra-hello\nVersion: 1.0\nArchitecture: all\nMaintainer: u <u@e>\nDescription: test\n").unwrap();
+    std::fs::write(pkg.join("usr/share/umbra-hello/hello.txt"), "hello\n").unwrap();
+    let deb = dir.join("umbra-hello.deb");
+    let b = Command::new("dpkg-deb").arg("--build").arg(&pkg).arg(&deb).output().unwrap();
+    assert!(b.status.success(), "dpkg-deb: {}", String::from_utf8_lossy(&b.stderr));
+    let w = Command::new("debugfs").arg("-w").arg("-R").arg(format!("write {} /root/umbra-hello.deb", deb.display())).arg(img).output().unwrap();
+    assert!(w.status.success());
+}
+
+/// Logs in as root on the console `login:` and runs the Debian issue's userland checks.
+fn debian_login_and_userland_checks(s: &mut Session) {
     s.send("root\r");
     s.expect("root@", Duration::from_secs(60));
     let checks = [
@@ -518,6 +523,7 @@ fn debian_boots_to_login_works_and_powers_off_clean() {
         "python3 -c 'import sqlite3, ssl, json; print(json.dumps([1]))' | grep -q 1",
         "useradd -m alice && su alice -c id | grep -q alice",
         "tmux new -d -s x 'sleep 5' && tmux ls | grep -q x",
+        "dpkg -i /root/umbra-hello.deb >/dev/null && grep -q hello /usr/share/umbra-hello/hello.txt",
     ];
     for (i, c) in checks.iter().enumerate() {
         s.send(&format!("{c} && echo CHECK-$((0+{i}))-OK || echo CHECK-$((0+{i}))-FAILED\r"));
@@ -525,6 +531,22 @@ fn debian_boots_to_login_works_and_powers_off_clean() {
         let verdict = s.expect("\n", Duration::from_secs(10));
         assert!(verdict.starts_with("OK"), "check {i} failed: {c}\n{out}{verdict}");
     }
+}
+
+/// The Debian issue's end-to-end check: a stock debootstrap image (sysvinit, `mkfs.ext4`
+/// defaults) boots to `login:` on the console through a pty, root logs in with an empty
+/// password, the userland works — processes, mounts, ptys, SysV IPC, xattrs, gcc, git,
+/// sqlite3, Python, users, tmux — and `poweroff` exits 0 with the image clean.
+#[test]
+fn debian_boots_to_login_works_and_powers_off_clean() {
+    let dir = scratch(&format!("debian-boot-{}", std::process::id()));
+    let Some(img) = debian_image(&dir, &["sbin/init", "sbin/agetty", "usr/bin/gcc", "usr/bin/git", "usr/bin/sqlite3"]) else { return };
+    put_hello_deb(&dir, &img);
+    let start = Instant::now();
+    let mut s = Session::start(Pty::open(), &["boot", img.to_str().unwrap()]);
+    s.expect("login: ", Duration::from_secs(120));
+    eprintln!("Debian: boot to login: {:?}", start.elapsed());
+    debian_login_and_userland_checks(&mut s);
     s.send("poweroff\r");
     let st = s.wait_exit(Duration::from_secs(120));
     assert!(st.success(), "poweroff: {st:?}");
@@ -545,7 +567,8 @@ fn a_rootless_debian_image_boots_to_login() {
     let img = dir.join("debian.img");
     let mut opts = tools::debian::DebianOptions::new();
     opts.umbra = PathBuf::from(umbra_bin());
-    opts.size = 1 << 30;
+    opts.size = 2 << 30;
+    opts.include = ["gcc", "libc6-dev", "git", "sqlite3", "python3", "tmux", "attr", "util-linux"].map(String::from).to_vec();
     let start = Instant::now();
     if let Err(e) = tools::debian::build_debian_image(&img, &opts) {
         if e.contains("apt-get update failed") {
@@ -555,10 +578,10 @@ fn a_rootless_debian_image_boots_to_login() {
         panic!("umbra-rootfs --debian failed: {e}");
     }
     eprintln!("umbra-rootfs --debian: {:?}", start.elapsed());
+    put_hello_deb(&dir, &img);
     let mut s = Session::start(Pty::open(), &["boot", img.to_str().unwrap()]);
     s.expect("login: ", Duration::from_secs(120));
-    s.send("root\r");
-    s.expect("root@", Duration::from_secs(60));
+    debian_login_and_userland_checks(&mut s);
     s.send("test $(dpkg -l | grep -c '^ii') -ge 90 && dpkg --audit && id -u && echo ROOTLESS-$((40+2))\r");
     let out = s.expect("ROOTLESS-42", Duration::from_secs(60));
     assert!(out.ends_with("0\nROOTLESS-42"), "uid 0 and a clean dpkg audit expected:\n{out}");
