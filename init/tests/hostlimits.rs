@@ -10,13 +10,19 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The root with `/bin/hostmaps`, built once for all the tests of this file (they run in
+/// parallel: building it per test raced, one test exec'ing it while another rewrote it).
 fn hostmaps_root() -> PathBuf {
-    let r = scratch(&format!("hostmaps-{}", std::process::id()));
-    for d in ["bin", "tmp", "dev", "proc"] {
-        std::fs::create_dir_all(r.join(d)).unwrap();
-    }
-    build_c("hostmaps", &r.join("bin/hostmaps"), &[]);
-    r
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let r = scratch(&format!("hostmaps-{}", std::process::id()));
+        for d in ["bin", "tmp", "dev", "proc"] {
+            std::fs::create_dir_all(r.join(d)).unwrap();
+        }
+        build_c("hostmaps", &r.join("bin/hostmaps"), &[]);
+        r
+    })
+    .clone()
 }
 
 fn run_hostmaps(mode: &str) -> (String, String) {
