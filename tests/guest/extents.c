@@ -75,6 +75,19 @@ int main(int argc, char **argv) {
     check(fd, "write-preallocated");
     if (fsync(fd)) die("fsync2");
     close(fd);
+    /* a fragmented file (a tree with several leaves) to be written on a full disk below */
+    char fpath[256];
+    snprintf(fpath, sizeof fpath, "%s/frag.dat", argc > 1 ? argv[1] : "/tmp");
+    long fblocks = 3000;
+    char *fmodel = calloc(fblocks * BS, 1);
+    int ff = open(fpath, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (ff < 0) die("open frag");
+    char blk[BS];
+    for (long b = fblocks - 1; b >= 0; b -= 3) {
+        memset(blk, 'f', BS);
+        if (pwrite(ff, blk, BS, b * BS) != BS) die("pwrite frag");
+        memset(fmodel + b * BS, 'f', BS);
+    }
     /* a nearly full disk: fill it, expect ENOSPC, then free and check the first file */
     snprintf(path, sizeof path, "%s/filler.dat", argc > 1 ? argv[1] : "/tmp");
     int f2 = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -82,6 +95,21 @@ int main(int argc, char **argv) {
     long wrote = 0; ssize_t n;
     while ((n = write(f2, chunk, 1 << 20)) > 0) wrote += n;
     printf("filler stopped with %s\n", n < 0 ? strerror(errno) : "EOF?");
+    /* Fill the fragmented file's holes on the full disk: each needs a block and a new extent
+     * (leaves split, the tree rebuilt) until ENOSPC; what was written must read back, nothing
+     * else may change. */
+    long filled = 0;
+    for (long b = 1; b < fblocks; b += 3) {
+        memset(blk, 'g', BS);
+        if (pwrite(ff, blk, BS, b * BS) != BS) break;
+        memset(fmodel + b * BS, 'g', BS);
+        filled++;
+    }
+    char *fb = malloc(fblocks * BS);
+    if (pread(ff, fb, fblocks * BS, 0) != fblocks * BS) die("pread frag");
+    printf("frag-on-full-disk %s\n", memcmp(fb, fmodel, fblocks * BS) == 0 ? "ok" : "CORRUPT");
+    close(ff);
+    (void)filled;
     close(f2);
     if (unlink(path)) die("unlink");
     snprintf(path, sizeof path, "%s/extents.dat", argc > 1 ? argv[1] : "/tmp");

@@ -204,12 +204,27 @@ impl Fs {
             })
             .collect();
         let mut level: Vec<(u32, Vec<u8>)> = exts.iter().zip(leaves).map(|(x, e)| (x.lblk, e)).collect();
+        // Every node block is taken before any is written: running out of space then leaves
+        // the old tree (whose blocks are being reused) untouched.
+        let needed = nodes_needed(exts.len(), self.node_max())?;
+        let mut fresh = Vec::new();
+        while spare.len() + fresh.len() < needed {
+            match self.alloc_block(goal) {
+                Ok(b) => fresh.push(b),
+                Err(e) => {
+                    for b in fresh {
+                        self.free_block(b)?;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        fresh.reverse();
+        fresh.extend(spare);
+        let mut spare = fresh;
         let mut depth = 0u16;
         let mut used = 0u64;
         while level.len() > ROOT_ENTRIES {
-            if depth >= MAX_DEPTH {
-                return Err(Errno::EFBIG);
-            }
             let max = self.node_max();
             let mut upper = Vec::new();
             for chunk in level.chunks(max) {
@@ -218,10 +233,7 @@ impl Fs {
                 for (i, (_, e)) in chunk.iter().enumerate() {
                     node[12 + i * 12..24 + i * 12].copy_from_slice(e);
                 }
-                let blk = match spare.pop() {
-                    Some(b) => b,
-                    None => self.alloc_block(goal)?,
-                };
+                let blk = spare.pop().ok_or(Errno::EIO)?;
                 used += 1;
                 self.write_node(ino, inode, blk, node)?;
                 let mut idx = vec![0u8; 12];
@@ -439,6 +451,21 @@ impl Fs {
         }
         Ok(())
     }
+}
+
+/// Node blocks a tree of `n` extents needs below its root (`max` entries per node); `EFBIG`
+/// past Linux's depth limit.
+fn nodes_needed(n: usize, max: usize) -> KResult<usize> {
+    let (mut len, mut total, mut depth) = (n, 0usize, 0u16);
+    while len > ROOT_ENTRIES {
+        if depth >= MAX_DEPTH || max == 0 {
+            return Err(Errno::EFBIG);
+        }
+        len = len.div_ceil(max);
+        total += len;
+        depth += 1;
+    }
+    Ok(total)
 }
 
 /// Joins neighbouring extents that continue each other (`ext4_ext_try_to_merge`).
