@@ -117,3 +117,14 @@ fn proc_task_directories_do_not_nest() {
     let out = run_umbra(&["run", "--root", root.to_str().unwrap(), "--", "/bin/sh", "-c", script], Duration::from_secs(120));
     assert_eq!(stdout(&out), "0\nno-nested-task\nwalk-ends\n", "stderr:\n{}", stderr(&out));
 }
+
+/// `/proc/PID/ns/*` name umbra's single namespaces as Linux's initial ones (`pid:[4026531836]`),
+/// the same for every process.
+#[test]
+fn proc_ns_links_name_the_namespaces() {
+    let Some(root) = busybox_root() else { return };
+    let script = "ls /proc/self/ns | wc -l; readlink /proc/self/ns/pid; readlink /proc/1/ns/uts; \
+                  [ \"$(readlink /proc/self/ns/net)\" = \"$(readlink /proc/1/ns/net)\" ] && echo same-net";
+    let out = run_umbra(&["run", "--root", root.to_str().unwrap(), "--", "/bin/sh", "-c", script], Duration::from_secs(60));
+    assert_eq!(stdout(&out).replace(' ', ""), "10\npid:[4026531836]\nuts:[4026531838]\nsame-net\n", "stderr:\n{}", stderr(&out));
+}

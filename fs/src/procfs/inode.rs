@@ -78,7 +78,25 @@ enum PidEntry {
     Net,
     /// `task/`: one directory per thread, the same as `/proc/<tid>`.
     Task,
+    /// `ns/`: a link per namespace type naming the process's namespace (`net:[4026531840]`).
+    Ns,
 }
+
+/// The namespaces `/proc/<pid>/ns` lists, with the inode numbers Linux gives its initial
+/// namespaces (`PROC_*_INIT_INO`; the network one as the first `net` allocated at boot). Umbra
+/// has one namespace of each type, so every process shows the same links.
+const NS_LINKS: [(&str, u64); 10] = [
+    ("cgroup", 0xEFFF_FFFB),
+    ("ipc", 0xEFFF_FFFF),
+    ("mnt", 0xF000_0000),
+    ("net", 0xF000_0098),
+    ("pid", 0xEFFF_FFFC),
+    ("pid_for_children", 0xEFFF_FFFC),
+    ("time", 0xEFFF_FFFA),
+    ("time_for_children", 0xEFFF_FFFA),
+    ("user", 0xEFFF_FFFD),
+    ("uts", 0xEFFF_FFFE),
+];
 
 /// A file in `/proc/<pid>/net`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,7 +119,7 @@ const NET_FILES: [(&str, NetFile); 10] = [
     ("sockstat", NetFile::Inet("sockstat")),
 ];
 
-const PID_ENTRIES: [(&str, PidEntry); 21] = [
+const PID_ENTRIES: [(&str, PidEntry); 22] = [
     ("cmdline", PidEntry::File(PidFile::Bytes(PidBytes::Cmdline))),
     ("comm", PidEntry::File(PidFile::Comm)),
     ("cwd", PidEntry::Link(PidLink::Cwd)),
@@ -115,6 +133,7 @@ const PID_ENTRIES: [(&str, PidEntry); 21] = [
     ("mountinfo", PidEntry::File(PidFile::Mountinfo)),
     ("mounts", PidEntry::File(PidFile::Mounts)),
     ("net", PidEntry::Net),
+    ("ns", PidEntry::Ns),
     ("oom_score", PidEntry::File(PidFile::OomScore)),
     ("oom_score_adj", PidEntry::File(PidFile::OomScoreAdj)),
     ("root", PidEntry::Link(PidLink::Root)),
@@ -148,6 +167,8 @@ enum Node {
     /// A file of `/proc/sys` (its index in `sysctl::ENTRIES`).
     Sysctl(usize),
     PidNet(u32, NetFile),
+    /// `/proc/<pid>/ns/<name>` by its index in `NS_LINKS`.
+    NsLink(u32, usize),
     /// `/proc/sysvipc`.
     SysvipcDir,
     /// A file of `/proc/sysvipc` by its index in `SYSVIPC_FILES`.
@@ -179,7 +200,7 @@ impl ProcInode {
 
     fn file_type(&self) -> FileType {
         match self.node {
-            Node::Root | Node::PidDir(_) | Node::ThreadDir(_) | Node::Pid(_, PidEntry::Fd | PidEntry::Net | PidEntry::Task) | Node::SysctlDir(_) | Node::SysvipcDir => FileType::Directory,
+            Node::Root | Node::PidDir(_) | Node::ThreadDir(_) | Node::Pid(_, PidEntry::Fd | PidEntry::Net | PidEntry::Task | PidEntry::Ns) | Node::SysctlDir(_) | Node::SysvipcDir => FileType::Directory,
             Node::Sys(_) | Node::Pid(_, PidEntry::File(_)) | Node::PidNet(..) | Node::Sysctl(_) | Node::Sysvipc(_) => FileType::Regular,
             _ => FileType::Symlink,
         }
@@ -204,12 +225,13 @@ impl ProcInode {
             Node::SysctlDir(d) => 0x400 + sysctl::ENTRIES.iter().position(|e| e.path.starts_with(d)).unwrap_or(0) as u64,
             Node::Sysctl(i) => 0x800 + i as u64,
             Node::PidNet(p, f) => pid_base(p) + 0x800 + NET_FILES.iter().position(|(_, x)| *x == f).unwrap_or(0) as u64,
+            Node::NsLink(p, i) => pid_base(p) + 0xE00 + i as u64,
         }
     }
 
     fn pid(&self) -> Option<u32> {
         match self.node {
-            Node::PidDir(p) | Node::ThreadDir(p) | Node::Pid(p, _) | Node::FdLink(p, _) | Node::PidNet(p, _) => Some(p),
+            Node::PidDir(p) | Node::ThreadDir(p) | Node::Pid(p, _) | Node::FdLink(p, _) | Node::PidNet(p, _) | Node::NsLink(p, _) => Some(p),
             _ => None,
         }
     }
@@ -349,6 +371,17 @@ impl ProcInode {
         Ok(())
     }
 
+    fn readdir_ns(&self, pid: u32, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
+        for (i, (name, _)) in NS_LINKS.iter().enumerate().skip(pos.saturating_sub(2) as usize) {
+            let ino = ProcInode { fs: self.fs.clone(), node: Node::NsLink(pid, i) }.ino();
+            let e = DirEntry { name: name.as_bytes(), ino, file_type: FileType::Symlink, next_pos: i as u64 + 3 };
+            if !visitor(&e) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn readdir_tasks(&self, pid: u32, pos: u64, visitor: &mut DirVisitor<'_>) -> KResult<()> {
         let tids = self.procfs()?.provider.pid_threads(pid)?;
         for tid in tids.into_iter().filter(|t| u64::from(*t) + 2 >= pos) {
@@ -471,6 +504,10 @@ impl Inode for ProcInode {
                 }
                 Ok(self.child(Node::FdLink(pid, fd)))
             }
+            Node::Pid(pid, PidEntry::Ns) => {
+                let i = NS_LINKS.iter().position(|(n, _)| n.as_bytes() == name).ok_or(Errno::ENOENT)?;
+                Ok(self.child(Node::NsLink(pid, i)))
+            }
             Node::Pid(pid, PidEntry::Net) => {
                 let (_, f) = NET_FILES.iter().find(|(n, _)| n.as_bytes() == name).ok_or(Errno::ENOENT)?;
                 Ok(self.child(Node::PidNet(pid, *f)))
@@ -504,6 +541,7 @@ impl Inode for ProcInode {
             Node::Pid(p, PidEntry::Fd) => self.readdir_fds(p, pos, visitor),
             Node::SysctlDir(d) => self.readdir_sysctl(d, pos, visitor),
             Node::Pid(p, PidEntry::Net) => self.readdir_net(p, pos, visitor),
+            Node::Pid(p, PidEntry::Ns) => self.readdir_ns(p, pos, visitor),
             Node::Pid(p, PidEntry::Task) => self.readdir_tasks(p, pos, visitor),
             Node::SysvipcDir => self.readdir_sysvipc(pos, visitor),
             _ => Err(Errno::ENOTDIR),
@@ -536,6 +574,11 @@ impl Inode for ProcInode {
             Node::NetLink => Ok(b"self/net".to_vec()),
             Node::Pid(pid, PidEntry::Link(l)) => p.pid_link(pid, l),
             Node::FdLink(pid, fd) => p.pid_fd_link(pid, fd),
+            Node::NsLink(_, i) => {
+                let (name, ino) = NS_LINKS.get(i).ok_or(Errno::ENOENT)?;
+                let kind = name.trim_end_matches("_for_children");
+                Ok(format!("{kind}:[{ino}]").into_bytes())
+            }
             _ => Err(Errno::EINVAL),
         }
     }
