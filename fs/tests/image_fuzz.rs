@@ -332,3 +332,37 @@ fn clean_seeds_stay_clean_after_random_writes() {
         }
     }
 }
+
+/// Whether `e2fsck -fn` exits 0 on `img`.
+fn fsck_ok(img: &Path) -> bool {
+    std::process::Command::new("e2fsck").arg("-fn").arg(img).output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// A sample of mutants that e2fsck calls clean must still be clean after umbra writes to them.
+#[test]
+fn fsck_clean_mutants_stay_clean_after_writes() {
+    if !have_e2fsprogs() {
+        return;
+    }
+    let seed = env_u64("UMBRA_FSFUZZ_SEED").unwrap_or(4242);
+    let seeds = make_seeds();
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("m.img");
+    let mut tried = 0;
+    for case in 0..env_u64("UMBRA_FSFUZZ_FSCK_CASES").unwrap_or(40) {
+        let mut rng = Rng::new(seed ^ case.wrapping_mul(0x1000_0001));
+        let s = &seeds[rng.below(seeds.len())];
+        let mut m = s.image.clone();
+        mutate(s, &mut m, &mut rng);
+        std::fs::write(&img, &m).unwrap();
+        if !fsck_ok(&img) {
+            continue;
+        }
+        tried += 1;
+        let out = exercise(m, true, &mut rng);
+        std::fs::write(&img, out).unwrap();
+        eprintln!("fsfuzz fsck: seed {seed} case {case} ({})", s.name);
+        e2fsck_clean(&img);
+    }
+    eprintln!("fsfuzz fsck: {tried} e2fsck-clean mutants written and rechecked");
+}
