@@ -124,6 +124,10 @@ fn mutate(seed: &Seed, img: &mut [u8], rng: &mut Rng) {
             }
             _ => rng.below(img.len()),
         };
+        if rng.below(4) == 0 {
+            write_word(img, off & !3, rng);
+            continue;
+        }
         let val = match rng.below(6) {
             0 => 0,
             1 => 0xFF,
@@ -134,6 +138,20 @@ fn mutate(seed: &Seed, img: &mut [u8], rng: &mut Rng) {
         };
         img[off] = val;
     }
+}
+
+/// Overwrites the aligned 32-bit word at `off` with a boundary value (0, all ones, small, big).
+fn write_word(img: &mut [u8], off: usize, rng: &mut Rng) {
+    let Some(w) = img.get_mut(off..off + 4) else { return };
+    let v: u32 = match rng.below(6) {
+        0 => 0,
+        1 => u32::MAX,
+        2 => rng.below(16) as u32,
+        3 => 0x8000_0000,
+        4 => 1 << rng.below(32),
+        _ => rng.next() as u32,
+    };
+    w.copy_from_slice(&v.to_le_bytes());
 }
 
 /// Walks the whole tree with bounded effort, reading every file, link and xattr.
